@@ -1,0 +1,77 @@
+// Settings of the local identity provider, read once from the environment.
+// Every knob has a default that matches a new Okta custom authorization server closely enough for development.
+import { readFileSync } from 'node:fs';
+
+function seconds(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive whole number of seconds, got "${raw}"`);
+  }
+  return value;
+}
+
+function list(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw.split(/[\s,]+/).filter(Boolean);
+}
+
+export const DEFAULT_USERS = [
+  {
+    id: '00u1demo0000000000001',
+    username: 'demo',
+    password: 'demo',
+    claims: {
+      name: 'Demo User',
+      given_name: 'Demo',
+      family_name: 'User',
+      preferred_username: 'demo@example.com',
+      email: 'demo@example.com',
+      email_verified: true,
+      locale: 'en-US',
+      zoneinfo: 'America/Los_Angeles',
+    },
+  },
+];
+
+// Extra users come from IDP_USERS_FILE: a JSON array of { id, username, password, claims }.
+function users() {
+  const file = process.env.IDP_USERS_FILE;
+  if (!file) return DEFAULT_USERS;
+  const extra = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(extra)) throw new Error(`${file} must hold a JSON array of users`);
+  for (const user of extra) {
+    for (const field of ['id', 'username', 'password']) {
+      if (typeof user[field] !== 'string' || user[field] === '') {
+        throw new Error(`${file}: every user needs a non-empty "${field}"`);
+      }
+    }
+  }
+  return [...DEFAULT_USERS, ...extra];
+}
+
+export function loadConfig() {
+  const port = Number(process.env.PORT ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a port number (0 for a free one), got "${process.env.PORT}"`);
+  }
+  return {
+    port,
+    clientId: process.env.IDP_CLIENT_ID || '0oa1localnative0001',
+    redirectUris: list('IDP_REDIRECT_URIS', ['com.okta.example:/callback', 'http://127.0.0.1/callback']),
+    postLogoutRedirectUris: list('IDP_POST_LOGOUT_REDIRECT_URIS', ['com.okta.example:/logout', 'http://127.0.0.1/logout']),
+    audience: process.env.IDP_AUDIENCE || 'api://default',
+    keysFile: process.env.IDP_KEYS_FILE || undefined,
+    readyFile: process.env.IDP_READY_FILE || undefined,
+    ttl: {
+      accessToken: seconds('IDP_ACCESS_TOKEN_TTL', 3600),
+      idToken: seconds('IDP_ID_TOKEN_TTL', 3600),
+      refreshToken: seconds('IDP_REFRESH_TOKEN_TTL', 7 * 24 * 3600),
+      authorizationCode: seconds('IDP_CODE_TTL', 300),
+      session: seconds('IDP_SESSION_TTL', 2 * 3600),
+    },
+    users: users(),
+  };
+}

@@ -1,0 +1,100 @@
+// Entry point: `npm start`. Listens on 127.0.0.1:$PORT (0 = a free port), serves the provider under
+// /oauth2/default, prints ISSUER=<url> and writes it to $IDP_READY_FILE once it accepts requests.
+import { createServer } from 'node:http';
+import { writeFileSync, renameSync } from 'node:fs';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { loadConfig } from './config.js';
+import { loadKeys } from './keys.js';
+import { createProvider } from './provider.js';
+import { handleInteraction } from './interactions.js';
+
+const PREFIX = '/oauth2/default';
+
+function accountsFrom(users) {
+  const digest = (value) => createHash('sha256').update(value).digest();
+  return {
+    byId: (id) => users.find((user) => user.id === id),
+    authenticate(username, password) {
+      const user = users.find((candidate) => candidate.username === username);
+      if (!user) return undefined;
+      return timingSafeEqual(digest(user.password), digest(password)) ? user : undefined;
+    },
+  };
+}
+
+// Request counts by route (and by grant type at the token endpoint), for tests: GET /__dev/stats.
+function createStats(provider) {
+  const stats = { requests: {}, grants: {} };
+  const bump = (table, key) => { table[key] = (table[key] ?? 0) + 1; };
+  provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
+  provider.on('grant.error', (ctx) => bump(stats.grants, `${ctx.oidc.params?.grant_type}:error`));
+  return { stats, count: (method, pathname) => bump(stats.requests, `${method} ${pathname}`) };
+}
+
+// Okta sends no `prompt` and still issues a refresh token for `offline_access`; oidc-provider drops
+// `offline_access` unless the prompt includes `consent`. Add it (consent is approved automatically).
+function okta_offline_access(url) {
+  const scope = url.searchParams.get('scope') ?? '';
+  const prompt = (url.searchParams.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (scope.split(' ').includes('offline_access') && !prompt.includes('none') && !prompt.includes('consent')) {
+    url.searchParams.set('prompt', [...prompt, 'consent'].join(' '));
+  }
+}
+
+async function main() {
+  const config = loadConfig();
+  const jwks = loadKeys(config.keysFile);
+  const accounts = accountsFrom(config.users);
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, '127.0.0.1', resolve);
+  });
+  const issuer = `http://127.0.0.1:${server.address().port}${PREFIX}`;
+  const provider = createProvider({ issuer, config, jwks, accounts });
+  const { stats, count } = createStats(provider);
+  const callback = provider.callback();
+
+  server.on('request', async (req, res) => {
+    const url = new URL(req.url, issuer);
+    count(req.method, url.pathname);
+    try {
+      if (url.pathname === '/__dev/stats') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(stats));
+      } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
+        if (url.pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url);
+        // Mounted like express does it: the provider sees the path below the prefix, and
+        // `originalUrl` keeps the prefix so the URLs it builds (resume, callbacks) keep it too.
+        req.originalUrl = url.pathname + url.search;
+        req.url = url.pathname.slice(PREFIX.length) + url.search;
+        callback(req, res);
+      } else if (!(await handleInteraction(provider, accounts, req, res, url.pathname))) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found');
+      }
+    } catch (error) {
+      console.error(`error handling ${req.method} ${url.pathname}:`, error.message);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error');
+    }
+  });
+
+  console.log(`ISSUER=${issuer}`);
+  if (config.readyFile) {
+    const tmp = `${config.readyFile}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${issuer}\n`);
+    renameSync(tmp, config.readyFile);
+  }
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error) => {
+  console.error(`dev/idp failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+// The identity provider's own pages: a username/password form with Cancel, and consent approved
+// automatically (a native app registered by the organisation needs no consent screen, as on Okta).
+import { page, escapeHtml } from './provider.js';
+
+async function readForm(req) {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 16 * 1024) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+}
+
+function loginPage(uid, { username = '', error } = {}) {
+  return page('Sign in', `<h1>Sign in</h1>
+${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${uid}/login" autocomplete="off">
+  <label for="username">Username</label>
+  <input id="username" name="username" value="${escapeHtml(username)}" required autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" required>
+  <button class="primary" id="sign-in" type="submit">Sign in</button>
+</form>
+<form method="post" action="/interaction/${uid}/abort">
+  <button class="secondary" id="cancel" type="submit">Cancel</button>
+</form>`);
+}
+
+function send(res, status, html) {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+  });
+  res.end(html);
+}
+
+async function approveConsent(provider, req, res, details) {
+  const { prompt, params, session, grantId } = details;
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
+  if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(prompt.details.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, {
+    mergeWithLastSubmission: true,
+  });
+}
+
+// Handles /interaction/:uid[/login|/abort]; answers false for any other path.
+export async function handleInteraction(provider, accounts, req, res, pathname) {
+  const match = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/.exec(pathname);
+  if (!match) return false;
+  const [, uid, action] = match;
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    send(res, 400, page('Sign-in expired', '<h1>This sign-in has expired</h1><p>Go back to the app and start again.</p>'));
+    return true;
+  }
+  if (details.uid !== uid) {
+    send(res, 400, page('Sign-in expired', '<h1>This sign-in has expired</h1><p>Go back to the app and start again.</p>'));
+    return true;
+  }
+
+  if (req.method === 'GET' && !action) {
+    if (details.prompt.name === 'login') send(res, 200, loginPage(uid));
+    else await approveConsent(provider, req, res, details);
+    return true;
+  }
+  if (req.method === 'POST' && action === 'abort') {
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: 'The user cancelled the sign-in.',
+    }, { mergeWithLastSubmission: false });
+    return true;
+  }
+  if (req.method === 'POST' && action === 'login') {
+    const form = await readForm(req);
+    const username = form.get('username') ?? '';
+    const account = accounts.authenticate(username, form.get('password') ?? '');
+    if (!account) {
+      send(res, 401, loginPage(uid, { username, error: 'Unknown username or wrong password.' }));
+      return true;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: account.id } }, {
+      mergeWithLastSubmission: false,
+    });
+    return true;
+  }
+  send(res, 405, page('Not allowed', '<h1>Method not allowed</h1>'));
+  return true;
+}

@@ -1,0 +1,26 @@
+// RS256 signing keys: generated at start, or kept in IDP_KEYS_FILE (mode 0600) so a restart keeps them
+// and tokens issued before the restart still verify.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+
+function generate() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+}
+
+export function loadKeys(file) {
+  if (file && existsSync(file)) {
+    const jwks = JSON.parse(readFileSync(file, 'utf8'));
+    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) {
+      throw new Error(`${file} holds no keys`);
+    }
+    return jwks;
+  }
+  const jwks = { keys: [generate()] };
+  if (file) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(jwks), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+  return jwks;
+}

@@ -1,0 +1,185 @@
+// oidc-provider configured to behave like an Okta custom authorization server ("default"):
+// Okta's route names, JWT access tokens for `api://default` with `cid`/`uid`/`scp`, refresh tokens for
+// `offline_access` without `prompt=consent`, rotation of refresh tokens, RFC 9207 `iss` on every callback.
+import { randomBytes } from 'node:crypto';
+import Provider from 'oidc-provider';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
+import revocationActions from 'oidc-provider/lib/actions/revocation.js';
+import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
+
+export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+const CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
+  email: ['email', 'email_verified'],
+};
+
+// oidc-provider refuses its own audience-bound (JWT) access tokens at userinfo, revocation and introspection;
+// Okta accepts them. Drop the middleware that refuses them. Fails loudly if an upgrade renames it.
+function dropMiddleware(actions, name) {
+  const index = actions.findIndex((fn) => fn.name === name);
+  if (index === -1) throw new Error(`oidc-provider changed: middleware ${name} not found`);
+  actions.splice(index, 1);
+}
+dropMiddleware(userinfoActions, 'validateAudience');
+dropMiddleware(revocationActions, 'rejectStructuredTokens');
+dropMiddleware(introspectionActions, 'rejectStructuredTokens');
+
+export function createProvider({ issuer, config, jwks, accounts }) {
+  const resourceServer = {
+    scope: SCOPES.join(' '),
+    audience: config.audience,
+    accessTokenTTL: config.ttl.accessToken,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
+
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: config.clientId,
+      client_name: 'Local native app',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: config.redirectUris,
+      post_logout_redirect_uris: config.postLogoutRedirectUris,
+    }],
+    jwks,
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    scopes: SCOPES,
+    claims: CLAIMS,
+    // Okta puts the profile claims of the granted scopes in the ID token as well as at userinfo.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    routes: {
+      authorization: '/v1/authorize',
+      token: '/v1/token',
+      userinfo: '/v1/userinfo',
+      jwks: '/v1/keys',
+      revocation: '/v1/revoke',
+      end_session: '/v1/logout',
+      introspection: '/v1/introspect',
+    },
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Grant: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Interaction: 600,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => config.audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== config.audience) throw new Provider.errors.InvalidTarget();
+          return resourceServer;
+        },
+      },
+    },
+    formats: {
+      customizers: {
+        // Okta's access token claims: client id, user id and the granted scopes as an array.
+        jwt(_ctx, token, jwt) {
+          jwt.payload.cid = token.clientId;
+          if (token.accountId) jwt.payload.uid = token.accountId;
+          jwt.payload.scp = [...token.scopes];
+        },
+      },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: (_ctx, sub) => {
+      const account = accounts.byId(sub);
+      if (!account) return undefined;
+      return { accountId: account.id, claims: () => ({ sub: account.id, ...account.claims }) };
+    },
+    renderError,
+  });
+  provider.proxy = false;
+  acceptJwtAccessTokens(provider, jwks);
+  return provider;
+}
+
+// JWT access tokens are not stored by oidc-provider, so its `AccessToken.find` cannot see them. Remember what
+// each one was issued for (by `jti`) and let `find` accept a JWT whose signature verifies with our keys.
+// Revoking the token or its grant makes it unusable, as on Okta.
+function acceptJwtAccessTokens(provider, jwks) {
+  const issued = new Map();
+  const publicKeys = createLocalJWKSet({
+    keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
+  });
+  provider.on('access_token.issued', (token) => {
+    if (token.format !== 'jwt') return;
+    const payload = {};
+    for (const key of provider.AccessToken.IN_PAYLOAD) {
+      if (token[key] !== undefined) payload[key] = token[key];
+    }
+    issued.set(token.jti, payload);
+  });
+  provider.on('access_token.destroyed', (token) => issued.delete(token.jti));
+
+  const findStored = provider.AccessToken.find.bind(provider.AccessToken);
+  provider.AccessToken.find = async function find(value, ...rest) {
+    if (typeof value !== 'string' || value.split('.').length !== 3) return findStored(value, ...rest);
+    let claims;
+    try {
+      ({ payload: claims } = await jwtVerify(value, publicKeys, { issuer: provider.issuer, algorithms: ['RS256'] }));
+    } catch {
+      return undefined;
+    }
+    const stored = issued.get(claims.jti);
+    if (!stored) return undefined;
+    return this.instantiate({ ...stored, iat: claims.iat, exp: claims.exp });
+  };
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;justify-content:center}
+main{background:#fff;margin-top:8vh;padding:32px 40px;border-radius:8px;box-shadow:0 2px 8px rgba(0,0,0,.12);width:320px}
+h1{font-size:1.4em;font-weight:500;margin-top:0}
+label{display:block;margin:12px 0 4px;font-size:.9em}
+input{width:100%;box-sizing:border-box;padding:8px;font-size:1em;border:1px solid #c1c4cc;border-radius:4px}
+button{width:100%;margin-top:16px;padding:10px;font-size:1em;border:0;border-radius:4px;cursor:pointer}
+.primary{background:#1662dd;color:#fff}.secondary{background:#e6e8ec;color:#1d1d21}
+.error{color:#b00020}
+</style></head><body><main>${body}</main></body></html>`;
+}
+
+export function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export { page };
+
+// Okta signs out without asking: submit the confirmation form at once (a button stays for browsers without JS).
+async function logoutSource(ctx, form) {
+  ctx.body = page('Signing out', `<h1>Signing out…</h1>
+${form.replace('</form>', '<input type="hidden" name="logout" value="yes"></form>')}
+<button class="primary" type="submit" form="op.logoutForm">Continue</button>
+<script>document.getElementById('op.logoutForm').submit()</script>`);
+}
+
+async function postLogoutSuccessSource(ctx) {
+  ctx.body = page('Signed out', '<h1>Signed out</h1><p>You can close this window.</p>');
+}
+
+async function renderError(ctx, out) {
+  ctx.type = 'html';
+  ctx.body = page('Error', `<h1>Something went wrong</h1>
+<p class="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`);
+}

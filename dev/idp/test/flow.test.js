@@ -1,0 +1,169 @@
+// Drives dev/idp over real HTTP the way a browser and a native app would, and checks that it behaves
+// like an Okta custom authorization server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
+
+const CLIENT_ID = 'test-client';
+const REDIRECT = 'com.okta.example:/callback';
+let idp;
+let issuer;
+
+before(async () => {
+  idp = spawn(process.execPath, ['src/index.js'], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, PORT: '0', IDP_CLIENT_ID: CLIENT_ID },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  issuer = await new Promise((resolve, reject) => {
+    let out = '';
+    idp.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /ISSUER=(\S+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    idp.once('exit', (code) => reject(new Error(`idp exited with ${code}`)));
+  });
+});
+
+after(() => idp.kill());
+
+// A minimal browser: keeps cookies, follows redirects until it reaches the app's scheme or a form page.
+function browser() {
+  const jar = new Map();
+  async function go(url, init = {}) {
+    const headers = { ...init.headers, cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const [name, ...value] = pair.split('=');
+      jar.set(name.trim(), value.join('='));
+    }
+    return res;
+  }
+  async function follow(url, init) {
+    let res = await go(url, init);
+    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
+      const next = new URL(res.headers.get('location'), url);
+      if (next.protocol !== 'http:') return { redirect: next };
+      url = next.href;
+      res = await go(url);
+    }
+    return { res, url, html: await res.text() };
+  }
+  return { follow };
+}
+
+function formAction(html, base, id) {
+  const form = new RegExp(`<form[^>]*action="([^"]+)"[^>]*>`, 'g');
+  const actions = [...html.matchAll(form)].map((m) => new URL(m[1], base).href);
+  return actions.find((a) => a.endsWith(id));
+}
+
+async function authorize({ username = 'demo', password = 'demo', cancel = false, scope = 'openid profile email offline_access' } = {}) {
+  const verifier = randomBytes(32).toString('base64url');
+  const url = new URL(`${issuer}/v1/authorize`);
+  Object.entries({
+    client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope, state: 'st4te', nonce: 'n0nce',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  }).forEach(([k, v]) => url.searchParams.set(k, v));
+  const b = browser();
+  const page = await b.follow(url.href);
+  assert.match(page.html, /Sign in/);
+  const action = formAction(page.html, page.url, cancel ? '/abort' : '/login');
+  const body = cancel ? '' : new URLSearchParams({ username, password }).toString();
+  const result = await b.follow(action, {
+    method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  return { result, verifier };
+}
+
+async function token(params) {
+  const res = await fetch(`${issuer}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: CLIENT_ID, ...params }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test('discovery uses Okta route names under /oauth2/default', async () => {
+  const meta = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+  assert.equal(meta.issuer, issuer);
+  assert.equal(new URL(issuer).pathname, '/oauth2/default');
+  for (const [key, route] of Object.entries({
+    authorization_endpoint: 'authorize', token_endpoint: 'token', userinfo_endpoint: 'userinfo', jwks_uri: 'keys',
+    revocation_endpoint: 'revoke', end_session_endpoint: 'logout', introspection_endpoint: 'introspect',
+  })) {
+    assert.equal(meta[key], `${issuer}/v1/${route}`, key);
+  }
+  assert.equal(meta.authorization_response_iss_parameter_supported, true);
+  assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+});
+
+test('sign-in, JWT access token with Okta claims, userinfo, refresh rotation, revocation', async () => {
+  const { result, verifier } = await authorize();
+  const callback = result.redirect;
+  assert.equal(`${callback.protocol}${callback.pathname}`, REDIRECT);
+  assert.equal(callback.searchParams.get('state'), 'st4te');
+  assert.equal(callback.searchParams.get('iss'), issuer);
+
+  const first = await token({ grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.ok(first.body.refresh_token, 'offline_access without prompt=consent yields a refresh token');
+  const at = decodeJwt(first.body.access_token);
+  assert.equal(at.aud, 'api://default');
+  assert.equal(at.cid, CLIENT_ID);
+  assert.equal(at.uid, at.sub);
+  assert.deepEqual(new Set(at.scp), new Set(['openid', 'profile', 'email', 'offline_access']));
+  const id = decodeJwt(first.body.id_token);
+  assert.equal(id.nonce, 'n0nce');
+  assert.equal(id.name, 'Demo User');
+
+  const me = await fetch(`${issuer}/v1/userinfo`, { headers: { authorization: `Bearer ${first.body.access_token}` } });
+  assert.equal(me.status, 200);
+  const profile = await me.json();
+  assert.equal(profile.sub, id.sub);
+  assert.equal(profile.email, 'demo@example.com');
+
+  const second = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+  assert.equal(second.status, 200);
+  assert.notEqual(second.body.refresh_token, first.body.refresh_token, 'refresh token rotates');
+  const reused = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+  assert.equal(reused.body.error, 'invalid_grant');
+
+  const forged = first.body.access_token.slice(0, -4) + 'AAAA';
+  const denied = await fetch(`${issuer}/v1/userinfo`, { headers: { authorization: `Bearer ${forged}` } });
+  assert.equal(denied.status, 401);
+});
+
+test('revoking a JWT access token makes userinfo refuse it', async () => {
+  const { result, verifier } = await authorize();
+  const tokens = (await token({ grant_type: 'authorization_code', code: result.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier })).body;
+  const revoke = await fetch(`${issuer}/v1/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: CLIENT_ID, token: tokens.access_token, token_type_hint: 'access_token' }),
+  });
+  assert.equal(revoke.status, 200);
+  const me = await fetch(`${issuer}/v1/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(me.status, 401);
+});
+
+test('wrong password keeps the login page; Cancel returns access_denied', async () => {
+  const wrong = await authorize({ password: 'nope' });
+  assert.equal(wrong.result.res.status, 401);
+  assert.match(wrong.result.html, /wrong password/);
+  const cancelled = await authorize({ cancel: true });
+  assert.equal(cancelled.result.redirect.searchParams.get('error'), 'access_denied');
+  assert.equal(cancelled.result.redirect.searchParams.get('iss'), issuer);
+});
+
+test('no refresh token without offline_access', async () => {
+  const { result, verifier } = await authorize({ scope: 'openid profile' });
+  const tokens = await token({ grant_type: 'authorization_code', code: result.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier });
+  assert.equal(tokens.status, 200);
+  assert.equal(tokens.body.refresh_token, undefined);
+});
