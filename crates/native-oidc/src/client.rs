@@ -1,0 +1,515 @@
+//! The protocol steps of a native app, one method each: begin and complete a sign-in, refresh,
+//! revoke, and sign out. [`OidcClient`] holds no session; [`crate::Auth`] keeps one and stores it.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use openidconnect::{
+    core::{
+        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
+        CoreIdTokenClaims, CoreRevocableToken, CoreTokenResponse, CoreTokenType,
+    },
+    AccessToken, AuthorizationCode, CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, RequestTokenError, StandardErrorResponse, TokenResponse,
+    UserInfoClaims, UserInfoError,
+};
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::{
+    config::Config,
+    error::{Error, Result},
+    http::{HttpClient, HttpError},
+    id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY},
+    pending::{
+        AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
+        PENDING_LIFETIME,
+    },
+    provider::Provider,
+    session::Session,
+};
+
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The browser step of sign-out: open `url`; the provider comes back to the logout redirect URI
+/// with `state`, which [`OidcClient::check_logout_callback`] checks.
+#[derive(Debug, Clone)]
+pub struct EndSessionRequest {
+    /// The end-session URL to open in the system browser.
+    pub url: Url,
+    /// The `state` sent; the logout callback must carry it back.
+    pub state: String,
+}
+
+/// An OpenID Connect client for one configuration, with discovery and keys cached.
+#[derive(Debug)]
+pub struct OidcClient {
+    config: Config,
+    http: HttpClient,
+    provider: OnceCell<Arc<Provider>>,
+    validator: IdTokenValidator,
+    pending_lifetime: Duration,
+}
+
+impl OidcClient {
+    /// A client with the default HTTP client (no redirects, timeouts).
+    pub fn new(config: Config) -> Result<Self> {
+        Ok(Self::with_http_client(config, HttpClient::new()?))
+    }
+
+    /// A client with your HTTP client.
+    pub fn with_http_client(config: Config, http: HttpClient) -> Self {
+        Self {
+            validator: IdTokenValidator::new(config.client_id().clone(), DEFAULT_CLOCK_LEEWAY),
+            config,
+            http,
+            provider: OnceCell::new(),
+            pending_lifetime: PENDING_LIFETIME,
+        }
+    }
+
+    /// Sets the clock leeway for ID tokens (default one minute).
+    pub fn with_clock_leeway(mut self, leeway: Duration) -> Self {
+        self.validator = IdTokenValidator::new(self.config.client_id().clone(), leeway);
+        self
+    }
+
+    /// Sets how long a sign-in may stay in the browser (default ten minutes).
+    pub fn with_pending_lifetime(mut self, lifetime: Duration) -> Self {
+        self.pending_lifetime = lifetime;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The discovered provider (fetched on first use, then cached; a failure is not cached).
+    pub async fn provider(&self) -> Result<Arc<Provider>> {
+        self.provider
+            .get_or_try_init(|| async {
+                Provider::discover(self.config.issuer(), &self.http)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    async fn client(&self, provider: &Provider) -> Client {
+        let metadata = provider.metadata().clone().set_jwks(provider.keys().await);
+        CoreClient::from_provider_metadata(metadata, self.config.client_id().clone(), None)
+            .set_redirect_uri(self.config.redirect_uri().clone())
+    }
+
+    /// Builds the authorization URL (PKCE S256, `state`, `nonce`) and the pending authorization to keep.
+    pub async fn begin_sign_in(&self, options: SignInOptions) -> Result<AuthorizationRequest> {
+        let provider = self.provider().await?;
+        let client = self.client(&provider).await;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        // `openid` is added by the library.
+        for scope in self
+            .config
+            .scopes()
+            .iter()
+            .filter(|s| s.as_str() != "openid")
+        {
+            request = request.add_scope(scope.clone());
+        }
+        if let Some(hint) = options.login_hint.filter(|h| !h.is_empty()) {
+            request = request.set_login_hint(LoginHint::new(hint));
+        }
+        for prompt in options.prompt.iter().flat_map(|p| p.split_whitespace()) {
+            request = request.add_prompt(match prompt {
+                "none" => CoreAuthPrompt::None,
+                "login" => CoreAuthPrompt::Login,
+                "consent" => CoreAuthPrompt::Consent,
+                "select_account" => CoreAuthPrompt::SelectAccount,
+                other => CoreAuthPrompt::Extension(other.to_string()),
+            });
+        }
+        let (url, state, nonce) = request.url();
+        let lifetime = chrono::Duration::from_std(self.pending_lifetime)
+            .map_err(|_| Error::config("the pending sign-in lifetime is too long"))?;
+        Ok(AuthorizationRequest {
+            url,
+            pending: PendingAuthorization {
+                state,
+                nonce,
+                pkce_verifier: verifier.secret().clone(),
+                issuer: self.config.issuer().to_string(),
+                client_id: self.config.client_id().to_string(),
+                redirect_uri: self.config.redirect_uri().to_string(),
+                scopes: self.config.scopes().iter().map(|s| s.to_string()).collect(),
+                expires_at: Utc::now() + lifetime,
+            },
+        })
+    }
+
+    /// Completes a sign-in from the callback URL: checks it against a pending authorization (used once,
+    /// whatever the outcome), the `iss` parameter, exchanges the code, validates the ID token and loads
+    /// the profile.
+    pub async fn complete_sign_in(
+        &self,
+        callback: &str,
+        pending: &mut PendingAuthorizations,
+    ) -> Result<Session> {
+        let params = callback_params(callback, self.config.redirect_uri().url(), "redirect URI")?;
+        let state = params.get("state").ok_or(Error::StateMismatch)?;
+        let pending = pending.take(state).ok_or(Error::StateMismatch)?;
+        if pending.issuer != self.config.issuer().as_str()
+            || pending.client_id != self.config.client_id().as_str()
+        {
+            return Err(Error::StateMismatch);
+        }
+        if pending.is_expired(Utc::now()) {
+            return Err(Error::AuthorizationExpired);
+        }
+        let provider = self.provider().await?;
+        // RFC 9207 mix-up defence.
+        match params.get("iss") {
+            Some(iss) if iss != self.config.issuer().as_str() => {
+                return Err(Error::IssuerMismatch {
+                    expected: self.config.issuer().to_string(),
+                    found: iss.clone(),
+                })
+            }
+            None if provider
+                .extra()
+                .authorization_response_iss_parameter_supported =>
+            {
+                return Err(Error::IssuerMismatch {
+                    expected: self.config.issuer().to_string(),
+                    found: "(none)".into(),
+                })
+            }
+            _ => {}
+        }
+        if let Some(code) = params.get("error") {
+            return Err(Error::Authorization {
+                code: code.clone(),
+                description: params.get("error_description").cloned(),
+            });
+        }
+        let code = params
+            .get("code")
+            .ok_or_else(|| Error::protocol("the callback has neither a code nor an error"))?;
+
+        let redirect = RedirectUrl::new(pending.redirect_uri.clone())
+            .map_err(|_| Error::protocol("the pending sign-in has an invalid redirect URI"))?;
+        let response = self
+            .client(&provider)
+            .await
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .map_err(|e| Error::protocol(e.to_string()))?
+            .set_pkce_verifier(pending.pkce_verifier())
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        check_bearer(&response)?;
+
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| Error::InvalidIdToken("the token response has no ID token".into()))?;
+        let claims = self
+            .validator
+            .validate(
+                &provider,
+                &self.http,
+                id_token,
+                NonceRule::Equals(&pending.nonce),
+                Some(response.access_token()),
+            )
+            .await?;
+        let profile = self
+            .userinfo(&provider, response.access_token(), &claims)
+            .await?;
+        let now = Utc::now();
+        Ok(Session {
+            issuer: self.config.issuer().to_string(),
+            client_id: self.config.client_id().to_string(),
+            subject: claims.subject().to_string(),
+            access_token: response.access_token().clone(),
+            issued_at: now,
+            expires_at: expiry(&response, now),
+            refresh_token: response.refresh_token().cloned(),
+            id_token: Some(id_token.clone()),
+            nonce: Some(pending.nonce.clone()),
+            scopes: response
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect())
+                .unwrap_or(pending.scopes),
+            claims: json_map(&claims)?,
+            profile,
+        })
+    }
+
+    /// Loads userinfo; its `sub` must equal the ID token's (OIDC Core §5.3.2).
+    async fn userinfo(
+        &self,
+        provider: &Provider,
+        access_token: &AccessToken,
+        claims: &CoreIdTokenClaims,
+    ) -> Result<Option<Map<String, Value>>> {
+        let client = self.client(provider).await;
+        let Ok(request) = client.user_info(access_token.clone(), Some(claims.subject().clone()))
+        else {
+            return Ok(None); // the provider has no userinfo endpoint
+        };
+        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                UserInfoError::Request(http) => Error::from(http),
+                UserInfoError::ClaimsVerification(e) => Error::InvalidUserinfo(e.to_string()),
+                UserInfoError::Parse(e) => {
+                    Error::InvalidUserinfo(format!("not valid JSON at {}", e.path()))
+                }
+                UserInfoError::Response(status, _, _) => {
+                    Error::InvalidUserinfo(format!("the endpoint answered HTTP {status}"))
+                }
+                other => Error::InvalidUserinfo(other.to_string()),
+            })?;
+        Ok(Some(json_map(&profile)?))
+    }
+
+    /// Uses the refresh token; returns the session with new tokens (the refresh token rotated when the
+    /// provider rotates it). `invalid_grant` becomes [`Error::SessionExpired`].
+    pub async fn refresh(&self, session: &Session) -> Result<Session> {
+        let refresh_token = session
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::SessionExpired("the session has no refresh token".into()))?;
+        let provider = self.provider().await?;
+        let response = self
+            .client(&provider)
+            .await
+            .exchange_refresh_token(refresh_token)
+            .map_err(|e| Error::protocol(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r)
+                    if *r.error() == CoreErrorResponseType::InvalidGrant =>
+                {
+                    Error::SessionExpired(
+                        r.error_description()
+                            .cloned()
+                            .unwrap_or_else(|| "the refresh token was refused".into()),
+                    )
+                }
+                other => token_error(other),
+            })?;
+        check_bearer(&response)?;
+
+        let now = Utc::now();
+        let mut next = session.clone();
+        next.access_token = response.access_token().clone();
+        next.issued_at = now;
+        next.expires_at = expiry(&response, now);
+        if let Some(rotated) = response.refresh_token() {
+            next.refresh_token = Some(rotated.clone());
+        }
+        if let Some(scopes) = response.scopes() {
+            next.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        }
+        if let Some(id_token) = response.id_token() {
+            let claims = self
+                .validator
+                .validate(
+                    &provider,
+                    &self.http,
+                    id_token,
+                    NonceRule::AbsentOrEquals(session.nonce.as_ref()),
+                    Some(response.access_token()),
+                )
+                .await?;
+            let claims = json_map(&claims)?;
+            // OIDC Core §12.2: same issuer, subject and audience; auth_time of the original sign-in.
+            for name in ["iss", "sub", "aud", "auth_time"] {
+                if let (Some(old), Some(new)) = (session.claims.get(name), claims.get(name)) {
+                    if !same_claim(old, new) {
+                        return Err(Error::InvalidIdToken(format!(
+                            "the refreshed ID token changed `{name}`"
+                        )));
+                    }
+                }
+            }
+            next.id_token = Some(id_token.clone());
+            next.claims = claims;
+        }
+        Ok(next)
+    }
+
+    /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider
+    /// has no revocation endpoint.
+    pub async fn revoke(&self, session: &Session) -> Result<bool> {
+        let provider = self.provider().await?;
+        let Some(url) = provider.extra().revocation_endpoint.clone() else {
+            return Ok(false);
+        };
+        let client = self.client(&provider).await.set_revocation_url(url);
+        let mut tokens = Vec::new();
+        if let Some(refresh_token) = &session.refresh_token {
+            tokens.push(CoreRevocableToken::from(refresh_token.clone()));
+        }
+        tokens.push(CoreRevocableToken::from(session.access_token.clone()));
+        for token in tokens {
+            client
+                .revoke_token(token)
+                .map_err(|e| Error::protocol(e.to_string()))?
+                .request_async(&self.http)
+                .await
+                .map_err(token_error)?;
+        }
+        Ok(true)
+    }
+
+    /// The end-session URL (`id_token_hint`, `post_logout_redirect_uri`, `state`), when the provider
+    /// supports RP-initiated logout.
+    pub async fn end_session_request(
+        &self,
+        session: &Session,
+    ) -> Result<Option<EndSessionRequest>> {
+        let provider = self.provider().await?;
+        let Some(endpoint) = provider.extra().end_session_endpoint.clone() else {
+            return Ok(None);
+        };
+        let state = CsrfToken::new_random();
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(self.config.client_id().clone())
+            .set_state(state.clone());
+        if let Some(id_token) = &session.id_token {
+            request = request.set_id_token_hint(id_token);
+        }
+        if let Some(uri) = self.config.post_logout_redirect_uri() {
+            request = request.set_post_logout_redirect_uri(uri.clone());
+        }
+        Ok(Some(EndSessionRequest {
+            url: request.http_get_url(),
+            state: state.secret().clone(),
+        }))
+    }
+
+    /// Checks that a logout callback is for this app's logout redirect URI and carries `state`.
+    pub fn check_logout_callback(&self, callback: &str, expected_state: &str) -> Result<()> {
+        let expected = self
+            .config
+            .post_logout_redirect_uri()
+            .ok_or_else(|| Error::config("no logout redirect URI is configured"))?;
+        let params = callback_params(callback, expected.url(), "logout redirect URI")?;
+        match params.get("state") {
+            Some(state) if state == expected_state => Ok(()),
+            _ => Err(Error::StateMismatch),
+        }
+    }
+}
+
+/// True when `url` is `expected` without its query: same scheme, host, port and path.
+pub fn is_redirect_to(url: &Url, expected: &Url) -> bool {
+    url.scheme() == expected.scheme()
+        && url.host_str() == expected.host_str()
+        && url.port() == expected.port()
+        && url.path() == expected.path()
+}
+
+/// The query parameters of a callback to `expected`; a parameter given twice is refused (RFC 6749 §3.1).
+fn callback_params(callback: &str, expected: &Url, what: &str) -> Result<HashMap<String, String>> {
+    let url =
+        Url::parse(callback.trim()).map_err(|_| Error::protocol("the callback is not a URL"))?;
+    if !is_redirect_to(&url, expected) {
+        return Err(Error::protocol(format!(
+            "the callback is not for this app's {what} ({expected})"
+        )));
+    }
+    let mut params = HashMap::new();
+    for (name, value) in url.query_pairs() {
+        if params.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(Error::protocol(format!(
+                "the callback repeats the parameter `{name}`"
+            )));
+        }
+    }
+    Ok(params)
+}
+
+fn check_bearer(response: &CoreTokenResponse) -> Result<()> {
+    match response.token_type() {
+        CoreTokenType::Bearer => Ok(()),
+        other => Err(Error::protocol(format!(
+            "unsupported token type `{}`",
+            other.as_ref()
+        ))),
+    }
+}
+
+fn expiry(
+    response: &CoreTokenResponse,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
+    response
+        .expires_in()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| now + d)
+}
+
+fn json_map(value: &impl serde::Serialize) -> Result<Map<String, Value>> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::protocol("claims are not a JSON object")),
+    }
+}
+
+fn same_claim(old: &Value, new: &Value) -> bool {
+    // `aud` may be a string or a one-element array.
+    let as_set = |v: &Value| -> Vec<String> {
+        let mut list: Vec<String> = match v {
+            Value::Array(items) => items.iter().map(|i| i.to_string()).collect(),
+            other => vec![other.to_string()],
+        };
+        list.sort();
+        list
+    };
+    as_set(old) == as_set(new)
+}
+
+fn token_error<T>(error: RequestTokenError<HttpError, StandardErrorResponse<T>>) -> Error
+where
+    T: openidconnect::ErrorResponseType + std::fmt::Display + 'static,
+{
+    match error {
+        RequestTokenError::ServerResponse(response) => Error::Authorization {
+            code: response.error().to_string(),
+            description: response.error_description().cloned(),
+        },
+        RequestTokenError::Request(http) => http.into(),
+        RequestTokenError::Parse(e, _) => Error::protocol(format!(
+            "the identity provider's answer could not be read (at `{}`)",
+            e.path()
+        )),
+        RequestTokenError::Other(message) => Error::protocol(message),
+    }
+}

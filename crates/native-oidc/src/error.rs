@@ -1,0 +1,153 @@
+//! The one error type of the crate, with stable kind names for UIs and command lines.
+//!
+//! Messages never contain token values, authorization codes or PKCE verifiers.
+
+/// Everything that can go wrong while signing in, staying signed in or signing out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is incomplete or unsafe (kind `config`).
+    #[error("{0}")]
+    Config(String),
+    /// The identity provider could not be reached, or answered 5xx/429 (kind `network`).
+    /// Transient: a session is kept.
+    #[error("{0}")]
+    Network(String),
+    /// The identity provider answered something this client cannot use (kind `protocol`).
+    #[error("{0}")]
+    Protocol(String),
+    /// The authorization or token endpoint refused the request with an OAuth error code; the kind is the
+    /// code itself (`access_denied`, `login_required`, `invalid_grant`, …).
+    #[error("{}", authorization_message(code, description.as_deref()))]
+    Authorization {
+        /// The OAuth `error` code.
+        code: String,
+        /// The provider's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// A callback whose `state` matches no sign-in in progress: forged, replayed or stale (kind `state_mismatch`).
+    #[error(
+        "the callback does not belong to a sign-in in progress (forged, replayed or already used)"
+    )]
+    StateMismatch,
+    /// The sign-in in progress is older than its lifetime (kind `authorization_expired`).
+    #[error("the sign-in took too long and has expired; start again")]
+    AuthorizationExpired,
+    /// The issuer in discovery or in the callback's `iss` is not the configured one (kind `issuer_mismatch`).
+    #[error("issuer mismatch: expected {expected}, got {found}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// What was received (`(none)` when missing).
+        found: String,
+    },
+    /// The ID token failed validation (kind `invalid_id_token`).
+    #[error("invalid ID token: {0}")]
+    InvalidIdToken(String),
+    /// The userinfo response failed validation (kind `invalid_userinfo`).
+    #[error("invalid userinfo response: {0}")]
+    InvalidUserinfo(String),
+    /// The refresh token was refused (`invalid_grant`): the user must sign in again (kind `session_expired`).
+    #[error("the session has ended, sign in again: {0}")]
+    SessionExpired(String),
+    /// There is no session (kind `not_signed_in`).
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The session store could not be read or written (kind `storage`).
+    #[error("session storage: {0}")]
+    Storage(String),
+}
+
+fn authorization_message(code: &str, description: Option<&str>) -> String {
+    match description {
+        Some(description) if !description.is_empty() => format!("{code}: {description}"),
+        _ => code.to_string(),
+    }
+}
+
+impl Error {
+    /// The stable, snake_case name of this error's kind.
+    pub fn kind(&self) -> &str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Network(_) => "network",
+            Error::Protocol(_) => "protocol",
+            Error::Authorization { code, .. } => code,
+            Error::StateMismatch => "state_mismatch",
+            Error::AuthorizationExpired => "authorization_expired",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::InvalidIdToken(_) => "invalid_id_token",
+            Error::InvalidUserinfo(_) => "invalid_userinfo",
+            Error::SessionExpired(_) => "session_expired",
+            Error::NotSignedIn => "not_signed_in",
+            Error::Storage(_) => "storage",
+        }
+    }
+
+    /// True when trying again later may succeed and a session must be kept.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Network(_))
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+
+    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+        Error::Protocol(message.into())
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stable_snake_case_names() {
+        let cases = [
+            (Error::Config("x".into()), "config"),
+            (Error::Network("x".into()), "network"),
+            (Error::Protocol("x".into()), "protocol"),
+            (
+                Error::Authorization {
+                    code: "access_denied".into(),
+                    description: Some("The user cancelled".into()),
+                },
+                "access_denied",
+            ),
+            (Error::StateMismatch, "state_mismatch"),
+            (Error::AuthorizationExpired, "authorization_expired"),
+            (
+                Error::IssuerMismatch {
+                    expected: "a".into(),
+                    found: "b".into(),
+                },
+                "issuer_mismatch",
+            ),
+            (Error::InvalidIdToken("x".into()), "invalid_id_token"),
+            (Error::InvalidUserinfo("x".into()), "invalid_userinfo"),
+            (Error::SessionExpired("x".into()), "session_expired"),
+            (Error::NotSignedIn, "not_signed_in"),
+            (Error::Storage("x".into()), "storage"),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind);
+            assert_eq!(error.is_transient(), kind == "network");
+        }
+    }
+
+    #[test]
+    fn authorization_error_shows_code_and_description() {
+        let error = Error::Authorization {
+            code: "access_denied".into(),
+            description: Some("The user cancelled the sign-in.".into()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "access_denied: The user cancelled the sign-in."
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! The one HTTP client every request of the engine goes through.
+//!
+//! Redirects are never followed (a token endpoint that redirects is an SSRF or mix-up risk, RFC 9700),
+//! connections and whole requests time out, and 5xx / 429 answers become a transient error before any
+//! protocol parsing, so a busy identity provider is never mistaken for a refused session.
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+use crate::error::{Error, Result};
+
+/// Timeouts of [`HttpClient::new`].
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole request, including reading the body.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `reqwest` client with redirects disabled and timeouts, usable by `openidconnect`.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+/// Why an HTTP exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// No answer: connection refused, DNS, TLS, timeout.
+    #[error("{0}")]
+    Transport(String),
+    /// The server answered 5xx or 429: try again later.
+    #[error("the server answered HTTP {0}")]
+    Unavailable(u16),
+    /// The request or response could not be converted.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl HttpClient {
+    /// The default client: no redirects, [`CONNECT_TIMEOUT`], [`REQUEST_TIMEOUT`].
+    pub fn new() -> Result<Self> {
+        let inner = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("native-oidc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::config(format!("cannot set up HTTP: {e}")))?;
+        Ok(Self { inner })
+    }
+
+    /// Uses a client you built; keep redirects disabled.
+    pub fn from_reqwest(inner: reqwest::Client) -> Self {
+        Self { inner }
+    }
+
+    /// The underlying `reqwest` client (for authorized requests to APIs).
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+}
+
+/// Describes a transport failure without the URL's query (which could carry secrets) or bodies.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    match error.url() {
+        Some(url) => format!(
+            "{what}: {}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        None => what.to_string(),
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for HttpClient {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request: reqwest::Request = request
+                .try_into()
+                .map_err(|e: reqwest::Error| HttpError::Other(describe(&e)))?;
+            let response = self
+                .inner
+                .execute(request)
+                .await
+                .map_err(|e| HttpError::Transport(describe(&e)))?;
+            let status = response.status();
+            if status.is_server_error() || status.as_u16() == 429 {
+                return Err(HttpError::Unavailable(status.as_u16()));
+            }
+            let mut builder = http::Response::builder().status(status);
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| HttpError::Transport(describe(&e)))?;
+            builder
+                .body(body.to_vec())
+                .map_err(|e| HttpError::Other(e.to_string()))
+        })
+    }
+}
+
+impl From<HttpError> for Error {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::Transport(message) => {
+                Error::Network(format!("cannot reach the identity provider ({message})"))
+            }
+            HttpError::Unavailable(status) => Error::Network(format!(
+                "the identity provider is unavailable (HTTP {status}); try again later"
+            )),
+            HttpError::Other(message) => Error::protocol(message),
+        }
+    }
+}

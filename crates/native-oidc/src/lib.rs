@@ -1,0 +1,89 @@
+//! # native-oidc
+//!
+//! OpenID Connect sign-in for native apps, the way RFC 8252 (OAuth 2.0 for Native Apps), RFC 9700
+//! (OAuth 2.0 Security Best Current Practice) and OpenID Connect Core require: the system browser,
+//! authorization code + PKCE (S256), `state` and `nonce`, RFC 9207 `iss` checking, full ID token
+//! validation, userinfo, refresh-token rotation that never loses a token, revocation and
+//! RP-initiated logout. Built on [`openidconnect`] and [`reqwest`]; no Tauri, no UI.
+//!
+//! ## The flow
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use native_oidc::{Auth, Config, FileStore, OidcClient, PendingAuthorizations, SignInOptions};
+//!
+//! # async fn run() -> Result<(), native_oidc::Error> {
+//! // 1. Configure: the values of the Okta app integration (a "Native Application").
+//! let config = Config::new(
+//!     "https://dev-123456.okta.com/oauth2/default",
+//!     "0oa1bcdefghIJKLMN357",
+//!     "com.okta.example:/callback",
+//! )?
+//! .with_post_logout_redirect_uri("com.okta.example:/logout")?;
+//! let auth = Auth::new(OidcClient::new(config)?, Arc::new(FileStore::new("session.json")));
+//!
+//! // 2. At start-up, restore a stored session (no network).
+//! if let Some(session) = auth.restore().await? {
+//!     println!("welcome back, {:?}", session.name);
+//! }
+//!
+//! // 3. Sign in: open the URL in the system browser, keep the pending authorization
+//! //    (persist it if the OS may kill the app meanwhile).
+//! let request = auth.begin_sign_in(SignInOptions::default()).await?;
+//! println!("open {}", request.url);
+//! let mut pending = PendingAuthorizations::new();
+//! pending.insert(request.pending);
+//!
+//! // 4. The browser comes back to com.okta.example:/callback?code=…&state=…&iss=…
+//! let callback = "com.okta.example:/callback?code=…&state=…&iss=…";
+//! let session = auth.complete_sign_in(callback, &mut pending).await?;
+//! println!("signed in as {:?} <{:?}>", session.name, session.email);
+//!
+//! // 5. Call an API: the token is refreshed when needed, and once more on a 401.
+//! let http = auth.client().http().reqwest();
+//! let request = http.get("https://api.example.com/messages").build().map_err(|e| {
+//!     native_oidc::Error::Config(e.to_string())
+//! })?;
+//! let response = auth.send(request).await?;
+//! println!("API answered {}", response.status());
+//!
+//! // 6. Sign out: local session gone at once; revoke; open the end-session URL.
+//! let sign_out = auth.sign_out().await?;
+//! if let Some(end_session) = sign_out.end_session {
+//!     println!("open {}", end_session.url);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors are one [`Error`] enum whose [`Error::kind`] is a stable snake_case name (`access_denied`,
+//! `state_mismatch`, `session_expired`, `network`, …). No error message, `Debug` output or log line
+//! contains a token.
+
+mod auth;
+mod client;
+mod config;
+mod error;
+pub mod http;
+mod id_token;
+mod pending;
+mod provider;
+mod session;
+mod store;
+
+pub use auth::{Auth, SignOut, DEFAULT_REFRESH_MARGIN};
+pub use client::{is_redirect_to, EndSessionRequest, OidcClient};
+pub use config::{Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
+pub use error::{Error, Result};
+pub use http::HttpClient;
+pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY};
+pub use pending::{
+    AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
+    PENDING_LIFETIME,
+};
+pub use provider::{ExtraMetadata, Metadata, Provider};
+pub use session::{Session, SessionSummary};
+pub use store::{FileStore, MemoryStore, SessionStore};
+
+/// Protocol types re-exported from `openidconnect`.
+pub use openidconnect::{self, AccessToken, ClientId, IssuerUrl, Nonce, RefreshToken};

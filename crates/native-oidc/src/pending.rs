@@ -1,0 +1,120 @@
+//! Sign-ins in progress: what the app must remember while the user is in the browser.
+//!
+//! A [`PendingAuthorization`] holds the `state`, `nonce` and PKCE verifier of one authorization request.
+//! It serialises, so an app that the OS kills while the user is in the browser can persist it and still
+//! complete the sign-in on return; it expires after [`PENDING_LIFETIME`]. [`PendingAuthorizations`]
+//! hands each one out once, by `state`.
+
+use std::{fmt, time::Duration};
+
+use chrono::{DateTime, Utc};
+use openidconnect::{CsrfToken, Nonce, PkceCodeVerifier};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// How long a sign-in may stay in the browser.
+pub const PENDING_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Options of one sign-in.
+#[derive(Clone, Debug, Default)]
+pub struct SignInOptions {
+    /// Pre-fills the username on the sign-in page (`login_hint`).
+    pub login_hint: Option<String>,
+    /// `prompt` values, space-separated (`login`, `consent`, `none`, …).
+    pub prompt: Option<String>,
+}
+
+/// The URL to open in the system browser, and what to keep until the callback.
+#[derive(Debug)]
+pub struct AuthorizationRequest {
+    /// The authorization URL (open it in the system browser, never in a webview).
+    pub url: Url,
+    /// Keep this (persist it if the app may be killed) until the callback arrives.
+    pub pending: PendingAuthorization,
+}
+
+/// One sign-in waiting for its callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub(crate) state: CsrfToken,
+    pub(crate) nonce: Nonce,
+    pub(crate) pkce_verifier: String,
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+impl PendingAuthorization {
+    /// The `state` sent with the request.
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+
+    /// When it expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// True once it can no longer be completed.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+
+    pub(crate) fn pkce_verifier(&self) -> PkceCodeVerifier {
+        PkceCodeVerifier::new(self.pkce_verifier.clone())
+    }
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("issuer", &self.issuer)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sign-ins in progress of one app; each can be taken once.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PendingAuthorizations {
+    items: Vec<PendingAuthorization>,
+}
+
+impl PendingAuthorizations {
+    /// No sign-in in progress.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a sign-in (expired ones are dropped).
+    pub fn insert(&mut self, pending: PendingAuthorization) {
+        let now = Utc::now();
+        self.items.retain(|p| !p.is_expired(now));
+        self.items.push(pending);
+    }
+
+    /// Replaces every sign-in in progress with this one (a new attempt supersedes the old).
+    pub fn replace(&mut self, pending: PendingAuthorization) {
+        self.items = vec![pending];
+    }
+
+    /// Removes and returns the sign-in with this `state`, expired or not.
+    pub fn take(&mut self, state: &str) -> Option<PendingAuthorization> {
+        let index = self.items.iter().position(|p| p.state.secret() == state)?;
+        Some(self.items.remove(index))
+    }
+
+    /// True when no sign-in is in progress (expired ones count as gone).
+    pub fn is_empty(&self) -> bool {
+        let now = Utc::now();
+        self.items.iter().all(|p| p.is_expired(now))
+    }
+
+    /// Forgets every sign-in in progress (the user cancelled).
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+}

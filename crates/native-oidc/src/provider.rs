@@ -1,0 +1,154 @@
+//! Discovery and the signing keys of the identity provider, fetched once and cached.
+//!
+//! The discovery document's `issuer` must equal the configured issuer exactly (OIDC Discovery §4.3),
+//! and the key set is fetched again when an ID token names a key it does not hold (key rotation).
+
+use openidconnect::{
+    core::{
+        CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+        CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType,
+    },
+    AdditionalProviderMetadata, AsyncHttpClient, EndSessionUrl, IssuerUrl, JsonWebKeySet,
+    ProviderMetadata, RevocationUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+
+use crate::{
+    error::{Error, Result},
+    http::HttpClient,
+};
+
+/// Discovery fields that OpenID Connect Core's metadata type leaves out but a native app needs.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    /// RFC 7009 token revocation.
+    pub revocation_endpoint: Option<RevocationUrl>,
+    /// RP-initiated logout.
+    pub end_session_endpoint: Option<EndSessionUrl>,
+    /// RFC 9207: the authorization response always carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// The discovery document.
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// A discovered identity provider with its cached key set.
+#[derive(Debug)]
+pub struct Provider {
+    metadata: Metadata,
+    keys: RwLock<CoreJsonWebKeySet>,
+}
+
+impl Provider {
+    /// Fetches `{issuer}/.well-known/openid-configuration` and the key set it names.
+    pub async fn discover(issuer: &IssuerUrl, http: &HttpClient) -> Result<Self> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.as_str().trim_end_matches('/')
+        );
+        let request = http::Request::get(&url)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| Error::config(format!("bad discovery URL {url}: {e}")))?;
+        let response = http.call(request).await?;
+        if !response.status().is_success() {
+            return Err(Error::protocol(format!(
+                "discovery at {url} answered HTTP {}; is the issuer right?",
+                response.status()
+            )));
+        }
+        let body = response.into_body();
+        let metadata: Metadata = serde_json::from_slice(&body)
+            .map_err(|e| Error::protocol(format!("discovery document is not valid: {e}")))?;
+        if metadata.issuer() != issuer {
+            return Err(Error::IssuerMismatch {
+                expected: issuer.to_string(),
+                found: metadata.issuer().to_string(),
+            });
+        }
+        let keys = fetch_keys(&metadata, http).await?;
+        Ok(Self {
+            metadata,
+            keys: RwLock::new(keys),
+        })
+    }
+
+    /// The discovery document.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The extra fields of the discovery document.
+    pub fn extra(&self) -> &ExtraMetadata {
+        self.metadata.additional_metadata()
+    }
+
+    /// The cached key set.
+    pub async fn keys(&self) -> CoreJsonWebKeySet {
+        self.keys.read().await.clone()
+    }
+
+    /// Fetches the key set again (a token named a key we do not hold) and returns it.
+    pub async fn refresh_keys(&self, http: &HttpClient) -> Result<CoreJsonWebKeySet> {
+        let keys = fetch_keys(&self.metadata, http).await?;
+        *self.keys.write().await = keys.clone();
+        tracing::info!(
+            keys = keys.keys().len(),
+            "fetched the identity provider's signing keys again"
+        );
+        Ok(keys)
+    }
+
+    /// The asymmetric signing algorithms discovery allows for ID tokens (RS256 when it names none).
+    pub fn id_token_algorithms(&self) -> Vec<CoreJwsSigningAlgorithm> {
+        let algs: Vec<_> = self
+            .metadata
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter(|alg| {
+                !matches!(
+                    alg,
+                    CoreJwsSigningAlgorithm::None
+                        | CoreJwsSigningAlgorithm::HmacSha256
+                        | CoreJwsSigningAlgorithm::HmacSha384
+                        | CoreJwsSigningAlgorithm::HmacSha512
+                )
+            })
+            .cloned()
+            .collect();
+        if algs.is_empty() {
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        } else {
+            algs
+        }
+    }
+}
+
+async fn fetch_keys(metadata: &Metadata, http: &HttpClient) -> Result<CoreJsonWebKeySet> {
+    JsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
+        .await
+        .map_err(|e| match e {
+            openidconnect::DiscoveryError::Request(inner) => inner.into(),
+            other => Error::protocol(format!(
+                "cannot use the identity provider's key set: {other}"
+            )),
+        })
+}

@@ -1,0 +1,187 @@
+//! A signed-in user: tokens, when they expire, the granted scopes, ID token claims and profile.
+//!
+//! [`Session`] serialises (with its tokens) for a [`crate::SessionStore`]; its `Debug` and `Display`
+//! never show a token. [`SessionSummary`] is the token-free view for a UI or a command line.
+
+use std::{fmt, time::Duration};
+
+use chrono::{DateTime, Utc};
+use openidconnect::{core::CoreIdToken, AccessToken, Nonce, RefreshToken};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Tokens and identity of a signed-in user.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) subject: String,
+    pub(crate) access_token: AccessToken,
+    pub(crate) issued_at: DateTime<Utc>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) refresh_token: Option<RefreshToken>,
+    pub(crate) id_token: Option<CoreIdToken>,
+    pub(crate) nonce: Option<Nonce>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) profile: Option<Map<String, Value>>,
+}
+
+/// A token-free view of a [`Session`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionSummary {
+    /// The issuer that signed the user in.
+    pub issuer: String,
+    /// The user's `sub`.
+    pub subject: String,
+    /// `name` from the profile or the ID token.
+    pub name: Option<String>,
+    /// `email` from the profile or the ID token.
+    pub email: Option<String>,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// When the access token expires (RFC 3339), if the provider said.
+    pub expires_at: Option<String>,
+    /// Whether the session can be refreshed without the browser.
+    pub has_refresh_token: bool,
+    /// The validated ID token claims.
+    pub claims: Map<String, Value>,
+    /// The userinfo response.
+    pub profile: Option<Map<String, Value>>,
+}
+
+impl Session {
+    /// The issuer that signed the user in.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The user's `sub` (equal in the ID token and at userinfo).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The access token, for an `Authorization: Bearer` header.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The refresh token, when `offline_access` was granted.
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The last ID token (hint for sign-out).
+    pub fn id_token(&self) -> Option<&CoreIdToken> {
+        self.id_token.as_ref()
+    }
+
+    /// When the access token expires, if the provider said.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The validated ID token claims.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The userinfo response.
+    pub fn profile(&self) -> Option<&Map<String, Value>> {
+        self.profile.as_ref()
+    }
+
+    fn claim(&self, name: &str) -> Option<String> {
+        self.profile
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .or_else(|| self.claims.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// The user's display name.
+    pub fn name(&self) -> Option<String> {
+        self.claim("name")
+    }
+
+    /// The user's email address.
+    pub fn email(&self) -> Option<String> {
+        self.claim("email")
+    }
+
+    /// True when the access token has expired or expires within the refresh margin:
+    /// the smaller of `margin` and half the token's lifetime (so short-lived tokens are not
+    /// refreshed forever).
+    pub fn needs_refresh(&self, now: DateTime<Utc>, margin: Duration) -> bool {
+        let Some(expires_at) = self.expires_at else {
+            return false;
+        };
+        let lifetime = (expires_at - self.issued_at).to_std().unwrap_or_default();
+        let margin = margin.min(lifetime / 2);
+        let margin = chrono::Duration::from_std(margin).unwrap_or_default();
+        now + margin >= expires_at
+    }
+
+    /// True when `other` is the same user at the same client and issuer.
+    pub fn same_user(&self, other: &Session) -> bool {
+        self.issuer == other.issuer
+            && self.client_id == other.client_id
+            && self.subject == other.subject
+    }
+
+    /// The token-free view.
+    pub fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            issuer: self.issuer.clone(),
+            subject: self.subject.clone(),
+            name: self.name(),
+            email: self.email(),
+            scopes: self.scopes.clone(),
+            expires_at: self
+                .expires_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            has_refresh_token: self.refresh_token.is_some(),
+            claims: self.claims.clone(),
+            profile: self.profile.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("subject", &self.subject)
+            .field("access_token", &"[redacted]")
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name().unwrap_or_else(|| self.subject.clone()))?;
+        if let Some(email) = self.email() {
+            write!(f, " <{email}>")?;
+        }
+        write!(f, " at {}", self.issuer)?;
+        if let Some(expires_at) = self.expires_at {
+            write!(f, ", access token until {}", expires_at.to_rfc3339())?;
+        }
+        Ok(())
+    }
+}
