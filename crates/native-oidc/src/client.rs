@@ -7,12 +7,12 @@ use chrono::Utc;
 use openidconnect::{
     core::{
         CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-        CoreIdTokenClaims, CoreRevocableToken, CoreTokenResponse, CoreTokenType,
+        CoreIdTokenClaims, CoreTokenResponse, CoreTokenType,
     },
-    AccessToken, AuthorizationCode, CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, RequestTokenError, StandardErrorResponse, TokenResponse,
-    UserInfoClaims, UserInfoError,
+    AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RequestTokenError, StandardErrorResponse,
+    TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -366,24 +366,50 @@ impl OidcClient {
 
     /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider
     /// has no revocation endpoint.
+    ///
+    /// `oauth2` refuses a revocation endpoint that is not https, which rules out a loopback identity
+    /// provider; the configuration already allows plain http on loopback only, so the (one-form)
+    /// RFC 7009 request is sent here.
     pub async fn revoke(&self, session: &Session) -> Result<bool> {
         let provider = self.provider().await?;
         let Some(url) = provider.extra().revocation_endpoint.clone() else {
             return Ok(false);
         };
-        let client = self.client(&provider).await.set_revocation_url(url);
         let mut tokens = Vec::new();
         if let Some(refresh_token) = &session.refresh_token {
-            tokens.push(CoreRevocableToken::from(refresh_token.clone()));
+            tokens.push((refresh_token.secret(), "refresh_token"));
         }
-        tokens.push(CoreRevocableToken::from(session.access_token.clone()));
-        for token in tokens {
-            client
-                .revoke_token(token)
-                .map_err(|e| Error::protocol(e.to_string()))?
-                .request_async(&self.http)
-                .await
-                .map_err(token_error)?;
+        tokens.push((session.access_token.secret(), "access_token"));
+        for (token, hint) in tokens {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("token", token)
+                .append_pair("token_type_hint", hint)
+                .append_pair("client_id", self.config.client_id().as_str())
+                .finish();
+            let request = http::Request::post(url.as_str())
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .header(http::header::ACCEPT, "application/json")
+                .body(body.into_bytes())
+                .map_err(|e| {
+                    Error::protocol(format!("cannot build the revocation request: {e}"))
+                })?;
+            let response = self.http.call(request).await?;
+            if !response.status().is_success() {
+                let error: Option<StandardErrorResponse<CoreErrorResponseType>> =
+                    serde_json::from_slice(response.body()).ok();
+                return Err(match error {
+                    Some(error) => Error::Authorization {
+                        code: error.error().to_string(),
+                        description: error.error_description().cloned(),
+                    },
+                    None => {
+                        Error::protocol(format!("revocation answered HTTP {}", response.status()))
+                    }
+                });
+            }
         }
         Ok(true)
     }

@@ -1,0 +1,216 @@
+//! Staying signed in: rotation, transparent refresh, one refresh for many callers, the end of a session,
+//! an unreachable provider, and the bearer-request retry.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use native_oidc::{FileStore, SessionStore};
+use testkit::{Idp, IdpOptions, CLIENT_ID};
+
+use crate::support::{auth, sign_in, stored};
+
+fn short_lived() -> IdpOptions {
+    IdpOptions {
+        access_token_ttl: Some(2),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_old_refresh_token_is_refused() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    sign_in(&auth).await;
+    let before = FileStore::new(&path).load().unwrap().unwrap();
+
+    auth.refresh().await.unwrap();
+    let after = FileStore::new(&path).load().unwrap().unwrap();
+    let (old, new) = (
+        before.refresh_token().unwrap().secret(),
+        after.refresh_token().unwrap().secret(),
+    );
+    assert_ne!(old, new, "the refresh token rotates");
+    assert_ne!(
+        before.access_token().secret(),
+        after.access_token().secret()
+    );
+    assert_eq!(idp.grants("refresh_token").await, 1);
+
+    // The old refresh token is refused: that session is over.
+    let error = auth.client().refresh(&before).await.unwrap_err();
+    assert_eq!(error.kind(), "session_expired");
+}
+
+#[tokio::test]
+async fn expired_access_token_is_refreshed_transparently() {
+    let idp = Idp::start_with(short_lived());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    sign_in(&auth).await;
+    let first = auth.access_token().await.unwrap();
+    assert_eq!(
+        idp.grants("refresh_token").await,
+        0,
+        "a fresh token is used as is"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let second = auth.access_token().await.unwrap();
+    assert_ne!(first.secret(), second.secret());
+    assert_eq!(idp.grants("refresh_token").await, 1);
+    let file = stored(&path);
+    assert_eq!(
+        file["access_token"],
+        second.secret().as_str(),
+        "stored before use"
+    );
+
+    // The refreshed token works at the provider.
+    let me = reqwest::Client::new()
+        .get(format!("{}/v1/userinfo", idp.issuer()))
+        .bearer_auth(second.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_callers_share_one_refresh() {
+    let idp = Idp::start_with(short_lived());
+    let dir = tempfile::tempdir().unwrap();
+    let auth = Arc::new(auth(&idp, &dir.path().join("session.json")));
+    sign_in(&auth).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.access_token().await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap().unwrap().secret().clone());
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "every caller got the same new token");
+    assert_eq!(
+        idp.grants("refresh_token").await,
+        1,
+        "exactly one refresh request"
+    );
+}
+
+#[tokio::test]
+async fn revoked_refresh_token_ends_the_session() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    sign_in(&auth).await;
+    let session = FileStore::new(&path).load().unwrap().unwrap();
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/v1/revoke", idp.issuer()))
+        .form(&[
+            ("client_id", CLIENT_ID),
+            ("token", session.refresh_token().unwrap().secret()),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+
+    let error = auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "session_expired");
+    assert!(!path.exists(), "an ended session is removed from the store");
+    assert_eq!(
+        auth.access_token().await.unwrap_err().kind(),
+        "not_signed_in"
+    );
+}
+
+#[tokio::test]
+async fn provider_down_is_transient_and_keeps_the_stored_session() {
+    let mut idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    sign_in(&auth).await;
+    let before = std::fs::read(&path).unwrap();
+
+    idp.stop();
+    let error = auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "network", "{error}");
+    assert!(error.is_transient());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "stored session unchanged"
+    );
+    assert!(auth.session().await.is_some(), "still signed in");
+    // The current access token is still handed out.
+    assert!(auth.access_token().await.is_ok());
+}
+
+/// An API that refuses the first access token it sees (as if it had been revoked) and accepts others.
+async fn picky_api() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{http::HeaderMap, routing::get, Router};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (calls2, seen2) = (calls.clone(), seen.clone());
+    let app = Router::new().route(
+        "/api/messages",
+        get(move |headers: HeaderMap| {
+            let (calls, seen) = (calls2.clone(), seen2.clone());
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let token = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or_default()
+                    .to_string();
+                let mut seen = seen.lock().unwrap();
+                let first = seen.is_empty() || seen[0] == token;
+                seen.push(token);
+                if first {
+                    (axum::http::StatusCode::UNAUTHORIZED, "[]")
+                } else {
+                    (axum::http::StatusCode::OK, r#"["hello"]"#)
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/messages", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, calls, seen)
+}
+
+#[tokio::test]
+async fn bearer_request_refreshes_and_retries_once_on_401() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = auth(&idp, &dir.path().join("session.json"));
+    sign_in(&auth).await;
+    let (url, calls, seen) = picky_api().await;
+
+    let request = auth.client().http().reqwest().get(&url).build().unwrap();
+    let response = auth.send(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), r#"["hello"]"#);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one retry");
+    assert_eq!(idp.grants("refresh_token").await, 1, "one refresh");
+    let seen = seen.lock().unwrap().clone();
+    assert_ne!(seen[0], seen[1]);
+}

@@ -1,0 +1,238 @@
+//! Sign-in against dev/idp: the happy path and every way a callback can be wrong.
+
+use std::time::Duration;
+
+use native_oidc::{
+    Auth, Error, FileStore, OidcClient, PendingAuthorizations, SessionStore, SignInOptions,
+};
+use testkit::{Browser, Idp, LoginAction};
+
+use crate::support::{self, auth, browser_callback, config, sign_in, stored, with_param};
+
+#[tokio::test]
+async fn full_sign_in_yields_profile_and_refresh_token_and_is_restored() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+
+    let summary = sign_in(&auth).await;
+    assert_eq!(summary.name.as_deref(), Some("Demo User"));
+    assert_eq!(summary.email.as_deref(), Some("demo@example.com"));
+    assert!(summary.has_refresh_token);
+    assert_eq!(summary.issuer, idp.issuer());
+    assert!(summary.scopes.contains(&"offline_access".to_string()));
+    assert_eq!(summary.claims["sub"], summary.subject);
+    assert_eq!(summary.profile.as_ref().unwrap()["sub"], summary.subject);
+    assert_eq!(summary.profile.as_ref().unwrap()["family_name"], "User");
+
+    // Stored with its tokens, readable only by the user.
+    let file = stored(&path);
+    assert!(file["refresh_token"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Debug and Display never show a token.
+    let session = FileStore::new(&path).load().unwrap().unwrap();
+    let shown = format!("{session:?} {session}");
+    for token in [
+        session.access_token().secret().as_str(),
+        session.refresh_token().unwrap().secret().as_str(),
+    ] {
+        assert!(!shown.contains(token), "a token leaked into Debug/Display");
+    }
+    assert!(!serde_json::to_string(&summary)
+        .unwrap()
+        .contains(session.access_token().secret()));
+
+    // A new process restores it without the network.
+    let restored = support::auth(&idp, &path).restore().await.unwrap().unwrap();
+    assert_eq!(restored, summary);
+}
+
+#[tokio::test]
+async fn bad_callbacks_get_typed_errors_and_store_nothing() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+
+    // Forged state.
+    let (callback, mut pending) = browser_callback(&auth, &LoginAction::demo()).await;
+    let forged = with_param(&callback, "state", Some("forged-state"));
+    let error = auth
+        .complete_sign_in(&forged, &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "state_mismatch");
+    // No state at all.
+    let error = auth
+        .complete_sign_in(&with_param(&callback, "state", None), &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "state_mismatch");
+
+    // Wrong and missing `iss` (the provider advertises RFC 9207 support).
+    for iss in [Some("https://evil.example.com/oauth2/default"), None] {
+        let (callback, mut pending) = browser_callback(&auth, &LoginAction::demo()).await;
+        let error = auth
+            .complete_sign_in(&with_param(&callback, "iss", iss), &mut pending)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "issuer_mismatch", "{error}");
+        // The pending authorization was used up: the genuine callback is now refused as well.
+        let error = auth
+            .complete_sign_in(callback.as_str(), &mut pending)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "state_mismatch");
+    }
+
+    // Cancel on the login page.
+    let (callback, mut pending) = browser_callback(&auth, &LoginAction::Cancel).await;
+    let error = auth
+        .complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "access_denied");
+    assert!(error.to_string().contains("cancelled"), "{error}");
+
+    // A callback for another redirect URI.
+    let error = auth
+        .complete_sign_in("com.other.app:/callback?code=x&state=y", &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "protocol");
+
+    assert!(
+        !path.exists(),
+        "nothing may be stored after failed sign-ins"
+    );
+    assert!(auth.session().await.is_none());
+}
+
+#[tokio::test]
+async fn replayed_callback_is_refused() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+
+    let (callback, mut pending) = browser_callback(&auth, &LoginAction::demo()).await;
+    let saved = pending.clone();
+    auth.complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let error = auth
+        .complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "state_mismatch");
+
+    // Even with a copy of the pending authorization, the code is single-use at the provider.
+    let mut copy = saved;
+    let error = auth
+        .complete_sign_in(callback.as_str(), &mut copy)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "invalid_grant", "{error}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the stored session is untouched"
+    );
+}
+
+#[tokio::test]
+async fn expired_pending_authorization_is_refused() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let client = OidcClient::new(config(&idp))
+        .unwrap()
+        .with_pending_lifetime(Duration::from_millis(300));
+    let auth = Auth::new(client, std::sync::Arc::new(FileStore::new(&path)));
+
+    let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
+    let mut pending = PendingAuthorizations::new();
+    // It survives being persisted, as an app killed meanwhile would do.
+    let json = serde_json::to_string(&request.pending).unwrap();
+    pending.insert(serde_json::from_str(&json).unwrap());
+    let callback = Browser::new()
+        .open(request.url.as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let error = auth
+        .complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::AuthorizationExpired), "{error}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn pending_authorization_survives_a_restart() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let first = auth(&idp, &path);
+    let request = first.begin_sign_in(SignInOptions::default()).await.unwrap();
+    let mut pending = PendingAuthorizations::new();
+    pending.insert(request.pending);
+    let persisted = serde_json::to_string(&pending).unwrap();
+    drop(first);
+
+    let callback = Browser::new()
+        .open(request.url.as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    let second = auth(&idp, &path);
+    let mut pending: PendingAuthorizations = serde_json::from_str(&persisted).unwrap();
+    let summary = second
+        .complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+    assert_eq!(summary.name.as_deref(), Some("Demo User"));
+    assert!(pending.is_empty());
+}
+
+#[tokio::test]
+async fn unreachable_provider_is_a_network_error() {
+    let mut idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = auth(&idp, &dir.path().join("session.json"));
+    idp.stop();
+    let error = auth
+        .begin_sign_in(SignInOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "network");
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn discovery_of_another_issuer_is_refused() {
+    let idp = Idp::start();
+    // Same server, but configured with a different (trailing-slash) issuer string.
+    let config = native_oidc::Config::new(
+        &format!("{}/", idp.issuer()),
+        testkit::CLIENT_ID,
+        support::REDIRECT,
+    )
+    .unwrap();
+    let error = OidcClient::new(config)
+        .unwrap()
+        .begin_sign_in(SignInOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "issuer_mismatch", "{error}");
+}

@@ -1,0 +1,72 @@
+//! Helpers: a client configured for a running `dev/idp`, and a sign-in through its login page.
+
+use std::{path::Path, sync::Arc};
+
+use native_oidc::{
+    Auth, Config, FileStore, OidcClient, PendingAuthorizations, SessionSummary, SignInOptions,
+};
+use testkit::{Browser, Idp, LoginAction, CLIENT_ID};
+use url::Url;
+
+pub const REDIRECT: &str = "com.okta.example:/callback";
+pub const LOGOUT: &str = "com.okta.example:/logout";
+
+pub fn config(idp: &Idp) -> Config {
+    Config::new(idp.issuer(), CLIENT_ID, REDIRECT)
+        .unwrap()
+        .with_post_logout_redirect_uri(LOGOUT)
+        .unwrap()
+}
+
+pub fn auth(idp: &Idp, store: &Path) -> Auth {
+    Auth::new(
+        OidcClient::new(config(idp)).unwrap(),
+        Arc::new(FileStore::new(store)),
+    )
+}
+
+/// Begins a sign-in and lets the browser do `action`; returns the callback URL and the pending set.
+pub async fn browser_callback(auth: &Auth, action: &LoginAction) -> (Url, PendingAuthorizations) {
+    let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
+    let mut pending = PendingAuthorizations::new();
+    pending.insert(request.pending);
+    let callback = Browser::new()
+        .open(request.url.as_str(), action)
+        .await
+        .app_redirect();
+    (callback, pending)
+}
+
+/// A full sign-in as the demo user.
+pub async fn sign_in(auth: &Auth) -> SessionSummary {
+    let (callback, mut pending) = browser_callback(auth, &LoginAction::demo()).await;
+    auth.complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap()
+}
+
+/// The stored session file as JSON.
+pub fn stored(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Replaces one query parameter of a URL.
+pub fn with_param(url: &Url, name: &str, value: Option<&str>) -> String {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut next = url.clone();
+    {
+        let mut query = next.query_pairs_mut();
+        query.clear();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    next.to_string()
+}

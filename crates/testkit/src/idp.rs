@@ -1,0 +1,139 @@
+//! Starts `dev/idp` (the Okta-like oidc-provider) for a test.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The client id the tests register.
+pub const CLIENT_ID: &str = "test-native-client";
+
+/// Settings passed to `dev/idp` as environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct IdpOptions {
+    /// `IDP_ACCESS_TOKEN_TTL` in seconds.
+    pub access_token_ttl: Option<u64>,
+    /// `IDP_REFRESH_TOKEN_TTL` in seconds.
+    pub refresh_token_ttl: Option<u64>,
+    /// A fixed port (0 or `None`: a free one).
+    pub port: Option<u16>,
+    /// `IDP_KEYS_FILE`, so a restarted provider keeps its keys.
+    pub keys_file: Option<PathBuf>,
+}
+
+/// A running `dev/idp`; killed when dropped.
+#[derive(Debug)]
+pub struct Idp {
+    child: Child,
+    issuer: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The repository's `dev/idp` folder.
+pub fn idp_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dev/idp")
+}
+
+impl Idp {
+    /// Starts a provider with default settings.
+    pub fn start() -> Self {
+        Self::start_with(IdpOptions::default())
+    }
+
+    /// Starts a provider and waits (at most 30 s) until it accepts requests.
+    pub fn start_with(options: IdpOptions) -> Self {
+        let dir = idp_dir();
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "dev/idp has no node_modules: run `npm --prefix dev/idp ci` (make test does)"
+        );
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let ready = tmp.path().join("ready");
+        let log_path = tmp.path().join("idp.log");
+        let log = std::fs::File::create(&log_path).expect("idp log file");
+        let mut command = Command::new("node");
+        command
+            .arg("src/index.js")
+            .current_dir(&dir)
+            .env("PORT", options.port.unwrap_or(0).to_string())
+            .env("IDP_CLIENT_ID", CLIENT_ID)
+            .env("IDP_READY_FILE", &ready)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(ttl) = options.access_token_ttl {
+            command.env("IDP_ACCESS_TOKEN_TTL", ttl.to_string());
+        }
+        if let Some(ttl) = options.refresh_token_ttl {
+            command.env("IDP_REFRESH_TOKEN_TTL", ttl.to_string());
+        }
+        if let Some(file) = &options.keys_file {
+            command.env("IDP_KEYS_FILE", file);
+        }
+        let mut child = command.spawn().expect("cannot start node for dev/idp");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let issuer = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready) {
+                if !text.trim().is_empty() {
+                    break text.trim().to_string();
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("dev/idp exited before it was ready: {status}\n{log}");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("dev/idp was not ready within 30 s\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        Self {
+            child,
+            issuer,
+            _dir: tmp,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/oauth2/default`
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn origin(&self) -> String {
+        let url = url::Url::parse(&self.issuer).expect("issuer is a URL");
+        url.origin().ascii_serialization()
+    }
+
+    /// Request counts (`requests` by "METHOD path", `grants` by grant type) from `/__dev/stats`.
+    pub async fn stats(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/__dev/stats", self.origin()))
+            .await
+            .expect("stats request")
+            .json()
+            .await
+            .expect("stats JSON")
+    }
+
+    /// How many successful token requests of this grant type the provider answered.
+    pub async fn grants(&self, grant_type: &str) -> u64 {
+        self.stats().await["grants"][grant_type]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Stops the provider now (a test of an unreachable provider).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
