@@ -31,3 +31,7 @@ rust-tests: deps-node
 
 idp-tests: deps-node
 	npm --prefix dev/idp test
+
+# Until the app lands (issue #4): the local identity provider on port 9000.
+run: deps-node
+	PORT=$${PORT:-9000} npm --prefix dev/idp start

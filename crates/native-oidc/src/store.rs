@@ -158,3 +158,38 @@ impl ClassifyName for serde_json::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_no_session_and_clear_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("nested/session.json"));
+        assert!(store.load().unwrap().is_none());
+        store.clear().unwrap();
+    }
+
+    #[test]
+    fn corrupted_file_is_a_storage_error_and_is_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        let secret_looking = r#"{"access_token": "eyJsecretvalue", "issuer": 5"#;
+        fs::write(&path, secret_looking).unwrap();
+        let store = FileStore::new(&path);
+        let error = store.load().unwrap_err();
+        assert_eq!(error.kind(), "storage");
+        assert!(!error.to_string().contains("eyJsecretvalue"));
+        assert!(error.to_string().contains("session.corrupt"), "{error}");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("session.corrupt")).unwrap(),
+            secret_looking,
+            "nothing is lost"
+        );
+        assert!(
+            store.load().unwrap().is_none(),
+            "the next load starts clean"
+        );
+    }
+}

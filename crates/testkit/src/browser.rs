@@ -113,7 +113,8 @@ impl Browser {
             // A page that submits a form by script (sign-out confirmation, form_post): a browser
             // runs the script, so submit the form.
             let auto_submit = body.contains(".submit()");
-            if let Some((action_url, fields)) = auto_submit.then(|| find_form(&body, "")).flatten() {
+            if let Some((action_url, fields)) = auto_submit.then(|| find_form(&body, "")).flatten()
+            {
                 url = url.join(&action_url).expect("bad form action");
                 form = Some(fields);
                 continue;
