@@ -56,6 +56,11 @@ impl Session {
         &self.issuer
     }
 
+    /// The client the tokens were issued to.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     /// The user's `sub` (equal in the ID token and at userinfo).
     pub fn subject(&self) -> &str {
         &self.subject

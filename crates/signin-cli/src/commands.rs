@@ -1,0 +1,178 @@
+//! One function per command; each returns what `main` prints.
+
+use std::{path::Path, sync::Arc};
+
+use axum::response::Html;
+use native_oidc::{
+    Auth, Config, Error, FileStore, OidcClient, PendingAuthorizations, Result, SessionSummary,
+    SignInOptions, PENDING_LIFETIME,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use url::Url;
+
+use crate::{
+    args::{Common, Login},
+    browser,
+    loopback::{page_html, Loopback},
+    settings,
+};
+
+/// The redirect when none is configured: loopback on a free port (RFC 8252 §7.3).
+const DEFAULT_REDIRECT: &str = "http://127.0.0.1/callback";
+
+fn auth(config: Config, path: &Path) -> Result<Auth> {
+    Ok(Auth::new(
+        OidcClient::new(config)?,
+        Arc::new(FileStore::new(path)),
+    ))
+}
+
+/// An `Auth` for the stored session; `NotSignedIn` when there is none.
+async fn signed_in(common: &Common) -> Result<Auth> {
+    let path = settings::session_path(common)?;
+    let auth = auth(settings::for_session(common, &path)?, &path)?;
+    auth.restore().await?.ok_or(Error::NotSignedIn)?;
+    Ok(auth)
+}
+
+pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
+    let path = settings::session_path(common)?;
+    let mut source = settings::sources(common, login.redirect_uri, login.scopes)?
+        .or(settings::from_session(&path)?);
+    let redirect = source
+        .redirect_uri
+        .get_or_insert_with(|| DEFAULT_REDIRECT.to_string())
+        .clone();
+    // Validate first, so a bad redirect is a config error before anything listens.
+    let mut loopback = None;
+    if source.clone().build()?.is_loopback_redirect() {
+        let listener = Loopback::bind(&redirect).await?;
+        source.redirect_uri = Some(listener.redirect_uri().to_string());
+        loopback = Some(listener);
+    }
+    let config = source.build()?;
+    let redirect = config.redirect_uri().to_string();
+    let auth = auth(config, &path)?;
+
+    let request = auth.begin_sign_in(SignInOptions::default()).await?;
+    let mut pending = PendingAuthorizations::new();
+    pending.insert(request.pending);
+    let command = login.browser.browser.as_deref();
+    let mut opened = browser::open(request.url.as_str(), command)?;
+
+    let outcome = tokio::time::timeout(PENDING_LIFETIME, async {
+        match loopback.as_mut() {
+            Some(listener) => {
+                let (callback, answer) = listener.next().await.ok_or_else(|| {
+                    Error::Protocol("the loopback listener stopped".into())
+                })?;
+                let result = auth.complete_sign_in(&callback, &mut pending).await;
+                let _ = answer.send(Html(match &result {
+                    Ok(summary) => page_html(
+                        "Signed in",
+                        &format!(
+                            "Signed in as {}. You can close this tab and go back to the terminal.",
+                            summary.name.as_deref().unwrap_or(&summary.subject)
+                        ),
+                    ),
+                    Err(error) => page_html("Sign-in failed", &error.to_string()),
+                }));
+                result
+            }
+            None => {
+                let callback = match opened.callback_from_output(&redirect).await? {
+                    Some(callback) => callback,
+                    None if command.is_some() => {
+                        return Err(Error::Protocol(format!(
+                            "the browser command ended without printing a URL that starts with {redirect}"
+                        )))
+                    }
+                    None => paste_callback(&redirect).await?,
+                };
+                auth.complete_sign_in(&callback, &mut pending).await
+            }
+        }
+    })
+    .await
+    .map_err(|_| Error::AuthorizationExpired)?;
+    drop(loopback);
+    opened.finish().await?;
+    outcome
+}
+
+async fn paste_callback(redirect: &str) -> Result<String> {
+    eprintln!("After signing in, the browser is sent to {redirect}?…");
+    eprintln!("Paste that whole URL here and press Enter:");
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| Error::Protocol(format!("cannot read standard input: {e}")))?
+    {
+        if !line.trim().is_empty() {
+            return Ok(line.trim().to_string());
+        }
+    }
+    Err(Error::Protocol(
+        "no callback URL was pasted on standard input".into(),
+    ))
+}
+
+pub async fn status(common: &Common) -> Result<SessionSummary> {
+    let path = settings::session_path(common)?;
+    let auth = auth(settings::for_session(common, &path)?, &path)?;
+    auth.restore().await?.ok_or(Error::NotSignedIn)
+}
+
+pub async fn token(common: &Common) -> Result<String> {
+    let auth = signed_in(common).await?;
+    Ok(auth.access_token().await?.secret().clone())
+}
+
+pub async fn refresh(common: &Common) -> Result<SessionSummary> {
+    signed_in(common).await?.refresh().await
+}
+
+pub async fn call(common: &Common, url: &str) -> Result<String> {
+    let target =
+        Url::parse(url).map_err(|e| Error::Config(format!("`{url}` is not a URL: {e}")))?;
+    let loopback = matches!(target.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    if target.scheme() != "https" && !(target.scheme() == "http" && loopback) {
+        return Err(Error::Config(format!(
+            "refusing to send a token to `{url}`: use https (plain http only on loopback)"
+        )));
+    }
+    let auth = signed_in(common).await?;
+    let request = auth
+        .client()
+        .http()
+        .reqwest()
+        .get(target)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the request: {e}")))?;
+    let response = auth.send(request).await?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| Error::Network(format!("cannot read the answer: {e}")))?;
+    if !status.is_success() {
+        return Err(Error::Protocol(format!("{url} answered HTTP {status}")));
+    }
+    Ok(body)
+}
+
+pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()> {
+    let auth = signed_in(common).await?;
+    let sign_out = auth.sign_out().await?;
+    eprintln!("Signed out: the session file is removed.");
+    if let Some(error) = &sign_out.error {
+        eprintln!("warning: {}: {error}", error.kind());
+    }
+    if let Some(end_session) = sign_out.end_session {
+        browser::open(end_session.url.as_str(), browser_command)?
+            .finish()
+            .await?;
+    }
+    Ok(())
+}

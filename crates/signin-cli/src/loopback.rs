@@ -1,0 +1,120 @@
+//! The loopback redirect of RFC 8252 §7.3: listen on 127.0.0.1 only, take one callback, tell the
+//! browser how it went, stop listening.
+
+use std::net::SocketAddr;
+
+use axum::{extract::State, http::Uri, response::Html, routing::get, Router};
+use native_oidc::{Error, Result};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot},
+};
+use url::Url;
+
+/// A callback URL and where to send the page the browser should show.
+pub type Callback = (String, oneshot::Sender<Html<String>>);
+
+/// A listener on 127.0.0.1 for the redirect URI's path.
+pub struct Loopback {
+    redirect_uri: Url,
+    callbacks: mpsc::Receiver<Callback>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Loopback {
+    /// Binds 127.0.0.1 on the URI's port (a free port when it has none) and returns the listener with the
+    /// exact redirect URI to register for this sign-in.
+    pub async fn bind(redirect_uri: &str) -> Result<Self> {
+        let mut url = Url::parse(redirect_uri).map_err(|e| {
+            Error::Config(format!(
+                "the redirect URI `{redirect_uri}` is not a URL: {e}"
+            ))
+        })?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], url.port().unwrap_or(0)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::Config(e.to_string()))?
+            .port();
+        url.set_host(Some("127.0.0.1"))
+            .map_err(|e| Error::Config(e.to_string()))?;
+        url.set_port(Some(port))
+            .map_err(|_| Error::Config("bad redirect port".into()))?;
+
+        let (sender, callbacks) = mpsc::channel::<Callback>(1);
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let app = Router::new()
+            .route(url.path(), get(receive))
+            .with_state((sender, url.clone()));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            redirect_uri: url,
+            callbacks,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The exact redirect URI (with the port) to send in this sign-in.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// Waits for the browser to arrive at the redirect URI.
+    pub async fn next(&mut self) -> Option<Callback> {
+        self.callbacks.recv().await
+    }
+}
+
+async fn receive(
+    State((sender, base)): State<(mpsc::Sender<Callback>, Url)>,
+    uri: Uri,
+) -> Html<String> {
+    let mut full = base;
+    full.set_query(uri.query());
+    let (answer, page) = oneshot::channel();
+    if sender.send((full.to_string(), answer)).await.is_err() {
+        return Html(page_html(
+            "This sign-in is already finished",
+            "You can close this tab.",
+        ));
+    }
+    page.await.unwrap_or_else(|_| {
+        Html(page_html(
+            "Something went wrong",
+            "Go back to the terminal.",
+        ))
+    })
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The small page the browser shows after the callback.
+pub fn page_html(title: &str, text: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;text-align:center;margin-top:20vh}}</style>\
+         </head><body><h1>{t}</h1><p>{x}</p></body></html>",
+        t = escape(title),
+        x = escape(text)
+    )
+}

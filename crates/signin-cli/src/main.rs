@@ -1,0 +1,70 @@
+//! `signin`: a command-line front end of the `native-oidc` engine, for trying an Okta (or any
+//! OpenID Connect) app integration from a terminal and for scripting against any provider.
+//!
+//! Output: `login`, `status` and `refresh` print one JSON object; `token` prints the access token;
+//! `call` prints the response body. Errors: exit code 1 and one line `error: <kind>: <message>` on
+//! standard error (`status` without a session: exit code 3).
+
+mod args;
+mod browser;
+mod commands;
+mod loopback;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use native_oidc::Error;
+
+use crate::args::{Cli, Command};
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())
+}
+
+async fn run(cli: Cli) -> Result<String, Error> {
+    let common = &cli.common;
+    match cli.command {
+        Command::Login(login) => commands::login(common, login).await.map(|s| json(&s)),
+        Command::Status => commands::status(common).await.map(|s| json(&s)),
+        Command::Token => commands::token(common).await,
+        Command::Refresh => commands::refresh(common).await.map(|s| json(&s)),
+        Command::Call { url } => commands::call(common, &url).await,
+        Command::Logout { browser } => commands::logout(common, browser.browser.as_deref())
+            .await
+            .map(|()| String::new()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let is_status = matches!(cli.command, Command::Status);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: config: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(output) => {
+            if !output.is_empty() {
+                println!("{output}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let message = error.to_string().replace(['\n', '\r'], " ");
+            eprintln!("error: {}: {message}", error.kind());
+            if is_status && matches!(error, Error::NotSignedIn) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
