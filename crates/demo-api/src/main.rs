@@ -1,0 +1,52 @@
+//! `demo-api`: `ISSUER=<issuer> [AUDIENCE=api://default] [PORT=9001] demo-api`
+//! Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
+
+use std::sync::Arc;
+
+use demo_api::{app, Verifier};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "demo_api=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Ok(issuer) = std::env::var("ISSUER") else {
+        eprintln!("demo-api: set ISSUER to the identity provider's issuer URL");
+        std::process::exit(2);
+    };
+    let audience = std::env::var("AUDIENCE").unwrap_or_else(|_| "api://default".into());
+    let port: u16 = match std::env::var("PORT")
+        .unwrap_or_else(|_| "9001".into())
+        .parse()
+    {
+        Ok(port) => port,
+        Err(_) => {
+            eprintln!("demo-api: PORT must be a port number");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("demo-api: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let address = listener.local_addr().expect("bound address");
+    println!("API=http://{address}/");
+    let verifier = Arc::new(Verifier::new(issuer, audience));
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(e) = axum::serve(listener, app(verifier))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("demo-api: {e}");
+        std::process::exit(1);
+    }
+}
