@@ -125,6 +125,20 @@ impl Idp {
             .unwrap_or(0)
     }
 
+    /// How many requests the provider has answered, not counting `/__dev/stats` itself.
+    pub async fn request_count(&self) -> u64 {
+        self.stats().await["requests"]
+            .as_object()
+            .map(|requests| {
+                requests
+                    .iter()
+                    .filter(|(route, _)| !route.ends_with("/__dev/stats"))
+                    .filter_map(|(_, n)| n.as_u64())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     /// Stops the provider now (a test of an unreachable provider).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

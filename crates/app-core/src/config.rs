@@ -1,0 +1,164 @@
+//! The app's configuration: the engine's settings (Okta's sample names) plus `apiBaseUrl`.
+//!
+//! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`) over the file named by
+//! `OKTA_SIGNIN_CONFIG` over the bundled defaults (which point at the local identity provider and demo
+//! API of `make run`). Pointing the app at a real Okta org is a change of that file or those variables.
+
+use std::path::Path;
+
+use native_oidc::{Config, ConfigSource, Error, Result};
+use serde::Deserialize;
+use url::Url;
+
+/// The environment variable naming a config file.
+pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
+
+/// The defaults bundled with the app (`make run`: dev/idp on 9000, demo API on 9001).
+pub const DEFAULT_CONFIG: &str = r#"{
+  "issuer": "http://127.0.0.1:9000/oauth2/default",
+  "clientId": "0oa1localnative0001",
+  "redirectUri": "com.okta.example:/callback",
+  "logoutRedirectUri": "com.okta.example:/logout",
+  "scopes": "openid profile email offline_access",
+  "apiBaseUrl": "http://127.0.0.1:9001/"
+}"#;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiSection {
+    api_base_url: Option<String>,
+}
+
+/// A validated app configuration.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// The sign-in settings.
+    pub oidc: Config,
+    /// The only origin (and path prefix) bearer tokens are sent to.
+    pub api_base_url: Url,
+}
+
+impl AppConfig {
+    /// Parses a config JSON text (Okta's names plus `apiBaseUrl`).
+    pub fn from_json(text: &str) -> Result<(ConfigSource, Option<String>)> {
+        let source: ConfigSource = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
+        let api: ApiSection = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
+        Ok((source, api.api_base_url))
+    }
+
+    /// Loads environment over `$OKTA_SIGNIN_CONFIG` over the bundled defaults.
+    pub fn load() -> Result<Self> {
+        Self::load_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`AppConfig::load`] with any environment lookup.
+    pub fn load_with(env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let (defaults, default_api) = Self::from_json(DEFAULT_CONFIG)?;
+        let (file, file_api) = match env(CONFIG_ENV).filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(Path::new(&path)).map_err(|e| {
+                    Error::Config(format!("cannot read the app config {path}: {e}"))
+                })?;
+                Self::from_json(&text)?
+            }
+            None => (ConfigSource::default(), None),
+        };
+        let oidc = ConfigSource::from_lookup(&env)
+            .or(file)
+            .or(defaults)
+            .build()?;
+        let api = env("API_BASE_URL")
+            .filter(|v| !v.is_empty())
+            .or(file_api)
+            .or(default_api)
+            .unwrap_or_default();
+        Ok(Self {
+            oidc,
+            api_base_url: validate_api(&api)?,
+        })
+    }
+}
+
+fn validate_api(text: &str) -> Result<Url> {
+    let mut url = Url::parse(text)
+        .map_err(|e| Error::Config(format!("apiBaseUrl `{text}` is not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(Error::Config(format!(
+            "apiBaseUrl `{text}` must be https (plain http only on loopback): tokens are sent there"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "apiBaseUrl `{text}` must not have a query or fragment"
+        )));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_point_at_the_local_services() {
+        let config = AppConfig::load_with(|_| None).unwrap();
+        assert_eq!(
+            config.oidc.issuer().as_str(),
+            "http://127.0.0.1:9000/oauth2/default"
+        );
+        assert_eq!(config.api_base_url.as_str(), "http://127.0.0.1:9001/");
+        assert_eq!(
+            config.oidc.post_logout_redirect_uri().unwrap().as_str(),
+            "com.okta.example:/logout"
+        );
+    }
+
+    #[test]
+    fn environment_and_file_override_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("okta.json");
+        std::fs::write(
+            &file,
+            r#"{"issuer":"https://dev-1.okta.com/oauth2/default","clientId":"0oaREAL","apiBaseUrl":"https://api.example.com/v1"}"#,
+        )
+        .unwrap();
+        let path = file.display().to_string();
+        let config = AppConfig::load_with(|name| match name {
+            CONFIG_ENV => Some(path.clone()),
+            "OIDC_CLIENT_ID" => Some("0oaENV".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            config.oidc.issuer().as_str(),
+            "https://dev-1.okta.com/oauth2/default"
+        );
+        assert_eq!(config.oidc.client_id().as_str(), "0oaENV");
+        assert_eq!(
+            config.oidc.redirect_uri().as_str(),
+            "com.okta.example:/callback"
+        );
+        assert_eq!(config.api_base_url.as_str(), "https://api.example.com/v1/");
+    }
+
+    #[test]
+    fn an_api_that_would_leak_tokens_is_refused() {
+        for api in [
+            "http://api.example.com/",
+            "ftp://127.0.0.1/",
+            "https://api.example.com/?a=b",
+        ] {
+            let error =
+                AppConfig::load_with(|name| (name == "API_BASE_URL").then(|| api.to_string()))
+                    .unwrap_err();
+            assert_eq!(error.kind(), "config", "{api}");
+        }
+    }
+}

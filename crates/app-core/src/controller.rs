@@ -1,0 +1,335 @@
+//! The app's behaviour: start-up restore, sign-in through the system browser, deep links, API calls,
+//! sign-out. The platform (Tauri) opens URLs, persists pending sign-ins and shows [`AuthView`]s.
+
+use std::sync::Mutex;
+
+use native_oidc::{Auth, Error, PendingAuthorizations, SignInOptions};
+use serde::Serialize;
+use tokio::sync::Mutex as AsyncMutex;
+use url::Url;
+
+use crate::{
+    api::{ApiResponse, ApiTarget},
+    links::{self, Link},
+    view::{describe, AuthView, Notice},
+};
+
+/// What the app needs from the platform.
+pub trait Platform: Send + Sync + 'static {
+    /// Opens `url` in the system browser.
+    fn open_browser(&self, url: &Url) -> Result<(), String>;
+    /// The sign-in state changed: tell the UI.
+    fn state_changed(&self, view: &AuthView);
+    /// Sign-ins in progress saved by an earlier run of the app.
+    fn load_pending(&self) -> PendingAuthorizations;
+    /// Saves the sign-ins in progress (they must survive the app being killed).
+    fn save_pending(&self, pending: &PendingAuthorizations);
+}
+
+/// An error for the UI: the engine's kind and a sentence for a person. Never a token.
+#[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    /// The stable kind (`network`, `not_signed_in`, `forbidden_url`, …).
+    pub kind: String,
+    /// Words a person understands.
+    pub message: String,
+}
+
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        Self {
+            kind: error.kind().to_string(),
+            message: describe(&error),
+        }
+    }
+}
+
+/// What happened to a deep link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// A sign-in completed.
+    SignedIn,
+    /// A sign-in callback that carried an error (cancelled, …): signed out with a notice.
+    SignInFailed(String),
+    /// The browser came back from sign-out.
+    SignedOut,
+    /// A sign-in was started (initiate login URI).
+    SignInStarted,
+    /// Ignored, with the reason (logged as a warning).
+    Ignored(String),
+}
+
+/// The app's sign-in state machine over the engine.
+pub struct Controller<P: Platform> {
+    auth: Auth,
+    platform: P,
+    api: ApiTarget,
+    view: Mutex<AuthView>,
+    pending: AsyncMutex<PendingAuthorizations>,
+    logout_state: Mutex<Option<String>>,
+}
+
+impl<P: Platform> Controller<P> {
+    /// A controller; call [`Controller::start`] once the platform is ready.
+    pub fn new(auth: Auth, platform: P, api_base_url: Url) -> Self {
+        let pending = platform.load_pending();
+        Self {
+            auth,
+            platform,
+            api: ApiTarget::new(api_base_url),
+            view: Mutex::new(AuthView::Restoring),
+            pending: AsyncMutex::new(pending),
+            logout_state: Mutex::new(None),
+        }
+    }
+
+    /// The engine.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The current state.
+    pub fn view(&self) -> AuthView {
+        self.view
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or(AuthView::Restoring)
+    }
+
+    fn set_view(&self, view: AuthView) -> AuthView {
+        if let Ok(mut current) = self.view.lock() {
+            *current = view.clone();
+        }
+        self.platform.state_changed(&view);
+        view
+    }
+
+    /// Start-up: restores the stored session without any network request when its access token is
+    /// still valid; an expiring one is refreshed (call from a background task).
+    pub async fn start(&self) -> AuthView {
+        let summary = match self.auth.restore().await {
+            Ok(summary) => summary,
+            Err(error) => {
+                tracing::warn!(%error, "could not restore the session");
+                return self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+            }
+        };
+        let Some(summary) = summary else {
+            let waiting = !self.pending.lock().await.is_empty();
+            return self.set_view(if waiting {
+                AuthView::WaitingForBrowser
+            } else {
+                AuthView::signed_out(None)
+            });
+        };
+        self.set_view(AuthView::signed_in(&summary, false, None));
+        if self.auth.needs_refresh().await {
+            return self.refresh().await;
+        }
+        self.view()
+    }
+
+    /// Refreshes now: `session_expired` signs out with a reason, a network failure keeps the user
+    /// signed in and marks them offline.
+    pub async fn refresh(&self) -> AuthView {
+        match self.auth.refresh().await {
+            Ok(summary) => self.set_view(AuthView::signed_in(&summary, false, None)),
+            Err(error) => self.after_failure(&error).await,
+        }
+    }
+
+    async fn after_failure(&self, error: &Error) -> AuthView {
+        match self.auth.session().await {
+            Some(summary) if error.is_transient() => self.set_view(AuthView::signed_in(
+                &summary,
+                true,
+                Some(Notice::from_error(error)),
+            )),
+            Some(_) => self.view(),
+            None => self.set_view(AuthView::signed_out(Some(Notice::from_error(error)))),
+        }
+    }
+
+    /// Starts a sign-in: persists the pending authorization (replacing any earlier attempt), then
+    /// opens the system browser.
+    pub async fn sign_in(&self, login_hint: Option<String>) -> Result<AuthView, AppError> {
+        let request = match self
+            .auth
+            .begin_sign_in(SignInOptions {
+                login_hint,
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(request) => request,
+            Err(error) => {
+                self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+                return Err(error.into());
+            }
+        };
+        {
+            let mut pending = self.pending.lock().await;
+            pending.replace(request.pending);
+            self.platform.save_pending(&pending);
+        }
+        let view = self.set_view(AuthView::WaitingForBrowser);
+        if let Err(reason) = self.platform.open_browser(&request.url) {
+            tracing::warn!(%reason, "could not open the browser");
+            self.clear_pending().await;
+            let error = AppError {
+                kind: "browser".into(),
+                message: format!("The browser could not be opened: {reason}"),
+            };
+            self.set_view(AuthView::signed_out(Some(Notice {
+                kind: error.kind.clone(),
+                message: error.message.clone(),
+            })));
+            return Err(error);
+        }
+        Ok(view)
+    }
+
+    async fn clear_pending(&self) {
+        let mut pending = self.pending.lock().await;
+        pending.clear();
+        self.platform.save_pending(&pending);
+    }
+
+    /// The user gave up waiting for the browser.
+    pub async fn cancel_sign_in(&self) -> AuthView {
+        self.clear_pending().await;
+        match self.auth.session().await {
+            Some(summary) => self.set_view(AuthView::signed_in(&summary, false, None)),
+            None => self.set_view(AuthView::signed_out(None)),
+        }
+    }
+
+    /// Handles a URL the OS handed to the app.
+    pub async fn handle_url(&self, url: &str) -> LinkOutcome {
+        let config = self.auth.client().config();
+        match links::classify(url, config) {
+            Link::Callback(callback) => self.complete(&callback).await,
+            Link::Logout(callback) => {
+                let expected = self.logout_state.lock().ok().and_then(|mut s| s.take());
+                match expected
+                    .map(|state| self.auth.client().check_logout_callback(&callback, &state))
+                {
+                    Some(Ok(())) => {
+                        tracing::info!("the browser finished signing out");
+                        LinkOutcome::SignedOut
+                    }
+                    _ => ignore("sign-out callback that matches no sign-out in progress"),
+                }
+            }
+            Link::Login { login_hint } => match self.sign_in(login_hint).await {
+                Ok(_) => LinkOutcome::SignInStarted,
+                Err(error) => LinkOutcome::SignInFailed(error.kind),
+            },
+            Link::Ignored(reason) => ignore(reason),
+        }
+    }
+
+    async fn complete(&self, callback: &str) -> LinkOutcome {
+        let mut pending = self.pending.lock().await;
+        let result = self.auth.complete_sign_in(callback, &mut pending).await;
+        match result {
+            Ok(summary) => {
+                pending.clear();
+                self.platform.save_pending(&pending);
+                drop(pending);
+                self.set_view(AuthView::signed_in(&summary, false, None));
+                LinkOutcome::SignedIn
+            }
+            Err(Error::StateMismatch) => {
+                drop(pending);
+                ignore("sign-in callback that matches no sign-in in progress")
+            }
+            Err(error) => {
+                // The pending authorization was used up: this attempt is over.
+                self.platform.save_pending(&pending);
+                drop(pending);
+                tracing::warn!(%error, "sign-in failed");
+                let notice = Some(Notice::from_error(&error));
+                match self.auth.session().await {
+                    Some(summary) => self.set_view(AuthView::signed_in(&summary, false, notice)),
+                    None => self.set_view(AuthView::signed_out(notice)),
+                };
+                LinkOutcome::SignInFailed(error.kind().to_string())
+            }
+        }
+    }
+
+    /// Signs out: the UI is signed out at once; then revocation and the provider's sign-out page,
+    /// as far as the provider can be reached.
+    pub async fn sign_out(&self) -> AuthView {
+        self.clear_pending().await;
+        let view = self.set_view(AuthView::signed_out(None));
+        match self.auth.sign_out().await {
+            Ok(sign_out) => {
+                if let Some(error) = &sign_out.error {
+                    tracing::warn!(%error, "sign-out could not reach the identity provider");
+                }
+                if let Some(end_session) = sign_out.end_session {
+                    if let Ok(mut state) = self.logout_state.lock() {
+                        *state = Some(end_session.state.clone());
+                    }
+                    if let Err(reason) = self.platform.open_browser(&end_session.url) {
+                        tracing::warn!(%reason, "could not open the browser for sign-out");
+                    }
+                }
+                view
+            }
+            Err(Error::NotSignedIn) => view,
+            Err(error) => self.set_view(AuthView::signed_out(Some(Notice::from_error(&error)))),
+        }
+    }
+
+    /// GET `path` of the configured API with the bearer token (refresh + one retry on 401).
+    pub async fn call_api(&self, path: &str) -> Result<ApiResponse, AppError> {
+        let url = self.api.resolve(path).ok_or_else(|| AppError {
+            kind: "forbidden_url".into(),
+            message: format!(
+                "Only paths of the configured API ({}) can be called.",
+                self.api.base()
+            ),
+        })?;
+        let request = self
+            .auth
+            .client()
+            .http()
+            .reqwest()
+            .get(url)
+            .header("accept", "application/json")
+            .build()
+            .map_err(|e| AppError {
+                kind: "config".into(),
+                message: format!("The request could not be built: {e}"),
+            })?;
+        let response = match self.auth.send(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                self.after_failure(&error).await;
+                return Err(error.into());
+            }
+        };
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| AppError {
+            kind: "network".into(),
+            message: format!("The API's answer could not be read: {e}"),
+        })?;
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        if let Some(summary) = self.auth.session().await {
+            // Tokens may have been refreshed: keep the expiry shown current.
+            if self.view().is_signed_in() {
+                self.set_view(AuthView::signed_in(&summary, false, None));
+            }
+        }
+        Ok(ApiResponse { status, body })
+    }
+}
+
+fn ignore(reason: &str) -> LinkOutcome {
+    tracing::warn!(reason, "ignored a deep link");
+    LinkOutcome::Ignored(reason.to_string())
+}

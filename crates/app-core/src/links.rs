@@ -1,0 +1,115 @@
+//! Deep links: which URL is which.
+//!
+//! - the redirect URI (`com.okta.example:/callback`): completes a sign-in;
+//! - the logout redirect URI (`com.okta.example:/logout`): the browser finished signing out;
+//! - the *initiate login URI* (`com.okta.example:/login`, OIDC Core §4): start a sign-in, but only for
+//!   the configured issuer (`iss`);
+//! - anything else: ignored.
+
+use native_oidc::{is_redirect_to, Config};
+use url::Url;
+
+/// What a deep link asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A sign-in callback (the full URL).
+    Callback(String),
+    /// A sign-out callback (the full URL).
+    Logout(String),
+    /// Third-party initiated login for the configured issuer.
+    Login {
+        /// `login_hint`, if given.
+        login_hint: Option<String>,
+    },
+    /// Not for us, or not trusted; with the reason to log.
+    Ignored(&'static str),
+}
+
+/// The initiate login URI for a redirect URI: same scheme, path `/login`.
+pub fn initiate_login_uri(config: &Config) -> Option<Url> {
+    let redirect = config.redirect_uri().url();
+    (redirect.scheme() != "http" && redirect.scheme() != "https")
+        .then(|| Url::parse(&format!("{}:/login", redirect.scheme())).ok())
+        .flatten()
+}
+
+/// Classifies a URL the OS handed to the app.
+pub fn classify(url: &str, config: &Config) -> Link {
+    let Ok(parsed) = Url::parse(url.trim()) else {
+        return Link::Ignored("not a URL");
+    };
+    if is_redirect_to(&parsed, config.redirect_uri().url()) {
+        return Link::Callback(parsed.to_string());
+    }
+    if config
+        .post_logout_redirect_uri()
+        .is_some_and(|logout| is_redirect_to(&parsed, logout.url()))
+    {
+        return Link::Logout(parsed.to_string());
+    }
+    if initiate_login_uri(config).is_some_and(|login| is_redirect_to(&parsed, &login)) {
+        let param = |name: &str| {
+            parsed
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        return match param("iss") {
+            Some(iss) if iss == config.issuer().as_str() => Link::Login {
+                login_hint: param("login_hint").filter(|h| !h.is_empty()),
+            },
+            Some(_) => Link::Ignored("initiate-login link for another issuer"),
+            None => Link::Ignored("initiate-login link without iss"),
+        };
+    }
+    Link::Ignored("not a link this app handles")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "http://127.0.0.1:9000/oauth2/default";
+
+    fn config() -> Config {
+        Config::new(ISSUER, "client", "com.okta.example:/callback")
+            .unwrap()
+            .with_post_logout_redirect_uri("com.okta.example:/logout")
+            .unwrap()
+    }
+
+    #[test]
+    fn routes_each_kind_of_link() {
+        let config = config();
+        assert!(matches!(
+            classify("com.okta.example:/callback?code=a&state=b", &config),
+            Link::Callback(_)
+        ));
+        assert!(matches!(
+            classify("com.okta.example:/logout?state=s", &config),
+            Link::Logout(_)
+        ));
+        let login = format!("com.okta.example:/login?iss={ISSUER}&login_hint=demo");
+        assert_eq!(
+            classify(&login, &config),
+            Link::Login {
+                login_hint: Some("demo".into())
+            }
+        );
+    }
+
+    #[test]
+    fn ignores_foreign_and_malformed_links() {
+        let config = config();
+        for url in [
+            "com.okta.example:/login?iss=https://evil.example.com/oauth2/default",
+            "com.okta.example:/login",
+            "com.okta.example:/other",
+            "com.other.app:/callback?code=a&state=b",
+            "https://example.com/callback",
+            "not a url",
+        ] {
+            assert!(matches!(classify(url, &config), Link::Ignored(_)), "{url}");
+        }
+    }
+}

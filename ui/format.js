@@ -1,0 +1,32 @@
+// Small pure helpers for the view.
+
+/** "in 5 minutes", "2 minutes ago", "in less than a minute". */
+export function relativeTime(iso, now = Date.now()) {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return 'unknown';
+  const seconds = Math.round((at - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 60) return seconds >= 0 ? 'in less than a minute' : 'less than a minute ago';
+  const units = [['day', 86400], ['hour', 3600], ['minute', 60]];
+  const [unit, size] = units.find(([, s]) => abs >= s);
+  const n = Math.floor(abs / size);
+  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** Two letters for the avatar. */
+export function initials(name, fallback = '?') {
+  const words = String(name ?? '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return fallback;
+  return words.slice(0, 2).map((w) => w[0].toUpperCase()).join('');
+}
+
+/** A claim value as text. */
+export function claimText(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number' && value > 1e9 && value < 1e11) {
+    return `${value} (${new Date(value * 1000).toISOString().replace('.000Z', 'Z')})`;
+  }
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,131 @@
+// Renders the sign-in state. All data comes from auth.js; text is set with textContent only.
+import { createAuth, errorMessage } from './auth.js';
+import { claimText, initials, relativeTime } from './format.js';
+
+const app = document.getElementById('app');
+const auth = createAuth();
+let current = { status: 'restoring' };
+let apiResult = null;
+let banner = null;
+let busy = false;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'onclick') node.addEventListener('click', value);
+    else if (key === 'class') node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function act(command) {
+  if (busy) return;
+  busy = true;
+  banner = null;
+  render();
+  try {
+    const next = await command();
+    if (next && next.status) current = next;
+  } catch (error) {
+    banner = errorMessage(error);
+  } finally {
+    busy = false;
+    render();
+  }
+}
+
+function notice(n, tone) {
+  if (!n) return null;
+  return el('p', { id: 'notice', class: `notice ${tone}`, 'data-kind': n.kind, role: 'status' }, n.message);
+}
+
+function signedOut(state) {
+  const cancelled = state.notice?.kind === 'access_denied';
+  return el('section', { class: 'card center' },
+    el('h1', {}, cancelled ? 'Sign-in cancelled' : 'Welcome'),
+    notice(state.notice, cancelled ? 'info' : 'warn'),
+    el('p', { class: 'muted' }, 'Sign in with your organization account. The sign-in page opens in your browser.'),
+    el('button', { id: 'sign-in', class: 'primary', onclick: () => act(auth.signIn), disabled: busy ? '' : null }, cancelled ? 'Sign in again' : 'Sign in'));
+}
+
+function waiting() {
+  return el('section', { class: 'card center' },
+    el('div', { class: 'spinner', 'aria-hidden': 'true' }),
+    el('h1', {}, 'Continue in your browser'),
+    el('p', { class: 'muted' }, 'Finish signing in on the page that opened in your browser. You will come back here automatically.'),
+    el('button', { id: 'cancel', class: 'secondary', onclick: () => act(auth.cancelSignIn) }, 'Cancel'));
+}
+
+function apiPanel() {
+  if (!apiResult) return null;
+  if (apiResult.error) return el('div', { id: 'api-result', class: 'api error' }, apiResult.error);
+  const { status, body } = apiResult;
+  const messages = Array.isArray(body?.messages) ? body.messages : null;
+  return el('div', { id: 'api-result', class: `api ${status < 400 ? 'ok' : 'error'}`, 'data-status': String(status) },
+    el('div', { class: 'api-status' }, `HTTP ${status}`),
+    messages
+      ? el('ul', { class: 'messages' }, messages.map((m) => el('li', {}, m.text ?? claimText(m))))
+      : el('pre', {}, typeof body === 'string' ? body : JSON.stringify(body, null, 2)));
+}
+
+function signedIn(state) {
+  const { profile } = state;
+  const claims = Object.entries(profile.claims ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return el('section', { class: 'card' },
+    el('div', { class: 'profile' },
+      el('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(profile.name, initials(profile.email))),
+      el('div', {},
+        el('h1', { id: 'profile-name' }, profile.name ?? profile.subject),
+        el('p', { id: 'profile-email', class: 'muted' }, profile.email ?? ''))),
+    state.offline ? el('p', { id: 'offline', class: 'notice warn' }, 'Offline: showing your saved session. ', state.notice?.message ?? '') : notice(state.notice, 'warn'),
+    el('p', { class: 'muted small', id: 'expiry' },
+      state.expires_at ? `Access token expires ${relativeTime(state.expires_at)}` : 'Access token expiry unknown'),
+    el('div', { class: 'actions' },
+      el('button', { id: 'call-api', class: 'primary', onclick: callApi }, 'Call API'),
+      el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out')),
+    apiPanel(),
+    el('details', { class: 'claims' },
+      el('summary', {}, `Profile and ID token claims (${claims.length})`),
+      el('table', {}, el('tbody', {}, claims.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, claimText(v))))))));
+}
+
+async function callApi() {
+  if (busy) return;
+  busy = true;
+  render();
+  try {
+    apiResult = await auth.callApi('/api/messages');
+  } catch (error) {
+    apiResult = { error: errorMessage(error) };
+  } finally {
+    busy = false;
+    render();
+  }
+}
+
+function render() {
+  const views = {
+    restoring: () => el('section', { class: 'card center' }, el('div', { class: 'spinner', 'aria-hidden': 'true' }), el('p', {}, 'Restoring your session…')),
+    signed_out: signedOut,
+    waiting_for_browser: waiting,
+    signed_in: signedIn,
+  };
+  const view = (views[current.status] ?? views.restoring)(current);
+  app.dataset.status = current.status;
+  app.setAttribute('aria-busy', busy ? 'true' : 'false');
+  app.replaceChildren(...[banner && el('p', { id: 'banner', class: 'notice error', role: 'alert' }, banner), view].filter(Boolean));
+}
+
+auth.onChange((state) => {
+  current = state;
+  if (state.status !== 'signed_in') apiResult = null;
+  render();
+});
+auth.state().then((state) => { current = state; render(); }, (error) => { banner = errorMessage(error); render(); });
+setInterval(() => { if (current.status === 'signed_in') render(); }, 30_000);

@@ -1,0 +1,84 @@
+// The Rust bridge, with a fake `invoke` and `listen` standing in for Tauri's IPC.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAuth, errorMessage, AUTH_CHANGED } from '../auth.js';
+import { relativeTime, initials, claimText } from '../format.js';
+
+function fakeTauri(answers = {}) {
+  const calls = [];
+  const listeners = new Map();
+  return {
+    calls,
+    listeners,
+    invoke: async (command, args) => {
+      calls.push([command, args]);
+      const answer = answers[command];
+      if (answer instanceof Error) throw answer.message;
+      return typeof answer === 'function' ? answer(args) : answer;
+    },
+    listen: async (event, handler) => {
+      listeners.set(event, handler);
+      return () => listeners.delete(event);
+    },
+  };
+}
+
+test('each action calls its command', async () => {
+  const fake = fakeTauri({
+    auth_state: { status: 'signed_out', notice: null },
+    sign_in: { status: 'waiting_for_browser' },
+    cancel_sign_in: { status: 'signed_out', notice: null },
+    sign_out: { status: 'signed_out', notice: null },
+  });
+  const auth = createAuth(fake);
+  assert.equal((await auth.state()).status, 'signed_out');
+  assert.equal((await auth.signIn()).status, 'waiting_for_browser');
+  await auth.cancelSignIn();
+  await auth.signOut();
+  assert.deepEqual(fake.calls.map(([c]) => c), ['auth_state', 'sign_in', 'cancel_sign_in', 'sign_out']);
+});
+
+test('callApi sends only a path and returns status and body', async () => {
+  const fake = fakeTauri({ call_api: ({ path }) => ({ status: 200, body: { path } }) });
+  const auth = createAuth(fake);
+  assert.deepEqual(await auth.callApi('/api/messages'), { status: 200, body: { path: '/api/messages' } });
+  assert.deepEqual(fake.calls, [['call_api', { path: '/api/messages' }]]);
+  for (const bad of ['https://evil.example.com/', '//evil.example.com/x', 'api/messages', 42]) {
+    await assert.rejects(auth.callApi(bad), /start with a single/);
+  }
+  assert.equal(fake.calls.length, 1, 'bad paths never reach Rust');
+});
+
+test('onChange passes the auth-changed payload and can stop', async () => {
+  const fake = fakeTauri();
+  const seen = [];
+  const stop = await createAuth(fake).onChange((state) => seen.push(state.status));
+  fake.listeners.get(AUTH_CHANGED)({ event: AUTH_CHANGED, payload: { status: 'signed_in' } });
+  assert.deepEqual(seen, ['signed_in']);
+  stop();
+  assert.equal(fake.listeners.size, 0);
+});
+
+test('command errors become a message', async () => {
+  const auth = createAuth(fakeTauri({ sign_in: new Error('The sign-in service can\'t be reached right now.') }));
+  const error = await auth.signIn().catch((e) => e);
+  assert.equal(errorMessage(error), 'The sign-in service can\'t be reached right now.');
+  assert.equal(errorMessage(undefined), 'Something went wrong.');
+});
+
+test('without Tauri, createAuth says so', () => {
+  assert.throws(() => createAuth(), /inside the app/);
+});
+
+test('format helpers', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  assert.equal(relativeTime('2026-01-01T12:05:00Z', now), 'in 5 minutes');
+  assert.equal(relativeTime('2026-01-01T11:58:00Z', now), '2 minutes ago');
+  assert.equal(relativeTime('2026-01-01T12:00:20Z', now), 'in less than a minute');
+  assert.equal(relativeTime('2026-01-01T13:00:00Z', now), 'in 1 hour');
+  assert.equal(relativeTime('nonsense', now), 'unknown');
+  assert.equal(initials('Demo User'), 'DU');
+  assert.equal(initials('', 'x'), 'x');
+  assert.equal(claimText(['a']), '["a"]');
+  assert.match(claimText(1767268800), /2026-01-01T12:00:00Z/);
+});
