@@ -1,37 +1,65 @@
-# The two commands of the README:
-#   make run   – the app with the local identity provider and the demo API
+# The two commands of the README (both install what they need first, on Debian/Ubuntu):
+#   make run   – the app, with the local identity provider and the demo API
 #   make test  – everything CI runs
-# Both install what they need first.
 
 SHELL := /bin/bash
 NPM_STAMP := dev/idp/node_modules/.package-lock.json
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test run deps-node check-tools fmt-check clippy rust-tests idp-tests
+# Debian packages: building the Tauri app (WebKitGTK), running it headless, and the end-to-end tests.
+APT_BUILD := libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev libayatana-appindicator3-dev \
+	librsvg2-dev pkg-config
+APT_TEST := xvfb xauth dbus-x11 xdg-utils desktop-file-utils
+# The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
+# aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
+APT_ANDROID := clang libc6-dev-arm64-cross
 
-test: deps-node fmt-check clippy rust-tests idp-tests
+.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests
+
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests
+
+run: deps-system deps-node
+	cargo build -p okta-signin-app -p demo-api
+	./dev/run.sh
+
+deps-system:
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_ANDROID); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # npm ci only when the lock file changed since the last install.
 deps-node: $(NPM_STAMP)
 $(NPM_STAMP): dev/idp/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
 	npm --prefix dev/idp ci --no-audit --no-fund
 	@touch $@
 
-check-tools:
-	@command -v node >/dev/null || { echo "Node.js 20+ is required"; exit 1; }
-	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+deps-rust:
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup target list --installed | grep -q '^aarch64-linux-android$$' || rustup target add aarch64-linux-android
 
-fmt-check: check-tools
+fmt-check:
 	cargo fmt --all -- --check
 
-clippy: check-tools
+clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 rust-tests: deps-node
 	cargo test --workspace --locked
 
+# Type-checks the app's library for Android, so a mobile-only compile error shows up here.
+android-check:
+	CC_aarch64_linux_android=clang \
+	CFLAGS_aarch64_linux_android="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
+	RUSTFLAGS="-D warnings" \
+	cargo check --locked --lib -p okta-signin-app --target aarch64-linux-android
+
+ui-tests:
+	node --test ui/test/
+
 idp-tests: deps-node
 	npm --prefix dev/idp test
-
-# Until the app lands (issue #4): the local identity provider on port 9000.
-run: deps-node
-	PORT=$${PORT:-9000} npm --prefix dev/idp start

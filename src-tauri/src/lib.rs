@@ -15,6 +15,10 @@ use tauri::{Builder, Runtime};
 pub use state::{controller, AppState, Launcher, AUTH_CHANGED};
 pub use store::STORE_FILE;
 
+/// The configuration the app ships with (the local services of `make run`); `OKTA_SIGNIN_CONFIG` and
+/// environment variables override it.
+pub const DEFAULT_CONFIG: &str = include_str!("../okta.json");
+
 /// The IPC handler with the app's commands (for `run_app` and tests).
 pub fn commands<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -58,7 +62,7 @@ pub fn with_core<R: Runtime>(
 
 /// Builds and runs the app with `builder`.
 pub fn run_app<R: Runtime>(builder: Builder<R>, context: tauri::Context<R>) {
-    let config = match AppConfig::load() {
+    let config = match AppConfig::load(DEFAULT_CONFIG) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("error: {}: {error}", error.kind());

@@ -3,7 +3,7 @@
 //! app runs (`on_open_url`; on Linux and Windows, single-instance forwards a second process's link to
 //! it). Each goes to `Controller::handle_url`.
 
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tokio::sync::mpsc;
 
@@ -46,6 +46,7 @@ pub fn listen<R: Runtime>(app: &AppHandle<R>) {
 /// reaches `on_open_url` through single-instance's `deep-link` feature.
 #[cfg(desktop)]
 pub fn focus_main<R: Runtime>(app: &AppHandle<R>) {
+    use tauri::Manager;
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();

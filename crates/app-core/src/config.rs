@@ -1,8 +1,9 @@
 //! The app's configuration: the engine's settings (Okta's sample names) plus `apiBaseUrl`.
 //!
 //! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`) over the file named by
-//! `OKTA_SIGNIN_CONFIG` over the bundled defaults (which point at the local identity provider and demo
-//! API of `make run`). Pointing the app at a real Okta org is a change of that file or those variables.
+//! `OKTA_SIGNIN_CONFIG` over the defaults the app bundles (`src-tauri/okta.json`, which points at the
+//! local identity provider and demo API of `make run`). Pointing the app at a real Okta org is a change
+//! of that file or those variables.
 
 use std::path::Path;
 
@@ -12,16 +13,6 @@ use url::Url;
 
 /// The environment variable naming a config file.
 pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
-
-/// The defaults bundled with the app (`make run`: dev/idp on 9000, demo API on 9001).
-pub const DEFAULT_CONFIG: &str = r#"{
-  "issuer": "http://127.0.0.1:9000/oauth2/default",
-  "clientId": "0oa1localnative0001",
-  "redirectUri": "com.okta.example:/callback",
-  "logoutRedirectUri": "com.okta.example:/logout",
-  "scopes": "openid profile email offline_access",
-  "apiBaseUrl": "http://127.0.0.1:9001/"
-}"#;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,14 +39,14 @@ impl AppConfig {
         Ok((source, api.api_base_url))
     }
 
-    /// Loads environment over `$OKTA_SIGNIN_CONFIG` over the bundled defaults.
-    pub fn load() -> Result<Self> {
-        Self::load_with(|name| std::env::var(name).ok())
+    /// Loads environment over `$OKTA_SIGNIN_CONFIG` over `defaults` (a config JSON text).
+    pub fn load(defaults: &str) -> Result<Self> {
+        Self::load_with(defaults, |name| std::env::var(name).ok())
     }
 
     /// Like [`AppConfig::load`] with any environment lookup.
-    pub fn load_with(env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let (defaults, default_api) = Self::from_json(DEFAULT_CONFIG)?;
+    pub fn load_with(defaults: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let (defaults, default_api) = Self::from_json(defaults)?;
         let (file, file_api) = match env(CONFIG_ENV).filter(|p| !p.is_empty()) {
             Some(path) => {
                 let text = std::fs::read_to_string(Path::new(&path)).map_err(|e| {
@@ -106,9 +97,11 @@ fn validate_api(text: &str) -> Result<Url> {
 mod tests {
     use super::*;
 
+    const DEFAULTS: &str = include_str!("../../../src-tauri/okta.json");
+
     #[test]
     fn defaults_point_at_the_local_services() {
-        let config = AppConfig::load_with(|_| None).unwrap();
+        let config = AppConfig::load_with(DEFAULTS, |_| None).unwrap();
         assert_eq!(
             config.oidc.issuer().as_str(),
             "http://127.0.0.1:9000/oauth2/default"
@@ -130,7 +123,7 @@ mod tests {
         )
         .unwrap();
         let path = file.display().to_string();
-        let config = AppConfig::load_with(|name| match name {
+        let config = AppConfig::load_with(DEFAULTS, |name| match name {
             CONFIG_ENV => Some(path.clone()),
             "OIDC_CLIENT_ID" => Some("0oaENV".into()),
             _ => None,
@@ -155,9 +148,10 @@ mod tests {
             "ftp://127.0.0.1/",
             "https://api.example.com/?a=b",
         ] {
-            let error =
-                AppConfig::load_with(|name| (name == "API_BASE_URL").then(|| api.to_string()))
-                    .unwrap_err();
+            let error = AppConfig::load_with(DEFAULTS, |name| {
+                (name == "API_BASE_URL").then(|| api.to_string())
+            })
+            .unwrap_err();
             assert_eq!(error.kind(), "config", "{api}");
         }
     }

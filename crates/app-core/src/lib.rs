@@ -1,8 +1,8 @@
 //! `app-core`: everything the Tauri app does, behind a [`Platform`] trait so it is tested without a
 //! webview.
 //!
-//! - [`AppConfig`]: the engine's settings plus `apiBaseUrl`, from the bundled defaults, a config file
-//!   and environment variables.
+//! - [`AppConfig`]: the engine's settings plus `apiBaseUrl`, from the app's bundled defaults, a config
+//!   file and environment variables.
 //! - [`links`]: which deep link is which (`/callback`, `/logout`, `/login`, or something to ignore).
 //! - [`Controller`]: restore at start-up, sign in through the system browser, complete from a deep link,
 //!   call the API with the bearer token, sign out; every change is reported as an [`AuthView`], which
@@ -15,6 +15,6 @@ pub mod links;
 mod view;
 
 pub use api::{ApiResponse, ApiTarget};
-pub use config::{AppConfig, CONFIG_ENV, DEFAULT_CONFIG};
+pub use config::{AppConfig, CONFIG_ENV};
 pub use controller::{AppError, Controller, LinkOutcome, Platform};
 pub use view::{AuthView, Notice, Profile};
