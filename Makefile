@@ -13,17 +13,23 @@ APT_TEST := xvfb xauth dbus-x11 xdg-utils desktop-file-utils
 # The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
 # aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
 APT_ANDROID := clang libc6-dev-arm64-cross
+# End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium as the "system browser", gio for
+# the OS URL handler.
+APT_E2E := webkit2gtk-driver chromium chromium-driver libglib2.0-bin
+# tauri-driver from crates.io, installed once into a cache outside the clone.
+TOOLS := $(HOME)/.cache/tauri-okta-signin/tools
+TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests
+.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests e2e
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests e2e
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
 	./dev/run.sh
 
 deps-system:
-	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_ANDROID); do \
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_ANDROID) $(APT_E2E); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
@@ -63,3 +69,13 @@ ui-tests:
 
 idp-tests: deps-node
 	npm --prefix dev/idp test
+
+# The real app in a real webview under Xvfb, signing in through headless Chromium (crates/e2e).
+# Screenshots: target/e2e/*.png.
+e2e: deps-system deps-node $(TAURI_DRIVER)
+	cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
+	PATH="$(TOOLS)/bin:$$PATH" xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- \
+		cargo test --locked -p e2e -- --ignored --test-threads=1
+
+$(TAURI_DRIVER):
+	cargo install --locked tauri-driver --version '^2' --root $(TOOLS)

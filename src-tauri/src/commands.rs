@@ -24,10 +24,16 @@ pub async fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
     Ok(controller(&app)?.cancel_sign_in().await)
 }
 
-/// Signs out (signed out at once, even when the identity provider is unreachable).
+/// Signs out at once, even when the identity provider is unreachable; revocation and the provider's
+/// sign-out page follow in the background.
 #[tauri::command]
 pub async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
-    Ok(controller(&app)?.sign_out().await)
+    let controller = controller(&app)?;
+    let (view, session) = controller.sign_out().await;
+    if let Some(session) = session {
+        tauri::async_runtime::spawn(async move { controller.finish_sign_out(session).await });
+    }
+    Ok(view)
 }
 
 /// GET a path of the configured API with the access token; returns status and body.

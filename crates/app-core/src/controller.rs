@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use native_oidc::{Auth, Error, PendingAuthorizations, SignInOptions};
+use native_oidc::{Auth, Error, PendingAuthorizations, Session, SignInOptions};
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
@@ -260,28 +260,36 @@ impl<P: Platform> Controller<P> {
         }
     }
 
-    /// Signs out: the UI is signed out at once; then revocation and the provider's sign-out page,
-    /// as far as the provider can be reached.
-    pub async fn sign_out(&self) -> AuthView {
+    /// Signs out on this device at once (the UI is signed out even when the identity provider is
+    /// unreachable). Returns the new state and the session to pass to [`Controller::finish_sign_out`],
+    /// which revokes it and opens the provider's sign-out page (run it in the background).
+    pub async fn sign_out(&self) -> (AuthView, Option<Session>) {
         self.clear_pending().await;
-        let view = self.set_view(AuthView::signed_out(None));
-        match self.auth.sign_out().await {
-            Ok(sign_out) => {
-                if let Some(error) = &sign_out.error {
-                    tracing::warn!(%error, "sign-out could not reach the identity provider");
-                }
-                if let Some(end_session) = sign_out.end_session {
-                    if let Ok(mut state) = self.logout_state.lock() {
-                        *state = Some(end_session.state.clone());
-                    }
-                    if let Err(reason) = self.platform.open_browser(&end_session.url) {
-                        tracing::warn!(%reason, "could not open the browser for sign-out");
-                    }
-                }
-                view
+        let session = match self.auth.sign_out_locally().await {
+            Ok(session) => Some(session),
+            Err(Error::NotSignedIn) => None,
+            Err(error) => {
+                tracing::warn!(%error, "sign-out could not clear the store");
+                let view = self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+                return (view, None);
             }
-            Err(Error::NotSignedIn) => view,
-            Err(error) => self.set_view(AuthView::signed_out(Some(Notice::from_error(&error)))),
+        };
+        (self.set_view(AuthView::signed_out(None)), session)
+    }
+
+    /// The network half of sign-out: revocation and the provider's end-session page.
+    pub async fn finish_sign_out(&self, session: Session) {
+        let sign_out = self.auth.finish_sign_out(&session).await;
+        if let Some(error) = &sign_out.error {
+            tracing::warn!(%error, "sign-out could not reach the identity provider");
+        }
+        if let Some(end_session) = sign_out.end_session {
+            if let Ok(mut state) = self.logout_state.lock() {
+                *state = Some(end_session.state.clone());
+            }
+            if let Err(reason) = self.platform.open_browser(&end_session.url) {
+                tracing::warn!(%reason, "could not open the browser for sign-out");
+            }
         }
     }
 

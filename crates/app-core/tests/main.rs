@@ -140,8 +140,12 @@ async fn sign_in_call_the_api_and_sign_out() {
     assert!(!told.contains(session.refresh_token().unwrap().secret()));
 
     let opened = platform.opened();
-    assert_eq!(app.sign_out().await, AuthView::SignedOut { notice: None });
-    assert!(!store.exists(), "the store is cleared");
+    let (view, session_to_end) = app.sign_out().await;
+    assert_eq!(view, AuthView::SignedOut { notice: None });
+    assert!(!store.exists(), "the store is cleared at once");
+    assert_eq!(platform.opened(), opened, "nothing waits for the network");
+    app.finish_sign_out(session_to_end.expect("a session to end"))
+        .await;
     assert_eq!(
         platform.opened(),
         opened + 1,

@@ -215,20 +215,30 @@ impl Auth {
     /// Signs out: the local session is removed at once; then the tokens are revoked and the
     /// end-session URL is built, as far as the provider can be reached.
     pub async fn sign_out(&self) -> Result<SignOut> {
+        let session = self.sign_out_locally().await?;
+        Ok(self.finish_sign_out(&session).await)
+    }
+
+    /// The local half of sign-out: forgets the session in memory and in the store, returns it for
+    /// [`Auth::finish_sign_out`].
+    pub async fn sign_out_locally(&self) -> Result<Session> {
         let session = self.session.lock().await.take();
         self.store.clear()?;
-        let Some(session) = session else {
-            return Err(Error::NotSignedIn);
-        };
+        let session = session.ok_or(Error::NotSignedIn)?;
         tracing::info!("signed out locally");
-        let end_session = self.client.end_session_request(&session).await;
-        let revoked = self.client.revoke(&session).await;
+        Ok(session)
+    }
+
+    /// The network half of sign-out: revokes the tokens and builds the end-session URL.
+    pub async fn finish_sign_out(&self, session: &Session) -> SignOut {
+        let end_session = self.client.end_session_request(session).await;
+        let revoked = self.client.revoke(session).await;
         let (end_session, error) = match (end_session, revoked) {
             (Ok(end_session), Ok(_)) => (end_session, None),
             (Ok(end_session), Err(e)) => (end_session, Some(e)),
             (Err(e), _) => (None, Some(e)),
         };
-        Ok(SignOut { end_session, error })
+        SignOut { end_session, error }
     }
 }
 
