@@ -262,38 +262,68 @@ async fn a_sign_in_survives_the_app_being_killed_and_a_new_attempt_replaces_the_
     );
 }
 
+/// A provider whose access tokens live 4 s, and a signed-in app (dropped: the next start is a relaunch).
+struct Relaunch {
+    idp: Idp,
+    _dir: tempfile::TempDir,
+    store: std::path::PathBuf,
+    api: Url,
+    platform: TestPlatform,
+}
+
+impl Relaunch {
+    async fn signed_in() -> Self {
+        let idp = Idp::start_with(IdpOptions {
+            access_token_ttl: Some(4),
+            ..Default::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.json");
+        let api = demo_api(idp.issuer()).await;
+        let platform = TestPlatform::default();
+        let app = controller(&idp, &store, platform.clone(), api.clone());
+        app.start().await;
+        sign_in(&app, &platform).await;
+        Self {
+            idp,
+            _dir: dir,
+            store,
+            api,
+            platform,
+        }
+    }
+
+    fn app(&self) -> Controller<TestPlatform> {
+        controller(
+            &self.idp,
+            &self.store,
+            self.platform.clone(),
+            self.api.clone(),
+        )
+    }
+}
+
 #[tokio::test]
 async fn start_up_restores_offline_refreshes_or_signs_out() {
-    let mut idp = Idp::start_with(IdpOptions {
-        access_token_ttl: Some(2),
-        ..Default::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("s.json");
-    let api = demo_api(idp.issuer()).await;
-    let platform = TestPlatform::default();
-    let app = controller(&idp, &store, platform.clone(), api.clone());
-    app.start().await;
-    sign_in(&app, &platform).await;
-    drop(app);
+    let mut relaunch = Relaunch::signed_in().await;
 
     // A valid access token: signed in with no request at all.
-    let before = idp.request_count().await;
-    let app = controller(&idp, &store, platform.clone(), api.clone());
-    assert_eq!(name(&app.start().await).as_deref(), Some("Demo User"));
+    let before = relaunch.idp.request_count().await;
     assert_eq!(
-        idp.request_count().await,
+        name(&relaunch.app().start().await).as_deref(),
+        Some("Demo User")
+    );
+    assert_eq!(
+        relaunch.idp.request_count().await,
         before,
         "no request to the identity provider"
     );
-    drop(app);
 
     // Expired and the provider is down: still signed in, offline.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let saved = std::fs::read(&store).unwrap();
-    idp.stop();
-    let app = controller(&idp, &store, platform.clone(), api.clone());
-    match app.start().await {
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    let saved = std::fs::read(&relaunch.store).unwrap();
+    relaunch.idp.stop();
+    match relaunch.app().start().await {
         AuthView::SignedIn {
             offline, notice, ..
         } => {
@@ -302,25 +332,19 @@ async fn start_up_restores_offline_refreshes_or_signs_out() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(std::fs::read(&store).unwrap(), saved, "nothing lost");
+    assert_eq!(
+        std::fs::read(&relaunch.store).unwrap(),
+        saved,
+        "nothing lost"
+    );
 }
 
 #[tokio::test]
 async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
-    let idp = Idp::start_with(IdpOptions {
-        access_token_ttl: Some(2),
-        ..Default::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("s.json");
-    let api = demo_api(idp.issuer()).await;
-    let platform = TestPlatform::default();
-    let app = controller(&idp, &store, platform.clone(), api.clone());
-    app.start().await;
-    sign_in(&app, &platform).await;
-    let session = FileStore::new(&store).load().unwrap().unwrap();
+    let relaunch = Relaunch::signed_in().await;
+    let session = FileStore::new(&relaunch.store).load().unwrap().unwrap();
     reqwest::Client::new()
-        .post(format!("{}/v1/revoke", idp.issuer()))
+        .post(format!("{}/v1/revoke", relaunch.idp.issuer()))
         .form(&[
             ("client_id", CLIENT_ID),
             ("token", session.refresh_token().unwrap().secret()),
@@ -328,10 +352,8 @@ async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
         .send()
         .await
         .unwrap();
-    drop(app);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let app = controller(&idp, &store, platform, api);
-    match app.start().await {
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    match relaunch.app().start().await {
         AuthView::SignedOut {
             notice: Some(notice),
         } => assert_eq!(notice.kind, "session_expired"),

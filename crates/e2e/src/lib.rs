@@ -251,36 +251,29 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Processes (other than this one) whose executable is `exe`: apps the OS started for a link.
-pub fn pids_of(exe: &Path) -> Vec<u32> {
+/// Processes whose entry in `/proc` satisfies `keep`.
+fn pids_where(keep: impl Fn(u32) -> bool) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok())
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/exe"))
-                .map(|path| path == exe)
-                .unwrap_or(false)
-        })
+        .filter(|pid| keep(*pid))
         .collect()
+}
+
+/// Processes whose executable is `exe` (the app, however it was started).
+pub fn pids_of(exe: &Path) -> Vec<u32> {
+    pids_where(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|path| path == exe))
 }
 
 /// Processes whose command line contains `needle` (the Chromium processes of a test's profiles).
 pub fn pids_with_arg(needle: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle))
-                .unwrap_or(false)
-        })
-        .collect()
+    pids_where(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle))
+    })
 }
 
 /// Kills processes by PID (SIGKILL) and waits until they are gone (at most 5 s).

@@ -272,6 +272,25 @@ where
     }
 }
 
+/// Delivers a made-up callback through the OS URL handler; the app must log that it ignored it and
+/// stay `expected`.
+async fn forged_callback_is_ignored(
+    stack: &Stack,
+    app: &Session,
+    expected: &str,
+) -> Result<(), String> {
+    let before = stack.ignored_links();
+    stack.open_url("com.okta.example:/callback?code=x&state=y")?;
+    wait_for("the app to ignore the link", TIMEOUT, || async {
+        Ok((stack.ignored_links() > before).then_some(()))
+    })
+    .await?;
+    let now = status(app).await?;
+    (now == expected)
+        .then_some(())
+        .ok_or(format!("the app went from {expected} to {now}"))
+}
+
 async fn journey(chromedriver: &str) -> Result<(), String> {
     let stack = Stack::start("main", IdpOptions::default(), chromedriver)?;
     let app = stack.launch().await?;
@@ -290,17 +309,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     step(
         "6a. a forged callback while signed out is ignored",
         Some(&app),
-        || async {
-            let before = stack.ignored_links();
-            stack.open_url("com.okta.example:/callback?code=x&state=y")?;
-            wait_for("the app to ignore the link", TIMEOUT, || async {
-                Ok((stack.ignored_links() > before).then_some(()))
-            })
-            .await?;
-            (status(&app).await? == "signed_out")
-                .then_some(())
-                .ok_or("no longer signed out".into())
-        },
+        || forged_callback_is_ignored(&stack, &app, "signed_out"),
     )
     .await?;
 
@@ -334,17 +343,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     step(
         "6b. a forged callback while signed in is ignored",
         Some(&app),
-        || async {
-            let before = stack.ignored_links();
-            stack.open_url("com.okta.example:/callback?code=x&state=y")?;
-            wait_for("the app to ignore the link", TIMEOUT, || async {
-                Ok((stack.ignored_links() > before).then_some(()))
-            })
-            .await?;
-            (status(&app).await? == "signed_in")
-                .then_some(())
-                .ok_or("no longer signed in".into())
-        },
+        || forged_callback_is_ignored(&stack, &app, "signed_in"),
     )
     .await?;
 

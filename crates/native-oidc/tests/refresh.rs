@@ -14,9 +14,10 @@ use testkit::{Idp, IdpOptions, CLIENT_ID};
 
 use crate::support::{auth, sign_in, stored};
 
+/// Access tokens that live 4 s: refreshed once less than 2 s are left (half their lifetime).
 fn short_lived() -> IdpOptions {
     IdpOptions {
-        access_token_ttl: Some(2),
+        access_token_ttl: Some(4),
         ..Default::default()
     }
 }
@@ -62,7 +63,7 @@ async fn expired_access_token_is_refreshed_transparently() {
         "a fresh token is used as is"
     );
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let second = auth.access_token().await.unwrap();
     assert_ne!(first.secret(), second.secret());
     assert_eq!(idp.grants("refresh_token").await, 1);
@@ -89,7 +90,7 @@ async fn twenty_concurrent_callers_share_one_refresh() {
     let dir = tempfile::tempdir().unwrap();
     let auth = Arc::new(auth(&idp, &dir.path().join("session.json")));
     sign_in(&auth).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
 
     let tasks: Vec<_> = (0..20)
         .map(|_| {
