@@ -14,9 +14,10 @@ pub struct Opened {
 }
 
 /// Opens `url` in the system browser, or runs `command` with the URL as its last argument.
-pub fn open(url: &str, command: Option<&str>) -> Result<Opened> {
+/// `shown` is what to tell the user (an end-session URL carries an ID token: show less of it).
+pub fn open(url: &str, shown: &str, command: Option<&str>) -> Result<Opened> {
     let Some(command) = command else {
-        eprintln!("Opening the browser on {url}");
+        eprintln!("Opening the browser on {shown}");
         open::that_detached(url).map_err(|e| {
             Error::Config(format!(
                 "cannot open the system browser ({e}); pass --browser CMD"

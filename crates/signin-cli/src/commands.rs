@@ -58,7 +58,7 @@ pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
     let mut pending = PendingAuthorizations::new();
     pending.insert(request.pending);
     let command = login.browser.browser.as_deref();
-    let mut opened = browser::open(request.url.as_str(), command)?;
+    let mut opened = browser::open(request.url.as_str(), request.url.as_str(), command)?;
 
     let outcome = tokio::time::timeout(PENDING_LIFETIME, async {
         match loopback.as_mut() {
@@ -170,7 +170,9 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
         eprintln!("warning: {}: {error}", error.kind());
     }
     if let Some(end_session) = sign_out.end_session {
-        browser::open(end_session.url.as_str(), browser_command)?
+        let mut shown = end_session.url.clone();
+        shown.set_query(None);
+        browser::open(end_session.url.as_str(), shown.as_str(), browser_command)?
             .finish()
             .await?;
     }

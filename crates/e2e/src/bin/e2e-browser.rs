@@ -120,13 +120,15 @@ async fn main() {
         eprintln!("usage: e2e-browser URL");
         std::process::exit(2);
     };
+    // Logged without the query: an end-session URL carries an ID token.
+    let shown = url.split('?').next().unwrap_or_default().to_string();
     match run(&url, &dir).await {
         Ok(callback) => {
             let path = callback.split('?').next().unwrap_or_default().to_string();
-            log(&dir, &format!("opened {url}\n  handed {path} to the OS"));
+            log(&dir, &format!("opened {shown}\n  handed {path} to the OS"));
         }
         Err(error) => {
-            log(&dir, &format!("opened {url}\n  FAILED: {error}"));
+            log(&dir, &format!("opened {shown}\n  FAILED: {error}"));
             eprintln!("e2e-browser: {error}");
             std::process::exit(1);
         }
