@@ -478,6 +478,7 @@ async fn short_lived_tokens(chromedriver: &str) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
 async fn the_app_signs_in_through_the_system_browser() {
+    std::fs::create_dir_all(shots()).expect("target/e2e");
     let port = free_port();
     let _chromedriver = Process::spawn(
         "chromedriver",
@@ -496,7 +497,6 @@ async fn the_app_signs_in_through_the_system_browser() {
     .expect("chromedriver");
     wait_port(port).expect("chromedriver listens");
     let chromedriver = format!("http://127.0.0.1:{port}");
-    let _ = std::fs::create_dir_all(shots());
     let result = async {
         journey(&chromedriver).await?;
         short_lived_tokens(&chromedriver).await
