@@ -130,7 +130,9 @@ impl Stack {
                         .map_err(|e| e.to_string())?,
                 ),
         )?;
+        // tauri-driver listens at once; WebKitWebDriver behind it may take a moment.
         wait_port(port)?;
+        wait_port(native)?;
         Ok(Self {
             idp,
             home: run,
