@@ -39,4 +39,8 @@ echo "Identity provider: $issuer   (user: demo, password: demo)"
 echo "Demo API:          http://127.0.0.1:$API_PORT/"
 echo "Starting the app; Ctrl-C stops everything."
 echo
-"$target/debug/okta-signin-app"
+# In the background with `wait`, so a signal reaches the trap at once and stops all three.
+"$target/debug/okta-signin-app" &
+app=$!
+pids+=("$app")
+wait "$app"
