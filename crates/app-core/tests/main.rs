@@ -343,15 +343,10 @@ async fn start_up_restores_offline_refreshes_or_signs_out() {
 async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
     let relaunch = Relaunch::signed_in().await;
     let session = FileStore::new(&relaunch.store).load().unwrap().unwrap();
-    reqwest::Client::new()
-        .post(format!("{}/v1/revoke", relaunch.idp.issuer()))
-        .form(&[
-            ("client_id", CLIENT_ID),
-            ("token", session.refresh_token().unwrap().secret()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    relaunch
+        .idp
+        .revoke(session.refresh_token().unwrap().secret())
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     match relaunch.app().start().await {
         AuthView::SignedOut {

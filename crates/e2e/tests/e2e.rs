@@ -207,22 +207,6 @@ impl Stack {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or(Value::Null)
     }
-
-    async fn refresh_grant(&self, refresh_token: &str) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/v1/token", self.idp.issuer()))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
 }
 
 async fn status(session: &Session) -> Result<String, String> {
@@ -383,7 +367,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
             app.click("#sign-out").await?;
             wait_status(&app, "signed_out").await?;
             app.screenshot(&shots().join("7-signed-out.png")).await?;
-            let refused = stack.refresh_grant(&refresh_token).await;
+            let refused = stack.idp.refresh_grant(&refresh_token).await;
             (refused["error"] == "invalid_grant")
                 .then_some(())
                 .ok_or(format!("refresh token still works: {refused}"))?;

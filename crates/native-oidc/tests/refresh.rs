@@ -9,10 +9,9 @@ use std::{
     time::Duration,
 };
 
-use native_oidc::{FileStore, SessionStore};
-use testkit::{Idp, IdpOptions, CLIENT_ID};
+use testkit::IdpOptions;
 
-use crate::support::{auth, sign_in, stored};
+use crate::support::{stored, Fixture};
 
 /// Access tokens that live 4 s: refreshed once less than 2 s are left (half their lifetime).
 fn short_lived() -> IdpOptions {
@@ -24,15 +23,11 @@ fn short_lived() -> IdpOptions {
 
 #[tokio::test]
 async fn refresh_rotates_and_the_old_refresh_token_is_refused() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    let before = FileStore::new(&path).load().unwrap().unwrap();
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let before = f.stored();
 
-    auth.refresh().await.unwrap();
-    let after = FileStore::new(&path).load().unwrap().unwrap();
+    f.auth.refresh().await.unwrap();
+    let after = f.stored();
     let (old, new) = (
         before.refresh_token().unwrap().secret(),
         after.refresh_token().unwrap().secret(),
@@ -42,41 +37,36 @@ async fn refresh_rotates_and_the_old_refresh_token_is_refused() {
         before.access_token().secret(),
         after.access_token().secret()
     );
-    assert_eq!(idp.grants("refresh_token").await, 1);
+    assert_eq!(f.idp.grants("refresh_token").await, 1);
 
     // The old refresh token is refused: that session is over.
-    let error = auth.client().refresh(&before).await.unwrap_err();
+    let error = f.auth.client().refresh(&before).await.unwrap_err();
     assert_eq!(error.kind(), "session_expired");
 }
 
 #[tokio::test]
 async fn expired_access_token_is_refreshed_transparently() {
-    let idp = Idp::start_with(short_lived());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    let first = auth.access_token().await.unwrap();
+    let f = Fixture::signed_in(short_lived()).await;
+    let first = f.auth.access_token().await.unwrap();
     assert_eq!(
-        idp.grants("refresh_token").await,
+        f.idp.grants("refresh_token").await,
         0,
         "a fresh token is used as is"
     );
 
     tokio::time::sleep(Duration::from_millis(4100)).await;
-    let second = auth.access_token().await.unwrap();
+    let second = f.auth.access_token().await.unwrap();
     assert_ne!(first.secret(), second.secret());
-    assert_eq!(idp.grants("refresh_token").await, 1);
-    let file = stored(&path);
+    assert_eq!(f.idp.grants("refresh_token").await, 1);
     assert_eq!(
-        file["access_token"],
+        stored(&f.path)["access_token"],
         second.secret().as_str(),
         "stored before use"
     );
 
     // The refreshed token works at the provider.
     let me = reqwest::Client::new()
-        .get(format!("{}/v1/userinfo", idp.issuer()))
+        .get(format!("{}/v1/userinfo", f.idp.issuer()))
         .bearer_auth(second.secret())
         .send()
         .await
@@ -86,16 +76,13 @@ async fn expired_access_token_is_refreshed_transparently() {
 
 #[tokio::test]
 async fn twenty_concurrent_callers_share_one_refresh() {
-    let idp = Idp::start_with(short_lived());
-    let dir = tempfile::tempdir().unwrap();
-    let auth = Arc::new(auth(&idp, &dir.path().join("session.json")));
-    sign_in(&auth).await;
+    let f = Arc::new(Fixture::signed_in(short_lived()).await);
     tokio::time::sleep(Duration::from_millis(4100)).await;
 
     let tasks: Vec<_> = (0..20)
         .map(|_| {
-            let auth = auth.clone();
-            tokio::spawn(async move { auth.access_token().await })
+            let f = f.clone();
+            tokio::spawn(async move { f.auth.access_token().await })
         })
         .collect();
     let mut tokens = Vec::new();
@@ -105,7 +92,7 @@ async fn twenty_concurrent_callers_share_one_refresh() {
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "every caller got the same new token");
     assert_eq!(
-        idp.grants("refresh_token").await,
+        f.idp.grants("refresh_token").await,
         1,
         "exactly one refresh request"
     );
@@ -113,54 +100,40 @@ async fn twenty_concurrent_callers_share_one_refresh() {
 
 #[tokio::test]
 async fn revoked_refresh_token_ends_the_session() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    let session = FileStore::new(&path).load().unwrap().unwrap();
-    let revoked = reqwest::Client::new()
-        .post(format!("{}/v1/revoke", idp.issuer()))
-        .form(&[
-            ("client_id", CLIENT_ID),
-            ("token", session.refresh_token().unwrap().secret()),
-            ("token_type_hint", "refresh_token"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    f.idp
+        .revoke(f.stored().refresh_token().unwrap().secret())
+        .await;
 
-    let error = auth.refresh().await.unwrap_err();
+    let error = f.auth.refresh().await.unwrap_err();
     assert_eq!(error.kind(), "session_expired");
-    assert!(!path.exists(), "an ended session is removed from the store");
+    assert!(
+        !f.path.exists(),
+        "an ended session is removed from the store"
+    );
     assert_eq!(
-        auth.access_token().await.unwrap_err().kind(),
+        f.auth.access_token().await.unwrap_err().kind(),
         "not_signed_in"
     );
 }
 
 #[tokio::test]
 async fn provider_down_is_transient_and_keeps_the_stored_session() {
-    let mut idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    let before = std::fs::read(&path).unwrap();
+    let mut f = Fixture::signed_in(IdpOptions::default()).await;
+    let before = std::fs::read(&f.path).unwrap();
 
-    idp.stop();
-    let error = auth.refresh().await.unwrap_err();
+    f.idp.stop();
+    let error = f.auth.refresh().await.unwrap_err();
     assert_eq!(error.kind(), "network", "{error}");
     assert!(error.is_transient());
     assert_eq!(
-        std::fs::read(&path).unwrap(),
+        std::fs::read(&f.path).unwrap(),
         before,
         "stored session unchanged"
     );
-    assert!(auth.session().await.is_some(), "still signed in");
+    assert!(f.auth.session().await.is_some(), "still signed in");
     // The current access token is still handed out.
-    assert!(auth.access_token().await.is_ok());
+    assert!(f.auth.access_token().await.is_ok());
 }
 
 /// An API that refuses the first access token it sees (as if it had been revoked) and accepts others.
@@ -200,18 +173,15 @@ async fn picky_api() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<Stri
 
 #[tokio::test]
 async fn bearer_request_refreshes_and_retries_once_on_401() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let auth = auth(&idp, &dir.path().join("session.json"));
-    sign_in(&auth).await;
+    let f = Fixture::signed_in(IdpOptions::default()).await;
     let (url, calls, seen) = picky_api().await;
 
-    let request = auth.client().http().reqwest().get(&url).build().unwrap();
-    let response = auth.send(request).await.unwrap();
+    let request = f.auth.client().http().reqwest().get(&url).build().unwrap();
+    let response = f.auth.send(request).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), r#"["hello"]"#);
     assert_eq!(calls.load(Ordering::SeqCst), 2, "one retry");
-    assert_eq!(idp.grants("refresh_token").await, 1, "one refresh");
+    assert_eq!(f.idp.grants("refresh_token").await, 1, "one refresh");
     let seen = seen.lock().unwrap().clone();
     assert_ne!(seen[0], seen[1]);
 }

@@ -1,18 +1,14 @@
 //! Sign-out: revocation, the end-session URL followed like a browser, and sign-out while offline.
 
-use native_oidc::{FileStore, SessionStore};
-use testkit::{Browser, Idp, LoginAction};
+use testkit::{Browser, IdpOptions, LoginAction};
 
-use crate::support::{auth, sign_in, LOGOUT};
+use crate::support::{Fixture, LOGOUT};
 
 #[tokio::test]
 async fn sign_out_revokes_and_the_end_session_url_comes_back_to_the_app() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    let session = FileStore::new(&path).load().unwrap().unwrap();
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let (auth, path) = (&f.auth, &f.path);
+    let session = f.stored();
 
     let sign_out = auth.sign_out().await.unwrap();
     assert!(sign_out.error.is_none(), "{:?}", sign_out.error);
@@ -46,12 +42,9 @@ async fn sign_out_revokes_and_the_end_session_url_comes_back_to_the_app() {
 
 #[tokio::test]
 async fn sign_out_while_the_provider_is_down_still_signs_out_locally() {
-    let mut idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = auth(&idp, &path);
-    sign_in(&auth).await;
-    idp.stop();
+    let mut f = Fixture::signed_in(IdpOptions::default()).await;
+    f.idp.stop();
+    let (auth, path) = (&f.auth, &f.path);
     let sign_out = auth.sign_out().await.unwrap();
     // Discovery is cached, so the end-session URL can still be built; revocation cannot happen.
     assert_eq!(

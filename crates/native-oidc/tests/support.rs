@@ -1,11 +1,15 @@
 //! Helpers: a client configured for a running `dev/idp`, and a sign-in through its login page.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use native_oidc::{
-    Auth, Config, FileStore, OidcClient, PendingAuthorizations, SessionSummary, SignInOptions,
+    Auth, Config, FileStore, OidcClient, PendingAuthorizations, Session, SessionStore,
+    SessionSummary, SignInOptions,
 };
-use testkit::{Browser, Idp, LoginAction, CLIENT_ID};
+use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use url::Url;
 
 pub const REDIRECT: &str = "com.okta.example:/callback";
@@ -23,6 +27,44 @@ pub fn auth(idp: &Idp, store: &Path) -> Auth {
         OidcClient::new(config(idp)).unwrap(),
         Arc::new(FileStore::new(store)),
     )
+}
+
+/// A running provider, a session file in a temporary folder, and an `Auth` over both.
+pub struct Fixture {
+    pub idp: Idp,
+    pub path: PathBuf,
+    pub auth: Auth,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new(options: IdpOptions) -> Self {
+        let idp = Idp::start_with(options);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        let auth = auth(&idp, &path);
+        Self {
+            idp,
+            path,
+            auth,
+            _dir: dir,
+        }
+    }
+
+    /// Signed in as the demo user.
+    pub async fn signed_in(options: IdpOptions) -> Self {
+        let fixture = Self::new(options);
+        sign_in(&fixture.auth).await;
+        fixture
+    }
+
+    /// The session in the store.
+    pub fn stored(&self) -> Session {
+        FileStore::new(&self.path)
+            .load()
+            .unwrap()
+            .expect("a stored session")
+    }
 }
 
 /// Begins a sign-in and lets the browser do `action`; returns the callback URL and the pending set.

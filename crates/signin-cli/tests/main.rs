@@ -121,21 +121,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn refresh_grant(idp: &Idp, refresh_token: &str) -> Value {
-    block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/v1/token", idp.issuer()))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", CLIENT_ID),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
+    block_on(idp.refresh_grant(refresh_token))
 }
 
 #[test]

@@ -139,6 +139,36 @@ impl Idp {
             .unwrap_or(0)
     }
 
+    /// Uses a refresh token at the token endpoint directly, as an old copy of it would be used;
+    /// returns the JSON answer (`error: invalid_grant` once it is revoked or rotated).
+    pub async fn refresh_grant(&self, refresh_token: &str) -> serde_json::Value {
+        self.post(
+            "v1/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// Revokes a token at the revocation endpoint (RFC 7009), as another party could.
+    pub async fn revoke(&self, token: &str) {
+        self.post("v1/revoke", &[("token", token)]).await;
+    }
+
+    async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let mut form = form.to_vec();
+        form.push(("client_id", CLIENT_ID));
+        let response = reqwest::Client::new()
+            .post(format!("{}/{endpoint}", self.issuer))
+            .form(&form)
+            .send()
+            .await
+            .expect("request to dev/idp");
+        response.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
     /// Stops the provider now (a test of an unreachable provider).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
