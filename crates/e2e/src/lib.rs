@@ -155,8 +155,9 @@ impl Session {
             .map(|_| ())
     }
 
-    /// Saves a PNG screenshot.
+    /// Saves a PNG screenshot (after a moment, so the page shown is painted, not only in the DOM).
     pub async fn screenshot(&self, path: &Path) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let data = self.get("/screenshot").await?;
         let png = STANDARD
             .decode(data.as_str().unwrap_or_default())

@@ -366,6 +366,8 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
                 .to_string();
             app.click("#sign-out").await?;
             wait_status(&app, "signed_out").await?;
+            wait_text(&app, "h1", "Welcome").await?;
+            app.find("#sign-in").await?.ok_or("no Sign in button")?;
             app.screenshot(&shots().join("7-signed-out.png")).await?;
             let refused = stack.idp.refresh_grant(&refresh_token).await;
             (refused["error"] == "invalid_grant")
