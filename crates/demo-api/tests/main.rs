@@ -148,12 +148,12 @@ async fn missing_forged_and_foreign_tokens_are_refused() {
 #[tokio::test]
 async fn expired_tokens_are_refused() {
     let idp = Idp::start_with(IdpOptions {
-        access_token_ttl: Some(1),
+        access_token_ttl: Some(2),
         ..Default::default()
     });
     let token = access_token(&idp).await;
     let verifier = Arc::new(Verifier::new(idp.issuer(), "api://default").with_leeway(0));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_refused(
         get(&verifier, "/api/messages", Some(&token)).await,
         "expired",

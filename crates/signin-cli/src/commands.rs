@@ -37,8 +37,9 @@ async fn signed_in(common: &Common) -> Result<Auth> {
 
 pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
     let path = settings::session_path(common)?;
-    let mut source = settings::sources(common, login.redirect_uri, login.scopes)?
-        .or(settings::from_session(&path)?);
+    // The stored session only fills in issuer and client id; an unreadable one must not block a new login.
+    let stored = settings::from_session(&path).unwrap_or_default();
+    let mut source = settings::sources(common, login.redirect_uri, login.scopes)?.or(stored);
     let redirect = source
         .redirect_uri
         .get_or_insert_with(|| DEFAULT_REDIRECT.to_string())

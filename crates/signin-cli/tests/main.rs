@@ -282,13 +282,13 @@ fn a_callback_pasted_on_stdin_is_checked_too() {
 #[test]
 fn an_identity_provider_that_is_down_is_a_network_error() {
     let mut env = Env::new(IdpOptions {
-        access_token_ttl: Some(1),
+        access_token_ttl: Some(2),
         ..Default::default()
     });
     env.login(&[]).json();
     let before = std::fs::read(env.session()).unwrap();
     env.idp.stop();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
 
     let token = env.run(&["token"]);
     let line = token.error_line();
@@ -331,8 +331,11 @@ fn bad_input_gets_an_error_line_not_a_panic() {
         "{}",
         run.stderr
     );
-
+    // The damaged file was kept aside; a new login works.
+    assert!(env.dir.path().join("session.corrupt").exists());
+    std::fs::write(env.session(), "{ not json either").unwrap();
     env.login(&[]).json();
+
     let run = env.run(&["call", "http://example.com/api"]);
     assert!(run.error_line().starts_with("error: config: "));
     let run = env.run(&["call", "not a url"]);
