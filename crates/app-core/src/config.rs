@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use native_oidc::{Config, ConfigSource, Error, Result};
+use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, Result};
 use serde::Deserialize;
 use url::Url;
 
@@ -75,8 +75,7 @@ impl AppConfig {
 fn validate_api(text: &str) -> Result<Url> {
     let mut url = Url::parse(text)
         .map_err(|e| Error::Config(format!("apiBaseUrl `{text}` is not a URL: {e}")))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    if !is_https_or_loopback(&url) {
         return Err(Error::Config(format!(
             "apiBaseUrl `{text}` must be https (plain http only on loopback): tokens are sent there"
         )));

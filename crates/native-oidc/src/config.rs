@@ -119,12 +119,17 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// True when tokens may be sent to `url`: https, or plain http on loopback only. The rule for the
+/// issuer, and for any API an app sends bearer tokens to.
+pub fn is_https_or_loopback(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
 fn validate_issuer(issuer: &str) -> Result<IssuerUrl> {
     let url = Url::parse(issuer.trim())
         .map_err(|e| Error::config(format!("the issuer `{issuer}` is not a URL: {e}")))?;
     match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
+        _ if is_https_or_loopback(&url) => {}
         "http" => {
             return Err(Error::config(format!(
                 "the issuer `{issuer}` must use https (plain http is allowed on loopback only)"

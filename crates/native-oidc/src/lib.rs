@@ -73,7 +73,7 @@ mod store;
 
 pub use auth::{Auth, SignOut, DEFAULT_REFRESH_MARGIN};
 pub use client::{is_redirect_to, EndSessionRequest, OidcClient};
-pub use config::{Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
+pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
 pub use error::{Error, Result};
 pub use http::HttpClient;
 pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY};

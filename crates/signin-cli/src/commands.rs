@@ -137,8 +137,7 @@ pub async fn refresh(common: &Common) -> Result<SessionSummary> {
 pub async fn call(common: &Common, url: &str) -> Result<String> {
     let target =
         Url::parse(url).map_err(|e| Error::Config(format!("`{url}` is not a URL: {e}")))?;
-    let loopback = matches!(target.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
-    if target.scheme() != "https" && !(target.scheme() == "http" && loopback) {
+    if !native_oidc::is_https_or_loopback(&target) {
         return Err(Error::Config(format!(
             "refusing to send a token to `{url}`: use https (plain http only on loopback)"
         )));
