@@ -199,9 +199,14 @@ impl<P: Platform> Controller<P> {
     /// The user gave up waiting for the browser.
     pub async fn cancel_sign_in(&self) -> AuthView {
         self.clear_pending().await;
+        self.show_session(None).await
+    }
+
+    /// Shows the current session (signed in, or signed out when there is none) with `notice`.
+    async fn show_session(&self, notice: Option<Notice>) -> AuthView {
         match self.auth.session().await {
-            Some(summary) => self.set_view(AuthView::signed_in(&summary, false, None)),
-            None => self.set_view(AuthView::signed_out(None)),
+            Some(summary) => self.set_view(AuthView::signed_in(&summary, false, notice)),
+            None => self.set_view(AuthView::signed_out(notice)),
         }
     }
 
@@ -250,11 +255,7 @@ impl<P: Platform> Controller<P> {
                 self.platform.save_pending(&pending);
                 drop(pending);
                 tracing::warn!(%error, "sign-in failed");
-                let notice = Some(Notice::from_error(&error));
-                match self.auth.session().await {
-                    Some(summary) => self.set_view(AuthView::signed_in(&summary, false, notice)),
-                    None => self.set_view(AuthView::signed_out(notice)),
-                };
+                self.show_session(Some(Notice::from_error(&error))).await;
                 LinkOutcome::SignInFailed(error.kind().to_string())
             }
         }
