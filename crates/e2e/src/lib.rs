@@ -124,17 +124,8 @@ impl Session {
         }
     }
 
-    /// Clicks the first element matching `css`, once the page is not busy (`aria-busy` of `#app`).
+    /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), String> {
-        wait_for(
-            "the app to finish its last action",
-            Duration::from_secs(30),
-            || async {
-                let busy = self.attribute("#app", "aria-busy").await?;
-                Ok((busy.as_deref() != Some("true")).then_some(()))
-            },
-        )
-        .await?;
         let id = self
             .find(css)
             .await?

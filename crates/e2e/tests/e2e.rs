@@ -216,6 +216,17 @@ async fn status(session: &Session) -> Result<String, String> {
         .unwrap_or_default())
 }
 
+/// Clicks a control of the app once it has finished its last action (`aria-busy` of `#app`): the UI
+/// ignores clicks while a command runs, as a person sees from the dimmed buttons.
+async fn click(app: &Session, css: &str) -> Result<(), String> {
+    wait_for("the app to finish its last action", TIMEOUT, || async {
+        let busy = app.attribute("#app", "aria-busy").await?;
+        Ok((busy.as_deref() != Some("true")).then_some(()))
+    })
+    .await?;
+    app.click(css).await
+}
+
 async fn wait_text(session: &Session, css: &str, expected: &str) -> Result<(), String> {
     wait_for(
         &format!("{css} to show \"{expected}\""),
@@ -303,7 +314,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
         "1. Sign in → Chromium signs in → the app shows Demo User",
         Some(&app),
         || async {
-            app.click("#sign-in").await?;
+            click(&app, "#sign-in").await?;
             wait_text(&app, "#profile-name", "Demo User").await?;
             wait_text(&app, "#profile-email", "demo@example.com").await?;
             app.screenshot(&shots().join("1-signed-in.png")).await
@@ -315,7 +326,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
         "2. Call API shows the demo API's messages",
         Some(&app),
         || async {
-            app.click("#call-api").await?;
+            click(&app, "#call-api").await?;
             wait_text(&app, "#api-result", "Hello from the demo API").await?;
             let log = stack.file("api.log");
             log.contains("authorized")
@@ -364,7 +375,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
                 .as_str()
                 .ok_or("no refresh token in the store")?
                 .to_string();
-            app.click("#sign-out").await?;
+            click(&app, "#sign-out").await?;
             wait_status(&app, "signed_out").await?;
             wait_text(&app, "h1", "Welcome").await?;
             app.find("#sign-in").await?.ok_or("no Sign in button")?;
@@ -386,10 +397,10 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
         Some(&app),
         || async {
             stack.set_browser_action("cancel");
-            app.click("#sign-in").await?;
+            click(&app, "#sign-in").await?;
             wait_text(&app, "h1", "Sign-in cancelled").await?;
             stack.set_browser_action("signin");
-            app.click("#sign-in").await?;
+            click(&app, "#sign-in").await?;
             wait_text(&app, "#profile-name", "Demo User").await
         },
     )
@@ -448,10 +459,10 @@ async fn short_lived_tokens(chromedriver: &str) -> Result<(), String> {
         "4. after the access token lapses, Call API still works",
         Some(&app),
         || async {
-            app.click("#sign-in").await?;
+            click(&app, "#sign-in").await?;
             wait_text(&app, "#profile-name", "Demo User").await?;
             tokio::time::sleep(Duration::from_secs(5)).await;
-            app.click("#call-api").await?;
+            click(&app, "#call-api").await?;
             wait_text(&app, "#api-result", "Hello from the demo API").await?;
             let refreshes = stack.idp.grants("refresh_token").await;
             (refreshes >= 1)
