@@ -9,20 +9,20 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: building the Tauri app (WebKitGTK), running it headless, and the end-to-end tests.
 APT_BUILD := libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev libayatana-appindicator3-dev \
 	librsvg2-dev pkg-config
-APT_TEST := xvfb xauth dbus-x11 xdg-utils desktop-file-utils
+APT_TEST := xvfb xauth dbus-daemon dbus-x11 xdg-utils desktop-file-utils
 # The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
 # aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
 APT_ANDROID := clang libc6-dev-arm64-cross
-# End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium as the "system browser", gio for
-# the OS URL handler.
+# End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium (with a window: headless Chromium
+# never launches URL handlers) as the "system browser", gio for the OS URL handler.
 APT_E2E := webkit2gtk-driver chromium chromium-driver libglib2.0-bin
 # tauri-driver from crates.io, installed once into a cache outside the clone.
 TOOLS := $(HOME)/.cache/tauri-okta-signin/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 
-.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests e2e
+.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests e2e
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
@@ -70,12 +70,18 @@ ui-tests:
 idp-tests: deps-node
 	npm --prefix dev/idp test
 
-# The real app in a real webview under Xvfb, signing in through headless Chromium (crates/e2e).
-# Screenshots: target/e2e/*.png.
+# A real browser (Chromium, in a window on Xvfb) on each identity-provider page that ends in a redirect
+# to a native app: it must follow the redirect and hand the URL to the OS URL handler (crates/e2e).
+XVFB := xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session --
+browser-check: deps-system deps-node
+	cargo build --locked -p signin-cli -p e2e --bins
+	$(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact idp_pages::idp_pages_hand_off_to_the_app_in_a_real_browser
+
+# The real app in a real webview under Xvfb, signing in through Chromium and the OS URL handler
+# (crates/e2e). Screenshots: target/e2e/*.png.
 e2e: deps-system deps-node $(TAURI_DRIVER)
 	cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
-	PATH="$(TOOLS)/bin:$$PATH" xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session -- \
-		cargo test --locked -p e2e -- --ignored --test-threads=1
+	PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
 
 $(TAURI_DRIVER):
 	cargo install --locked tauri-driver --version '^2' --root $(TOOLS)

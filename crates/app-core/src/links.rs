@@ -2,8 +2,10 @@
 //!
 //! - the redirect URI (`com.okta.example:/callback`): completes a sign-in;
 //! - the logout redirect URI (`com.okta.example:/logout`): the browser finished signing out;
-//! - the *initiate login URI* (`com.okta.example:/login`, OIDC Core §4): start a sign-in, but only for
-//!   the configured issuer (`iss`);
+//! - the *initiate login URI* (`com.okta.example:/login`, OIDC Core §4): start a sign-in, but only when
+//!   `iss` names the configured issuer or, for an Okta custom authorization server
+//!   (`https://{yourOktaDomain}/oauth2/{id}`), its org URL `https://{yourOktaDomain}`, which is what Okta
+//!   sends;
 //! - anything else: ignored.
 
 use native_oidc::{is_redirect_to, Config};
@@ -33,6 +35,26 @@ pub fn initiate_login_uri(config: &Config) -> Option<Url> {
         .flatten()
 }
 
+/// True when `iss` of an initiate-login link names the configured issuer: the issuer itself, or the org
+/// URL of an Okta custom authorization server (`…/oauth2/{id}`).
+pub fn is_issuer_of(iss: &str, config: &Config) -> bool {
+    let issuer = config.issuer().as_str();
+    if iss == issuer {
+        return true;
+    }
+    let Ok(url) = Url::parse(issuer) else {
+        return false;
+    };
+    let mut segments = url.path_segments().into_iter().flatten();
+    let custom_server = segments.next() == Some("oauth2")
+        && segments
+            .next()
+            .is_some_and(|id| !id.is_empty() && id != "v1")
+        && segments.all(|s| s.is_empty());
+    let org = url.origin().ascii_serialization();
+    custom_server && (iss == org || iss.strip_suffix('/') == Some(org.as_str()))
+}
+
 /// Classifies a URL the OS handed to the app.
 pub fn classify(url: &str, config: &Config) -> Link {
     let Ok(parsed) = Url::parse(url.trim()) else {
@@ -55,7 +77,7 @@ pub fn classify(url: &str, config: &Config) -> Link {
                 .map(|(_, v)| v.into_owned())
         };
         return match param("iss") {
-            Some(iss) if iss == config.issuer().as_str() => Link::Login {
+            Some(iss) if is_issuer_of(&iss, config) => Link::Login {
                 login_hint: param("login_hint").filter(|h| !h.is_empty()),
             },
             Some(_) => Link::Ignored("initiate-login link for another issuer"),
@@ -96,6 +118,40 @@ mod tests {
                 login_hint: Some("demo".into())
             }
         );
+        // Okta sends its org URL for a custom authorization server.
+        for org in ["http://127.0.0.1:9000", "http://127.0.0.1:9000/"] {
+            assert_eq!(
+                classify(&format!("com.okta.example:/login?iss={org}"), &config),
+                Link::Login { login_hint: None },
+                "{org}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_org_url_counts_only_for_an_okta_custom_authorization_server() {
+        let org_server = Config::new(
+            "https://dev-1.okta.com",
+            "client",
+            "com.okta.example:/callback",
+        )
+        .unwrap();
+        assert!(is_issuer_of("https://dev-1.okta.com", &org_server));
+        let other = Config::new(
+            "https://idp.example.com/realms/x",
+            "client",
+            "com.okta.example:/callback",
+        )
+        .unwrap();
+        assert!(!is_issuer_of("https://idp.example.com", &other));
+        let custom = Config::new(
+            "https://dev-1.okta.com/oauth2/aus1abc",
+            "client",
+            "com.okta.example:/callback",
+        )
+        .unwrap();
+        assert!(is_issuer_of("https://dev-1.okta.com", &custom));
+        assert!(!is_issuer_of("https://dev-2.okta.com", &custom));
     }
 
     #[test]
@@ -103,6 +159,10 @@ mod tests {
         let config = config();
         for url in [
             "com.okta.example:/login?iss=https://evil.example.com/oauth2/default",
+            "com.okta.example:/login?iss=https://evil.example.com",
+            "com.okta.example:/login?iss=http://127.0.0.1:9001",
+            "com.okta.example:/login?iss=http://127.0.0.1:9000/oauth2",
+            "com.okta.example:/login?iss=http://127.0.0.1:9000/oauth2/other",
             "com.okta.example:/login",
             "com.okta.example:/other",
             "com.other.app:/callback?code=a&state=b",

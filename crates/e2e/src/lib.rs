@@ -260,11 +260,16 @@ pub fn pids_of(exe: &Path) -> Vec<u32> {
     pids_where(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|path| path == exe))
 }
 
-/// Processes whose command line contains `needle` (the Chromium processes of a test's profiles).
-pub fn pids_with_arg(needle: &str) -> Vec<u32> {
+/// Processes whose environment has `name=value`: everything a test run started, and everything those
+/// started in turn (the app, the browser, xdg-open), but nothing else (a developer's own `make run`).
+pub fn pids_with_env(name: &str, value: &str) -> Vec<u32> {
+    let wanted = format!("{name}={value}");
     pids_where(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle))
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+            environ
+                .split(|b| *b == 0)
+                .any(|entry| entry == wanted.as_bytes())
+        })
     })
 }
 

@@ -62,6 +62,8 @@ export function loadConfig() {
     clientId: process.env.IDP_CLIENT_ID || '0oa1localnative0001',
     redirectUris: list('IDP_REDIRECT_URIS', ['com.okta.example:/callback', 'http://127.0.0.1/callback']),
     postLogoutRedirectUris: list('IDP_POST_LOGOUT_REDIRECT_URIS', ['com.okta.example:/logout', 'http://127.0.0.1/logout']),
+    // The app's initiate login URI (Okta: "Initiate login URI"); empty for none.
+    initiateLoginUri: process.env.IDP_INITIATE_LOGIN_URI ?? 'com.okta.example:/login',
     audience: process.env.IDP_AUDIENCE || 'api://default',
     keysFile: process.env.IDP_KEYS_FILE || undefined,
     readyFile: process.env.IDP_READY_FILE || undefined,

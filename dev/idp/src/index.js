@@ -7,6 +7,8 @@ import { loadConfig } from './config.js';
 import { loadKeys } from './keys.js';
 import { createProvider } from './provider.js';
 import { handleInteraction } from './interactions.js';
+import { handleDashboard } from './dashboard.js';
+import { formTargets, contentSecurityPolicy } from './pages.js';
 
 const PREFIX = '/oauth2/default';
 
@@ -50,8 +52,10 @@ async function main() {
     server.once('error', reject);
     server.listen(config.port, '127.0.0.1', resolve);
   });
-  const issuer = `http://127.0.0.1:${server.address().port}${PREFIX}`;
-  const provider = createProvider({ issuer, config, jwks, accounts });
+  const orgUrl = `http://127.0.0.1:${server.address().port}`;
+  const issuer = `${orgUrl}${PREFIX}`;
+  const targets = formTargets([...config.redirectUris, ...config.postLogoutRedirectUris]);
+  const provider = createProvider({ issuer, config, jwks, accounts, targets });
   const { stats, count } = createStats(provider);
   const callback = provider.callback();
 
@@ -67,9 +71,12 @@ async function main() {
         // Mounted like express does it: the provider sees the path below the prefix, and
         // `originalUrl` keeps the prefix so the URLs it builds (resume, callbacks) keep it too.
         req.originalUrl = url.pathname + url.search;
+        // Every page oidc-provider renders itself (form_post, errors) gets the policy of our own pages.
+        res.setHeader('content-security-policy', contentSecurityPolicy(targets));
         req.url = url.pathname.slice(PREFIX.length) + url.search;
         callback(req, res);
-      } else if (!(await handleInteraction(provider, accounts, req, res, url.pathname))) {
+      } else if (!handleDashboard({ config, orgUrl, targets }, req, res, url.pathname)
+        && !(await handleInteraction(provider, accounts, targets, req, res, url.pathname))) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found');
       }

@@ -1,6 +1,6 @@
 // The identity provider's own pages: a username/password form with Cancel, and consent approved
 // automatically (a native app registered by the organisation needs no consent screen, as on Okta).
-import { page, escapeHtml } from './provider.js';
+import { page, escapeHtml, htmlHeaders } from './pages.js';
 
 async function readForm(req) {
   let body = '';
@@ -26,12 +26,8 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 </form>`);
 }
 
-function send(res, status, html) {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-  });
+function send(res, targets, status, html) {
+  res.writeHead(status, htmlHeaders(targets));
   res.end(html);
 }
 
@@ -50,8 +46,9 @@ async function approveConsent(provider, req, res, details) {
   });
 }
 
-// Handles /interaction/:uid[/login|/abort]; answers false for any other path.
-export async function handleInteraction(provider, accounts, req, res, pathname) {
+// Handles /interaction/:uid[/login|/abort]; answers false for any other path. `targets` are where the
+// page's forms may lead (see pages.js).
+export async function handleInteraction(provider, accounts, targets, req, res, pathname) {
   const match = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/.exec(pathname);
   if (!match) return false;
   const [, uid, action] = match;
@@ -59,16 +56,15 @@ export async function handleInteraction(provider, accounts, req, res, pathname) 
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
-    send(res, 400, page('Sign-in expired', '<h1>This sign-in has expired</h1><p>Go back to the app and start again.</p>'));
-    return true;
+    details = undefined;
   }
-  if (details.uid !== uid) {
-    send(res, 400, page('Sign-in expired', '<h1>This sign-in has expired</h1><p>Go back to the app and start again.</p>'));
+  if (details?.uid !== uid) {
+    send(res, targets, 400, page('Sign-in expired', '<h1>This sign-in has expired</h1><p>Go back to the app and start again.</p>'));
     return true;
   }
 
   if (req.method === 'GET' && !action) {
-    if (details.prompt.name === 'login') send(res, 200, loginPage(uid));
+    if (details.prompt.name === 'login') send(res, targets, 200, loginPage(uid));
     else await approveConsent(provider, req, res, details);
     return true;
   }
@@ -84,7 +80,7 @@ export async function handleInteraction(provider, accounts, req, res, pathname) 
     const username = form.get('username') ?? '';
     const account = accounts.authenticate(username, form.get('password') ?? '');
     if (!account) {
-      send(res, 401, loginPage(uid, { username, error: 'Unknown username or wrong password.' }));
+      send(res, targets, 401, loginPage(uid, { username, error: 'Unknown username or wrong password.' }));
       return true;
     }
     await provider.interactionFinished(req, res, { login: { accountId: account.id } }, {
@@ -92,6 +88,6 @@ export async function handleInteraction(provider, accounts, req, res, pathname) 
     });
     return true;
   }
-  send(res, 405, page('Not allowed', '<h1>Method not allowed</h1>'));
+  send(res, targets, 405, page('Not allowed', '<h1>Method not allowed</h1>'));
   return true;
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
 import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
@@ -27,7 +28,8 @@ dropMiddleware(userinfoActions, 'validateAudience');
 dropMiddleware(revocationActions, 'rejectStructuredTokens');
 dropMiddleware(introspectionActions, 'rejectStructuredTokens');
 
-export function createProvider({ issuer, config, jwks, accounts }) {
+export function createProvider({ issuer, config, jwks, accounts, targets }) {
+  const { logoutSource, postLogoutSuccessSource, renderError } = pages(targets);
   const resourceServer = {
     scope: SCOPES.join(' '),
     audience: config.audience,
@@ -144,42 +146,32 @@ function acceptJwtAccessTokens(provider, jwks) {
   };
 }
 
-function page(title, body) {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>
-body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;justify-content:center}
-main{background:#fff;margin-top:8vh;padding:32px 40px;border-radius:8px;box-shadow:0 2px 8px rgba(0,0,0,.12);width:320px}
-h1{font-size:1.4em;font-weight:500;margin-top:0}
-label{display:block;margin:12px 0 4px;font-size:.9em}
-input{width:100%;box-sizing:border-box;padding:8px;font-size:1em;border:1px solid #c1c4cc;border-radius:4px}
-button{width:100%;margin-top:16px;padding:10px;font-size:1em;border:0;border-radius:4px;cursor:pointer}
-.primary{background:#1662dd;color:#fff}.secondary{background:#e6e8ec;color:#1d1d21}
-.error{color:#b00020}
-</style></head><body><main>${body}</main></body></html>`;
-}
 
-export function escapeHtml(value) {
-  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+// Okta signs out without asking: the confirmation form is submitted at once by a script that the page's
+// Content-Security-Policy allows by its hash (a button stays for browsers without scripts).
+const SUBMIT_LOGOUT = "document.getElementById('op.logoutForm').submit()";
 
-export { page };
-
-// Okta signs out without asking: submit the confirmation form at once (a button stays for browsers without JS).
-async function logoutSource(ctx, form) {
-  ctx.body = page('Signing out', `<h1>Signing out…</h1>
+function pages(targets) {
+  const html = (ctx, body, scripts = []) => {
+    ctx.set('content-security-policy', contentSecurityPolicy(targets, scripts));
+    ctx.set('x-frame-options', 'DENY');
+    ctx.set('referrer-policy', 'no-referrer');
+    ctx.type = 'html';
+    ctx.body = body;
+  };
+  return {
+    async logoutSource(ctx, form) {
+      html(ctx, page('Signing out', `<h1>Signing out…</h1>
 ${form.replace('</form>', '<input type="hidden" name="logout" value="yes"></form>')}
 <button class="primary" type="submit" form="op.logoutForm">Continue</button>
-<script>document.getElementById('op.logoutForm').submit()</script>`);
-}
-
-async function postLogoutSuccessSource(ctx) {
-  ctx.body = page('Signed out', '<h1>Signed out</h1><p>You can close this window.</p>');
-}
-
-async function renderError(ctx, out) {
-  ctx.type = 'html';
-  ctx.body = page('Error', `<h1>Something went wrong</h1>
-<p class="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`);
+<script>${SUBMIT_LOGOUT}</script>`), [SUBMIT_LOGOUT]);
+    },
+    async postLogoutSuccessSource(ctx) {
+      html(ctx, page('Signed out', '<h1>Signed out</h1><p>You can close this window.</p>'));
+    },
+    async renderError(ctx, out) {
+      html(ctx, page('Error', `<h1>Something went wrong</h1>
+<p class="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`));
+    },
+  };
 }

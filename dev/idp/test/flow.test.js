@@ -77,7 +77,7 @@ async function authorize({ username = 'demo', password = 'demo', cancel = false,
   const result = await b.follow(action, {
     method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
-  return { result, verifier };
+  return { result, verifier, browser: b };
 }
 
 async function token(params) {
@@ -166,4 +166,55 @@ test('no refresh token without offline_access', async () => {
   const tokens = await token({ grant_type: 'authorization_code', code: result.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier });
   assert.equal(tokens.status, 200);
   assert.equal(tokens.body.refresh_token, undefined);
+});
+
+// Browsers apply `form-action` to every redirect after a form is submitted: the login and sign-out pages
+// must allow the registered redirects' scheme and loopback, or the browser drops the hand-off to the app.
+test('pages allow the hand-off to the app (form-action) and nothing else: no scripts, no framing', async () => {
+  const url = new URL(`${issuer}/v1/authorize`);
+  Object.entries({
+    client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', state: 'st4te', nonce: 'n',
+    code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'), code_challenge_method: 'S256',
+  }).forEach(([k, v]) => url.searchParams.set(k, v));
+  const login = await browser().follow(url.href);
+  const csp = login.res.headers.get('content-security-policy');
+  assert.match(csp, /form-action 'self' com\.okta\.example: http:\/\/127\.0\.0\.1:\*(;|$)/);
+  assert.match(csp, /script-src 'report-sample'(;|$)/, 'no script may run');
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /default-src 'none'/);
+});
+
+// With the browser's session the page is ours (logoutSource); without it, oidc-provider's form_post page.
+test('the sign-out pages may run only their own auto-submit script', async () => {
+  const { result, verifier, browser: signedIn } = await authorize({ scope: 'openid' });
+  const tokens = (await token({ grant_type: 'authorization_code', code: result.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier })).body;
+  const url = new URL(`${issuer}/v1/logout`);
+  url.searchParams.set('id_token_hint', tokens.id_token);
+  url.searchParams.set('post_logout_redirect_uri', 'com.okta.example:/logout');
+  url.searchParams.set('state', 'bye');
+  for (const { res, html } of [await signedIn.follow(url.href), await browser().follow(url.href)]) {
+    const csp = res.headers.get('content-security-policy');
+    const scripts = [...html.matchAll(/<script[^>]*>([^<]*)<\/script>/g)].map((m) => m[1]);
+    assert.equal(scripts.length, 1, html);
+    const hash = createHash('sha256').update(scripts[0]).digest('base64');
+    const allowed = /script-src ([^;]*)/.exec(csp)[1].split(' ').filter((s) => s !== "'report-sample'");
+    assert.deepEqual(allowed, [`'sha256-${hash}'`], csp);
+    assert.match(csp, /form-action 'self' com\.okta\.example: http:\/\/127\.0\.0\.1:\*/);
+    assert.match(csp, /frame-ancestors 'none'/);
+  }
+});
+
+// Okta sends its org URL (not the custom authorization server's issuer) as `iss` on initiate-login links.
+test('the dashboard tile opens the initiate login URI with the org URL as iss', async () => {
+  const orgUrl = new URL(issuer).origin;
+  const home = await fetch(`${orgUrl}/app/UserHome`);
+  const html = await home.text();
+  const href = /<a class="tile"[^>]*href="([^"]+)"/.exec(html)[1];
+  const res = await fetch(new URL(href, orgUrl), { redirect: 'manual' });
+  assert.equal(res.status, 302);
+  const target = new URL(res.headers.get('location'));
+  assert.equal(`${target.protocol}${target.pathname}`, 'com.okta.example:/login');
+  assert.equal(target.searchParams.get('iss'), orgUrl);
+  const unknown = await fetch(`${orgUrl}/home/oidc_client/someone-else`, { redirect: 'manual' });
+  assert.equal(unknown.status, 404);
 });

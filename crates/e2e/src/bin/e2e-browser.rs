@@ -1,22 +1,34 @@
 //! The "system browser" of the end-to-end tests: registered as the default web browser of the test's
-//! isolated HOME, so the app's normal `xdg-open <url>` lands here.
+//! isolated HOME, so the app's normal `xdg-open <url>` lands here (and `signin --browser` can name it).
 //!
-//! It drives headless Debian Chromium through chromedriver (`E2E_CHROMEDRIVER`): opens the URL, does
-//! on the identity provider's login page what `$E2E_DIR/browser-action` says (`signin` as demo/demo, or
-//! `cancel`), and when the provider redirects to the app's scheme (`com.okta.example:`), hands that URL
-//! to the OS URL handler (`gio open`), as a browser does. Each run appends a line to
-//! `$E2E_DIR/browser.log`: the URL it was given and what happened.
+//! It plays the person at a real browser: Debian's Chromium, with a window (on the tests' Xvfb display),
+//! driven through its own chromedriver. It opens the URL and, on the identity provider's pages, does what
+//! `$E2E_DIR/browser-action` says: `signin` (demo / demo, the default) or `cancel` on the login page, and
+//! a click on the app's tile on the dashboard. Everything after that is Chromium's own doing: it follows
+//! the redirects, applies the pages' Content-Security-Policy, and hands a `com.okta.example:` URL to the
+//! OS URL handler (xdg-open), because the profile allows the provider's origin to open that scheme, as
+//! a person does by ticking "Always allow" in Chromium's "Open Okta Sign-In Example?" prompt. This
+//! program never hands a URL to anything itself; it watches Chromium's console for "Launched external
+//! handler", or for the page Chromium ends on (a loopback redirect), and then closes the browser.
+//!
+//! Each run appends to `$E2E_DIR/browser.log` the URL it was given (without its query: an end-session URL
+//! carries an ID token) and what Chromium did; chromedriver's log goes to `$E2E_DIR/chromedriver-<pid>.log`.
 
 use std::{
     io::Write,
     path::{Path, PathBuf},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use e2e::Session;
+use e2e::{free_port, wait_for, Process, Session};
 use serde_json::{json, Value};
+use url::Url;
 
-const APP_SCHEME: &str = "com.okta.example:";
+/// The scheme Chromium may open for the identity provider's origin.
+const APP_SCHEME: &str = "com.okta.example";
+/// How long a page may take to end in a hand-off or on a page of another origin.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn log(dir: &Path, line: &str) {
     if let Ok(mut file) = std::fs::OpenOptions::new()
@@ -28,89 +40,153 @@ fn log(dir: &Path, line: &str) {
     }
 }
 
-/// The app-scheme `Location` of a redirect, from Chromium's network log.
-fn app_redirect(entries: &Value) -> Option<String> {
-    entries.as_array()?.iter().find_map(|entry| {
-        let message: Value = serde_json::from_str(entry["message"].as_str()?).ok()?;
-        let headers = &message["message"]["params"]["headers"];
-        let location = headers["Location"]
-            .as_str()
-            .or(headers["location"].as_str())?;
-        location
-            .starts_with(APP_SCHEME)
-            .then(|| location.to_string())
+/// A URL without its query and fragment, for logs.
+fn shown(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// A new Chromium profile that lets `origin` open the app's scheme without asking.
+fn profile(dir: &Path, origin: &str) -> Result<PathBuf, String> {
+    let path = dir.join(format!("chromium-{}", std::process::id()));
+    std::fs::create_dir_all(path.join("Default")).map_err(|e| e.to_string())?;
+    let preferences = json!({
+        "protocol_handler": {
+            "allowed_origin_protocol_pairs": { origin: { APP_SCHEME: true } }
+        }
+    });
+    std::fs::write(path.join("Default/Preferences"), preferences.to_string())
+        .map_err(|e| e.to_string())?;
+    // chromedriver cannot use a profile whose path has `..` in it.
+    path.canonicalize().map_err(|e| e.to_string())
+}
+
+/// What Chromium did once the person's part was done.
+enum Ending {
+    /// It launched the OS handler for this URL.
+    HandedOver(String),
+    /// It shows a page of another origin (a loopback redirect to a command-line app).
+    Page(String),
+}
+
+/// Writes to the log what Chromium did with `url`.
+fn report(dir: &Path, url: &str, ending: &Ending) {
+    let what = match ending {
+        Ending::HandedOver(to) => format!("Chromium handed {} to the OS", shown(to)),
+        Ending::Page(page) => format!("Chromium ended on {}", shown(page)),
+    };
+    log(dir, &format!("opened {}\n  {what}", shown(url)));
+}
+
+/// The URL of the first "Launched external handler for '<url>'" console message.
+fn launched(entries: &[Value]) -> Option<String> {
+    const MARK: &str = "Launched external handler for '";
+    entries.iter().find_map(|entry| {
+        let message = entry["message"].as_str()?;
+        let start = message.find(MARK)? + MARK.len();
+        let end = message[start..].find('\'')? + start;
+        Some(message[start..end].to_string())
     })
 }
 
-async fn run(url: &str, dir: &Path) -> Result<String, String> {
-    let driver = std::env::var("E2E_CHROMEDRIVER").map_err(|_| "E2E_CHROMEDRIVER is not set")?;
-    let action =
-        std::fs::read_to_string(dir.join("browser-action")).unwrap_or_else(|_| "signin".into());
-    let profile = profile_dir(dir)?;
+/// The person's part: sign in (or cancel) on the login page, or click the app's tile.
+async fn person(session: &Session, action: &str) -> Result<(), String> {
+    if session.find("#username").await?.is_some() {
+        match action {
+            "cancel" => session.click("#cancel").await?,
+            _ => {
+                session.type_into("#username", "demo").await?;
+                session.type_into("#password", "demo").await?;
+                session.click("#sign-in").await?;
+            }
+        }
+    } else if session.find("a.tile").await?.is_some() {
+        session.click("a.tile").await?;
+    }
+    Ok(())
+}
+
+async fn browse(url: &str, dir: &Path) -> Result<(), String> {
+    let start = Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    let origin = start.origin().ascii_serialization();
+    let action = std::fs::read_to_string(dir.join("browser-action"))
+        .unwrap_or_else(|_| "signin".into())
+        .trim()
+        .to_string();
+    let profile = profile(dir, &origin)?;
+    let port = free_port();
+    let _driver = Process::spawn(
+        "chromedriver",
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg(format!(
+                "--log-path={}",
+                dir.join(format!("chromedriver-{}.log", std::process::id()))
+                    .display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    wait_for("chromedriver", Duration::from_secs(10), || async {
+        Ok(std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()
+            .then_some(()))
+    })
+    .await?;
     let session = Session::start(
-        &driver,
+        &format!("http://127.0.0.1:{port}"),
         json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                // A window on the display, not --headless: headless Chromium never launches
+                // external protocol handlers.
+                "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--password-store=basic",
                          format!("--user-data-dir={}", profile.display())],
             },
-            "goog:loggingPrefs": { "performance": "ALL" },
+            "goog:loggingPrefs": { "browser": "ALL" },
         }),
     )
     .await?;
     let result = async {
         session.goto(url).await?;
-        if session.find("#username").await?.is_some() {
-            match action.trim() {
-                "cancel" => session.click("#cancel").await?,
-                _ => {
-                    session.type_into("#username", "demo").await?;
-                    session.type_into("#password", "demo").await?;
-                    session.click("#sign-in").await?;
-                }
-            }
-        }
-        // The network log is drained by each read: keep what was seen.
+        person(&session, &action).await?;
         let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let callback = loop {
-            let entries = session
-                .post("/se/log", json!({ "type": "performance" }))
-                .await?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let entries = session.post("/se/log", json!({ "type": "browser" })).await?;
             seen.extend(entries.as_array().cloned().unwrap_or_default());
-            if let Some(callback) = app_redirect(&Value::Array(seen.clone())) {
-                break callback;
+            if let Some(to) = launched(&seen) {
+                report(dir, url, &Ending::HandedOver(to));
+                // xdg-open runs on after Chromium has started it; give it a moment before the browser
+                // closes, as a person does not close it at once either.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                return Ok(());
+            }
+            let now = session.get("/url").await?;
+            let now = now.as_str().unwrap_or_default();
+            if Url::parse(now).is_ok_and(|u| {
+                u.scheme().starts_with("http") && u.origin().ascii_serialization() != origin
+            }) && session.find("body").await?.is_some()
+            {
+                report(dir, url, &Ending::Page(now.to_string()));
+                return Ok(());
             }
             if Instant::now() > deadline {
                 let page = session.text("body").await.unwrap_or_default();
                 return Err(format!(
-                    "no redirect to the app within 20 s; the page says: {page}"
+                    "Chromium handed nothing to the OS within {TIMEOUT:?}; it shows {} saying: {page}",
+                    shown(now)
                 ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        let status = std::process::Command::new("gio")
-            .args(["open", &callback])
-            .status()
-            .map_err(|e| format!("gio open: {e}"))?;
-        if !status.success() {
-            return Err(format!("gio open {callback}: {status}"));
         }
-        Ok(callback)
     }
     .await;
     let _ = session.end().await;
     let _ = std::fs::remove_dir_all(&profile);
     result
-}
-
-fn profile_dir(dir: &Path) -> Result<PathBuf, String> {
-    let path = dir.join(format!("chromium-{}", std::process::id()));
-    std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
-    Ok(path)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -120,17 +196,9 @@ async fn main() {
         eprintln!("usage: e2e-browser URL");
         std::process::exit(2);
     };
-    // Logged without the query: an end-session URL carries an ID token.
-    let shown = url.split('?').next().unwrap_or_default().to_string();
-    match run(&url, &dir).await {
-        Ok(callback) => {
-            let path = callback.split('?').next().unwrap_or_default().to_string();
-            log(&dir, &format!("opened {shown}\n  handed {path} to the OS"));
-        }
-        Err(error) => {
-            log(&dir, &format!("opened {shown}\n  FAILED: {error}"));
-            eprintln!("e2e-browser: {error}");
-            std::process::exit(1);
-        }
+    if let Err(error) = browse(&url, &dir).await {
+        log(&dir, &format!("opened {}\n  FAILED: {error}", shown(&url)));
+        eprintln!("e2e-browser: {error}");
+        std::process::exit(1);
     }
 }

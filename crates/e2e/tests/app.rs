@@ -1,7 +1,7 @@
-//! End-to-end: the built app in a real webview (tauri-driver → WebKitWebDriver), the real identity
-//! provider and demo API, and headless Debian Chromium as the system browser, which hands the
-//! `com.okta.example:` redirects to the OS URL handler (`gio open`) like any browser. Needs Xvfb and a
-//! D-Bus session: run with `make e2e` (part of `make test`). Screenshots go to `target/e2e/`.
+//! The built app in a real webview (tauri-driver → WebKitWebDriver), the real identity provider and
+//! demo API, and Chromium as the system browser. Every hand-off is the browser's and the OS's: the app
+//! opens the browser with `xdg-open`, Chromium follows the provider's redirect to `com.okta.example:` and
+//! launches the OS URL handler, which starts the app or (through single-instance) wakes the running one.
 
 use std::{
     path::PathBuf,
@@ -9,41 +9,18 @@ use std::{
     time::Duration,
 };
 
-use e2e::{free_port, kill_pids, pids_of, pids_with_arg, wait_for, Process, Session};
+use e2e::{free_port, pids_of, wait_for, Process, Session};
 use serde_json::{json, Value};
 use testkit::{Idp, IdpOptions, CLIENT_ID};
 
+use crate::support::{shots, target_debug, wait_port, Desktop};
+
 const TIMEOUT: Duration = Duration::from_secs(45);
 
-/// Where the built binaries are (the test binary lives in `<target>/debug/deps`).
-fn target_debug() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shots() -> PathBuf {
-    repo().join("target/e2e")
-}
-
-fn wait_port(port: u16) -> Result<(), String> {
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!("nothing listens on port {port} after 15 s"))
-}
-
-/// One identity provider, demo API and tauri-driver, with an isolated HOME for the app.
+/// One identity provider, demo API and tauri-driver, on a desktop of its own.
 struct Stack {
     idp: Idp,
-    home: PathBuf,
-    env: Vec<(String, String)>,
+    desktop: Desktop,
     app: PathBuf,
     driver_url: String,
     _api: Process,
@@ -51,32 +28,8 @@ struct Stack {
 }
 
 impl Stack {
-    fn start(name: &str, idp: IdpOptions, chromedriver: &str) -> Result<Self, String> {
-        let run = shots().join(name);
-        let _ = std::fs::remove_dir_all(&run);
-        let home = run.join("home");
-        let data = home.join(".local/share");
-        let config = home.join(".config");
-        std::fs::create_dir_all(data.join("applications")).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&config).map_err(|e| e.to_string())?;
-
-        // The "system browser": the default web browser of this HOME, reached by the app's xdg-open.
-        let browser = PathBuf::from(env!("CARGO_BIN_EXE_e2e-browser"));
-        std::fs::write(
-            data.join("applications/e2e-browser.desktop"),
-            format!(
-                "[Desktop Entry]\nType=Application\nName=E2E Browser\nExec={} %u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n",
-                browser.display()
-            ),
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(
-            config.join("mimeapps.list"),
-            "[Default Applications]\nx-scheme-handler/http=e2e-browser.desktop\nx-scheme-handler/https=e2e-browser.desktop\n",
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(run.join("browser-action"), "signin").map_err(|e| e.to_string())?;
-
+    fn start(name: &str, idp: IdpOptions) -> Result<Self, String> {
+        let mut desktop = Desktop::new(name)?;
         let idp = Idp::start_with(idp);
         let api_port = free_port();
         let api = Process::spawn(
@@ -85,33 +38,21 @@ impl Stack {
                 .env("ISSUER", idp.issuer())
                 .env("PORT", api_port.to_string())
                 .stdout(Stdio::null())
-                .stderr(std::fs::File::create(run.join("api.log")).map_err(|e| e.to_string())?),
+                .stderr(std::fs::File::create(desktop.path("api.log")).map_err(|e| e.to_string())?),
         )?;
         wait_port(api_port)?;
-
-        let env: Vec<(String, String)> = [
-            ("HOME", home.display().to_string()),
-            ("XDG_DATA_HOME", data.display().to_string()),
-            ("XDG_CONFIG_HOME", config.display().to_string()),
-            ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
-            (
-                "XDG_STATE_HOME",
-                home.join(".local/state").display().to_string(),
-            ),
-            ("BROWSER", browser.display().to_string()),
-            ("E2E_DIR", run.display().to_string()),
-            ("E2E_CHROMEDRIVER", chromedriver.to_string()),
+        for (name, value) in [
             ("OIDC_ISSUER", idp.issuer().to_string()),
             ("OIDC_CLIENT_ID", CLIENT_ID.to_string()),
             ("API_BASE_URL", format!("http://127.0.0.1:{api_port}/")),
             ("RUST_LOG", "info,tao=warn,wry=warn".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        ] {
+            desktop.env.push((name.to_string(), value));
+        }
 
         let driver = std::env::var("E2E_TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let (port, native) = (free_port(), free_port());
+        let log = std::fs::File::create(desktop.path("app.log")).map_err(|e| e.to_string())?;
         let driver_process = Process::spawn(
             "tauri-driver",
             Command::new(&driver)
@@ -121,22 +62,16 @@ impl Stack {
                     "--native-port",
                     &native.to_string(),
                 ])
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .stdout(std::fs::File::create(run.join("app.log")).map_err(|e| e.to_string())?)
-                .stderr(
-                    std::fs::OpenOptions::new()
-                        .append(true)
-                        .open(run.join("app.log"))
-                        .map_err(|e| e.to_string())?,
-                ),
+                .envs(desktop.env.iter().map(|(k, v)| (k, v)))
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log),
         )?;
         // tauri-driver listens at once; WebKitWebDriver behind it may take a moment.
         wait_port(port)?;
         wait_port(native)?;
         Ok(Self {
             idp,
-            home: run,
-            env,
+            desktop,
             app: target_debug().join("okta-signin-app"),
             driver_url: format!("http://127.0.0.1:{port}"),
             _api: api,
@@ -144,12 +79,21 @@ impl Stack {
         })
     }
 
+    /// This desktop's app processes (not a developer's own `make run` of the same binary).
+    fn app_processes(&self) -> Vec<u32> {
+        let ours = self.desktop.processes();
+        pids_of(&self.app)
+            .into_iter()
+            .filter(|pid| ours.contains(pid))
+            .collect()
+    }
+
     /// Ends the app's WebDriver session and waits until the app has exited (a second instance
     /// started too early would hand over to it and exit, as single-instance should).
     async fn quit(&self, session: Session) -> Result<(), String> {
         session.end().await?;
         wait_for("the app to exit", TIMEOUT, || async {
-            Ok(pids_of(&self.app).is_empty().then_some(()))
+            Ok(self.app_processes().is_empty().then_some(()))
         })
         .await
     }
@@ -169,43 +113,36 @@ impl Stack {
         Ok(session)
     }
 
-    fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.home.join(name)).unwrap_or_default()
-    }
-
-    fn set_browser_action(&self, action: &str) {
-        std::fs::write(self.home.join("browser-action"), action).unwrap();
-    }
-
-    fn browser_runs(&self) -> usize {
-        self.file("browser.log").matches("opened ").count()
+    fn app_log(&self) -> String {
+        self.desktop.file("app.log")
     }
 
     fn ignored_links(&self) -> usize {
-        self.file("app.log").matches("ignored a deep link").count()
-    }
-
-    /// Opens a URL through the OS URL handler, as a browser or another app would.
-    fn open_url(&self, url: &str) -> Result<(), String> {
-        let status = Command::new("gio")
-            .args(["open", url])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .status()
-            .map_err(|e| format!("gio open: {e}"))?;
-        status
-            .success()
-            .then_some(())
-            .ok_or(format!("gio open {url}: {status}"))
+        self.app_log().matches("ignored a deep link").count()
     }
 
     fn store(&self) -> Value {
         let path = self
-            .home
-            .join("home/.local/share/com.okta.example/session.json");
+            .desktop
+            .path("home/.local/share/com.okta.example/session.json");
         std::fs::read(path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or(Value::Null)
+    }
+
+    /// Waits until the browser says it handed `what` (`com.okta.example:/callback`, …) to the OS for
+    /// the `nth` time (counting from 1).
+    async fn handed_over(&self, what: &str, nth: usize) -> Result<(), String> {
+        let line = format!("Chromium handed {what} to the OS");
+        wait_for(&line, TIMEOUT, || async {
+            let log = self.desktop.file("browser.log");
+            if log.contains("FAILED") {
+                return Err(format!("the browser failed:\n{log}"));
+            }
+            Ok((log.matches(&line).count() >= nth).then_some(()))
+        })
+        .await
     }
 }
 
@@ -277,7 +214,9 @@ async fn forged_callback_is_ignored(
     expected: &str,
 ) -> Result<(), String> {
     let before = stack.ignored_links();
-    stack.open_url("com.okta.example:/callback?code=x&state=y")?;
+    stack
+        .desktop
+        .open_url("com.okta.example:/callback?code=x&state=y")?;
     wait_for("the app to ignore the link", TIMEOUT, || async {
         Ok((stack.ignored_links() > before).then_some(()))
     })
@@ -288,8 +227,8 @@ async fn forged_callback_is_ignored(
         .ok_or(format!("the app went from {expected} to {now}"))
 }
 
-async fn journey(chromedriver: &str) -> Result<(), String> {
-    let stack = Stack::start("main", IdpOptions::default(), chromedriver)?;
+async fn journey() -> Result<(), String> {
+    let stack = Stack::start("main", IdpOptions::default())?;
     let app = stack.launch().await?;
 
     step(
@@ -311,10 +250,11 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     .await?;
 
     step(
-        "1. Sign in → Chromium signs in → the app shows Demo User",
+        "1. Sign in → Chromium signs in and hands the callback to the OS → the app shows Demo User",
         Some(&app),
         || async {
             click(&app, "#sign-in").await?;
+            stack.handed_over("com.okta.example:/callback", 1).await?;
             wait_text(&app, "#profile-name", "Demo User").await?;
             wait_text(&app, "#profile-email", "demo@example.com").await?;
             app.screenshot(&shots().join("1-signed-in.png")).await
@@ -328,7 +268,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
         || async {
             click(&app, "#call-api").await?;
             wait_text(&app, "#api-result", "Hello from the demo API").await?;
-            let log = stack.file("api.log");
+            let log = stack.desktop.file("api.log");
             log.contains("authorized")
                 .then_some(())
                 .ok_or(format!("the demo API saw no valid token:\n{log}"))?;
@@ -345,7 +285,10 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     .await?;
 
     let app = {
-        let (requests, browsers) = (stack.idp.request_count().await, stack.browser_runs());
+        let (requests, browsers) = (
+            stack.idp.request_count().await,
+            stack.desktop.browser_runs(),
+        );
         stack.quit(app).await?;
         let app = stack.launch().await?;
         step(
@@ -358,7 +301,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
                     "{} requests to the identity provider",
                     after - requests
                 ))?;
-                (stack.browser_runs() == browsers)
+                (stack.desktop.browser_runs() == browsers)
                     .then_some(())
                     .ok_or("the browser was opened".to_string())
             },
@@ -368,7 +311,7 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     };
 
     step(
-        "7. Sign out: signed out, refresh token refused, no tokens stored",
+        "7. Sign out: signed out, the browser comes back through com.okta.example:/logout, refresh token refused, no tokens stored",
         Some(&app),
         || async {
             let refresh_token = stack.store()["session"]["refresh_token"]
@@ -380,6 +323,14 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
             wait_text(&app, "h1", "Welcome").await?;
             app.find("#sign-in").await?.ok_or("no Sign in button")?;
             app.screenshot(&shots().join("7-signed-out.png")).await?;
+            stack.handed_over("com.okta.example:/logout", 1).await?;
+            wait_for("the app to take the sign-out callback", TIMEOUT, || async {
+                Ok(stack
+                    .app_log()
+                    .contains("the browser finished signing out")
+                    .then_some(()))
+            })
+            .await?;
             let refused = stack.idp.refresh_grant(&refresh_token).await;
             (refused["error"] == "invalid_grant")
                 .then_some(())
@@ -396,10 +347,10 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
         "5. Cancel on the login page → 'sign-in cancelled', then sign in again",
         Some(&app),
         || async {
-            stack.set_browser_action("cancel");
+            stack.desktop.set_browser_action("cancel");
             click(&app, "#sign-in").await?;
             wait_text(&app, "h1", "Sign-in cancelled").await?;
-            stack.set_browser_action("signin");
+            stack.desktop.set_browser_action("signin");
             click(&app, "#sign-in").await?;
             wait_text(&app, "#profile-name", "Demo User").await
         },
@@ -409,34 +360,31 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     let before = stack.store()["session"]["refresh_token"].clone();
     stack.quit(app).await?;
     step(
-        "8. cold start through com.okta.example:/login starts the app and signs in",
+        "8. the app's tile on the provider's dashboard starts the app through com.okta.example:/login and signs in",
         None,
         || async {
-            let leftover = pids_of(&stack.app);
+            let leftover = stack.app_processes();
             (leftover.is_empty())
                 .then_some(())
                 .ok_or(format!("the app still runs: {leftover:?}"))?;
-            let browsers = stack.browser_runs();
-            stack.open_url(&format!(
-                "com.okta.example:/login?iss={}",
-                stack.idp.issuer()
-            ))?;
-            let result = wait_for(
+            let handed = stack.desktop.file("browser.log").matches("handed com.okta.example:/login").count();
+            // The person opens the dashboard in their browser and clicks the app's tile.
+            stack
+                .desktop
+                .browse(&format!("{}/app/UserHome", stack.idp.origin()))?;
+            stack
+                .handed_over("com.okta.example:/login", handed + 1)
+                .await?;
+            wait_for(
                 "a new session from the cold-started app",
                 TIMEOUT,
                 || async {
                     let now = stack.store()["session"]["refresh_token"].clone();
-                    Ok(
-                        (now.is_string() && now != before && stack.browser_runs() > browsers)
-                            .then_some(()),
-                    )
+                    Ok((now.is_string() && now != before).then_some(()))
                 },
             )
-            .await;
-            let started = pids_of(&stack.app);
-            kill_pids(&started);
-            result?;
-            (!started.is_empty())
+            .await?;
+            (!stack.app_processes().is_empty())
                 .then_some(())
                 .ok_or("no app process was started".to_string())
         },
@@ -445,14 +393,13 @@ async fn journey(chromedriver: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn short_lived_tokens(chromedriver: &str) -> Result<(), String> {
+async fn short_lived_tokens() -> Result<(), String> {
     let stack = Stack::start(
         "short-lived",
         IdpOptions {
             access_token_ttl: Some(4),
             ..Default::default()
         },
-        chromedriver,
     )?;
     let app = stack.launch().await?;
     step(
@@ -476,36 +423,14 @@ async fn short_lived_tokens(chromedriver: &str) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
-async fn the_app_signs_in_through_the_system_browser() {
+async fn app_signs_in_through_the_system_browser() {
     std::fs::create_dir_all(shots()).expect("target/e2e");
-    let port = free_port();
-    let _chromedriver = Process::spawn(
-        "chromedriver",
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .arg(format!(
-                "--log-path={}",
-                shots().join("chromedriver.log").display()
-            ))
-            // Headless Chromium needs no D-Bus; on the test's session bus it can wait on desktop
-            // portals the app's WebKit started.
-            .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .expect("chromedriver");
-    wait_port(port).expect("chromedriver listens");
-    let chromedriver = format!("http://127.0.0.1:{port}");
-    let result = async {
-        journey(&chromedriver).await?;
-        short_lived_tokens(&chromedriver).await
+    if let Err(error) = async {
+        journey().await?;
+        short_lived_tokens().await
     }
-    .await;
-    // Chromium outlives a killed chromedriver: stop every process of this run's browser profiles and
-    // any app the OS started for a link.
-    kill_pids(&pids_with_arg(&shots().display().to_string()));
-    kill_pids(&pids_of(&target_debug().join("okta-signin-app")));
-    if let Err(error) = result {
+    .await
+    {
         panic!("{error}");
     }
 }

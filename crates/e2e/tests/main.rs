@@ -1,0 +1,13 @@
+//! End-to-end tests, run by `make test` under Xvfb and a private D-Bus session (they are `#[ignore]`d for
+//! a plain `cargo test`):
+//!
+//! - [`idp_pages`]: each page of the identity provider that ends in a redirect to a native app, in a
+//!   real Chromium that follows the redirect and hands it to the OS URL handler itself;
+//! - [`app`]: the built app in a real webview (tauri-driver → WebKitWebDriver) signing in through that
+//!   Chromium, the hand-offs done by the browser and the OS, never by the test.
+//!
+//! Screenshots and logs go to `target/e2e/`.
+
+mod app;
+mod idp_pages;
+mod support;
