@@ -9,7 +9,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: building the Tauri app (WebKitGTK), running it headless, and the end-to-end tests.
 APT_BUILD := libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev libayatana-appindicator3-dev \
 	librsvg2-dev pkg-config
-APT_TEST := xvfb xauth dbus-daemon dbus-x11 xdg-utils desktop-file-utils
+APT_TEST := xvfb xauth dbus-daemon dbus-bin dbus-x11 xdg-utils desktop-file-utils
+# The OS keystore on Linux, for the token vault's tests: a real Secret Service, and secret-tool.
+APT_KEYRING := gnome-keyring libsecret-tools
 # The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
 # aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
 APT_ANDROID := clang libc6-dev-arm64-cross
@@ -29,7 +31,7 @@ run: deps-system deps-node
 	./dev/run.sh
 
 deps-system:
-	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_ANDROID) $(APT_E2E); do \
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_ANDROID) $(APT_E2E); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
@@ -54,7 +56,7 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-rust-tests: deps-node
+rust-tests: deps-system deps-node
 	cargo test --workspace --locked
 
 # Type-checks the app's library for Android, so a mobile-only compile error shows up here.

@@ -24,7 +24,10 @@ trap cleanup EXIT INT TERM
 
 ready="$(mktemp)"
 rm -f "$ready"
-PORT=$IDP_PORT IDP_READY_FILE="$ready" node dev/idp/src/index.js &
+# Keys, grants and sessions in a folder of the user's cache: stopping and starting `make run` keeps the
+# app signed in and the API answering.
+idp_data="${XDG_CACHE_HOME:-$HOME/.cache}/tauri-okta-signin/idp"
+PORT=$IDP_PORT IDP_READY_FILE="$ready" IDP_DATA_DIR="$idp_data" node dev/idp/src/index.js &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 [ -s "$ready" ] || { echo "dev/idp did not start" >&2; exit 1; }
@@ -35,7 +38,7 @@ ISSUER="$issuer" PORT=$API_PORT "$target/debug/demo-api" &
 pids+=($!)
 
 echo
-echo "Identity provider: $issuer   (user: demo, password: demo)"
+echo "Identity provider: $issuer   (user: demo, password: demo; data: $idp_data)"
 echo "Demo API:          http://127.0.0.1:$API_PORT/"
 echo "Starting the app; Ctrl-C stops everything."
 echo

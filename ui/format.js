@@ -30,3 +30,13 @@ export function claimText(value) {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** Where the tokens are kept, in words. */
+export function storageText(storage) {
+  switch (storage) {
+    case 'keystore': return 'Your tokens are kept in the system keychain.';
+    case 'file': return 'Your tokens are kept in a file only you can read (no system keychain answered).';
+    case 'memory': return 'Your tokens are kept in memory only, until the app closes.';
+    default: return 'Where your tokens are kept is unknown.';
+  }
+}

@@ -1,6 +1,6 @@
 // Renders the sign-in state. All data comes from auth.js; text is set with textContent only.
 import { createAuth, errorMessage } from './auth.js';
-import { claimText, initials, relativeTime } from './format.js';
+import { claimText, initials, relativeTime, storageText } from './format.js';
 
 const app = document.getElementById('app');
 const auth = createAuth();
@@ -86,6 +86,7 @@ function signedIn(state) {
     state.offline ? el('p', { id: 'offline', class: 'notice warn' }, 'Offline: showing your saved session. ', state.notice?.message ?? '') : notice(state.notice, 'warn'),
     el('p', { class: 'muted small', id: 'expiry' },
       state.expires_at ? `Access token expires ${relativeTime(state.expires_at)}` : 'Access token expiry unknown'),
+    el('p', { class: 'muted small', id: 'storage', 'data-storage': state.storage }, storageText(state.storage)),
     el('div', { class: 'actions' },
       el('button', { id: 'call-api', class: 'primary', onclick: callApi }, 'Call API'),
       el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out')),

@@ -7,13 +7,12 @@ mod commands;
 mod error;
 mod links;
 mod state;
-mod store;
 
 use app_core::AppConfig;
 use tauri::{Builder, Runtime};
 
+pub use app_core::store::{LEGACY_STORE_FILE, VAULT_FILE};
 pub use state::{controller, AppState, Launcher, AUTH_CHANGED};
-pub use store::STORE_FILE;
 
 /// The configuration the app ships with (the local services of `make run`); `OKTA_SIGNIN_CONFIG` and
 /// environment variables override it.
@@ -40,7 +39,7 @@ pub fn setup_app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<
     with_core(builder, config, None)
 }
 
-/// Everything but single-instance: deep links, opener, store, state and commands. `launcher` replaces
+/// Everything but single-instance: deep links, opener, state and commands. `launcher` replaces
 /// tauri-plugin-opener for opening the browser (tests record the URL instead).
 pub fn with_core<R: Runtime>(
     builder: Builder<R>,
@@ -50,7 +49,6 @@ pub fn with_core<R: Runtime>(
     builder
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
-        .plugin(tauri_plugin_store::Builder::new().build())
         .manage(AppState::<R>(Default::default()))
         .invoke_handler(commands())
         .setup(move |app| {

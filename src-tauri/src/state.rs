@@ -3,12 +3,12 @@
 use std::sync::{Arc, OnceLock};
 
 use app_core::{AppConfig, AuthView, Controller, Platform};
-use native_oidc::{Auth, OidcClient, PendingAuthorizations};
+use native_oidc::{Auth, OidcClient};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;
 use url::Url;
 
-use crate::{error::Error, store::TauriStore};
+use crate::error::Error;
 
 /// The event the UI listens to.
 pub const AUTH_CHANGED: &str = "auth-changed";
@@ -28,11 +28,9 @@ pub fn controller<R: Runtime>(
 /// Opens a URL in place of the system browser (tests).
 pub type Launcher = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
 
-/// Opens URLs with tauri-plugin-opener, tells the UI through `auth-changed`, keeps pending sign-ins
-/// in the store.
+/// Opens URLs with tauri-plugin-opener and tells the UI through `auth-changed`.
 pub struct TauriPlatform<R: Runtime> {
     app: AppHandle<R>,
-    store: Arc<TauriStore<R>>,
     launcher: Option<Launcher>,
 }
 
@@ -52,30 +50,26 @@ impl<R: Runtime> Platform for TauriPlatform<R> {
             tracing::warn!(%error, "could not notify the UI");
         }
     }
-
-    fn load_pending(&self) -> PendingAuthorizations {
-        self.store.pending()
-    }
-
-    fn save_pending(&self, pending: &PendingAuthorizations) {
-        if let Err(error) = self.store.save_pending(pending) {
-            tracing::warn!(%error, "could not save the pending sign-in");
-        }
-    }
 }
 
-/// Builds the controller from the configuration and the store, and manages it.
+/// Builds the controller from the configuration and the token vault (in the app's data folder, or
+/// the OS keystore under the app's identifier), and manages it.
 pub fn install<R: Runtime>(
     app: &AppHandle<R>,
     config: AppConfig,
     launcher: Option<Launcher>,
 ) -> Result<(), String> {
-    let store = Arc::new(TauriStore::open(app).map_err(|e| e.to_string())?);
+    let data = app.path().app_data_dir().map_err(|e| e.to_string())?;
+    let store = tauri::async_runtime::block_on(app_core::open_store(
+        &data,
+        &app.config().identifier,
+        config.token_storage,
+    ))
+    .map_err(|e| format!("{}: {e}", e.kind()))?;
     let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
-    let auth = Auth::new(client, store.clone());
+    let auth = Auth::new(client, store);
     let platform = TauriPlatform {
         app: app.clone(),
-        store,
         launcher,
     };
     let controller = Arc::new(Controller::new(auth, platform, config.api_base_url));

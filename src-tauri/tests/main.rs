@@ -9,7 +9,7 @@ use std::{
 
 use app_core::AppConfig;
 use native_oidc::Config;
-use okta_signin_app_lib::{test_context, with_core, Launcher, STORE_FILE};
+use okta_signin_app_lib::{test_context, with_core, Launcher, VAULT_FILE};
 use serde_json::Value;
 use tauri::{
     ipc::{CallbackFn, InvokeBody},
@@ -71,6 +71,9 @@ fn start(idp: &Idp) -> TestApp {
             .with_post_logout_redirect_uri("com.okta.example:/logout")
             .unwrap(),
         api_base_url: Url::parse(&api_url).unwrap(),
+        // A file only the user can read: these tests must not touch the keyring of the machine
+        // (the keystore is tested by signin-cli's and the end-to-end suites).
+        token_storage: native_oidc::TokenStorage::File,
     };
     let opened = Arc::new(Mutex::new(Vec::new()));
     let record = opened.clone();
@@ -157,9 +160,8 @@ impl TestApp {
     }
 
     fn stored_session(&self) -> Option<native_oidc::Session> {
-        let path = self.app.path().app_data_dir().unwrap().join(STORE_FILE);
-        let store: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        serde_json::from_value(store.get("session")?.clone()).ok()
+        let path = self.app.path().app_data_dir().unwrap().join(VAULT_FILE);
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
     }
 }
 

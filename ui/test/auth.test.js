@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAuth, errorMessage, AUTH_CHANGED } from '../auth.js';
-import { relativeTime, initials, claimText } from '../format.js';
+import { relativeTime, initials, claimText, storageText } from '../format.js';
 
 function fakeTauri(answers = {}) {
   const calls = [];
@@ -81,4 +81,10 @@ test('format helpers', () => {
   assert.equal(initials('', 'x'), 'x');
   assert.equal(claimText(['a']), '["a"]');
   assert.match(claimText(1767268800), /2026-01-01T12:00:00Z/);
+});
+
+test('where tokens are kept, in words', () => {
+  assert.match(storageText('keystore'), /in the system keychain/);
+  assert.match(storageText('file'), /in a file only you can read/);
+  assert.match(storageText(undefined), /unknown/);
 });

@@ -7,17 +7,19 @@
 
 use std::path::Path;
 
-use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, Result};
+use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, Result, TokenStorage};
 use serde::Deserialize;
 use url::Url;
 
 /// The environment variable naming a config file.
 pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
 
+/// The app's own settings beside the engine's.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ApiSection {
+struct AppSection {
     api_base_url: Option<String>,
+    token_storage: Option<String>,
 }
 
 /// A validated app configuration.
@@ -27,16 +29,18 @@ pub struct AppConfig {
     pub oidc: Config,
     /// The only origin (and path prefix) bearer tokens are sent to.
     pub api_base_url: Url,
+    /// Where tokens are kept (`tokenStorage`: `auto`, `keystore` or `file`).
+    pub token_storage: TokenStorage,
 }
 
 impl AppConfig {
-    /// Parses a config JSON text (Okta's names plus `apiBaseUrl`).
-    pub fn from_json(text: &str) -> Result<(ConfigSource, Option<String>)> {
+    /// Parses a config JSON text (Okta's names plus the app's own).
+    fn from_json(text: &str) -> Result<(ConfigSource, AppSection)> {
         let source: ConfigSource = serde_json::from_str(text)
             .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
-        let api: ApiSection = serde_json::from_str(text)
+        let app: AppSection = serde_json::from_str(text)
             .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
-        Ok((source, api.api_base_url))
+        Ok((source, app))
     }
 
     /// Loads environment over `$OKTA_SIGNIN_CONFIG` over `defaults` (a config JSON text).
@@ -46,28 +50,41 @@ impl AppConfig {
 
     /// Like [`AppConfig::load`] with any environment lookup.
     pub fn load_with(defaults: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let (defaults, default_api) = Self::from_json(defaults)?;
-        let (file, file_api) = match env(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        let (defaults, default_app) = Self::from_json(defaults)?;
+        let (file, file_app) = match env(CONFIG_ENV).filter(|p| !p.is_empty()) {
             Some(path) => {
                 let text = std::fs::read_to_string(Path::new(&path)).map_err(|e| {
                     Error::Config(format!("cannot read the app config {path}: {e}"))
                 })?;
                 Self::from_json(&text)?
             }
-            None => (ConfigSource::default(), None),
+            None => (ConfigSource::default(), AppSection::default()),
         };
         let oidc = ConfigSource::from_lookup(&env)
             .or(file)
             .or(defaults)
             .build()?;
-        let api = env("API_BASE_URL")
-            .filter(|v| !v.is_empty())
-            .or(file_api)
-            .or(default_api)
-            .unwrap_or_default();
+        let setting = |name: &str, file: Option<String>, default: Option<String>| {
+            env(name).filter(|v| !v.is_empty()).or(file).or(default)
+        };
+        let api = setting(
+            "API_BASE_URL",
+            file_app.api_base_url,
+            default_app.api_base_url,
+        )
+        .unwrap_or_default();
+        let token_storage = setting(
+            "TOKEN_STORAGE",
+            file_app.token_storage,
+            default_app.token_storage,
+        )
+        .map(|value| value.parse())
+        .transpose()?
+        .unwrap_or_default();
         Ok(Self {
             oidc,
             api_base_url: validate_api(&api)?,
+            token_storage,
         })
     }
 }
@@ -110,6 +127,31 @@ mod tests {
             config.oidc.post_logout_redirect_uri().unwrap().as_str(),
             "com.okta.example:/logout"
         );
+        assert_eq!(config.token_storage, TokenStorage::Auto);
+    }
+
+    #[test]
+    fn token_storage_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("okta.json");
+        std::fs::write(&file, r#"{"tokenStorage":"keystore"}"#).unwrap();
+        let path = file.display().to_string();
+        let from_file =
+            AppConfig::load_with(DEFAULTS, |name| (name == CONFIG_ENV).then(|| path.clone()))
+                .unwrap();
+        assert_eq!(from_file.token_storage, TokenStorage::Keystore);
+        let from_env = AppConfig::load_with(DEFAULTS, |name| match name {
+            CONFIG_ENV => Some(path.clone()),
+            "TOKEN_STORAGE" => Some("file".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(from_env.token_storage, TokenStorage::File);
+        let error = AppConfig::load_with(DEFAULTS, |name| {
+            (name == "TOKEN_STORAGE").then(|| "plaintext".into())
+        })
+        .unwrap_err();
+        assert_eq!(error.kind(), "config");
     }
 
     #[test]

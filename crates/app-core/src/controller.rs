@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use native_oidc::{Auth, Error, PendingAuthorizations, Session, SignInOptions};
+use native_oidc::{Auth, Error, PendingAuthorizations, SignInOptions, SignOutTask};
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
@@ -20,10 +20,6 @@ pub trait Platform: Send + Sync + 'static {
     fn open_browser(&self, url: &Url) -> Result<(), String>;
     /// The sign-in state changed: tell the UI.
     fn state_changed(&self, view: &AuthView);
-    /// Sign-ins in progress saved by an earlier run of the app.
-    fn load_pending(&self) -> PendingAuthorizations;
-    /// Saves the sign-ins in progress (they must survive the app being killed).
-    fn save_pending(&self, pending: &PendingAuthorizations);
 }
 
 /// An error for the UI: the engine's kind and a sentence for a person. Never a token.
@@ -73,14 +69,21 @@ pub struct Controller<P: Platform> {
 impl<P: Platform> Controller<P> {
     /// A controller; call [`Controller::start`] once the platform is ready.
     pub fn new(auth: Auth, platform: P, api_base_url: Url) -> Self {
-        let pending = platform.load_pending();
         Self {
             auth,
             platform,
             api: ApiTarget::new(api_base_url),
             view: Mutex::new(AuthView::Restoring),
-            pending: AsyncMutex::new(pending),
+            pending: AsyncMutex::new(PendingAuthorizations::new()),
             logout_state: Mutex::new(None),
+        }
+    }
+
+    /// Saves the sign-ins in progress with the session's secrets (they must survive the app being
+    /// killed while the user is in the browser).
+    async fn save_pending(&self, pending: &PendingAuthorizations) {
+        if let Err(error) = self.auth.store().save_pending(pending).await {
+            tracing::warn!(%error, "could not save the sign-in in progress");
         }
     }
 
@@ -97,6 +100,15 @@ impl<P: Platform> Controller<P> {
             .unwrap_or(AuthView::Restoring)
     }
 
+    fn signed_in(
+        &self,
+        summary: &native_oidc::SessionSummary,
+        offline: bool,
+        notice: Option<Notice>,
+    ) -> AuthView {
+        AuthView::signed_in(summary, self.auth.storage(), offline, notice)
+    }
+
     fn set_view(&self, view: AuthView) -> AuthView {
         if let Ok(mut current) = self.view.lock() {
             *current = view.clone();
@@ -108,6 +120,10 @@ impl<P: Platform> Controller<P> {
     /// Start-up: restores the stored session without any network request when its access token is
     /// still valid; an expiring one is refreshed (call from a background task).
     pub async fn start(&self) -> AuthView {
+        match self.auth.store().load_pending().await {
+            Ok(pending) => *self.pending.lock().await = pending,
+            Err(error) => tracing::warn!(%error, "could not read the sign-in in progress"),
+        }
         let summary = match self.auth.restore().await {
             Ok(summary) => summary,
             Err(error) => {
@@ -123,7 +139,7 @@ impl<P: Platform> Controller<P> {
                 AuthView::signed_out(None)
             });
         };
-        self.set_view(AuthView::signed_in(&summary, false, None));
+        self.set_view(self.signed_in(&summary, false, None));
         if self.auth.needs_refresh().await {
             return self.refresh().await;
         }
@@ -134,18 +150,16 @@ impl<P: Platform> Controller<P> {
     /// signed in and marks them offline.
     pub async fn refresh(&self) -> AuthView {
         match self.auth.refresh().await {
-            Ok(summary) => self.set_view(AuthView::signed_in(&summary, false, None)),
+            Ok(summary) => self.set_view(self.signed_in(&summary, false, None)),
             Err(error) => self.after_failure(&error).await,
         }
     }
 
     async fn after_failure(&self, error: &Error) -> AuthView {
         match self.auth.session().await {
-            Some(summary) if error.is_transient() => self.set_view(AuthView::signed_in(
-                &summary,
-                true,
-                Some(Notice::from_error(error)),
-            )),
+            Some(summary) if error.is_transient() => {
+                self.set_view(self.signed_in(&summary, true, Some(Notice::from_error(error))))
+            }
             Some(_) => self.view(),
             None => self.set_view(AuthView::signed_out(Some(Notice::from_error(error)))),
         }
@@ -171,7 +185,7 @@ impl<P: Platform> Controller<P> {
         {
             let mut pending = self.pending.lock().await;
             pending.replace(request.pending);
-            self.platform.save_pending(&pending);
+            self.save_pending(&pending).await;
         }
         let view = self.set_view(AuthView::WaitingForBrowser);
         if let Err(reason) = self.platform.open_browser(&request.url) {
@@ -193,7 +207,7 @@ impl<P: Platform> Controller<P> {
     async fn clear_pending(&self) {
         let mut pending = self.pending.lock().await;
         pending.clear();
-        self.platform.save_pending(&pending);
+        self.save_pending(&pending).await;
     }
 
     /// The user gave up waiting for the browser.
@@ -205,7 +219,7 @@ impl<P: Platform> Controller<P> {
     /// Shows the current session (signed in, or signed out when there is none) with `notice`.
     async fn show_session(&self, notice: Option<Notice>) -> AuthView {
         match self.auth.session().await {
-            Some(summary) => self.set_view(AuthView::signed_in(&summary, false, notice)),
+            Some(summary) => self.set_view(self.signed_in(&summary, false, notice)),
             None => self.set_view(AuthView::signed_out(notice)),
         }
     }
@@ -241,9 +255,9 @@ impl<P: Platform> Controller<P> {
         match result {
             Ok(summary) => {
                 pending.clear();
-                self.platform.save_pending(&pending);
+                self.save_pending(&pending).await;
                 drop(pending);
-                self.set_view(AuthView::signed_in(&summary, false, None));
+                self.set_view(self.signed_in(&summary, false, None));
                 LinkOutcome::SignedIn
             }
             Err(Error::StateMismatch) => {
@@ -252,7 +266,7 @@ impl<P: Platform> Controller<P> {
             }
             Err(error) => {
                 // The pending authorization was used up: this attempt is over.
-                self.platform.save_pending(&pending);
+                self.save_pending(&pending).await;
                 drop(pending);
                 tracing::warn!(%error, "sign-in failed");
                 self.show_session(Some(Notice::from_error(&error))).await;
@@ -262,25 +276,34 @@ impl<P: Platform> Controller<P> {
     }
 
     /// Signs out on this device at once (the UI is signed out even when the identity provider is
-    /// unreachable). Returns the new state and the session to pass to [`Controller::finish_sign_out`],
-    /// which revokes it and opens the provider's sign-out page (run it in the background).
-    pub async fn sign_out(&self) -> (AuthView, Option<Session>) {
+    /// unreachable). Returns the new state and the task that revokes the tokens and opens the
+    /// provider's sign-out page ([`Controller::finish_sign_out`], run it in the background). When the
+    /// copy on this device cannot be erased, the tokens are revoked all the same and the UI says so.
+    pub async fn sign_out(&self) -> (AuthView, Option<SignOutTask>) {
         self.clear_pending().await;
-        let session = match self.auth.sign_out_locally().await {
-            Ok(session) => Some(session),
-            Err(Error::NotSignedIn) => None,
+        match self.auth.sign_out_locally().await {
+            Ok(task) => {
+                let notice = task.erase_error().map(|error| Notice {
+                    kind: error.kind().to_string(),
+                    message: format!(
+                        "You are signed out and your tokens are being revoked, but the copy of your \
+                         session on this device could not be erased: {error}"
+                    ),
+                });
+                (self.set_view(AuthView::signed_out(notice)), Some(task))
+            }
+            Err(Error::NotSignedIn) => (self.set_view(AuthView::signed_out(None)), None),
             Err(error) => {
                 tracing::warn!(%error, "sign-out could not clear the store");
                 let view = self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
-                return (view, None);
+                (view, None)
             }
-        };
-        (self.set_view(AuthView::signed_out(None)), session)
+        }
     }
 
     /// The network half of sign-out: revocation and the provider's end-session page.
-    pub async fn finish_sign_out(&self, session: Session) {
-        let sign_out = self.auth.finish_sign_out(&session).await;
+    pub async fn finish_sign_out(&self, task: SignOutTask) {
+        let sign_out = self.auth.finish_sign_out(task).await;
         if let Some(error) = &sign_out.error {
             tracing::warn!(%error, "sign-out could not reach the identity provider");
         }
@@ -303,18 +326,11 @@ impl<P: Platform> Controller<P> {
                 self.api.base()
             ),
         })?;
-        let request = self
-            .auth
-            .client()
-            .http()
-            .reqwest()
-            .get(url)
-            .header("accept", "application/json")
-            .build()
-            .map_err(|e| AppError {
-                kind: "config".into(),
-                message: format!("The request could not be built: {e}"),
-            })?;
+        let mut request = self.auth.request(reqwest::Method::GET, url)?;
+        request.headers_mut().insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
         let response = match self.auth.send(request).await {
             Ok(response) => response,
             Err(error) => {
@@ -331,7 +347,7 @@ impl<P: Platform> Controller<P> {
         if let Some(summary) = self.auth.session().await {
             // Tokens may have been refreshed: keep the expiry shown current.
             if self.view().is_signed_in() {
-                self.set_view(AuthView::signed_in(&summary, false, None));
+                self.set_view(self.signed_in(&summary, false, None));
             }
         }
         Ok(ApiResponse { status, body })

@@ -4,6 +4,8 @@
 //! - [`AppConfig`]: the engine's settings plus `apiBaseUrl`, from the app's bundled defaults, a config
 //!   file and environment variables.
 //! - [`links`]: which deep link is which (`/callback`, `/logout`, `/login`, or something to ignore).
+//! - [`store`]: the vault the tokens live in (OS keystore or a private file), and the move out of the
+//!   plaintext store file of an earlier version.
 //! - [`Controller`]: restore at start-up, sign in through the system browser, complete from a deep link,
 //!   call the API with the bearer token, sign out; every change is reported as an [`AuthView`], which
 //!   never contains a token.
@@ -12,9 +14,11 @@ mod api;
 mod config;
 mod controller;
 pub mod links;
+pub mod store;
 mod view;
 
 pub use api::{ApiResponse, ApiTarget};
 pub use config::{AppConfig, CONFIG_ENV};
 pub use controller::{AppError, Controller, LinkOutcome, Platform};
+pub use store::open_store;
 pub use view::{AuthView, Notice, Profile};

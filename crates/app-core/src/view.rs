@@ -1,6 +1,6 @@
 //! What the UI is told: the sign-in state, a profile and notices. Never a token.
 
-use native_oidc::{Error, SessionSummary};
+use native_oidc::{Error, SessionSummary, Storage};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -103,17 +103,26 @@ pub enum AuthView {
         offline: bool,
         /// Something to tell the user.
         notice: Option<Notice>,
+        /// Where the tokens are kept: `keystore` (the system keychain) or `file` (a file only the
+        /// user can read).
+        storage: Storage,
     },
 }
 
 impl AuthView {
-    /// Signed in with this session.
-    pub fn signed_in(summary: &SessionSummary, offline: bool, notice: Option<Notice>) -> Self {
+    /// Signed in with this session, its tokens kept in `storage`.
+    pub fn signed_in(
+        summary: &SessionSummary,
+        storage: Storage,
+        offline: bool,
+        notice: Option<Notice>,
+    ) -> Self {
         AuthView::SignedIn {
             profile: Profile::from(summary),
             expires_at: summary.expires_at.clone(),
             offline,
             notice,
+            storage,
         }
     }
 

@@ -7,7 +7,7 @@ use std::{
 };
 
 use app_core::{AuthView, Controller, LinkOutcome, Platform};
-use native_oidc::{Auth, Config, FileStore, OidcClient, PendingAuthorizations, SessionStore};
+use native_oidc::{Auth, Config, OidcClient, SessionStore, Storage};
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use url::Url;
 
@@ -15,7 +15,6 @@ use url::Url;
 struct Recorder {
     views: Mutex<Vec<AuthView>>,
     opened: Mutex<Vec<Url>>,
-    pending: Mutex<Option<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -28,18 +27,6 @@ impl Platform for TestPlatform {
     }
     fn state_changed(&self, view: &AuthView) {
         self.0.views.lock().unwrap().push(view.clone());
-    }
-    fn load_pending(&self) -> PendingAuthorizations {
-        self.0
-            .pending
-            .lock()
-            .unwrap()
-            .as_deref()
-            .map(|json| serde_json::from_str(json).unwrap())
-            .unwrap_or_default()
-    }
-    fn save_pending(&self, pending: &PendingAuthorizations) {
-        *self.0.pending.lock().unwrap() = Some(serde_json::to_string(pending).unwrap());
     }
 }
 
@@ -80,10 +67,7 @@ fn controller(
         .unwrap()
         .with_post_logout_redirect_uri("com.okta.example:/logout")
         .unwrap();
-    let auth = Auth::new(
-        OidcClient::new(config).unwrap(),
-        Arc::new(FileStore::new(store)),
-    );
+    let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::file(store));
     Controller::new(auth, platform, api)
 }
 
@@ -120,9 +104,17 @@ async fn sign_in_call_the_api_and_sign_out() {
     let view = app.view();
     assert_eq!(name(&view).as_deref(), Some("Demo User"));
     assert!(
-        platform.load_pending().is_empty(),
+        SessionStore::file(&store)
+            .load_pending()
+            .await
+            .unwrap()
+            .is_empty(),
         "the pending sign-in is used up"
     );
+    match &view {
+        AuthView::SignedIn { storage, .. } => assert_eq!(*storage, Storage::File),
+        other => panic!("{other:?}"),
+    }
 
     let response = app.call_api("/api/messages").await.unwrap();
     assert_eq!(response.status, 200);
@@ -134,18 +126,17 @@ async fn sign_in_call_the_api_and_sign_out() {
     assert_eq!(error.kind, "forbidden_url");
 
     // Nothing the UI was ever told contains a token.
-    let session = FileStore::new(&store).load().unwrap().unwrap();
+    let session = SessionStore::file(&store).load().await.unwrap().unwrap();
     let told = serde_json::to_string(&*platform.0.views.lock().unwrap()).unwrap();
     assert!(!told.contains(session.access_token().secret()));
     assert!(!told.contains(session.refresh_token().unwrap().secret()));
 
     let opened = platform.opened();
-    let (view, session_to_end) = app.sign_out().await;
+    let (view, task) = app.sign_out().await;
     assert_eq!(view, AuthView::SignedOut { notice: None });
     assert!(!store.exists(), "the store is cleared at once");
     assert_eq!(platform.opened(), opened, "nothing waits for the network");
-    app.finish_sign_out(session_to_end.expect("a session to end"))
-        .await;
+    app.finish_sign_out(task.expect("tokens to revoke")).await;
     assert_eq!(
         platform.opened(),
         opened + 1,
@@ -342,7 +333,11 @@ async fn start_up_restores_offline_refreshes_or_signs_out() {
 #[tokio::test]
 async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
     let relaunch = Relaunch::signed_in().await;
-    let session = FileStore::new(&relaunch.store).load().unwrap().unwrap();
+    let session = SessionStore::file(&relaunch.store)
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
     relaunch
         .idp
         .revoke(session.refresh_token().unwrap().secret())
@@ -354,4 +349,109 @@ async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
         } => assert_eq!(notice.kind, "session_expired"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A real file vault whose erase fails, as on a file system that turned read-only (the tests run as
+/// root, for whom permissions cannot make the file system refuse it).
+#[derive(Debug)]
+struct Unerasable(native_oidc::FileVault);
+
+impl native_oidc::Vault for Unerasable {
+    fn storage(&self) -> Storage {
+        self.0.storage()
+    }
+    fn read(&self, name: &str) -> native_oidc::Result<Option<Vec<u8>>> {
+        self.0.read(name)
+    }
+    fn write(&self, name: &str, value: &[u8]) -> native_oidc::Result<()> {
+        self.0.write(name, value)
+    }
+    fn remove(&self, _name: &str) -> native_oidc::Result<()> {
+        Err(native_oidc::Error::Storage(
+            "read-only file system".to_string(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_tokens_even_when_the_device_copy_cannot_be_erased() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback").unwrap();
+    let store = SessionStore::new(Arc::new(Unerasable(native_oidc::FileVault::new(&path))));
+    let platform = TestPlatform::default();
+    let app = Controller::new(
+        Auth::new(OidcClient::new(config).unwrap(), store),
+        platform.clone(),
+        demo_api(idp.issuer()).await,
+    );
+    app.start().await;
+    assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
+    let session = SessionStore::file(&path).load().await.unwrap().unwrap();
+
+    let (view, task) = app.sign_out().await;
+    match view {
+        AuthView::SignedOut {
+            notice: Some(notice),
+        } => {
+            assert_eq!(notice.kind, "storage");
+            assert!(
+                notice.message.contains("could not be erased"),
+                "{}",
+                notice.message
+            );
+            assert!(notice.message.contains("revoked"), "{}", notice.message);
+        }
+        other => panic!("the UI must say so: {other:?}"),
+    }
+    app.finish_sign_out(task.expect("the tokens to revoke"))
+        .await;
+    let error = app.auth().client().refresh(&session).await.unwrap_err();
+    assert_eq!(error.kind(), "session_expired", "the tokens are revoked");
+}
+
+/// The plaintext store file of version 0.1 (tauri-plugin-store's JSON: `session` and `pending` keys).
+#[tokio::test]
+async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vault() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let api = demo_api(idp.issuer()).await;
+    // Sign in with a plain file store, then write that session in the old format.
+    let signed_in = dir.path().join("signed-in.json");
+    let platform = TestPlatform::default();
+    let app = controller(&idp, &signed_in, platform.clone(), api.clone());
+    app.start().await;
+    sign_in(&app, &platform).await;
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&signed_in).unwrap()).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let legacy = data.join(app_core::store::LEGACY_STORE_FILE);
+    std::fs::write(
+        &legacy,
+        serde_json::json!({ "session": session, "pending": { "items": [] } }).to_string(),
+    )
+    .unwrap();
+
+    let store = app_core::open_store(&data, "com.okta.example", native_oidc::TokenStorage::File)
+        .await
+        .unwrap();
+    assert!(!legacy.exists(), "the plaintext copy is erased");
+    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback").unwrap();
+    let upgraded = Controller::new(
+        Auth::new(OidcClient::new(config).unwrap(), store),
+        TestPlatform::default(),
+        api,
+    );
+    assert_eq!(
+        name(&upgraded.start().await).as_deref(),
+        Some("Demo User"),
+        "still signed in"
+    );
+    assert_eq!(
+        upgraded.call_api("/api/messages").await.unwrap().status,
+        200
+    );
+    assert!(data.join(app_core::store::VAULT_FILE).exists());
 }

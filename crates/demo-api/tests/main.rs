@@ -6,17 +6,14 @@ use axum::{body::Body, http::Request};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use demo_api::{app, Verifier};
 use http_body_util::BodyExt;
-use native_oidc::{Auth, Config, MemoryStore, OidcClient, PendingAuthorizations, SignInOptions};
+use native_oidc::{Auth, Config, OidcClient, PendingAuthorizations, SessionStore, SignInOptions};
 use serde_json::Value;
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use tower::ServiceExt;
 
 async fn access_token(idp: &Idp) -> String {
     let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback").unwrap();
-    let auth = Auth::new(
-        OidcClient::new(config).unwrap(),
-        Arc::new(MemoryStore::default()),
-    );
+    let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::memory());
     let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
     let mut pending = PendingAuthorizations::new();
     pending.insert(request.pending);

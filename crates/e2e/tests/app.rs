@@ -121,14 +121,29 @@ impl Stack {
         self.app_log().matches("ignored a deep link").count()
     }
 
-    fn store(&self) -> Value {
-        let path = self
-            .desktop
-            .path("home/.local/share/com.okta.example/session.json");
-        std::fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    /// The app's session, as it is in the desktop's keyring (item `com.okta.example` / `session`,
+    /// the session's JSON after a one-byte format mark); `Null` when there is none.
+    fn stored(&self) -> Value {
+        self.desktop
+            .secret("com.okta.example", "session")
+            .and_then(|bytes| serde_json::from_slice(&bytes[1..]).ok())
             .unwrap_or(Value::Null)
+    }
+
+    /// Fails when a token of the stored session is in any file of the desktop (the app's data, the
+    /// keyring's own files, logs).
+    fn no_token_in_files(&self) -> Result<(), String> {
+        let session = self.stored();
+        for name in ["access_token", "refresh_token", "id_token"] {
+            let token = session[name]
+                .as_str()
+                .ok_or(format!("no {name} in the keyring: {session}"))?;
+            let found = self.desktop.files_containing(token);
+            if !found.is_empty() {
+                return Err(format!("the {name} is in plaintext in {found:?}"));
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the browser says it handed `what` (`com.okta.example:/callback`, …) to the OS for
@@ -257,6 +272,8 @@ async fn journey() -> Result<(), String> {
             stack.handed_over("com.okta.example:/callback", 1).await?;
             wait_text(&app, "#profile-name", "Demo User").await?;
             wait_text(&app, "#profile-email", "demo@example.com").await?;
+            wait_text(&app, "#storage", "in the system keychain").await?;
+            stack.no_token_in_files()?;
             app.screenshot(&shots().join("1-signed-in.png")).await
         },
     )
@@ -314,9 +331,9 @@ async fn journey() -> Result<(), String> {
         "7. Sign out: signed out, the browser comes back through com.okta.example:/logout, refresh token refused, no tokens stored",
         Some(&app),
         || async {
-            let refresh_token = stack.store()["session"]["refresh_token"]
+            let refresh_token = stack.stored()["refresh_token"]
                 .as_str()
-                .ok_or("no refresh token in the store")?
+                .ok_or("no refresh token in the keyring")?
                 .to_string();
             click(&app, "#sign-out").await?;
             wait_status(&app, "signed_out").await?;
@@ -335,10 +352,9 @@ async fn journey() -> Result<(), String> {
             (refused["error"] == "invalid_grant")
                 .then_some(())
                 .ok_or(format!("refresh token still works: {refused}"))?;
-            let store = stack.store().to_string();
-            (!store.contains("refresh_token") && !store.contains("access_token"))
+            (stack.stored().is_null())
                 .then_some(())
-                .ok_or(format!("the store still holds tokens: {store}"))
+                .ok_or("the keyring still holds the session".to_string())
         },
     )
     .await?;
@@ -357,7 +373,7 @@ async fn journey() -> Result<(), String> {
     )
     .await?;
 
-    let before = stack.store()["session"]["refresh_token"].clone();
+    let before = stack.stored()["refresh_token"].clone();
     stack.quit(app).await?;
     step(
         "8. the app's tile on the provider's dashboard starts the app through com.okta.example:/login and signs in",
@@ -379,7 +395,7 @@ async fn journey() -> Result<(), String> {
                 "a new session from the cold-started app",
                 TIMEOUT,
                 || async {
-                    let now = stack.store()["session"]["refresh_token"].clone();
+                    let now = stack.stored()["refresh_token"].clone();
                     Ok((now.is_string() && now != before).then_some(()))
                 },
             )

@@ -1,13 +1,10 @@
 //! What every end-to-end test needs: an isolated desktop (HOME, XDG folders, the default browser, the
 //! handlers of URL schemes), waiting for ports, and clean-up of every process a run started.
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{path::PathBuf, process::Command, time::Duration};
 
 use e2e::{kill_pids, pids_with_env};
+use testkit::SessionBus;
 
 /// Where the built binaries are (the test binary lives in `<target>/debug/deps`).
 pub fn target_debug() -> PathBuf {
@@ -38,9 +35,10 @@ pub fn wait_port(port: u16) -> Result<(), String> {
 }
 
 /// A user's desktop for one test: its own HOME and XDG folders under `target/e2e/<name>/`, its own
-/// session bus, the e2e browser as the default web browser, and a GNOME-like environment, so
-/// `xdg-open` goes through `gio` as on a GNOME desktop (Debian 12's xdg-open without a desktop cannot
-/// run the quoted `Exec=` lines that tauri-plugin-deep-link writes).
+/// session bus with a real Secret Service (gnome-keyring, unlocked), the e2e browser as the default web
+/// browser, and a GNOME-like environment, so `xdg-open` goes through `gio` as on a GNOME desktop
+/// (Debian 12's xdg-open without a desktop cannot run the quoted `Exec=` lines that
+/// tauri-plugin-deep-link writes).
 ///
 /// The session bus starts no services on demand: with the desktop portal activatable, Chromium may
 /// hand a link to the portal instead of xdg-open, and the portal (started by the bus, outside this
@@ -49,43 +47,7 @@ pub fn wait_port(port: u16) -> Result<(), String> {
 pub struct Desktop {
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
-}
-
-/// A session bus of the desktop's own: anyone may talk to anyone, no service activation.
-fn start_session_bus(dir: &Path, env: &[(String, String)]) -> Result<String, String> {
-    let socket = dir.join("bus");
-    let config = dir.join("session-bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    Command::new("dbus-daemon")
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--fork", "--nopidfile"])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("dbus-daemon: {e}"))?
-        .success()
-        .then_some(())
-        .ok_or("dbus-daemon did not start")?;
-    Ok(format!("unix:path={}", socket.display()))
+    pub bus: SessionBus,
 }
 
 impl Desktop {
@@ -98,6 +60,7 @@ impl Desktop {
         std::fs::create_dir_all(data.join("applications")).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&config).map_err(|e| e.to_string())?;
         let browser = PathBuf::from(env!("CARGO_BIN_EXE_e2e-browser"));
+        let bus = SessionBus::with_secret_service(&dir.join("session-bus"));
         let mut desktop = Self {
             env: [
                 ("HOME", home.display().to_string()),
@@ -116,11 +79,12 @@ impl Desktop {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
             dir,
+            bus,
         };
-        let bus = start_session_bus(&desktop.dir, &desktop.env)?;
+        let address = desktop.bus.address().to_string();
         desktop
             .env
-            .push(("DBUS_SESSION_BUS_ADDRESS".to_string(), bus));
+            .push(("DBUS_SESSION_BUS_ADDRESS".to_string(), address));
         desktop.install(
             "e2e-browser",
             &format!("{} %u", browser.display()),
@@ -197,6 +161,21 @@ impl Desktop {
 
     pub fn path(&self, relative: &str) -> PathBuf {
         self.dir.join(relative)
+    }
+
+    /// What `secret-tool` finds in this desktop's keyring for `service` and `account`.
+    pub fn secret(&self, service: &str, account: &str) -> Option<Vec<u8>> {
+        let output = Command::new("secret-tool")
+            .args(["lookup", "service", service, "username", account])
+            .envs(self.bus.env())
+            .output()
+            .ok()?;
+        (output.status.success() && !output.stdout.is_empty()).then_some(output.stdout)
+    }
+
+    /// Every file under this desktop whose bytes contain `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<String> {
+        testkit::files_containing(&self.dir, needle)
     }
 
     /// Every process of this desktop (apps, browsers, their drivers).

@@ -1,54 +1,83 @@
 //! Staying signed in: one session, kept in a [`SessionStore`], refreshed when it is about to expire.
 //!
-//! Concurrent callers share one refresh (the session lock is held across it, and the session is checked
-//! again once a caller gets the lock), and the rotated refresh token is saved before any caller
-//! continues. `invalid_grant` ends the session; network errors, 5xx and 429 keep it.
+//! Concurrent callers share one refresh: the session lock is held across it, and processes that share
+//! the store (the app and the `signin` command line) take the store's OS lock around load → refresh →
+//! save, re-reading the stored session first, so a process that lost the race uses the winner's tokens
+//! instead of spending a used-up refresh token. The provider's answer is saved, durably, before the new
+//! ID token is even checked: once the provider has rotated the refresh token, the old one is worthless,
+//! so the new one is never lost. `invalid_grant` ends the session; network errors, 5xx and 429 keep it.
 
-use std::{sync::Arc, time::Duration};
+use std::{fmt, time::Duration};
 
 use chrono::Utc;
 use openidconnect::AccessToken;
 use tokio::sync::Mutex;
 
 use crate::{
-    client::{EndSessionRequest, OidcClient},
+    client::{EndSessionRequest, OidcClient, RefreshedIdToken},
     error::{Error, Result},
     pending::{AuthorizationRequest, PendingAuthorizations, SignInOptions},
     session::{Session, SessionSummary},
-    store::SessionStore,
+    store::{SessionStore, Storage},
 };
 
 /// Refresh this long before the access token expires (at most half its lifetime).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
 
-/// What [`Auth::sign_out`] did. The local session is gone in every case.
+/// What [`Auth::finish_sign_out`] did. The local session is gone in every case.
 #[derive(Debug)]
 pub struct SignOut {
     /// Open this in the system browser to end the provider's session, if it supports that.
     pub end_session: Option<EndSessionRequest>,
     /// Why revocation or building the end-session URL failed (the provider was unreachable, …).
     pub error: Option<Error>,
+    /// The copy on this device could not be erased (the tokens were revoked all the same).
+    pub erase_error: Option<Error>,
+}
+
+/// The network half of a sign-out: the signed-out session's tokens, to revoke with
+/// [`Auth::finish_sign_out`]. Opaque: it shows no token and does not serialise.
+pub struct SignOutTask {
+    session: Session,
+    erase_error: Option<Error>,
+}
+
+impl fmt::Debug for SignOutTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignOutTask")
+            .field("subject", &self.session.subject)
+            .field("erase_error", &self.erase_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignOutTask {
+    /// The device copy of the session could not be erased.
+    pub fn erase_error(&self) -> Option<&Error> {
+        self.erase_error.as_ref()
+    }
 }
 
 /// A signed-in user's session, kept in a store and refreshed as needed.
 pub struct Auth {
     client: OidcClient,
-    store: Arc<dyn SessionStore>,
+    store: SessionStore,
     session: Mutex<Option<Session>>,
     refresh_margin: Duration,
 }
 
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
             .field("client", &self.client)
+            .field("storage", &self.store.storage())
             .finish_non_exhaustive()
     }
 }
 
 impl Auth {
     /// An `Auth` with no session in memory; call [`Auth::restore`] to load the stored one.
-    pub fn new(client: OidcClient, store: Arc<dyn SessionStore>) -> Self {
+    pub fn new(client: OidcClient, store: SessionStore) -> Self {
         Self {
             client,
             store,
@@ -68,9 +97,19 @@ impl Auth {
         &self.client
     }
 
+    /// The store (for the sign-ins in progress, and where tokens are kept).
+    pub fn store(&self) -> &SessionStore {
+        &self.store
+    }
+
+    /// Where tokens are kept.
+    pub fn storage(&self) -> Storage {
+        self.store.storage()
+    }
+
     /// Loads the stored session (no network). A session of another issuer or client is ignored.
     pub async fn restore(&self) -> Result<Option<SessionSummary>> {
-        let stored = self.store.load()?.filter(|s| self.belongs_here(s));
+        let stored = self.store.load().await?.filter(|s| self.belongs_here(s));
         let summary = stored.as_ref().map(Session::summary);
         *self.session.lock().await = stored;
         Ok(summary)
@@ -101,7 +140,7 @@ impl Auth {
         self.client.begin_sign_in(options).await
     }
 
-    /// Completes a sign-in and stores the new session. On any error nothing is stored.
+    /// Completes a sign-in and stores the new session, durably. On any error nothing is stored.
     pub async fn complete_sign_in(
         &self,
         callback: &str,
@@ -109,7 +148,8 @@ impl Auth {
     ) -> Result<SessionSummary> {
         let session = self.client.complete_sign_in(callback, pending).await?;
         let mut current = self.session.lock().await;
-        self.store.save(&session)?;
+        let _lock = self.store.lock().await?;
+        self.store.save(&session).await?;
         let summary = session.summary();
         *current = Some(session);
         tracing::info!(subject = %summary.subject, "signed in");
@@ -121,53 +161,119 @@ impl Auth {
         Ok(self.fresh_session(Refresh::IfExpiring).await?.access_token)
     }
 
-    /// Refreshes now, whatever the expiry.
+    /// Refreshes now, whatever the expiry (unless another process sharing the store just did).
     pub async fn refresh(&self) -> Result<SessionSummary> {
         Ok(self.fresh_session(Refresh::Always).await?.summary())
     }
 
+    fn due(&self, session: &Session, when: &Refresh<'_>) -> bool {
+        match when {
+            Refresh::Always => true,
+            Refresh::IfExpiring => session.needs_refresh(Utc::now(), self.refresh_margin),
+            // Another caller may have refreshed while this one waited.
+            Refresh::IfStill(rejected) => session.access_token.secret() == rejected.secret(),
+        }
+    }
+
     async fn fresh_session(&self, when: Refresh<'_>) -> Result<Session> {
         let mut guard = self.session.lock().await;
-        let current = guard.as_ref().ok_or(Error::NotSignedIn)?;
-        let due = match when {
-            Refresh::Always => true,
-            Refresh::IfExpiring => current.needs_refresh(Utc::now(), self.refresh_margin),
-            // Another caller may have refreshed while this one waited for the lock.
-            Refresh::IfStill(rejected) => current.access_token.secret() == rejected.secret(),
-        };
-        if !due {
-            return Ok(current.clone());
+        let in_memory = guard.as_ref().ok_or(Error::NotSignedIn)?;
+        if !self.due(in_memory, &when) {
+            return Ok(in_memory.clone());
         }
-        // Another process (the CLI beside the app) may have rotated the refresh token already.
-        let mut current = current.clone();
-        if let Ok(Some(stored)) = self.store.load() {
-            if stored.same_user(&current)
-                && stored.refresh_token.as_ref().map(|t| t.secret())
-                    != current.refresh_token.as_ref().map(|t| t.secret())
-            {
-                current = stored;
+        let _lock = self.store.lock().await?;
+        let mut current = in_memory.clone();
+        // Another process sharing the store may have refreshed (or signed out) meanwhile.
+        match self.store.load().await {
+            Ok(Some(stored)) if stored.same_user(&current) => {
+                if stored.refresh_token_secret() != current.refresh_token_secret()
+                    || stored.access_token.secret() != current.access_token.secret()
+                {
+                    // Its refresh counts as this one's, unless its tokens are already due again.
+                    let done = match when {
+                        Refresh::Always => true,
+                        ref other => !self.due(&stored, other),
+                    };
+                    if done {
+                        tracing::info!("another process refreshed the tokens; using them");
+                        *guard = Some(stored.clone());
+                        return Ok(stored);
+                    }
+                    current = stored;
+                }
             }
-        }
-        match self.client.refresh(&current).await {
-            Ok(next) => {
-                let saved = self.store.save(&next);
-                *guard = Some(next.clone());
-                saved?;
-                tracing::info!(expires_at = ?next.expires_at, "tokens refreshed");
-                Ok(next)
-            }
-            Err(error @ Error::SessionExpired(_)) => {
-                tracing::warn!(%error, "the session has ended");
+            Ok(None) => {
+                tracing::info!("another process ended the session");
                 *guard = None;
-                self.store.clear()?;
-                Err(error)
+                return Err(Error::NotSignedIn);
+            }
+            Ok(Some(_)) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not re-read the stored session; refreshing the one in memory")
+            }
+        }
+
+        let (mut next, id_token) = match self.client.refresh_tokens(&current).await {
+            Ok(answer) => answer,
+            Err(error @ Error::SessionExpired(_)) => {
+                tracing::info!(%error, "the session has ended");
+                *guard = None;
+                self.store.clear().await?;
+                return Err(error);
             }
             Err(error) => {
-                tracing::warn!(%error, "refresh failed; the session is kept");
+                tracing::info!(%error, "refresh failed; the session is kept");
                 *guard = Some(current);
-                Err(error)
+                return Err(error);
+            }
+        };
+        // The provider has answered: the refresh token in `current` may be used up. Keep the new tokens
+        // before anything else can fail.
+        *guard = Some(next.clone());
+        self.store.save(&next).await?;
+        tracing::info!(expires_at = ?next.expires_at, "tokens refreshed");
+
+        if let Some(id_token) = id_token {
+            match self
+                .client
+                .check_refreshed_id_token(&current, &id_token, &next.access_token)
+                .await
+            {
+                RefreshedIdToken::Valid(claims) => {
+                    next.id_token = Some(id_token);
+                    next.claims = claims;
+                    *guard = Some(next.clone());
+                    self.store.save(&next).await?;
+                }
+                RefreshedIdToken::Invalid(error) => {
+                    tracing::warn!(
+                        %error,
+                        "the refreshed ID token is not valid; keeping the new tokens and the previous ID token"
+                    );
+                }
+                RefreshedIdToken::OtherIdentity(error) => {
+                    tracing::warn!(%error, "the refreshed tokens are for someone else; ending the session");
+                    *guard = None;
+                    let cleared = self.store.clear().await;
+                    if let Err(revoke) = self.client.revoke(&next).await {
+                        tracing::warn!(error = %revoke, "could not revoke the refreshed tokens");
+                    }
+                    cleared?;
+                    return Err(error);
+                }
             }
         }
+        Ok(next)
+    }
+
+    /// A request for [`Auth::send`], on the engine's HTTP client (no redirects, timeouts).
+    pub fn request(&self, method: reqwest::Method, url: url::Url) -> Result<reqwest::Request> {
+        self.client
+            .http()
+            .reqwest()
+            .request(method, url)
+            .build()
+            .map_err(|e| Error::Config(format!("the request could not be built: {e}")))
     }
 
     /// Sends `request` with `Authorization: Bearer <access token>`; on 401 refreshes once and retries
@@ -192,9 +298,9 @@ impl Auth {
         mut request: reqwest::Request,
         token: &AccessToken,
     ) -> Result<reqwest::Response> {
-        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.secret()))
-            .map_err(|_| Error::protocol("the access token is not a valid header value"))?;
-        let mut value = value;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.secret()))
+                .map_err(|_| Error::protocol("the access token is not a valid header value"))?;
         value.set_sensitive(true);
         request
             .headers_mut()
@@ -215,30 +321,58 @@ impl Auth {
     /// Signs out: the local session is removed at once; then the tokens are revoked and the
     /// end-session URL is built, as far as the provider can be reached.
     pub async fn sign_out(&self) -> Result<SignOut> {
-        let session = self.sign_out_locally().await?;
-        Ok(self.finish_sign_out(&session).await)
+        let task = self.sign_out_locally().await?;
+        Ok(self.finish_sign_out(task).await)
     }
 
-    /// The local half of sign-out: forgets the session in memory and in the store, returns it for
-    /// [`Auth::finish_sign_out`].
-    pub async fn sign_out_locally(&self) -> Result<Session> {
-        let session = self.session.lock().await.take();
-        self.store.clear()?;
-        let session = session.ok_or(Error::NotSignedIn)?;
-        tracing::info!("signed out locally");
-        Ok(session)
+    /// The local half of sign-out: forgets the session in memory and on the device. Returns the task
+    /// that revokes its tokens ([`Auth::finish_sign_out`]), also when the device copy could not be
+    /// erased (the task says so). [`Error::NotSignedIn`] when there was no session.
+    pub async fn sign_out_locally(&self) -> Result<SignOutTask> {
+        let mut guard = self.session.lock().await;
+        let session = guard.take();
+        let erased = match self.store.lock().await {
+            Ok(_lock) => self.store.clear().await,
+            Err(error) => Err(error),
+        };
+        let session = match session {
+            Some(session) => session,
+            None => {
+                erased?;
+                return Err(Error::NotSignedIn);
+            }
+        };
+        let erase_error = erased.err();
+        match &erase_error {
+            Some(error) => {
+                tracing::warn!(%error, "signed out, but the device copy could not be erased")
+            }
+            None => tracing::info!("signed out locally"),
+        }
+        Ok(SignOutTask {
+            session,
+            erase_error,
+        })
     }
 
     /// The network half of sign-out: revokes the tokens and builds the end-session URL.
-    pub async fn finish_sign_out(&self, session: &Session) -> SignOut {
-        let end_session = self.client.end_session_request(session).await;
-        let revoked = self.client.revoke(session).await;
+    pub async fn finish_sign_out(&self, task: SignOutTask) -> SignOut {
+        let SignOutTask {
+            session,
+            erase_error,
+        } = task;
+        let end_session = self.client.end_session_request(&session).await;
+        let revoked = self.client.revoke(&session).await;
         let (end_session, error) = match (end_session, revoked) {
             (Ok(end_session), Ok(_)) => (end_session, None),
             (Ok(end_session), Err(e)) => (end_session, Some(e)),
             (Err(e), _) => (None, Some(e)),
         };
-        SignOut { end_session, error }
+        SignOut {
+            end_session,
+            error,
+            erase_error,
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::Utc;
 use openidconnect::{
     core::{
         CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-        CoreIdTokenClaims, CoreTokenResponse, CoreTokenType,
+        CoreIdToken, CoreIdTokenClaims, CoreTokenResponse, CoreTokenType,
     },
     AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
@@ -48,6 +48,18 @@ pub struct EndSessionRequest {
     pub url: Url,
     /// The `state` sent; the logout callback must carry it back.
     pub state: String,
+}
+
+/// What became of the ID token of a refresh ([`OidcClient::check_refreshed_id_token`]).
+#[derive(Debug)]
+pub enum RefreshedIdToken {
+    /// Valid: its claims replace the session's.
+    Valid(Map<String, Value>),
+    /// Not valid (bad signature, expired, a key set that cannot be fetched, …); the tokens are not the
+    /// ID token's fault, so a session can keep them with its previous ID token.
+    Invalid(Error),
+    /// Valid, but for another issuer, subject or audience: the session must end.
+    OtherIdentity(Error),
 }
 
 /// An OpenID Connect client for one configuration, with discovery and keys cached.
@@ -296,9 +308,37 @@ impl OidcClient {
         Ok(Some(json_map(&profile)?))
     }
 
-    /// Uses the refresh token; returns the session with new tokens (the refresh token rotated when the
-    /// provider rotates it). `invalid_grant` becomes [`Error::SessionExpired`].
+    /// Uses the refresh token and validates the new ID token: [`OidcClient::refresh_tokens`], then
+    /// [`OidcClient::check_refreshed_id_token`]. An app that keeps the session should save the result of
+    /// the first before the second, as [`crate::Auth`] does: once the provider has answered, the old
+    /// refresh token is used up.
     pub async fn refresh(&self, session: &Session) -> Result<Session> {
+        let (mut next, id_token) = self.refresh_tokens(session).await?;
+        if let Some(id_token) = id_token {
+            match self
+                .check_refreshed_id_token(session, &id_token, &next.access_token)
+                .await
+            {
+                RefreshedIdToken::Valid(claims) => {
+                    next.id_token = Some(id_token);
+                    next.claims = claims;
+                }
+                RefreshedIdToken::Invalid(error) | RefreshedIdToken::OtherIdentity(error) => {
+                    return Err(error)
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    /// The token request of a refresh: the session with the new access token, expiry and scopes, and
+    /// the rotated refresh token when the provider rotates it; the ID token and claims are still the old
+    /// ones, and the new ID token (if any) is returned for [`OidcClient::check_refreshed_id_token`].
+    /// `invalid_grant` becomes [`Error::SessionExpired`].
+    pub async fn refresh_tokens(
+        &self,
+        session: &Session,
+    ) -> Result<(Session, Option<CoreIdToken>)> {
         let refresh_token = session
             .refresh_token
             .as_ref()
@@ -336,32 +376,53 @@ impl OidcClient {
         if let Some(scopes) = response.scopes() {
             next.scopes = scopes.iter().map(|s| s.to_string()).collect();
         }
-        if let Some(id_token) = response.id_token() {
-            let claims = self
-                .validator
-                .validate(
-                    &provider,
-                    &self.http,
-                    id_token,
-                    NonceRule::AbsentOrEquals(session.nonce.as_ref()),
-                    Some(response.access_token()),
-                )
-                .await?;
-            let claims = json_map(&claims)?;
-            // OIDC Core §12.2: same issuer, subject and audience; auth_time of the original sign-in.
-            for name in ["iss", "sub", "aud", "auth_time"] {
-                if let (Some(old), Some(new)) = (session.claims.get(name), claims.get(name)) {
-                    if !same_claim(old, new) {
-                        return Err(Error::InvalidIdToken(format!(
-                            "the refreshed ID token changed `{name}`"
-                        )));
-                    }
+        Ok((next, response.id_token().cloned()))
+    }
+
+    /// Validates an ID token from a refresh (OIDC Core §12.2): fully, as at sign-in, with the nonce
+    /// absent or the original one, and with the issuer, subject and audience of `before`.
+    pub async fn check_refreshed_id_token(
+        &self,
+        before: &Session,
+        id_token: &CoreIdToken,
+        access_token: &AccessToken,
+    ) -> RefreshedIdToken {
+        let provider = match self.provider().await {
+            Ok(provider) => provider,
+            Err(error) => return RefreshedIdToken::Invalid(error),
+        };
+        let claims = match self
+            .validator
+            .validate(
+                &provider,
+                &self.http,
+                id_token,
+                NonceRule::AbsentOrEquals(before.nonce.as_ref()),
+                Some(access_token),
+            )
+            .await
+            .and_then(|claims| json_map(&claims))
+        {
+            Ok(claims) => claims,
+            Err(error) => return RefreshedIdToken::Invalid(error),
+        };
+        for name in ["iss", "sub", "aud"] {
+            if let (Some(old), Some(new)) = (before.claims.get(name), claims.get(name)) {
+                if !same_claim(old, new) {
+                    return RefreshedIdToken::OtherIdentity(Error::InvalidIdToken(format!(
+                        "the refreshed ID token changed `{name}`"
+                    )));
                 }
             }
-            next.id_token = Some(id_token.clone());
-            next.claims = claims;
         }
-        Ok(next)
+        if let (Some(old), Some(new)) = (before.claims.get("auth_time"), claims.get("auth_time")) {
+            if old != new {
+                return RefreshedIdToken::Invalid(Error::InvalidIdToken(
+                    "the refreshed ID token changed `auth_time`".into(),
+                ));
+            }
+        }
+        RefreshedIdToken::Valid(claims)
     }
 
     /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider

@@ -9,8 +9,9 @@
 //! ## The flow
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use native_oidc::{Auth, Config, FileStore, OidcClient, PendingAuthorizations, SignInOptions};
+//! use native_oidc::{
+//!     Auth, Config, OidcClient, PendingAuthorizations, SignInOptions, StoreOptions, TokenStorage,
+//! };
 //!
 //! # async fn run() -> Result<(), native_oidc::Error> {
 //! // 1. Configure: the values of the Okta app integration (a "Native Application").
@@ -20,7 +21,17 @@
 //!     "com.okta.example:/callback",
 //! )?
 //! .with_post_logout_redirect_uri("com.okta.example:/logout")?;
-//! let auth = Auth::new(OidcClient::new(config)?, Arc::new(FileStore::new("session.json")));
+//! // Tokens go to the OS keystore (feature `keystore`), or to a file only the user can read where
+//! // there is none.
+//! let store = StoreOptions {
+//!     storage: TokenStorage::Auto,
+//!     file: "session.json".into(),
+//!     service: "com.okta.example".into(),
+//!     account_prefix: String::new(),
+//! }
+//! .open()
+//! .await?;
+//! let auth = Auth::new(OidcClient::new(config)?, store);
 //!
 //! // 2. At start-up, restore a stored session (no network).
 //! if let Some(session) = auth.restore().await? {
@@ -33,6 +44,7 @@
 //! println!("open {}", request.url);
 //! let mut pending = PendingAuthorizations::new();
 //! pending.insert(request.pending);
+//! auth.store().save_pending(&pending).await?;
 //!
 //! // 4. The browser comes back to com.okta.example:/callback?code=…&state=…&iss=…
 //! let callback = "com.okta.example:/callback?code=…&state=…&iss=…";
@@ -40,10 +52,8 @@
 //! println!("signed in as {:?} <{:?}>", session.name, session.email);
 //!
 //! // 5. Call an API: the token is refreshed when needed, and once more on a 401.
-//! let http = auth.client().http().reqwest();
-//! let request = http.get("https://api.example.com/messages").build().map_err(|e| {
-//!     native_oidc::Error::Config(e.to_string())
-//! })?;
+//! let url = url::Url::parse("https://api.example.com/messages").expect("a URL");
+//! let request = auth.request(reqwest::Method::GET, url)?;
 //! let response = auth.send(request).await?;
 //! println!("API answered {}", response.status());
 //!
@@ -69,10 +79,10 @@ mod id_token;
 mod pending;
 mod provider;
 mod session;
-mod store;
+pub mod store;
 
-pub use auth::{Auth, SignOut, DEFAULT_REFRESH_MARGIN};
-pub use client::{is_redirect_to, EndSessionRequest, OidcClient};
+pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
+pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshedIdToken};
 pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
 pub use error::{Error, Result};
 pub use http::HttpClient;
@@ -83,7 +93,11 @@ pub use pending::{
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
 pub use session::{Session, SessionSummary};
-pub use store::{FileStore, MemoryStore, SessionStore};
+#[cfg(feature = "keystore")]
+pub use store::KeystoreVault;
+pub use store::{
+    FileVault, MemoryVault, SessionStore, Storage, StoreLock, StoreOptions, TokenStorage, Vault,
+};
 
 /// Protocol types re-exported from `openidconnect`.
 pub use openidconnect::{self, AccessToken, ClientId, IssuerUrl, Nonce, RefreshToken};

@@ -76,6 +76,10 @@ impl Session {
         self.refresh_token.as_ref()
     }
 
+    pub(crate) fn refresh_token_secret(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(|t| t.secret().as_str())
+    }
+
     /// The last ID token (hint for sign-out).
     pub fn id_token(&self) -> Option<&CoreIdToken> {
         self.id_token.as_ref()

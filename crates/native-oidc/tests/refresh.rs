@@ -23,11 +23,16 @@ fn short_lived() -> IdpOptions {
 
 #[tokio::test]
 async fn refresh_rotates_and_the_old_refresh_token_is_refused() {
-    let f = Fixture::signed_in(IdpOptions::default()).await;
-    let before = f.stored();
+    // No grace period: a rotated refresh token is refused at once.
+    let f = Fixture::signed_in(IdpOptions {
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let before = f.stored().await;
 
     f.auth.refresh().await.unwrap();
-    let after = f.stored();
+    let after = f.stored().await;
     let (old, new) = (
         before.refresh_token().unwrap().secret(),
         after.refresh_token().unwrap().secret(),
@@ -102,7 +107,7 @@ async fn twenty_concurrent_callers_share_one_refresh() {
 async fn revoked_refresh_token_ends_the_session() {
     let f = Fixture::signed_in(IdpOptions::default()).await;
     f.idp
-        .revoke(f.stored().refresh_token().unwrap().secret())
+        .revoke(f.stored().await.refresh_token().unwrap().secret())
         .await;
 
     let error = f.auth.refresh().await.unwrap_err();
@@ -176,7 +181,10 @@ async fn bearer_request_refreshes_and_retries_once_on_401() {
     let f = Fixture::signed_in(IdpOptions::default()).await;
     let (url, calls, seen) = picky_api().await;
 
-    let request = f.auth.client().http().reqwest().get(&url).build().unwrap();
+    let request = f
+        .auth
+        .request(reqwest::Method::GET, url.parse().unwrap())
+        .unwrap();
     let response = f.auth.send(request).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), r#"["hello"]"#);

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use native_oidc::{
-    Auth, Error, FileStore, OidcClient, PendingAuthorizations, SessionStore, SignInOptions,
-};
+use native_oidc::{Auth, Error, OidcClient, PendingAuthorizations, SessionStore, SignInOptions};
 use testkit::{Browser, Idp, LoginAction};
 
 use crate::support::{self, auth, browser_callback, config, sign_in, stored, with_param};
@@ -39,7 +37,7 @@ async fn full_sign_in_yields_profile_and_refresh_token_and_is_restored() {
     }
 
     // Debug and Display never show a token.
-    let session = FileStore::new(&path).load().unwrap().unwrap();
+    let session = SessionStore::file(&path).load().await.unwrap().unwrap();
     let shown = format!("{session:?} {session}");
     for token in [
         session.access_token().secret().as_str(),
@@ -159,7 +157,7 @@ async fn expired_pending_authorization_is_refused() {
     let client = OidcClient::new(config(&idp))
         .unwrap()
         .with_pending_lifetime(Duration::from_millis(300));
-    let auth = Auth::new(client, std::sync::Arc::new(FileStore::new(&path)));
+    let auth = Auth::new(client, SessionStore::file(&path));
 
     let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
     let mut pending = PendingAuthorizations::new();

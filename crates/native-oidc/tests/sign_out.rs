@@ -8,7 +8,7 @@ use crate::support::{Fixture, LOGOUT};
 async fn sign_out_revokes_and_the_end_session_url_comes_back_to_the_app() {
     let f = Fixture::signed_in(IdpOptions::default()).await;
     let (auth, path) = (&f.auth, &f.path);
-    let session = f.stored();
+    let session = f.stored().await;
 
     let sign_out = auth.sign_out().await.unwrap();
     assert!(sign_out.error.is_none(), "{:?}", sign_out.error);

@@ -1,13 +1,10 @@
 //! Helpers: a client configured for a running `dev/idp`, and a sign-in through its login page.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::path::{Path, PathBuf};
 
 use native_oidc::{
-    Auth, Config, FileStore, OidcClient, PendingAuthorizations, Session, SessionStore,
-    SessionSummary, SignInOptions,
+    Auth, Config, OidcClient, PendingAuthorizations, Session, SessionStore, SessionSummary,
+    SignInOptions,
 };
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use url::Url;
@@ -22,10 +19,11 @@ pub fn config(idp: &Idp) -> Config {
         .unwrap()
 }
 
+/// An `Auth` over a session file (the file vault, locked like the command line's).
 pub fn auth(idp: &Idp, store: &Path) -> Auth {
     Auth::new(
         OidcClient::new(config(idp)).unwrap(),
-        Arc::new(FileStore::new(store)),
+        SessionStore::file(store),
     )
 }
 
@@ -59,9 +57,10 @@ impl Fixture {
     }
 
     /// The session in the store.
-    pub fn stored(&self) -> Session {
-        FileStore::new(&self.path)
+    pub async fn stored(&self) -> Session {
+        SessionStore::file(&self.path)
             .load()
+            .await
             .unwrap()
             .expect("a stored session")
     }

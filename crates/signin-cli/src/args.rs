@@ -29,6 +29,10 @@ pub struct Common {
     /// The app integration's client id (overrides OIDC_CLIENT_ID and the config file).
     #[arg(long, global = true, value_name = "ID")]
     pub client_id: Option<String>,
+    /// Where tokens are kept: the OS keystore (`keystore`), a file only you can read (`file`), or the
+    /// keystore when one answers and the file otherwise (`auto`).
+    #[arg(long, global = true, value_name = "WHERE", default_value = "auto", value_parser = ["auto", "keystore", "file"])]
+    pub token_storage: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,11 @@
 //! One function per command; each returns what `main` prints.
 
-use std::{path::Path, sync::Arc};
-
 use axum::response::Html;
 use native_oidc::{
-    Auth, Config, Error, FileStore, OidcClient, PendingAuthorizations, Result, SessionSummary,
-    SignInOptions, PENDING_LIFETIME,
+    Auth, Error, OidcClient, PendingAuthorizations, Result, SessionSummary, SignInOptions, Storage,
+    PENDING_LIFETIME,
 };
+use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use url::Url;
 
@@ -20,25 +19,40 @@ use crate::{
 /// The redirect when none is configured: loopback on a free port (RFC 8252 §7.3).
 const DEFAULT_REDIRECT: &str = "http://127.0.0.1/callback";
 
-fn auth(config: Config, path: &Path) -> Result<Auth> {
-    Ok(Auth::new(
-        OidcClient::new(config)?,
-        Arc::new(FileStore::new(path)),
-    ))
+/// A summary of the session, and where its tokens are kept.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    #[serde(flatten)]
+    summary: SessionSummary,
+    storage: Storage,
+}
+
+impl Status {
+    fn new(summary: SessionSummary, auth: &Auth) -> Self {
+        Self {
+            summary,
+            storage: auth.storage(),
+        }
+    }
 }
 
 /// An `Auth` for the stored session; `NotSignedIn` when there is none.
 async fn signed_in(common: &Common) -> Result<Auth> {
     let path = settings::session_path(common)?;
-    let auth = auth(settings::for_session(common, &path)?, &path)?;
+    let store = settings::store(common, &path).await?;
+    let auth = Auth::new(
+        OidcClient::new(settings::for_session(common, &store).await?)?,
+        store,
+    );
     auth.restore().await?.ok_or(Error::NotSignedIn)?;
     Ok(auth)
 }
 
-pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
+pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let path = settings::session_path(common)?;
+    let store = settings::store(common, &path).await?;
     // The stored session only fills in issuer and client id; an unreadable one must not block a new login.
-    let stored = settings::from_session(&path).unwrap_or_default();
+    let stored = settings::from_session(&store).await.unwrap_or_default();
     let mut source = settings::sources(common, login.redirect_uri, login.scopes)?.or(stored);
     let redirect = source
         .redirect_uri
@@ -53,7 +67,7 @@ pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
     }
     let config = source.build()?;
     let redirect = config.redirect_uri().to_string();
-    let auth = auth(config, &path)?;
+    let auth = Auth::new(OidcClient::new(config)?, store);
 
     let request = auth.begin_sign_in(SignInOptions::default()).await?;
     let mut pending = PendingAuthorizations::new();
@@ -98,7 +112,7 @@ pub async fn login(common: &Common, login: Login) -> Result<SessionSummary> {
     .map_err(|_| Error::AuthorizationExpired)?;
     drop(loopback);
     opened.finish().await?;
-    outcome
+    Ok(Status::new(outcome?, &auth))
 }
 
 async fn paste_callback(redirect: &str) -> Result<String> {
@@ -119,10 +133,10 @@ async fn paste_callback(redirect: &str) -> Result<String> {
     ))
 }
 
-pub async fn status(common: &Common) -> Result<SessionSummary> {
-    let path = settings::session_path(common)?;
-    let auth = auth(settings::for_session(common, &path)?, &path)?;
-    auth.restore().await?.ok_or(Error::NotSignedIn)
+pub async fn status(common: &Common) -> Result<Status> {
+    let auth = signed_in(common).await?;
+    let summary = auth.session().await.ok_or(Error::NotSignedIn)?;
+    Ok(Status::new(summary, &auth))
 }
 
 pub async fn token(common: &Common) -> Result<String> {
@@ -130,8 +144,10 @@ pub async fn token(common: &Common) -> Result<String> {
     Ok(auth.access_token().await?.secret().clone())
 }
 
-pub async fn refresh(common: &Common) -> Result<SessionSummary> {
-    signed_in(common).await?.refresh().await
+pub async fn refresh(common: &Common) -> Result<Status> {
+    let auth = signed_in(common).await?;
+    let summary = auth.refresh().await?;
+    Ok(Status::new(summary, &auth))
 }
 
 pub async fn call(common: &Common, url: &str) -> Result<String> {
@@ -143,13 +159,7 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
         )));
     }
     let auth = signed_in(common).await?;
-    let request = auth
-        .client()
-        .http()
-        .reqwest()
-        .get(target)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the request: {e}")))?;
+    let request = auth.request(reqwest::Method::GET, target)?;
     let response = auth.send(request).await?;
     let status = response.status();
     let body = response
@@ -165,7 +175,13 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
 pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()> {
     let auth = signed_in(common).await?;
     let sign_out = auth.sign_out().await?;
-    eprintln!("Signed out: the session file is removed.");
+    match &sign_out.erase_error {
+        None => eprintln!("Signed out: the stored session is erased."),
+        Some(error) => eprintln!(
+            "warning: {}: signed out, but the stored session could not be erased ({error}); its tokens are revoked",
+            error.kind()
+        ),
+    }
     if let Some(error) = &sign_out.error {
         eprintln!("warning: {}: {error}", error.kind());
     }

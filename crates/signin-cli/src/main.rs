@@ -1,8 +1,8 @@
 //! `signin`: a command-line front end of the `native-oidc` engine, for trying an Okta (or any
 //! OpenID Connect) app integration from a terminal and for scripting against any provider.
 //!
-//! Output: `login`, `status` and `refresh` print one JSON object; `token` prints the access token;
-//! `call` prints the response body. Errors: exit code 1 and one line `error: <kind>: <message>` on
+//! Output: `login`, `status` and `refresh` print one JSON object (with `"storage": "keystore"` or
+//! `"file"`); `token` prints the access token; `call` prints the response body. Errors: exit code 1 and one line `error: <kind>: <message>` on
 //! standard error (`status` without a session: exit code 3).
 
 mod args;
@@ -38,6 +38,17 @@ async fn run(cli: Cli) -> Result<String, Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Warnings (a keystore that does not answer, a refreshed ID token that is not valid) go to
+    // standard error; RUST_LOG=info shows more. Never a token.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .without_time()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
     let is_status = matches!(cli.command, Command::Status);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

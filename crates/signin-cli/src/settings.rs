@@ -3,21 +3,38 @@
 
 use std::path::{Path, PathBuf};
 
-use native_oidc::{Config, ConfigSource, Error, FileStore, Result, SessionStore};
+use native_oidc::{Config, ConfigSource, Error, Result, SessionStore, StoreOptions};
 
 use crate::args::Common;
 
 /// The redirect URI used for commands that never redirect (token, refresh, call, status, logout).
 const UNUSED_REDIRECT: &str = "http://127.0.0.1/callback";
 
-/// The session file: `--session`, or `signin/session.json` in the user's data folder.
+/// The keystore service of `signin`'s sessions.
+const KEYSTORE_SERVICE: &str = "signin";
+
+/// The session file: `--session`, or `signin/session.json` in the user's data folder. With the
+/// keystore, the file's path names the session's keystore items, and its folder holds the lock file.
 pub fn session_path(common: &Common) -> Result<PathBuf> {
     if let Some(path) = &common.session {
-        return Ok(path.clone());
+        return std::path::absolute(path)
+            .map_err(|e| Error::Config(format!("bad --session {}: {e}", path.display())));
     }
     let data = dirs::data_dir()
         .ok_or_else(|| Error::Config("no data folder; pass --session FILE".into()))?;
     Ok(data.join("signin").join("session.json"))
+}
+
+/// The session store that `--token-storage` asks for.
+pub async fn store(common: &Common, path: &Path) -> Result<SessionStore> {
+    StoreOptions {
+        storage: common.token_storage.parse()?,
+        file: path.to_path_buf(),
+        service: KEYSTORE_SERVICE.to_string(),
+        account_prefix: format!("{}#", path.display()),
+    }
+    .open()
+    .await
 }
 
 /// Flags, then environment, then config file.
@@ -41,8 +58,8 @@ pub fn sources(
 }
 
 /// Issuer and client id of the stored session, as the last fallback.
-pub fn from_session(path: &Path) -> Result<ConfigSource> {
-    Ok(match FileStore::new(path).load()? {
+pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
+    Ok(match store.load().await? {
         Some(session) => ConfigSource {
             issuer: Some(session.issuer().to_string()),
             client_id: Some(session.client_id().to_string()),
@@ -53,8 +70,8 @@ pub fn from_session(path: &Path) -> Result<ConfigSource> {
 }
 
 /// The configuration of a command that does not sign in.
-pub fn for_session(common: &Common, path: &Path) -> Result<Config> {
-    let mut source = sources(common, None, Vec::new())?.or(from_session(path)?);
+pub async fn for_session(common: &Common, store: &SessionStore) -> Result<Config> {
+    let mut source = sources(common, None, Vec::new())?.or(from_session(store).await?);
     if source.issuer.is_none() || source.client_id.is_none() {
         return Err(Error::NotSignedIn);
     }

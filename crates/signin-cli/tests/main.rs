@@ -1,5 +1,9 @@
 //! End-to-end tests of the `signin` binary against the real local identity provider (`dev/idp`), with
 //! `testkit-browser` as the `--browser` command (it signs in over HTTP like a person in a browser).
+//! Unless a test says otherwise, tokens are kept in a file (`--token-storage file`) and no session bus
+//! is reachable, so no test touches a keyring outside it; `vault` runs a real Secret Service.
+
+mod vault;
 
 use std::{
     path::{Path, PathBuf},
@@ -76,7 +80,11 @@ impl Env {
             .arg("--session")
             .arg(self.session())
             .env("HOME", self.dir.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
             .stdin(Stdio::null());
+        if !args.contains(&"--token-storage") {
+            command.args(["--token-storage", "file"]);
+        }
         for var in native_oidc::ENV_VARS {
             command.env_remove(var);
         }
@@ -126,7 +134,11 @@ fn refresh_grant(idp: &Idp, refresh_token: &str) -> Value {
 
 #[test]
 fn loopback_login_then_status_token_call_refresh_logout() {
-    let env = Env::new(IdpOptions::default());
+    // No grace period, so the rotated refresh token is refused at once.
+    let env = Env::new(IdpOptions {
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
     let login = env.login(&[]);
     let summary = login.json();
     assert_eq!(summary["name"], "Demo User");
@@ -143,6 +155,7 @@ fn loopback_login_then_status_token_call_refresh_logout() {
     // status needs no flags: issuer and client come from the session.
     let status = env.run(&["status"]).json();
     assert_eq!(status["subject"], summary["subject"]);
+    assert_eq!(status["storage"], "file");
 
     let token = env.run(&["token"]);
     assert_eq!(token.code, 0, "{}", token.stderr);

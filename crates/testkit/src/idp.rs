@@ -20,6 +20,12 @@ pub struct IdpOptions {
     pub port: Option<u16>,
     /// `IDP_KEYS_FILE`, so a restarted provider keeps its keys.
     pub keys_file: Option<PathBuf>,
+    /// `IDP_DATA_DIR`: keys, grants and sessions survive a restart.
+    pub data_dir: Option<PathBuf>,
+    /// `IDP_REFRESH_TOKEN_GRACE` (dev/idp's default, like Okta's: 30 s; 0 refuses a rotated token at once).
+    pub refresh_token_grace: Option<u64>,
+    /// `IDP_TEST_INVALID_REFRESHED_ID_TOKEN`: refreshed ID tokens carry a broken signature.
+    pub invalid_refreshed_id_token: bool,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -70,6 +76,15 @@ impl Idp {
         }
         if let Some(file) = &options.keys_file {
             command.env("IDP_KEYS_FILE", file);
+        }
+        if let Some(dir) = &options.data_dir {
+            command.env("IDP_DATA_DIR", dir);
+        }
+        if let Some(grace) = options.refresh_token_grace {
+            command.env("IDP_REFRESH_TOKEN_GRACE", grace.to_string());
+        }
+        if options.invalid_refreshed_id_token {
+            command.env("IDP_TEST_INVALID_REFRESHED_ID_TOKEN", "1");
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

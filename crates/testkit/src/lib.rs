@@ -5,10 +5,35 @@
 //!   identity provider's pages: fill in the login form (or press Cancel), and submit the auto-submitting
 //!   sign-out form. It stops at the first redirect to a non-http scheme (the app's custom scheme).
 //!
+//! - [`SessionBus`] is a private D-Bus session bus, with a real Secret Service (gnome-keyring) on it or
+//!   nothing, for tests of the OS keystore.
+//!
 //! The binary `testkit-browser` wraps [`Browser`] for tests of programs that open a browser command.
 
 mod browser;
 mod idp;
+mod session_bus;
 
 pub use browser::{Browser, LoginAction, Outcome};
 pub use idp::{Idp, IdpOptions, CLIENT_ID};
+pub use session_bus::SessionBus;
+
+/// Every file under `dir` whose bytes contain `needle` (to prove a secret is nowhere in plaintext).
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                stack.push(entry.path());
+            }
+        } else if std::fs::read(&path).is_ok_and(|bytes| {
+            bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        }) {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}

@@ -2,12 +2,12 @@
 // Every knob has a default that matches a new Okta custom authorization server closely enough for development.
 import { readFileSync } from 'node:fs';
 
-function seconds(name, fallback) {
+function seconds(name, fallback, { zero = false } = {}) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive whole number of seconds, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0 || (value === 0 && !zero)) {
+    throw new Error(`${name} must be a ${zero ? 'whole' : 'positive whole'} number of seconds, got "${raw}"`);
   }
   return value;
 }
@@ -65,7 +65,11 @@ export function loadConfig() {
     // The app's initiate login URI (Okta: "Initiate login URI"); empty for none.
     initiateLoginUri: process.env.IDP_INITIATE_LOGIN_URI ?? 'com.okta.example:/login',
     audience: process.env.IDP_AUDIENCE || 'api://default',
+    // Keys, grants and sessions survive a restart when kept in a folder (make run uses one).
+    dataDir: process.env.IDP_DATA_DIR || undefined,
     keysFile: process.env.IDP_KEYS_FILE || undefined,
+    // Okta's grace period for refresh token rotation (0–60 s, default 30).
+    refreshTokenGrace: seconds('IDP_REFRESH_TOKEN_GRACE', 30, { zero: true }),
     readyFile: process.env.IDP_READY_FILE || undefined,
     ttl: {
       accessToken: seconds('IDP_ACCESS_TOKEN_TTL', 3600),
@@ -75,5 +79,9 @@ export function loadConfig() {
       session: seconds('IDP_SESSION_TTL', 2 * 3600),
     },
     users: users(),
+    // Options for tests only.
+    test: {
+      invalidRefreshedIdToken: process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN === '1',
+    },
   };
 }

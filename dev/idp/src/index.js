@@ -1,11 +1,13 @@
 // Entry point: `npm start`. Listens on 127.0.0.1:$PORT (0 = a free port), serves the provider under
 // /oauth2/default, prints ISSUER=<url> and writes it to $IDP_READY_FILE once it accepts requests.
 import { createServer } from 'node:http';
-import { writeFileSync, renameSync } from 'node:fs';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { writeFileSync, renameSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import { loadConfig } from './config.js';
 import { loadKeys } from './keys.js';
 import { createProvider } from './provider.js';
+import { createStorage } from './adapter.js';
 import { handleInteraction } from './interactions.js';
 import { handleDashboard } from './dashboard.js';
 import { formTargets, contentSecurityPolicy } from './pages.js';
@@ -43,9 +45,20 @@ function okta_offline_access(url) {
   }
 }
 
+// The cookie signing keys: kept in the data folder, so sessions survive a restart.
+function cookieKeys(dataDir) {
+  const file = dataDir && join(dataDir, 'cookie-keys.json');
+  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const keys = [randomBytes(32).toString('base64url')];
+  if (file) writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
 async function main() {
   const config = loadConfig();
-  const jwks = loadKeys(config.keysFile);
+  if (config.dataDir) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const jwks = loadKeys(config.keysFile ?? (config.dataDir && join(config.dataDir, 'keys.json')));
+  const Adapter = createStorage(config.dataDir && join(config.dataDir, 'store.json'));
   const accounts = accountsFrom(config.users);
   const server = createServer();
   await new Promise((resolve, reject) => {
@@ -55,7 +68,9 @@ async function main() {
   const orgUrl = `http://127.0.0.1:${server.address().port}`;
   const issuer = `${orgUrl}${PREFIX}`;
   const targets = formTargets([...config.redirectUris, ...config.postLogoutRedirectUris]);
-  const provider = createProvider({ issuer, config, jwks, accounts, targets });
+  const provider = createProvider({
+    issuer, config, jwks, accounts, targets, Adapter, cookieKeys: cookieKeys(config.dataDir),
+  });
   const { stats, count } = createStats(provider);
   const callback = provider.callback();
 

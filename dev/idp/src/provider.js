@@ -1,7 +1,6 @@
 // oidc-provider configured to behave like an Okta custom authorization server ("default"):
 // Okta's route names, JWT access tokens for `api://default` with `cid`/`uid`/`scp`, refresh tokens for
 // `offline_access` without `prompt=consent`, rotation of refresh tokens, RFC 9207 `iss` on every callback.
-import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
@@ -28,7 +27,7 @@ dropMiddleware(userinfoActions, 'validateAudience');
 dropMiddleware(revocationActions, 'rejectStructuredTokens');
 dropMiddleware(introspectionActions, 'rejectStructuredTokens');
 
-export function createProvider({ issuer, config, jwks, accounts, targets }) {
+export function createProvider({ issuer, config, jwks, accounts, targets, Adapter, cookieKeys }) {
   const { logoutSource, postLogoutSuccessSource, renderError } = pages(targets);
   const resourceServer = {
     scope: SCOPES.join(' '),
@@ -49,8 +48,9 @@ export function createProvider({ issuer, config, jwks, accounts, targets }) {
       redirect_uris: config.redirectUris,
       post_logout_redirect_uris: config.postLogoutRedirectUris,
     }],
+    adapter: Adapter,
     jwks,
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: { keys: cookieKeys },
     scopes: SCOPES,
     claims: CLAIMS,
     // Okta puts the profile claims of the granted scopes in the ID token as well as at userinfo.
@@ -109,15 +109,44 @@ export function createProvider({ issuer, config, jwks, accounts, targets }) {
     renderError,
   });
   provider.proxy = false;
-  acceptJwtAccessTokens(provider, jwks);
+  acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
+  refreshTokenGracePeriod(provider, config.refreshTokenGrace);
+  if (config.test.invalidRefreshedIdToken) breakRefreshedIdTokens(provider);
   return provider;
 }
 
+// Okta's "grace period for token rotation": a refresh token that was just rotated is accepted once
+// more for this many seconds (0: refused at once, and its grant revoked, as oidc-provider does).
+function refreshTokenGracePeriod(provider, grace) {
+  if (!grace) return;
+  const reused = new Set();
+  const find = provider.RefreshToken.find.bind(provider.RefreshToken);
+  provider.RefreshToken.find = async function findWithGrace(...args) {
+    const token = await find(...args);
+    if (token?.consumed && !reused.has(token.jti) && Math.floor(Date.now() / 1000) - token.consumed <= grace) {
+      reused.add(token.jti);
+      token.consumed = undefined;
+    }
+    return token;
+  };
+}
+
+// Test option (IDP_TEST_INVALID_REFRESHED_ID_TOKEN): the ID token of a refresh has a broken signature,
+// as when a client cannot check it (a key set it cannot fetch during a key rotation).
+function breakRefreshedIdTokens(provider) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token' && ctx.body?.id_token) {
+      const [header, payload, signature] = ctx.body.id_token.split('.');
+      ctx.body = { ...ctx.body, id_token: `${header}.${payload}.${signature.slice(0, -8)}AAAAAAAA` };
+    }
+  });
+}
+
 // JWT access tokens are not stored by oidc-provider, so its `AccessToken.find` cannot see them. Remember what
-// each one was issued for (by `jti`) and let `find` accept a JWT whose signature verifies with our keys.
-// Revoking the token or its grant makes it unusable, as on Okta.
-function acceptJwtAccessTokens(provider, jwks) {
-  const issued = new Map();
+// each one was issued for (by `jti`, in the provider's storage, with its grant) and let `find` accept a JWT
+// whose signature verifies with our keys. Revoking the token or its grant makes it unusable, as on Okta.
+function acceptJwtAccessTokens(provider, jwks, issued) {
   const publicKeys = createLocalJWKSet({
     keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
   });
@@ -127,9 +156,9 @@ function acceptJwtAccessTokens(provider, jwks) {
     for (const key of provider.AccessToken.IN_PAYLOAD) {
       if (token[key] !== undefined) payload[key] = token[key];
     }
-    issued.set(token.jti, payload);
+    issued.upsert(token.jti, payload, token.expiration);
   });
-  provider.on('access_token.destroyed', (token) => issued.delete(token.jti));
+  provider.on('access_token.destroyed', (token) => issued.destroy(token.jti));
 
   const findStored = provider.AccessToken.find.bind(provider.AccessToken);
   provider.AccessToken.find = async function find(value, ...rest) {
@@ -140,12 +169,11 @@ function acceptJwtAccessTokens(provider, jwks) {
     } catch {
       return undefined;
     }
-    const stored = issued.get(claims.jti);
+    const stored = await issued.find(claims.jti);
     if (!stored) return undefined;
     return this.instantiate({ ...stored, iat: claims.iat, exp: claims.exp });
   };
 }
-
 
 // Okta signs out without asking: the confirmation form is submitted at once by a script that the page's
 // Content-Security-Policy allows by its hash (a button stays for browsers without scripts).

@@ -4,28 +4,43 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { decodeJwt, createLocalJWKSet, jwtVerify } from 'jose';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const CLIENT_ID = 'test-client';
 const REDIRECT = 'com.okta.example:/callback';
 let idp;
 let issuer;
 
-before(async () => {
-  idp = spawn(process.execPath, ['src/index.js'], {
+// Starts dev/idp with extra settings; resolves to { process, issuer } once it accepts requests.
+function startIdp(env = {}) {
+  const child = spawn(process.execPath, ['src/index.js'], {
     cwd: new URL('..', import.meta.url),
-    env: { ...process.env, PORT: '0', IDP_CLIENT_ID: CLIENT_ID },
+    env: { ...process.env, PORT: '0', IDP_CLIENT_ID: CLIENT_ID, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  issuer = await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let out = '';
-    idp.stdout.on('data', (chunk) => {
+    child.stdout.on('data', (chunk) => {
       out += chunk;
       const match = /ISSUER=(\S+)/.exec(out);
-      if (match) resolve(match[1]);
+      if (match) resolve({ process: child, issuer: match[1] });
     });
-    idp.once('exit', (code) => reject(new Error(`idp exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`idp exited with ${code}`)));
   });
+}
+
+function stopIdp(running) {
+  return new Promise((resolve) => {
+    running.process.once('exit', resolve);
+    running.process.kill();
+  });
+}
+
+before(async () => {
+  ({ process: idp, issuer } = await startIdp());
 });
 
 after(() => idp.kill());
@@ -62,9 +77,9 @@ function formAction(html, base, id) {
   return actions.find((a) => a.endsWith(id));
 }
 
-async function authorize({ username = 'demo', password = 'demo', cancel = false, scope = 'openid profile email offline_access' } = {}) {
+async function authorize({ username = 'demo', password = 'demo', cancel = false, scope = 'openid profile email offline_access', at = issuer } = {}) {
   const verifier = randomBytes(32).toString('base64url');
-  const url = new URL(`${issuer}/v1/authorize`);
+  const url = new URL(`${at}/v1/authorize`);
   Object.entries({
     client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope, state: 'st4te', nonce: 'n0nce',
     code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
@@ -80,8 +95,8 @@ async function authorize({ username = 'demo', password = 'demo', cancel = false,
   return { result, verifier, browser: b };
 }
 
-async function token(params) {
-  const res = await fetch(`${issuer}/v1/token`, {
+async function token(params, at = issuer) {
+  const res = await fetch(`${at}/v1/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ client_id: CLIENT_ID, ...params }),
@@ -131,6 +146,9 @@ test('sign-in, JWT access token with Okta claims, userinfo, refresh rotation, re
   const second = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
   assert.equal(second.status, 200);
   assert.notEqual(second.body.refresh_token, first.body.refresh_token, 'refresh token rotates');
+  // Okta's grace period (30 s by default): the rotated token is accepted once more, then refused.
+  const graced = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+  assert.equal(graced.status, 200, JSON.stringify(graced.body));
   const reused = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
   assert.equal(reused.body.error, 'invalid_grant');
 
@@ -217,4 +235,61 @@ test('the dashboard tile opens the initiate login URI with the org URL as iss', 
   assert.equal(target.searchParams.get('iss'), orgUrl);
   const unknown = await fetch(`${orgUrl}/home/oidc_client/someone-else`, { redirect: 'manual' });
   assert.equal(unknown.status, 404);
+});
+
+async function signIn(at) {
+  const { result, verifier } = await authorize({ at });
+  const tokens = await token({ grant_type: 'authorization_code', code: result.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier }, at);
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  return tokens.body;
+}
+
+test('IDP_REFRESH_TOKEN_GRACE=0 refuses a rotated refresh token at once and revokes its grant', async () => {
+  const strict = await startIdp({ IDP_REFRESH_TOKEN_GRACE: '0' });
+  try {
+    const first = await signIn(strict.issuer);
+    const second = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, strict.issuer);
+    assert.equal(second.status, 200);
+    const reused = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, strict.issuer);
+    assert.equal(reused.body.error, 'invalid_grant');
+    const newest = await token({ grant_type: 'refresh_token', refresh_token: second.body.refresh_token }, strict.issuer);
+    assert.equal(newest.body.error, 'invalid_grant', 'reuse revokes the whole grant, as on Okta');
+  } finally {
+    await stopIdp(strict);
+  }
+});
+
+test('with IDP_DATA_DIR, a restarted provider keeps its keys, grants and tokens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idp-data-'));
+  const first = await startIdp({ IDP_DATA_DIR: dir });
+  const port = new URL(first.issuer).port;
+  const tokens = await signIn(first.issuer);
+  await stopIdp(first);
+  const again = await startIdp({ IDP_DATA_DIR: dir, PORT: port });
+  try {
+    assert.equal(again.issuer, first.issuer);
+    const me = await fetch(`${again.issuer}/v1/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(me.status, 200, 'the access token issued before the restart is still known');
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, again.issuer);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.equal(statSync(join(dir, 'store.json')).mode & 0o777, 0o600);
+  } finally {
+    await stopIdp(again);
+  }
+});
+
+test('IDP_TEST_INVALID_REFRESHED_ID_TOKEN breaks the signature of refreshed ID tokens only', async () => {
+  const broken = await startIdp({ IDP_TEST_INVALID_REFRESHED_ID_TOKEN: '1' });
+  try {
+    const tokens = await signIn(broken.issuer);
+    const keys = createLocalJWKSet(await (await fetch(`${broken.issuer}/v1/keys`)).json());
+    await jwtVerify(tokens.id_token, keys);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, broken.issuer);
+    assert.equal(refreshed.status, 200);
+    await assert.rejects(jwtVerify(refreshed.body.id_token, keys));
+    const next = await token({ grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token }, broken.issuer);
+    assert.equal(next.status, 200, 'the rotated refresh token works');
+  } finally {
+    await stopIdp(broken);
+  }
 });

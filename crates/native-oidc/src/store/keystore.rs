@@ -1,0 +1,427 @@
+//! [`KeystoreVault`]: secrets in the OS keystore, through `keyring-core` and the platform stores of the
+//! keyring-rs project, chosen by target:
+//!
+//! | Platform | Store | Item |
+//! | --- | --- | --- |
+//! | macOS, iOS | `apple-native-keyring-store` (data-protection keychain) | accessible after first unlock, this device only |
+//! | Windows | `windows-native-keyring-store` (Credential Manager) | generic credential, local persistence |
+//! | Linux, BSD | `zbus-secret-service-keyring-store` (Secret Service over D-Bus, pure Rust) | item in the default collection |
+//! | Android | `android-native-keyring-store` (values encrypted with an Android Keystore key) | |
+//!
+//! Each entry `name` is the item with service `<service>` and account `<prefix><name>`. A value larger
+//! than the platform allows in one item (2560 bytes on Windows) is split into chunks in items
+//! `<name>#<generation>.<i>`, and the entry item holds only their count and SHA-256: a new value is
+//! written under the other generation before the entry item is switched to it, so a crash between the
+//! writes leaves the previous value whole.
+
+use std::{collections::HashMap, sync::Arc};
+
+use keyring_core::{CredentialStore, Entry};
+use sha2::{Digest, Sha256};
+
+use super::{Storage, Vault};
+use crate::error::{Error, Result};
+
+/// The largest value one item holds on this platform.
+#[cfg(windows)]
+const MAX_VALUE: usize = 2560;
+#[cfg(not(windows))]
+const MAX_VALUE: usize = 64 * 1024;
+
+/// At most this many chunks per value.
+const MAX_CHUNKS: usize = 64;
+
+/// Secrets in the OS keystore (see the module docs).
+pub struct KeystoreVault {
+    store: Arc<CredentialStore>,
+    service: String,
+    prefix: String,
+    max_value: usize,
+    modifiers: HashMap<&'static str, &'static str>,
+}
+
+impl std::fmt::Debug for KeystoreVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeystoreVault")
+            .field("service", &self.service)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unreachable(error: keyring_core::Error) -> Error {
+    Error::Storage(format!("the system keystore cannot be reached: {error}"))
+}
+
+/// The platform's credential store: one per process, created on first success and never dropped (the
+/// Secret Service store must not be dropped on an async runtime's thread).
+fn platform_store() -> Result<Arc<CredentialStore>> {
+    static STORE: std::sync::Mutex<Option<Arc<CredentialStore>>> = std::sync::Mutex::new(None);
+    let mut cached = STORE
+        .lock()
+        .map_err(|_| Error::Storage("the keystore was poisoned by a panic".into()))?;
+    if let Some(store) = cached.as_ref() {
+        return Ok(store.clone());
+    }
+    let store = new_platform_store().map_err(unreachable)?;
+    *cached = Some(store.clone());
+    Ok(store)
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+fn new_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(apple_native_keyring_store::protected::Store::new()?)
+}
+#[cfg(windows)]
+fn new_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+#[cfg(target_os = "android")]
+fn new_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(android_native_keyring_store::Store::new()?)
+}
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn new_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(zbus_secret_service_keyring_store::Store::new()?)
+}
+
+/// How items are created: on Apple platforms readable after the first unlock, never synchronised to
+/// other devices; on Windows kept on this machine (not roaming with the profile).
+fn item_modifiers() -> HashMap<&'static str, &'static str> {
+    if cfg!(any(target_os = "macos", target_os = "ios")) {
+        HashMap::from([("access-policy", "after-first-unlock-this-device-only")])
+    } else if cfg!(windows) {
+        HashMap::from([("persistence", "Local")])
+    } else {
+        HashMap::new()
+    }
+}
+
+impl KeystoreVault {
+    /// The OS keystore, if it answers (a read of the session item succeeds or finds nothing).
+    pub fn open(service: &str, account_prefix: &str) -> Result<Self> {
+        let vault = Self {
+            store: platform_store()?,
+            service: service.to_string(),
+            prefix: account_prefix.to_string(),
+            max_value: MAX_VALUE,
+            modifiers: item_modifiers(),
+        };
+        vault.item(super::SESSION)?.get_secret().map_or_else(
+            |e| match e {
+                keyring_core::Error::NoEntry => Ok(()),
+                other => Err(unreachable(other)),
+            },
+            |_| Ok(()),
+        )?;
+        Ok(vault)
+    }
+
+    /// A vault over any `keyring-core` store (no item modifiers), e.g. for tests.
+    pub fn with_store(store: Arc<CredentialStore>, service: &str, account_prefix: &str) -> Self {
+        Self {
+            store,
+            service: service.to_string(),
+            prefix: account_prefix.to_string(),
+            max_value: MAX_VALUE,
+            modifiers: HashMap::new(),
+        }
+    }
+
+    /// Sets the largest value one item may hold (larger values are split in chunks).
+    pub fn with_max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value = bytes.max(64);
+        self
+    }
+
+    /// The keystore account of entry `name`.
+    pub fn account(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn item(&self, name: &str) -> Result<Entry> {
+        let account = self.account(name);
+        let entry = if self.modifiers.is_empty() {
+            Entry::new_in_store(&self.store, &self.service, &account)
+        } else {
+            Entry::new_in_store_with_modifiers(
+                &self.store,
+                &self.service,
+                &account,
+                &self.modifiers,
+            )
+        };
+        entry.map_err(unreachable)
+    }
+
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.item(name)?.get_secret() {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unreachable(e)),
+        }
+    }
+
+    fn set(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.item(name)?.set_secret(value).map_err(unreachable)
+    }
+
+    fn delete(&self, name: &str) -> Result<bool> {
+        match self.item(name)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(unreachable(e)),
+        }
+    }
+
+    fn chunk_name(name: &str, generation: u8, index: usize) -> String {
+        format!("{name}#{generation}.{index}")
+    }
+
+    /// Removes the chunks of `generation` from `from` on.
+    fn delete_chunks(&self, name: &str, generation: u8, from: usize) -> Result<()> {
+        for index in from..MAX_CHUNKS {
+            if !self.delete(&Self::chunk_name(name, generation, index))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the entry item holds: the value itself, or where its chunks are.
+enum Head {
+    Inline(Vec<u8>),
+    Chunked {
+        generation: u8,
+        chunks: usize,
+        sha256: String,
+    },
+}
+
+impl Head {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Head::Inline(value) => [b"I".as_slice(), value].concat(),
+            Head::Chunked {
+                generation,
+                chunks,
+                sha256,
+            } => format!("C{generation} {chunks} {sha256}").into_bytes(),
+        }
+    }
+
+    fn decode(bytes: Vec<u8>) -> Option<Head> {
+        match bytes.first()? {
+            b'I' => Some(Head::Inline(bytes[1..].to_vec())),
+            b'C' => {
+                let text = std::str::from_utf8(&bytes[1..]).ok()?;
+                let mut parts = text.split(' ');
+                let generation = parts.next()?.parse().ok().filter(|g| *g < 2)?;
+                let chunks = parts.next()?.parse().ok().filter(|n| *n <= MAX_CHUNKS)?;
+                let sha256 = parts.next()?.to_string();
+                Some(Head::Chunked {
+                    generation,
+                    chunks,
+                    sha256,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn generation(&self) -> Option<u8> {
+        match self {
+            Head::Chunked { generation, .. } => Some(*generation),
+            Head::Inline(_) => None,
+        }
+    }
+}
+
+fn hex_sha256(value: &[u8]) -> String {
+    Sha256::digest(value)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Vault for KeystoreVault {
+    fn storage(&self) -> Storage {
+        Storage::Keystore
+    }
+
+    /// A value whose chunks are missing or do not match, or an item this vault did not write, is
+    /// returned as the raw item: it is not JSON, so the store sets it aside as unreadable.
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let Some(raw) = self.get(name)? else {
+            return Ok(None);
+        };
+        let Some(Head::Chunked {
+            generation,
+            chunks,
+            sha256,
+        }) = Head::decode(raw.clone())
+        else {
+            return Ok(Some(match Head::decode(raw.clone()) {
+                Some(Head::Inline(value)) => value,
+                _ => raw,
+            }));
+        };
+        let mut value = Vec::new();
+        for index in 0..chunks {
+            match self.get(&Self::chunk_name(name, generation, index))? {
+                Some(chunk) => value.extend(chunk),
+                None => return Ok(Some(raw)),
+            }
+        }
+        if hex_sha256(&value) != sha256 {
+            return Ok(Some(raw));
+        }
+        Ok(Some(value))
+    }
+
+    fn write(&self, name: &str, value: &[u8]) -> Result<()> {
+        let previous = self.get(name)?.and_then(Head::decode);
+        let old_generation = previous.as_ref().and_then(Head::generation);
+        if value.len() < self.max_value {
+            self.set(name, &Head::Inline(value.to_vec()).encode())?;
+        } else {
+            let generation = old_generation.map_or(0, |g| 1 - g);
+            let chunks: Vec<&[u8]> = value.chunks(self.max_value).collect();
+            if chunks.len() > MAX_CHUNKS {
+                return Err(Error::Storage(format!(
+                    "the {name} is too large for the system keystore ({} bytes)",
+                    value.len()
+                )));
+            }
+            for (index, chunk) in chunks.iter().enumerate() {
+                self.set(&Self::chunk_name(name, generation, index), chunk)?;
+            }
+            // The switch: until here, the entry still names the previous value.
+            self.set(
+                name,
+                &Head::Chunked {
+                    generation,
+                    chunks: chunks.len(),
+                    sha256: hex_sha256(value),
+                }
+                .encode(),
+            )?;
+            self.delete_chunks(name, generation, chunks.len())?;
+        }
+        if let Some(old) = old_generation {
+            let current = self.get(name)?.and_then(|h| Head::decode(h)?.generation());
+            if current != Some(old) {
+                self.delete_chunks(name, old, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self, name: &str) -> Result<()> {
+        self.delete(name)?;
+        for generation in 0..2 {
+            self.delete_chunks(name, generation, 0)?;
+        }
+        Ok(())
+    }
+
+    fn set_aside(&self, name: &str) -> Result<String> {
+        let aside = format!("{name}.corrupt");
+        if let Some(value) = self.get(name)? {
+            self.set(&aside, &value)?;
+        }
+        self.remove(name)?;
+        Ok(format!(
+            "the keystore item {} / {}",
+            self.service,
+            self.account(&aside)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keyring_core::mock;
+
+    use super::*;
+
+    fn vault(max: usize) -> (Arc<mock::Store>, KeystoreVault) {
+        let store = mock::Store::new().unwrap();
+        let vault = KeystoreVault::with_store(store.clone(), "com.example.test", "")
+            .with_max_value_size(max);
+        (store, vault)
+    }
+
+    #[test]
+    fn small_values_are_one_item_and_large_ones_are_chunked() {
+        let (_, vault) = vault(100);
+        vault.write("session", b"small").unwrap();
+        assert_eq!(vault.read("session").unwrap().unwrap(), b"small");
+        let large: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        vault.write("session", &large).unwrap();
+        assert_eq!(vault.read("session").unwrap().unwrap(), large);
+        let again: Vec<u8> = large.iter().rev().copied().collect();
+        vault.write("session", &again).unwrap();
+        assert_eq!(vault.read("session").unwrap().unwrap(), again);
+        vault.write("session", b"small again").unwrap();
+        assert_eq!(vault.read("session").unwrap().unwrap(), b"small again");
+        for generation in 0..2 {
+            assert!(
+                vault
+                    .get(&KeystoreVault::chunk_name("session", generation, 0))
+                    .unwrap()
+                    .is_none(),
+                "no chunk of an old value is left"
+            );
+        }
+        vault.remove("session").unwrap();
+        assert!(vault.read("session").unwrap().is_none());
+    }
+
+    /// The keystore refuses a write half-way (as the OS may, or a crash would stop it): the previous
+    /// value is still read whole. The mock store is used for this failure, which a real keystore cannot
+    /// be made to produce on demand.
+    #[test]
+    fn a_write_that_stops_half_way_leaves_the_previous_value() {
+        let (store, vault) = vault(100);
+        let first: Vec<u8> = vec![1; 450];
+        vault.write("session", &first).unwrap();
+        let chunk = Entry::new_in_store(
+            &(store.clone() as Arc<CredentialStore>),
+            "com.example.test",
+            &KeystoreVault::chunk_name("session", 1, 2),
+        )
+        .unwrap();
+        let mock: &mock::Cred = chunk.as_any().downcast_ref().unwrap();
+        mock.set_error(keyring_core::Error::PlatformFailure("disk full".into()));
+        let error = vault.write("session", &[2; 450]).unwrap_err();
+        assert_eq!(error.kind(), "storage");
+        assert_eq!(vault.read("session").unwrap().unwrap(), first);
+        vault.write("session", &[3; 450]).unwrap();
+        assert_eq!(vault.read("session").unwrap().unwrap(), vec![3; 450]);
+    }
+
+    #[tokio::test]
+    async fn damaged_chunks_are_a_storage_error_and_are_set_aside() {
+        let (_, vault) = vault(100);
+        let json = format!("\"{}\"", "x".repeat(300));
+        vault.write("session", json.as_bytes()).unwrap();
+        vault
+            .set(&KeystoreVault::chunk_name("session", 0, 1), &[8; 100])
+            .unwrap();
+        let vault = Arc::new(vault);
+        let store = super::super::SessionStore::new(vault.clone());
+        let error = store.load().await.unwrap_err();
+        assert_eq!(error.kind(), "storage");
+        assert!(error.to_string().contains("session.corrupt"), "{error}");
+        assert!(vault.read("session").unwrap().is_none(), "set aside");
+        assert!(vault
+            .get(&KeystoreVault::chunk_name("session", 0, 0))
+            .unwrap()
+            .is_none());
+    }
+}

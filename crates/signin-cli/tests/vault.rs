@@ -1,0 +1,343 @@
+//! Where `signin` keeps tokens, against real components: the OS keystore is a real Secret Service
+//! (gnome-keyring on a private session bus), the fallback a real file; and what must never happen to a
+//! session: a plaintext token on disk, a file readable by others, a rotated refresh token lost to a
+//! crash or to a refreshed ID token that fails validation, two processes spending one refresh token.
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use native_oidc::{Auth, Config, OidcClient, SessionStore};
+use serde_json::Value;
+use testkit::{files_containing, IdpOptions, SessionBus, CLIENT_ID};
+
+use super::{block_on, browser, finish, refresh_grant, Env, Run};
+
+impl Env {
+    /// Runs `signin` on `bus` (its HOME stays the test's).
+    fn run_on(&self, bus: &SessionBus, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
+        finish(command.output().unwrap())
+    }
+
+    fn login_on(&self, bus: &SessionBus, storage: &str) -> Run {
+        let (browser, issuer) = (browser(), self.idp.issuer().to_string());
+        self.run_on(
+            bus,
+            &[
+                "login",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                CLIENT_ID,
+                "--browser",
+                &browser,
+                "--token-storage",
+                storage,
+            ],
+        )
+    }
+
+    /// The keystore account of this test's session.
+    fn account(&self) -> String {
+        format!("{}#session", self.session().display())
+    }
+
+    /// The session in the session file.
+    fn stored_file(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.session()).unwrap()).unwrap()
+    }
+}
+
+/// What `secret-tool` finds for an account of `signin`'s service.
+fn secret_tool(bus: &SessionBus, account: &str) -> Option<Vec<u8>> {
+    let output = Command::new("secret-tool")
+        .args(["lookup", "service", "signin", "username", account])
+        .envs(bus.env())
+        .output()
+        .expect("secret-tool (Debian package libsecret-tools; make test installs it)");
+    (output.status.success() && !output.stdout.is_empty()).then_some(output.stdout)
+}
+
+#[test]
+fn the_keystore_holds_the_tokens_and_no_file_does() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::with_secret_service(bus_dir.path());
+
+    let login = env.login_on(&bus, "keystore").json();
+    assert_eq!(login["storage"], "keystore");
+    assert_eq!(login["name"], "Demo User");
+
+    // secret-tool finds the item; it holds the session (after a one-byte format mark).
+    let item = secret_tool(&bus, &env.account()).expect("secret-tool finds the session");
+    let session: Value = serde_json::from_slice(&item[1..]).unwrap();
+    let tokens = [
+        session["access_token"].as_str().unwrap().to_string(),
+        session["refresh_token"].as_str().unwrap().to_string(),
+        session["id_token"].as_str().unwrap().to_string(),
+    ];
+    for token in &tokens {
+        for dir in [env.dir.path(), bus_dir.path()] {
+            let found = files_containing(dir, token);
+            assert!(found.is_empty(), "a token is in plaintext in {found:?}");
+        }
+    }
+
+    // A new process restores the session from the keystore and uses it.
+    let status = env
+        .run_on(&bus, &["status", "--token-storage", "keystore"])
+        .json();
+    assert_eq!(status["subject"], login["subject"]);
+    assert_eq!(status["storage"], "keystore");
+    let userinfo = format!("{}/v1/userinfo", env.idp.issuer());
+    let called = env.run_on(&bus, &["call", &userinfo, "--token-storage", "keystore"]);
+    assert_eq!(called.code, 0, "{}", called.stderr);
+
+    let logout = env.run_on(
+        &bus,
+        &[
+            "logout",
+            "--browser",
+            &browser(),
+            "--token-storage",
+            "keystore",
+        ],
+    );
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert!(
+        secret_tool(&bus, &env.account()).is_none(),
+        "sign-out erases the keystore item"
+    );
+}
+
+#[test]
+fn without_a_secret_service_auto_uses_a_private_file_and_keystore_is_an_error() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::empty(bus_dir.path());
+
+    let refused = env.login_on(&bus, "keystore");
+    let line = refused.error_line();
+    assert!(line.starts_with("error: storage: "), "{line}");
+    assert!(line.contains("keystore"), "{line}");
+    assert!(!env.session().exists(), "never a silent plaintext file");
+
+    let login = env.login_on(&bus, "auto");
+    assert_eq!(login.json()["storage"], "file");
+    assert!(
+        login.stderr.contains("no keystore answers"),
+        "the fallback is said out loud: {}",
+        login.stderr
+    );
+    let status = env
+        .run_on(&bus, &["status", "--token-storage", "auto"])
+        .json();
+    assert_eq!(status["storage"], "file");
+}
+
+#[test]
+fn a_plaintext_session_file_moves_into_the_keystore() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::with_secret_service(bus_dir.path());
+    // A session as the current version stores it: plaintext in the session file.
+    let before = env.login(&[]).json();
+    assert_eq!(before["storage"], "file");
+    let refresh_token = env.stored_file()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let after = env
+        .run_on(&bus, &["status", "--token-storage", "auto"])
+        .json();
+    assert_eq!(after["storage"], "keystore");
+    assert_eq!(after["subject"], before["subject"], "still signed in");
+    assert!(!env.session().exists(), "the plaintext copy is erased");
+    assert!(files_containing(env.dir.path(), &refresh_token).is_empty());
+    assert!(secret_tool(&bus, &env.account()).is_some());
+    let token = env.run_on(&bus, &["token", "--token-storage", "keystore"]);
+    assert_eq!(token.code, 0, "{}", token.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_session_file_is_never_readable_by_others_even_with_umask_0() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(IdpOptions::default());
+    let folder = env.dir.path().join("signin");
+    let session = folder.join("session.json");
+    let command = format!(
+        "umask 000; exec '{}' login --issuer '{}' --client-id '{CLIENT_ID}' --browser '{}' --token-storage file --session '{}'",
+        env!("CARGO_BIN_EXE_signin"),
+        env.idp.issuer(),
+        browser(),
+        session.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &command])
+        .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Look at every file in the folder as soon as it exists, until the login ends.
+    let mut seen = std::collections::BTreeMap::new();
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for entry in entries.flatten() {
+                if let Ok(meta) = entry.metadata() {
+                    let mode = meta.permissions().mode() & 0o777;
+                    seen.entry(entry.file_name()).or_insert(mode);
+                    assert_eq!(mode & 0o077, 0, "{:?} was {mode:o}", entry.file_name());
+                }
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::metadata(&session).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(!seen.is_empty());
+}
+
+/// A number in `0..bound` that differs from run to run.
+fn random(state: &mut u64, bound: u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state % bound
+}
+
+#[test]
+fn a_refresh_killed_at_any_moment_loses_nothing() {
+    // Okta's grace period: a refresh token the provider rotated just before the kill is accepted once
+    // more, so a process killed before it saved the new one does not end the session.
+    let env = Env::new(IdpOptions::default());
+    env.login(&[]).json();
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut killed_after_rotation = 0;
+    for round in 0..50 {
+        let grants = block_on(env.idp.grants("refresh_token"));
+        let mut child = env
+            .command(&["refresh"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A refresh takes some 30-40 ms here: kill it anywhere in its life.
+        std::thread::sleep(Duration::from_micros(random(&mut state, 45_000)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if block_on(env.idp.grants("refresh_token")) > grants {
+            killed_after_rotation += 1;
+        }
+        let run = env.run(&["refresh"]);
+        assert_eq!(
+            run.code, 0,
+            "round {round}: a new process could not refresh after the kill: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(env.run(&["status"]).json()["has_refresh_token"], true);
+    eprintln!("{killed_after_rotation} of 50 kills came after the provider had rotated the token");
+    assert!(
+        killed_after_rotation > 0,
+        "no kill came after a rotation: the test did not reach the dangerous window"
+    );
+}
+
+#[test]
+fn a_refreshed_id_token_that_fails_validation_keeps_the_rotated_refresh_token() {
+    let env = Env::new(IdpOptions {
+        invalid_refreshed_id_token: true,
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
+    env.login(&[]).json();
+    let before = env.stored_file();
+
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("not valid"), "{}", run.stderr);
+    let after = env.stored_file();
+    assert_ne!(
+        after["refresh_token"], before["refresh_token"],
+        "the rotated refresh token is stored, not the used one"
+    );
+    assert_eq!(
+        after["id_token"], before["id_token"],
+        "the ID token that failed validation is not kept"
+    );
+    let accepted = refresh_grant(&env.idp, after["refresh_token"].as_str().unwrap());
+    assert!(
+        accepted["access_token"].is_string(),
+        "dev/idp accepts the stored refresh token: {accepted}"
+    );
+}
+
+#[test]
+fn processes_racing_on_an_expired_session_refresh_once() {
+    let env = Env::new(IdpOptions {
+        access_token_ttl: Some(2),
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
+    env.login(&[]).json();
+    std::thread::sleep(Duration::from_millis(2100));
+    let before = block_on(env.idp.grants("refresh_token"));
+
+    let spawn = || {
+        env.command(&["token"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let in_process = block_on(async {
+        let config = Config::new(env.idp.issuer(), CLIENT_ID, "http://127.0.0.1/callback").unwrap();
+        let auth = Auth::new(
+            OidcClient::new(config).unwrap(),
+            SessionStore::file(env.session()),
+        );
+        auth.restore().await.unwrap().expect("the stored session");
+        auth.access_token().await.map(|t| t.secret().clone())
+    })
+    .expect("the in-process caller gets a token");
+    let started = Instant::now();
+    let tokens: Vec<String> = [first, second]
+        .into_iter()
+        .map(|child| {
+            let run = finish(child.wait_with_output().unwrap());
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            run.stdout.trim().to_string()
+        })
+        .collect();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(
+        block_on(env.idp.grants("refresh_token")) - before,
+        1,
+        "exactly one refresh request reached the provider"
+    );
+    assert_eq!(tokens[0], in_process);
+    assert_eq!(tokens[1], in_process);
+    assert_eq!(env.run(&["status"]).json()["has_refresh_token"], true);
+}
