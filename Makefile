@@ -18,13 +18,17 @@ APT_ANDROID := clang libc6-dev-arm64-cross
 # End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium (with a window: headless Chromium
 # never launches URL handlers) as the "system browser", gio for the OS URL handler.
 APT_E2E := webkit2gtk-driver chromium chromium-driver libglib2.0-bin
-# tauri-driver from crates.io, installed once into a cache outside the clone.
+# tauri-driver from crates.io and the Tauri CLI from npm, installed once into a cache outside the clone.
 TOOLS := $(HOME)/.cache/tauri-okta-signin/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
+TAURI_CLI_VERSION := 2.12.5
+TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
+# Where cargo (and so the Tauri CLI) puts build output.
+TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e
+.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
@@ -87,3 +91,29 @@ e2e: deps-system deps-node $(TAURI_DRIVER)
 
 $(TAURI_DRIVER):
 	cargo install --locked tauri-driver --version '^2' --root $(TOOLS)
+
+$(TAURI_CLI):
+	npm install --prefix $(TOOLS)/npm-$(TAURI_CLI_VERSION) --no-save --no-audit --no-fund @tauri-apps/cli@$(TAURI_CLI_VERSION)
+
+# The installable Linux package: a release build, bundled by the Tauri CLI (tauri.conf.json's
+# desktopTemplate gives its .desktop file `Exec=… %u` and the URL scheme).
+bundle: deps-system $(TAURI_CLI)
+	$(TAURI_CLI) build --bundles deb --ci
+	@ls $(TARGET)/release/bundle/deb/*.deb
+
+# Checks the package: its files, its .desktop file (desktop-file-validate, scheme, %u).
+bundle-check: bundle
+	E2E_DEB="$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" \
+		cargo test --locked -p e2e --test main -- --ignored --exact package::the_deb_installs_an_app_that_handles_the_url_scheme
+
+# Signs in through the *installed* app: the OS URL handler hands the link to the binary the package
+# installed. It installs the package system-wide (dpkg -i), so it runs only where CI=1 (CI's throwaway
+# machine, see .ci/run); elsewhere it says how to run it.
+e2e-installed: bundle $(TAURI_DRIVER)
+	@if [ -z "$$CI" ]; then \
+		echo "e2e-installed: skipped (it runs dpkg -i; set CI=1 on a throwaway machine to run it)"; \
+	else \
+		$(SUDO) dpkg -i "$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" && \
+		cargo build --locked -p demo-api -p e2e --bins && \
+		PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact installed::the_installed_app_signs_in_through_the_os_url_handler; \
+	fi

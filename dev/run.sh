@@ -34,7 +34,7 @@ for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 issuer="$(cat "$ready")"
 rm -f "$ready"
 
-ISSUER="$issuer" PORT=$API_PORT "$target/debug/demo-api" &
+ISSUER="$issuer" CLIENT_IDS=0oa1localnative0001 PORT=$API_PORT "$target/debug/demo-api" &
 pids+=($!)
 
 echo

@@ -1,20 +1,19 @@
-// The one module that talks to Rust: the app's commands and the `auth-changed` event.
+// The one module that talks to Rust: the app's commands, and the channel state changes come through.
 // Tokens never come through here: Rust keeps them and answers with states, profiles and API bodies.
+// There is no event listener: the window may not listen to events at all.
 
 function tauriBridge() {
   const tauri = globalThis.__TAURI__;
   if (!tauri) throw new Error('This page must run inside the app.');
-  return { invoke: tauri.core.invoke, listen: tauri.event.listen };
+  return { invoke: tauri.core.invoke, Channel: tauri.core.Channel };
 }
 
-export const AUTH_CHANGED = 'auth-changed';
-
-export function createAuth({ invoke, listen } = tauriBridge()) {
+export function createAuth({ invoke, Channel } = tauriBridge()) {
   return {
-    /** The current state: { status: 'restoring' | 'signed_out' | 'waiting_for_browser' | 'signed_in', … } */
+    /** The current state: { status: 'not_configured' | 'restoring' | 'signed_out' | 'waiting_for_browser' | 'signed_in', … } */
     state: () => invoke('auth_state'),
-    /** Opens the system browser on the sign-in page. */
-    signIn: () => invoke('sign_in'),
+    /** Opens the system browser on the sign-in page (with an account suggested by a sign-in request). */
+    signIn: (loginHint) => invoke('sign_in', loginHint ? { loginHint } : {}),
     /** Stops waiting for the browser. */
     cancelSignIn: () => invoke('cancel_sign_in'),
     /** Signs out (at once, even offline). */
@@ -26,12 +25,16 @@ export function createAuth({ invoke, listen } = tauriBridge()) {
       }
       return invoke('call_api', { path });
     },
-    /** Calls handler(state) on every change; resolves to a function that stops listening. */
-    onChange: (handler) => listen(AUTH_CHANGED, (event) => handler(event.payload)),
+    /** Calls handler(state) on every change; resolves to the current state. */
+    subscribe(handler) {
+      const channel = new Channel();
+      channel.onmessage = handler;
+      return invoke('subscribe', { onState: channel });
+    },
   };
 }
 
-/** Turns a rejected command into words: Rust sends its error as a message string. */
+/** Turns a rejected command into words: Rust sends { kind, message }. */
 export function errorMessage(error) {
   if (typeof error === 'string') return error;
   if (error && typeof error.message === 'string') return error.message;

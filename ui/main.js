@@ -54,6 +54,24 @@ function signedOut(state) {
     el('button', { id: 'sign-in', class: 'primary', onclick: () => act(auth.signIn), disabled: busy ? '' : null }, cancelled ? 'Sign in again' : 'Sign in'));
 }
 
+function notConfigured(state) {
+  return el('section', { class: 'card' },
+    el('h1', {}, 'Not configured yet'),
+    el('p', { id: 'not-configured', class: 'notice warn', role: 'status' }, state.message),
+    state.missing?.length
+      ? el('ul', { id: 'missing' }, state.missing.map((name) => el('li', {}, el('code', {}, name))))
+      : null,
+    el('p', { class: 'muted small' }, 'Config file: ', el('code', { id: 'config-file' }, state.file)),
+    el('p', { class: 'muted small' }, 'Restart the app once the settings are in place.'));
+}
+
+function loginRequest(request) {
+  if (!request) return null;
+  return el('div', { id: 'login-request', class: 'notice info', role: 'status' },
+    el('p', {}, `A sign-in was requested by ${request.issuer}${request.login_hint ? ` for ${request.login_hint}` : ''}.`),
+    el('button', { id: 'accept-login-request', class: 'secondary', onclick: () => act(() => auth.signIn(request.login_hint)) }, 'Sign in again'));
+}
+
 function waiting() {
   return el('section', { class: 'card center' },
     el('div', { class: 'spinner', 'aria-hidden': 'true' }),
@@ -84,6 +102,7 @@ function signedIn(state) {
         el('h1', { id: 'profile-name' }, profile.name ?? profile.subject),
         el('p', { id: 'profile-email', class: 'muted' }, profile.email ?? ''))),
     state.offline ? el('p', { id: 'offline', class: 'notice warn' }, 'Offline: showing your saved session. ', state.notice?.message ?? '') : notice(state.notice, 'warn'),
+    loginRequest(state.login_request),
     el('p', { class: 'muted small', id: 'expiry' },
       state.expires_at ? `Access token expires ${relativeTime(state.expires_at)}` : 'Access token expiry unknown'),
     el('p', { class: 'muted small', id: 'storage', 'data-storage': state.storage }, storageText(state.storage)),
@@ -112,6 +131,7 @@ async function callApi() {
 
 function render() {
   const views = {
+    not_configured: notConfigured,
     restoring: () => el('section', { class: 'card center' }, el('div', { class: 'spinner', 'aria-hidden': 'true' }), el('p', {}, 'Restoring your session…')),
     signed_out: signedOut,
     waiting_for_browser: waiting,
@@ -123,10 +143,9 @@ function render() {
   app.replaceChildren(...[banner && el('p', { id: 'banner', class: 'notice error', role: 'alert' }, banner), view].filter(Boolean));
 }
 
-auth.onChange((state) => {
+auth.subscribe((state) => {
   current = state;
   if (state.status !== 'signed_in') apiResult = null;
   render();
-});
-auth.state().then((state) => { current = state; render(); }, (error) => { banner = errorMessage(error); render(); });
+}).then((state) => { current = state; render(); }, (error) => { banner = errorMessage(error); render(); });
 setInterval(() => { if (current.status === 'signed_in') render(); }, 30_000);

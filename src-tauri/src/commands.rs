@@ -1,37 +1,47 @@
 //! The IPC commands of the main window: thin wrappers over `app_core::Controller`.
-//! None of them returns a token.
+//! None of them returns a token; state changes reach the UI through the channel it subscribes.
 
 use app_core::{ApiResponse, AuthView};
-use tauri::{AppHandle, Runtime};
+use tauri::{ipc::Channel, AppHandle, Runtime};
 
-use crate::{error::Result, state::controller};
+use crate::{error::Result, state};
 
 /// The current sign-in state.
 #[tauri::command]
 pub fn auth_state<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
-    Ok(controller(&app)?.view())
+    state::view(&app)
 }
 
-/// Opens the system browser on the sign-in page.
+/// Every later state change goes to `on_state`; returns the current state.
 #[tauri::command]
-pub async fn sign_in<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
-    Ok(controller(&app)?.sign_in(None).await?)
+pub fn subscribe<R: Runtime>(app: AppHandle<R>, on_state: Channel<AuthView>) -> Result<AuthView> {
+    state::subscribe(&app, on_state)
+}
+
+/// Opens the system browser on the sign-in page (with the account an initiate-login link suggested,
+/// when the user accepts its request).
+#[tauri::command]
+pub async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    login_hint: Option<String>,
+) -> Result<AuthView> {
+    Ok(state::controller(&app)?.sign_in(login_hint).await?)
 }
 
 /// Stops waiting for the browser.
 #[tauri::command]
 pub async fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
-    Ok(controller(&app)?.cancel_sign_in().await)
+    Ok(state::controller(&app)?.cancel_sign_in().await)
 }
 
 /// Signs out at once, even when the identity provider is unreachable; revocation and the provider's
 /// sign-out page follow in the background.
 #[tauri::command]
 pub async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
-    let controller = controller(&app)?;
-    let (view, session) = controller.sign_out().await;
-    if let Some(session) = session {
-        tauri::async_runtime::spawn(async move { controller.finish_sign_out(session).await });
+    let controller = state::controller(&app)?;
+    let (view, task) = controller.sign_out().await;
+    if let Some(task) = task {
+        tauri::async_runtime::spawn(async move { controller.finish_sign_out(task).await });
     }
     Ok(view)
 }
@@ -39,5 +49,5 @@ pub async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
 /// GET a path of the configured API with the access token; returns status and body.
 #[tauri::command]
 pub async fn call_api<R: Runtime>(app: AppHandle<R>, path: String) -> Result<ApiResponse> {
-    Ok(controller(&app)?.call_api(&path).await?)
+    Ok(state::controller(&app)?.call_api(&path).await?)
 }

@@ -1,4 +1,5 @@
-//! The commands' error: serialised to the frontend as its message (never a token).
+//! The commands' error: crosses to the frontend as `{ kind, message }` (never a token), so the UI can
+//! branch on the kind and show the message.
 
 use serde::{Serialize, Serializer};
 
@@ -15,7 +16,16 @@ pub enum Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        match self {
+            Error::App(error) => error.serialize(serializer),
+            Error::NotReady => {
+                use serde::ser::SerializeStruct;
+                let mut error = serializer.serialize_struct("Error", 2)?;
+                error.serialize_field("kind", "not_ready")?;
+                error.serialize_field("message", &self.to_string())?;
+                error.end()
+            }
+        }
     }
 }
 

@@ -8,20 +8,40 @@ mod error;
 mod links;
 mod state;
 
-use app_core::AppConfig;
-use tauri::{Builder, Runtime};
+use std::path::Path;
+
+use app_core::{AppConfig, Build, NotConfigured};
+use tauri::{Builder, Manager, Runtime};
 
 pub use app_core::store::{LEGACY_STORE_FILE, VAULT_FILE};
-pub use state::{controller, AppState, Launcher, AUTH_CHANGED};
+pub use state::{controller, subscribe, AppState, Launcher};
 
-/// The configuration the app ships with (the local services of `make run`); `OKTA_SIGNIN_CONFIG` and
-/// environment variables override it.
+/// The defaults the app is built with: in a debug build the local services of `make run`
+/// (`src-tauri/okta.json`); in a release build only the app's own redirect URIs and scopes, so issuer,
+/// client id and API come from the user's configuration.
+#[cfg(debug_assertions)]
 pub const DEFAULT_CONFIG: &str = include_str!("../okta.json");
+/// The defaults the app is built with (see the debug build's).
+#[cfg(not(debug_assertions))]
+pub const DEFAULT_CONFIG: &str = app_core::RELEASE_DEFAULTS;
+
+/// The user's config file: `okta.json` in the app's config folder (`~/.config/com.okta.example/` on
+/// Linux), unless `OKTA_SIGNIN_CONFIG` names another.
+pub const USER_CONFIG_FILE: &str = "okta.json";
+
+/// How the app gets its configuration at setup, given the user's config file.
+pub type ConfigLoader = Box<dyn FnOnce(&Path) -> Result<AppConfig, NotConfigured> + Send + 'static>;
+
+/// Loads the configuration the way the app does (environment, config file, built-in defaults).
+pub fn load_config() -> ConfigLoader {
+    Box::new(|file| AppConfig::load(DEFAULT_CONFIG, file, Build::current()))
+}
 
 /// The IPC handler with the app's commands (for `run_app` and tests).
 pub fn commands<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         commands::auth_state,
+        commands::subscribe,
         commands::sign_in,
         commands::cancel_sign_in,
         commands::sign_out,
@@ -30,7 +50,7 @@ pub fn commands<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send +
 }
 
 /// Registers the plugins, state and commands; builds the controller and handles deep links at setup.
-pub fn setup_app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<R> {
+pub fn setup_app<R: Runtime>(builder: Builder<R>, config: ConfigLoader) -> Builder<R> {
     // Desktop: a second process started for a deep link hands it to this one (must come first).
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -43,16 +63,23 @@ pub fn setup_app<R: Runtime>(builder: Builder<R>, config: AppConfig) -> Builder<
 /// tauri-plugin-opener for opening the browser (tests record the URL instead).
 pub fn with_core<R: Runtime>(
     builder: Builder<R>,
-    config: AppConfig,
+    config: ConfigLoader,
     launcher: Option<Launcher>,
 ) -> Builder<R> {
     builder
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_opener::init())
-        .manage(AppState::<R>(Default::default()))
+        // Opens the system browser for Rust only: no script injected into the page that would open
+        // links on click through the opener.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
+        .manage(AppState::<R>::default())
         .invoke_handler(commands())
         .setup(move |app| {
-            state::install(app.handle(), config.clone(), launcher.clone())?;
+            let file = app.path().app_config_dir()?.join(USER_CONFIG_FILE);
+            state::install(app.handle(), config(&file), launcher)?;
             links::listen(app.handle());
             Ok(())
         })
@@ -60,14 +87,7 @@ pub fn with_core<R: Runtime>(
 
 /// Builds and runs the app with `builder`.
 pub fn run_app<R: Runtime>(builder: Builder<R>, context: tauri::Context<R>) {
-    let config = match AppConfig::load(DEFAULT_CONFIG) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {}: {error}", error.kind());
-            std::process::exit(1);
-        }
-    };
-    if let Err(error) = setup_app(builder, config).run(context) {
+    if let Err(error) = setup_app(builder, load_config()).run(context) {
         eprintln!("error: the app failed: {error}");
         std::process::exit(1);
     }

@@ -9,9 +9,11 @@ use tokio::sync::mpsc;
 
 use crate::state::controller;
 
-/// Starts the controller and wires every source of deep links to it.
+/// Starts the controller and wires every source of deep links to it. A debug build registers the
+/// URL scheme for itself (Linux, Windows); an installed app is registered by its package (the
+/// `.desktop` file of the `.deb`), which a development build run later must not take over.
 pub fn listen<R: Runtime>(app: &AppHandle<R>) {
-    #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+    #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
     if let Err(error) = app.deep_link().register_all() {
         tracing::warn!(%error, "could not register the URL scheme");
     }
@@ -33,7 +35,7 @@ pub fn listen<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         let Ok(controller) = controller(&handle) else {
-            return;
+            return; // not configured: links are dropped
         };
         controller.start().await;
         while let Some(url) = links.recv().await {

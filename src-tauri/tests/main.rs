@@ -9,10 +9,10 @@ use std::{
 
 use app_core::AppConfig;
 use native_oidc::Config;
-use okta_signin_app_lib::{test_context, with_core, Launcher, VAULT_FILE};
+use okta_signin_app_lib::{subscribe, test_context, with_core, ConfigLoader, Launcher, VAULT_FILE};
 use serde_json::Value;
 use tauri::{
-    ipc::{CallbackFn, InvokeBody},
+    ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody},
     test::{get_ipc_response, mock_builder, INVOKE_KEY},
     webview::InvokeRequest,
     App, Emitter, Manager, WebviewWindow,
@@ -39,14 +39,12 @@ struct TestApp {
     app: App<tauri::test::MockRuntime>,
     window: WebviewWindow<tauri::test::MockRuntime>,
     opened: Arc<Mutex<Vec<Url>>>,
-    _api: tokio::runtime::Runtime,
+    /// Every message sent on the UI's channel (subscribed as the UI does, at start).
+    messages: Arc<Mutex<Vec<String>>>,
+    _api: Option<tokio::runtime::Runtime>,
 }
 
 fn start(idp: &Idp) -> TestApp {
-    isolate_home();
-    let serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // The demo API, on its own runtime thread.
     let api = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -57,7 +55,11 @@ fn start(idp: &Idp) -> TestApp {
     let api_url = api.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
-        let verifier = Arc::new(demo_api::Verifier::new(issuer, "api://default"));
+        let verifier = Arc::new(demo_api::Api::new(demo_api::Verifier::new(
+            issuer,
+            "api://default",
+            [CLIENT_ID],
+        )));
         tokio::spawn(async move {
             axum::serve(listener, demo_api::app(verifier))
                 .await
@@ -75,6 +77,17 @@ fn start(idp: &Idp) -> TestApp {
         // (the keystore is tested by signin-cli's and the end-to-end suites).
         token_storage: native_oidc::TokenStorage::File,
     };
+    let test = start_with(Box::new(move |_| Ok(config)), Some(api));
+    test.wait_for("the app to start", |state| state["status"] != "restoring");
+    test
+}
+
+/// The app with this configuration (on the mock runtime, with a recorded browser).
+fn start_with(config: ConfigLoader, api: Option<tokio::runtime::Runtime>) -> TestApp {
+    isolate_home();
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let opened = Arc::new(Mutex::new(Vec::new()));
     let record = opened.clone();
     let launcher: Launcher = Arc::new(move |url: &Url| {
@@ -91,15 +104,25 @@ fn start(idp: &Idp) -> TestApp {
     #[allow(deprecated)]
     app.run_iteration(|_, _| {});
     let window = app.get_webview_window("main").expect("the main window");
-    let test = TestApp {
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let record = messages.clone();
+    let channel = Channel::new(move |body: InvokeResponseBody| {
+        let text = match body {
+            InvokeResponseBody::Json(json) => json,
+            InvokeResponseBody::Raw(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        record.lock().unwrap().push(text);
+        Ok(())
+    });
+    subscribe(app.handle(), channel).unwrap();
+    TestApp {
         _serial: serial,
         app,
         window,
         opened,
+        messages,
         _api: api,
-    };
-    test.wait_for("the app to start", |state| state["status"] != "restoring");
-    test
+    }
 }
 
 impl TestApp {
@@ -192,8 +215,12 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
             serde_json::json!({ "path": "https://evil.example.com/" }),
         )
         .unwrap_err();
+    assert_eq!(refused["kind"], "forbidden_url", "{refused}");
     assert!(
-        refused.as_str().unwrap().contains("configured API"),
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("configured API"),
         "{refused}"
     );
 
@@ -242,8 +269,98 @@ fn stale_forged_and_foreign_links_are_ignored() {
     app.wait_for("sign-in", |s| s["status"] == "signed_in");
     assert!(app.stored_session().is_some());
 
-    // /login for our issuer starts a sign-in.
-    app.open_link(&format!("com.okta.example:/login?iss={}", idp.issuer()));
-    app.wait_for("a new sign-in", |s| s["status"] == "waiting_for_browser");
-    assert_eq!(app.opened.lock().unwrap().len(), opened + 1);
+    // /login for our issuer while signed in only asks; the UI accepts with the suggested account.
+    app.open_link(&format!(
+        "com.okta.example:/login?iss={}&login_hint=demo",
+        idp.issuer()
+    ));
+    let asked = app.wait_for("the request to show", |s| !s["login_request"].is_null());
+    assert_eq!(asked["login_request"]["issuer"], idp.issuer());
+    assert_eq!(app.opened.lock().unwrap().len(), opened, "nothing opened");
+    let started = app
+        .invoke("sign_in", serde_json::json!({ "loginHint": "demo" }))
+        .unwrap();
+    assert_eq!(started["status"], "waiting_for_browser");
+    assert!(app.last_opened().as_str().contains("login_hint=demo"));
+}
+
+/// The webview can hear no event (it may not listen: tauri-plugin-deep-link emits every URL, codes
+/// included, as `deep-link://new-url`), and nothing sent on its channel carries a code, a state or a
+/// token.
+#[test]
+fn the_webview_never_receives_a_code_a_state_or_a_token() {
+    let idp = Idp::start();
+    let app = start(&idp);
+    for event in ["deep-link://new-url", "auth-changed"] {
+        let refused = app
+            .invoke(
+                "plugin:event|listen",
+                serde_json::json!({ "event": event, "target": { "kind": "Any" }, "handler": 7 }),
+            )
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("not allowed"),
+            "the window may not listen to {event}: {refused}"
+        );
+    }
+
+    app.invoke("sign_in", Value::Null).unwrap();
+    let callback = app.browser(&LoginAction::demo());
+    app.open_link("com.okta.example:/callback?code=forged-code&state=forged-state");
+    app.open_link(callback.as_str());
+    app.wait_for("sign-in", |s| s["status"] == "signed_in");
+    app.invoke("call_api", serde_json::json!({ "path": "/api/messages" }))
+        .unwrap();
+    let session = app.stored_session().unwrap();
+    app.invoke("sign_out", Value::Null).unwrap();
+
+    let params: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    let secrets = [
+        params["code"].clone(),
+        params["state"].clone(),
+        "forged-code".to_string(),
+        "forged-state".to_string(),
+        session.access_token().secret().clone(),
+        session.refresh_token().unwrap().secret().clone(),
+        session.id_token().unwrap().to_string(),
+    ];
+    let messages = app.messages.lock().unwrap().clone();
+    assert!(
+        messages.iter().any(|m| m.contains("signed_in")),
+        "the channel carried the states: {messages:?}"
+    );
+    for message in &messages {
+        for secret in &secrets {
+            assert!(!message.contains(secret.as_str()), "{message}");
+        }
+    }
+}
+
+#[test]
+fn a_release_build_without_settings_shows_what_to_configure() {
+    let loader: ConfigLoader = Box::new(|file| {
+        app_core::AppConfig::load_with(
+            app_core::RELEASE_DEFAULTS,
+            file,
+            app_core::Build::Release,
+            |_| None,
+        )
+    });
+    let app = start_with(loader, None);
+    let state = app.state();
+    assert_eq!(state["status"], "not_configured");
+    assert_eq!(
+        state["missing"],
+        serde_json::json!(["issuer", "clientId", "apiBaseUrl"])
+    );
+    assert!(
+        state["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("com.okta.example/okta.json"),
+        "{state}"
+    );
+    let refused = app.invoke("sign_in", Value::Null).unwrap_err();
+    assert_eq!(refused["kind"], "not_configured", "{refused}");
+    assert!(app.opened.lock().unwrap().is_empty());
 }

@@ -1,24 +1,27 @@
 // The Rust bridge, with a fake `invoke` and `listen` standing in for Tauri's IPC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAuth, errorMessage, AUTH_CHANGED } from '../auth.js';
+import { createAuth, errorMessage } from '../auth.js';
 import { relativeTime, initials, claimText, storageText } from '../format.js';
 
 function fakeTauri(answers = {}) {
   const calls = [];
-  const listeners = new Map();
+  const channels = [];
+  class Channel {
+    constructor() {
+      this.onmessage = () => {};
+      channels.push(this);
+    }
+  }
   return {
     calls,
-    listeners,
+    channels,
+    Channel,
     invoke: async (command, args) => {
       calls.push([command, args]);
       const answer = answers[command];
-      if (answer instanceof Error) throw answer.message;
+      if (answer instanceof Error) throw { kind: 'network', message: answer.message };
       return typeof answer === 'function' ? answer(args) : answer;
-    },
-    listen: async (event, handler) => {
-      listeners.set(event, handler);
-      return () => listeners.delete(event);
     },
   };
 }
@@ -49,14 +52,23 @@ test('callApi sends only a path and returns status and body', async () => {
   assert.equal(fake.calls.length, 1, 'bad paths never reach Rust');
 });
 
-test('onChange passes the auth-changed payload and can stop', async () => {
-  const fake = fakeTauri();
+test('subscribe hands Rust a channel and passes on what comes through it', async () => {
+  const fake = fakeTauri({ subscribe: { status: 'signed_out', notice: null } });
   const seen = [];
-  const stop = await createAuth(fake).onChange((state) => seen.push(state.status));
-  fake.listeners.get(AUTH_CHANGED)({ event: AUTH_CHANGED, payload: { status: 'signed_in' } });
+  const current = await createAuth(fake).subscribe((state) => seen.push(state.status));
+  assert.equal(current.status, 'signed_out');
+  assert.equal(fake.calls[0][0], 'subscribe');
+  assert.equal(fake.calls[0][1].onState, fake.channels[0]);
+  fake.channels[0].onmessage({ status: 'signed_in' });
   assert.deepEqual(seen, ['signed_in']);
-  stop();
-  assert.equal(fake.listeners.size, 0);
+});
+
+test('a sign-in request passes its login hint', async () => {
+  const fake = fakeTauri({ sign_in: { status: 'waiting_for_browser' } });
+  const auth = createAuth(fake);
+  await auth.signIn();
+  await auth.signIn('demo');
+  assert.deepEqual(fake.calls.map(([, args]) => args), [{}, { loginHint: 'demo' }]);
 });
 
 test('command errors become a message', async () => {

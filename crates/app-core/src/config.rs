@@ -1,18 +1,49 @@
-//! The app's configuration: the engine's settings (Okta's sample names) plus `apiBaseUrl`.
+//! The app's configuration: the engine's settings (Okta's sample names) plus `apiBaseUrl`,
+//! `tokenStorage` and `allowInsecureLoopback`.
 //!
-//! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`) over the file named by
-//! `OKTA_SIGNIN_CONFIG` over the defaults the app bundles (`src-tauri/okta.json`, which points at the
-//! local identity provider and demo API of `make run`). Pointing the app at a real Okta org is a change
-//! of that file or those variables.
+//! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`, `TOKEN_STORAGE`) over the config file
+//! (`$OKTA_SIGNIN_CONFIG`, else `okta.json` in the app's config folder) over the defaults the app is
+//! built with. A debug build's defaults are `src-tauri/okta.json`: the local identity provider and demo
+//! API of `make run`. A release build carries no such development values: issuer, client id and
+//! `apiBaseUrl` must come from the user's configuration, and plain http to a loopback issuer or API
+//! (a port any local user can take) needs `"allowInsecureLoopback": true` in the config file.
+//! Anything missing or unsafe is a [`NotConfigured`]: the app shows what to set, and where.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, Result, TokenStorage};
+use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, TokenStorage};
 use serde::Deserialize;
 use url::Url;
 
 /// The environment variable naming a config file.
 pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
+
+/// The defaults of a release build: the app's own redirect URIs and scopes, nothing about a server.
+pub const RELEASE_DEFAULTS: &str = r#"{
+  "redirectUri": "com.okta.example:/callback",
+  "logoutRedirectUri": "com.okta.example:/logout",
+  "scopes": "openid profile email offline_access"
+}"#;
+
+/// Which kind of build reads the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// A development build: plain http on loopback is fine.
+    Debug,
+    /// A build for users: no development defaults, https unless the config file allows loopback.
+    Release,
+}
+
+impl Build {
+    /// The build this code was compiled as.
+    pub fn current() -> Self {
+        if cfg!(debug_assertions) {
+            Build::Debug
+        } else {
+            Build::Release
+        }
+    }
+}
 
 /// The app's own settings beside the engine's.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +51,8 @@ pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
 struct AppSection {
     api_base_url: Option<String>,
     token_storage: Option<String>,
+    #[serde(default)]
+    allow_insecure_loopback: bool,
 }
 
 /// A validated app configuration.
@@ -33,37 +66,73 @@ pub struct AppConfig {
     pub token_storage: TokenStorage,
 }
 
+/// Why the app cannot sign anyone in yet: settings missing, or unusable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NotConfigured {
+    /// The settings that are missing (`issuer`, `clientId`, `apiBaseUrl`).
+    pub missing: Vec<String>,
+    /// The config file the app reads.
+    pub file: PathBuf,
+    /// What to do, in words.
+    pub message: String,
+}
+
+impl NotConfigured {
+    fn invalid(file: &Path, error: &Error) -> Self {
+        Self {
+            missing: Vec::new(),
+            file: file.to_path_buf(),
+            message: format!(
+                "The configuration in {} cannot be used: {error}",
+                file.display()
+            ),
+        }
+    }
+}
+
 impl AppConfig {
-    /// Parses a config JSON text (Okta's names plus the app's own).
-    fn from_json(text: &str) -> Result<(ConfigSource, AppSection)> {
-        let source: ConfigSource = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
-        let app: AppSection = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("the app config is not valid: {e}")))?;
+    fn from_json(text: &str, what: &Path) -> Result<(ConfigSource, AppSection), Error> {
+        let invalid =
+            |e: serde_json::Error| Error::Config(format!("{} is not valid: {e}", what.display()));
+        let source: ConfigSource = serde_json::from_str(text).map_err(invalid)?;
+        let app: AppSection = serde_json::from_str(text).map_err(invalid)?;
         Ok((source, app))
     }
 
-    /// Loads environment over `$OKTA_SIGNIN_CONFIG` over `defaults` (a config JSON text).
-    pub fn load(defaults: &str) -> Result<Self> {
-        Self::load_with(defaults, |name| std::env::var(name).ok())
+    /// Loads the environment over the config file over `defaults` (a config JSON text). The config
+    /// file is `$OKTA_SIGNIN_CONFIG`, else `user_file` when it exists.
+    pub fn load(defaults: &str, user_file: &Path, build: Build) -> Result<Self, NotConfigured> {
+        Self::load_with(defaults, user_file, build, |name| std::env::var(name).ok())
     }
 
     /// Like [`AppConfig::load`] with any environment lookup.
-    pub fn load_with(defaults: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let (defaults, default_app) = Self::from_json(defaults)?;
-        let (file, file_app) = match env(CONFIG_ENV).filter(|p| !p.is_empty()) {
-            Some(path) => {
-                let text = std::fs::read_to_string(Path::new(&path)).map_err(|e| {
-                    Error::Config(format!("cannot read the app config {path}: {e}"))
-                })?;
-                Self::from_json(&text)?
+    pub fn load_with(
+        defaults: &str,
+        user_file: &Path,
+        build: Build,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, NotConfigured> {
+        let file = env(CONFIG_ENV)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| user_file.to_path_buf());
+        let invalid = |error: Error| NotConfigured::invalid(&file, &error);
+        let (defaults, default_app) =
+            Self::from_json(defaults, Path::new("the built-in defaults")).map_err(invalid)?;
+        let (from_file, file_app) = match std::fs::read_to_string(&file) {
+            Ok(text) => Self::from_json(&text, &file).map_err(invalid)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && env(CONFIG_ENV).is_none() => {
+                (ConfigSource::default(), AppSection::default())
             }
-            None => (ConfigSource::default(), AppSection::default()),
+            Err(e) => {
+                return Err(invalid(Error::Config(format!(
+                    "cannot read {}: {e}",
+                    file.display()
+                ))))
+            }
         };
-        let oidc = ConfigSource::from_lookup(&env)
-            .or(file)
-            .or(defaults)
-            .build()?;
+        let source = ConfigSource::from_lookup(&env).or(from_file).or(defaults);
         let setting = |name: &str, file: Option<String>, default: Option<String>| {
             env(name).filter(|v| !v.is_empty()).or(file).or(default)
         };
@@ -71,25 +140,72 @@ impl AppConfig {
             "API_BASE_URL",
             file_app.api_base_url,
             default_app.api_base_url,
-        )
-        .unwrap_or_default();
+        );
+
+        let missing: Vec<String> = [
+            ("issuer", source.issuer.is_none()),
+            ("clientId", source.client_id.is_none()),
+            ("apiBaseUrl", api.is_none()),
+        ]
+        .into_iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(name, _)| name.to_string())
+        .collect();
+        if !missing.is_empty() {
+            return Err(NotConfigured {
+                message: format!(
+                    "Set {} in {} (or the environment variables {}).",
+                    missing.join(", "),
+                    file.display(),
+                    missing
+                        .iter()
+                        .map(|name| match name.as_str() {
+                            "issuer" => "OIDC_ISSUER",
+                            "clientId" => "OIDC_CLIENT_ID",
+                            _ => "API_BASE_URL",
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                missing,
+                file,
+            });
+        }
+
+        let oidc = source.build().map_err(invalid)?;
         let token_storage = setting(
             "TOKEN_STORAGE",
             file_app.token_storage,
             default_app.token_storage,
         )
         .map(|value| value.parse())
-        .transpose()?
+        .transpose()
+        .map_err(invalid)?
         .unwrap_or_default();
+        let api_base_url = validate_api(&api.unwrap_or_default()).map_err(invalid)?;
+
+        // Plain http (on loopback, the only place the engine allows it) only where it is meant.
+        let allow_http = build == Build::Debug || file_app.allow_insecure_loopback;
+        for (name, url) in [
+            ("issuer", oidc.issuer().url()),
+            ("apiBaseUrl", &api_base_url),
+        ] {
+            if url.scheme() == "http" && !allow_http {
+                return Err(invalid(Error::Config(format!(
+                    "{name} `{url}` is plain http; a release build sends tokens only over https \
+                     (set \"allowInsecureLoopback\": true in the config file to allow a loopback server)"
+                ))));
+            }
+        }
         Ok(Self {
             oidc,
-            api_base_url: validate_api(&api)?,
+            api_base_url,
             token_storage,
         })
     }
 }
 
-fn validate_api(text: &str) -> Result<Url> {
+fn validate_api(text: &str) -> Result<Url, Error> {
     let mut url = Url::parse(text)
         .map_err(|e| Error::Config(format!("apiBaseUrl `{text}` is not a URL: {e}")))?;
     if !is_https_or_loopback(&url) {
@@ -113,11 +229,22 @@ fn validate_api(text: &str) -> Result<Url> {
 mod tests {
     use super::*;
 
-    const DEFAULTS: &str = include_str!("../../../src-tauri/okta.json");
+    const DEBUG_DEFAULTS: &str = include_str!("../../../src-tauri/okta.json");
+
+    fn nowhere() -> PathBuf {
+        PathBuf::from("/nonexistent/okta.json")
+    }
+
+    fn write(dir: &Path, json: &str) -> String {
+        let file = dir.join("okta.json");
+        std::fs::write(&file, json).unwrap();
+        file.display().to_string()
+    }
 
     #[test]
-    fn defaults_point_at_the_local_services() {
-        let config = AppConfig::load_with(DEFAULTS, |_| None).unwrap();
+    fn debug_defaults_point_at_the_local_services() {
+        let config =
+            AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |_| None).unwrap();
         assert_eq!(
             config.oidc.issuer().as_str(),
             "http://127.0.0.1:9000/oauth2/default"
@@ -131,45 +258,87 @@ mod tests {
     }
 
     #[test]
-    fn token_storage_comes_from_the_file_or_the_environment() {
+    fn a_release_build_has_no_development_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("okta.json");
-        std::fs::write(&file, r#"{"tokenStorage":"keystore"}"#).unwrap();
-        let path = file.display().to_string();
-        let from_file =
-            AppConfig::load_with(DEFAULTS, |name| (name == CONFIG_ENV).then(|| path.clone()))
-                .unwrap();
-        assert_eq!(from_file.token_storage, TokenStorage::Keystore);
-        let from_env = AppConfig::load_with(DEFAULTS, |name| match name {
-            CONFIG_ENV => Some(path.clone()),
-            "TOKEN_STORAGE" => Some("file".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(from_env.token_storage, TokenStorage::File);
-        let error = AppConfig::load_with(DEFAULTS, |name| {
-            (name == "TOKEN_STORAGE").then(|| "plaintext".into())
-        })
-        .unwrap_err();
-        assert_eq!(error.kind(), "config");
+        let user = dir.path().join("okta.json");
+        let error =
+            AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Release, |_| None).unwrap_err();
+        assert_eq!(error.missing, ["issuer", "clientId", "apiBaseUrl"]);
+        assert_eq!(error.file, user);
+        assert!(error.message.contains("okta.json"), "{}", error.message);
+
+        // A config without apiBaseUrl does not fall back to a loopback API.
+        write(
+            dir.path(),
+            r#"{"issuer":"https://dev-1.okta.com/oauth2/default","clientId":"0oaREAL"}"#,
+        );
+        let error =
+            AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Release, |_| None).unwrap_err();
+        assert_eq!(error.missing, ["apiBaseUrl"]);
+        assert!(error.message.contains("API_BASE_URL"), "{}", error.message);
+
+        write(
+            dir.path(),
+            r#"{"issuer":"https://dev-1.okta.com/oauth2/default","clientId":"0oaREAL",
+                "apiBaseUrl":"https://api.example.com/"}"#,
+        );
+        let config =
+            AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Release, |_| None).unwrap();
+        assert_eq!(
+            config.oidc.redirect_uri().as_str(),
+            "com.okta.example:/callback"
+        );
+    }
+
+    #[test]
+    fn plain_http_on_loopback_needs_allow_insecure_loopback_in_a_release_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("okta.json");
+        for (issuer, api) in [
+            (
+                "http://127.0.0.1:9000/oauth2/default",
+                "https://api.example.com/",
+            ),
+            (
+                "https://dev-1.okta.com/oauth2/default",
+                "http://127.0.0.1:9001/",
+            ),
+        ] {
+            let json = format!(r#"{{"issuer":"{issuer}","clientId":"c","apiBaseUrl":"{api}"}}"#);
+            write(dir.path(), &json);
+            let error = AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Release, |_| None)
+                .unwrap_err();
+            assert!(
+                error.message.contains("allowInsecureLoopback"),
+                "{}",
+                error.message
+            );
+            AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Debug, |_| None).unwrap();
+            let allowed = json.replace('{', r#"{"allowInsecureLoopback":true,"#);
+            write(dir.path(), &allowed);
+            AppConfig::load_with(RELEASE_DEFAULTS, &user, Build::Release, |_| None).unwrap();
+        }
     }
 
     #[test]
     fn environment_and_file_override_the_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("okta.json");
-        std::fs::write(
-            &file,
+        let path = write(
+            dir.path(),
             r#"{"issuer":"https://dev-1.okta.com/oauth2/default","clientId":"0oaREAL","apiBaseUrl":"https://api.example.com/v1"}"#,
-        )
-        .unwrap();
-        let path = file.display().to_string();
-        let config = AppConfig::load_with(DEFAULTS, |name| match name {
-            CONFIG_ENV => Some(path.clone()),
-            "OIDC_CLIENT_ID" => Some("0oaENV".into()),
-            _ => None,
-        })
-        .unwrap();
+        );
+        let config =
+            AppConfig::load_with(
+                DEBUG_DEFAULTS,
+                &nowhere(),
+                Build::Debug,
+                |name| match name {
+                    CONFIG_ENV => Some(path.clone()),
+                    "OIDC_CLIENT_ID" => Some("0oaENV".into()),
+                    _ => None,
+                },
+            )
+            .unwrap();
         assert_eq!(
             config.oidc.issuer().as_str(),
             "https://dev-1.okta.com/oauth2/default"
@@ -183,17 +352,50 @@ mod tests {
     }
 
     #[test]
+    fn token_storage_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), r#"{"tokenStorage":"keystore"}"#);
+        let from_file = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
+            (name == CONFIG_ENV).then(|| path.clone())
+        })
+        .unwrap();
+        assert_eq!(from_file.token_storage, TokenStorage::Keystore);
+        let from_env =
+            AppConfig::load_with(
+                DEBUG_DEFAULTS,
+                &nowhere(),
+                Build::Debug,
+                |name| match name {
+                    CONFIG_ENV => Some(path.clone()),
+                    "TOKEN_STORAGE" => Some("file".into()),
+                    _ => None,
+                },
+            )
+            .unwrap();
+        assert_eq!(from_env.token_storage, TokenStorage::File);
+        let error = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
+            (name == "TOKEN_STORAGE").then(|| "plaintext".into())
+        })
+        .unwrap_err();
+        assert!(error.message.contains("plaintext"), "{}", error.message);
+    }
+
+    #[test]
     fn an_api_that_would_leak_tokens_is_refused() {
         for api in [
             "http://api.example.com/",
             "ftp://127.0.0.1/",
             "https://api.example.com/?a=b",
         ] {
-            let error = AppConfig::load_with(DEFAULTS, |name| {
+            let error = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
                 (name == "API_BASE_URL").then(|| api.to_string())
             })
             .unwrap_err();
-            assert_eq!(error.kind(), "config", "{api}");
+            assert!(
+                error.message.contains("apiBaseUrl"),
+                "{api}: {}",
+                error.message
+            );
         }
     }
 }

@@ -1,17 +1,20 @@
 //! The app's behaviour: start-up restore, sign-in through the system browser, deep links, API calls,
 //! sign-out. The platform (Tauri) opens URLs, persists pending sign-ins and shows [`AuthView`]s.
 
-use std::sync::Mutex;
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use native_oidc::{Auth, Error, PendingAuthorizations, SignInOptions, SignOutTask};
-use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
 
 use crate::{
     api::{ApiResponse, ApiTarget},
+    error::{AppError, Kind, Notice},
     links::{self, Link},
-    view::{describe, AuthView, Notice},
+    view::{AuthView, LoginRequest},
 };
 
 /// What the app needs from the platform.
@@ -22,36 +25,19 @@ pub trait Platform: Send + Sync + 'static {
     fn state_changed(&self, view: &AuthView);
 }
 
-/// An error for the UI: the engine's kind and a sentence for a person. Never a token.
-#[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
-#[error("{message}")]
-pub struct AppError {
-    /// The stable kind (`network`, `not_signed_in`, `forbidden_url`, …).
-    pub kind: String,
-    /// Words a person understands.
-    pub message: String,
-}
-
-impl From<Error> for AppError {
-    fn from(error: Error) -> Self {
-        Self {
-            kind: error.kind().to_string(),
-            message: describe(&error),
-        }
-    }
-}
-
 /// What happened to a deep link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {
     /// A sign-in completed.
     SignedIn,
     /// A sign-in callback that carried an error (cancelled, …): signed out with a notice.
-    SignInFailed(String),
+    SignInFailed(Kind),
     /// The browser came back from sign-out.
     SignedOut,
     /// A sign-in was started (initiate login URI).
     SignInStarted,
+    /// Signed in already: the UI shows the request and lets the user decide.
+    SignInRequested,
     /// Ignored, with the reason (logged as a warning).
     Ignored(String),
 }
@@ -63,8 +49,12 @@ pub struct Controller<P: Platform> {
     api: ApiTarget,
     view: Mutex<AuthView>,
     pending: AsyncMutex<PendingAuthorizations>,
-    logout_state: Mutex<Option<String>>,
+    logout: Mutex<Option<native_oidc::EndSessionRequest>>,
+    last_link_launch: Mutex<Option<Instant>>,
 }
+
+/// Initiate-login links open the browser at most once per this interval.
+pub const LINK_LAUNCH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl<P: Platform> Controller<P> {
     /// A controller; call [`Controller::start`] once the platform is ready.
@@ -75,7 +65,8 @@ impl<P: Platform> Controller<P> {
             api: ApiTarget::new(api_base_url),
             view: Mutex::new(AuthView::Restoring),
             pending: AsyncMutex::new(PendingAuthorizations::new()),
-            logout_state: Mutex::new(None),
+            logout: Mutex::new(None),
+            last_link_launch: Mutex::new(None),
         }
     }
 
@@ -128,7 +119,7 @@ impl<P: Platform> Controller<P> {
             Ok(summary) => summary,
             Err(error) => {
                 tracing::warn!(%error, "could not restore the session");
-                return self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+                return self.set_view(AuthView::signed_out(Some(Notice::from(&error))));
             }
         };
         let Some(summary) = summary else {
@@ -158,10 +149,10 @@ impl<P: Platform> Controller<P> {
     async fn after_failure(&self, error: &Error) -> AuthView {
         match self.auth.session().await {
             Some(summary) if error.is_transient() => {
-                self.set_view(self.signed_in(&summary, true, Some(Notice::from_error(error))))
+                self.set_view(self.signed_in(&summary, true, Some(Notice::from(error))))
             }
             Some(_) => self.view(),
-            None => self.set_view(AuthView::signed_out(Some(Notice::from_error(error)))),
+            None => self.set_view(AuthView::signed_out(Some(Notice::from(error)))),
         }
     }
 
@@ -178,7 +169,7 @@ impl<P: Platform> Controller<P> {
         {
             Ok(request) => request,
             Err(error) => {
-                self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+                self.set_view(AuthView::signed_out(Some(Notice::from(&error))));
                 return Err(error.into());
             }
         };
@@ -191,14 +182,11 @@ impl<P: Platform> Controller<P> {
         if let Err(reason) = self.platform.open_browser(&request.url) {
             tracing::warn!(%reason, "could not open the browser");
             self.clear_pending().await;
-            let error = AppError {
-                kind: "browser".into(),
-                message: format!("The browser could not be opened: {reason}"),
-            };
-            self.set_view(AuthView::signed_out(Some(Notice {
-                kind: error.kind.clone(),
-                message: error.message.clone(),
-            })));
+            let error = AppError::new(
+                Kind::Browser,
+                format!("The browser could not be opened: {reason}"),
+            );
+            self.set_view(AuthView::signed_out(Some(error.clone())));
             return Err(error);
         }
         Ok(view)
@@ -230,10 +218,8 @@ impl<P: Platform> Controller<P> {
         match links::classify(url, config) {
             Link::Callback(callback) => self.complete(&callback).await,
             Link::Logout(callback) => {
-                let expected = self.logout_state.lock().ok().and_then(|mut s| s.take());
-                match expected
-                    .map(|state| self.auth.client().check_logout_callback(&callback, &state))
-                {
+                let expected = self.logout.lock().ok().and_then(|mut s| s.take());
+                match expected.map(|request| request.check_callback(&callback)) {
                     Some(Ok(())) => {
                         tracing::info!("the browser finished signing out");
                         LinkOutcome::SignedOut
@@ -241,11 +227,58 @@ impl<P: Platform> Controller<P> {
                     _ => ignore("sign-out callback that matches no sign-out in progress"),
                 }
             }
-            Link::Login { login_hint } => match self.sign_in(login_hint).await {
-                Ok(_) => LinkOutcome::SignInStarted,
-                Err(error) => LinkOutcome::SignInFailed(error.kind),
-            },
+            Link::Login { iss, login_hint } => self.login_link(iss, login_hint).await,
             Link::Ignored(reason) => ignore(reason),
+        }
+    }
+
+    /// An initiate-login link, which any web page can open: it never replaces a sign-in in progress,
+    /// only asks while signed in, and opens the browser at most once per [`LINK_LAUNCH_INTERVAL`].
+    async fn login_link(&self, iss: String, login_hint: Option<String>) -> LinkOutcome {
+        if matches!(self.view(), AuthView::WaitingForBrowser)
+            && !self.pending.lock().await.is_empty()
+        {
+            return ignore("initiate-login link while a sign-in is in progress");
+        }
+        if let AuthView::SignedIn {
+            profile,
+            expires_at,
+            offline,
+            notice,
+            storage,
+            ..
+        } = self.view()
+        {
+            tracing::info!(%iss, "an initiate-login link asked for a sign-in; the UI asks the user");
+            self.set_view(AuthView::SignedIn {
+                profile,
+                expires_at,
+                offline,
+                notice,
+                storage,
+                login_request: Some(LoginRequest {
+                    issuer: iss,
+                    login_hint,
+                }),
+            });
+            return LinkOutcome::SignInRequested;
+        }
+        {
+            let mut last = self
+                .last_link_launch
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if last.is_some_and(|at| at.elapsed() < LINK_LAUNCH_INTERVAL) {
+                drop(last);
+                return ignore(
+                    "initiate-login link within 10 s of the last one that opened the browser",
+                );
+            }
+            *last = Some(Instant::now());
+        }
+        match self.sign_in(login_hint).await {
+            Ok(_) => LinkOutcome::SignInStarted,
+            Err(error) => LinkOutcome::SignInFailed(error.kind),
         }
     }
 
@@ -269,8 +302,8 @@ impl<P: Platform> Controller<P> {
                 self.save_pending(&pending).await;
                 drop(pending);
                 tracing::warn!(%error, "sign-in failed");
-                self.show_session(Some(Notice::from_error(&error))).await;
-                LinkOutcome::SignInFailed(error.kind().to_string())
+                self.show_session(Some(Notice::from(&error))).await;
+                LinkOutcome::SignInFailed(Kind::Engine(error.kind()))
             }
         }
     }
@@ -283,19 +316,21 @@ impl<P: Platform> Controller<P> {
         self.clear_pending().await;
         match self.auth.sign_out_locally().await {
             Ok(task) => {
-                let notice = task.erase_error().map(|error| Notice {
-                    kind: error.kind().to_string(),
-                    message: format!(
-                        "You are signed out and your tokens are being revoked, but the copy of your \
-                         session on this device could not be erased: {error}"
-                    ),
+                let notice = task.erase_error().map(|error| {
+                    AppError::new(
+                        Kind::Engine(error.kind()),
+                        format!(
+                            "You are signed out and your tokens are being revoked, but the copy of \
+                             your session on this device could not be erased: {error}"
+                        ),
+                    )
                 });
                 (self.set_view(AuthView::signed_out(notice)), Some(task))
             }
             Err(Error::NotSignedIn) => (self.set_view(AuthView::signed_out(None)), None),
             Err(error) => {
                 tracing::warn!(%error, "sign-out could not clear the store");
-                let view = self.set_view(AuthView::signed_out(Some(Notice::from_error(&error))));
+                let view = self.set_view(AuthView::signed_out(Some(Notice::from(&error))));
                 (view, None)
             }
         }
@@ -308,8 +343,8 @@ impl<P: Platform> Controller<P> {
             tracing::warn!(%error, "sign-out could not reach the identity provider");
         }
         if let Some(end_session) = sign_out.end_session {
-            if let Ok(mut state) = self.logout_state.lock() {
-                *state = Some(end_session.state.clone());
+            if let Ok(mut logout) = self.logout.lock() {
+                *logout = Some(end_session.clone());
             }
             if let Err(reason) = self.platform.open_browser(&end_session.url) {
                 tracing::warn!(%reason, "could not open the browser for sign-out");
@@ -319,12 +354,14 @@ impl<P: Platform> Controller<P> {
 
     /// GET `path` of the configured API with the bearer token (refresh + one retry on 401).
     pub async fn call_api(&self, path: &str) -> Result<ApiResponse, AppError> {
-        let url = self.api.resolve(path).ok_or_else(|| AppError {
-            kind: "forbidden_url".into(),
-            message: format!(
-                "Only paths of the configured API ({}) can be called.",
-                self.api.base()
-            ),
+        let url = self.api.resolve(path).ok_or_else(|| {
+            AppError::new(
+                Kind::ForbiddenUrl,
+                format!(
+                    "Only paths of the configured API ({}) can be called.",
+                    self.api.base()
+                ),
+            )
         })?;
         let mut request = self.auth.request(reqwest::Method::GET, url)?;
         request.headers_mut().insert(
@@ -339,11 +376,10 @@ impl<P: Platform> Controller<P> {
             }
         };
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| AppError {
-            kind: "network".into(),
-            message: format!("The API's answer could not be read: {e}"),
-        })?;
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        let bytes = read_limited(response, MAX_API_BODY).await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        });
         if let Some(summary) = self.auth.session().await {
             // Tokens may have been refreshed: keep the expiry shown current.
             if self.view().is_signed_in() {
@@ -352,6 +388,38 @@ impl<P: Platform> Controller<P> {
         }
         Ok(ApiResponse { status, body })
     }
+}
+
+/// The largest API answer handed to the UI.
+pub const MAX_API_BODY: usize = 1024 * 1024;
+
+/// Reads a response body of at most `limit` bytes; a larger one is an error, never read whole.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, AppError> {
+    let too_large = || {
+        AppError::new(
+            Kind::ResponseTooLarge,
+            format!(
+                "The API's answer is larger than {} KiB; it was not read.",
+                limit / 1024
+            ),
+        )
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        AppError::new(
+            Kind::Engine(native_oidc::ErrorKind::Network),
+            format!("The API's answer could not be read: {e}"),
+        )
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn ignore(reason: &str) -> LinkOutcome {

@@ -13,12 +13,14 @@
 mod api;
 mod config;
 mod controller;
+mod error;
 pub mod links;
 pub mod store;
 mod view;
 
 pub use api::{ApiResponse, ApiTarget};
-pub use config::{AppConfig, CONFIG_ENV};
-pub use controller::{AppError, Controller, LinkOutcome, Platform};
+pub use config::{AppConfig, Build, NotConfigured, CONFIG_ENV, RELEASE_DEFAULTS};
+pub use controller::{Controller, LinkOutcome, Platform};
+pub use error::{describe, AppError, Kind, Notice};
 pub use store::open_store;
-pub use view::{AuthView, Notice, Profile};
+pub use view::{AuthView, LoginRequest, Profile};

@@ -18,8 +18,10 @@ pub enum Link {
     Callback(String),
     /// A sign-out callback (the full URL).
     Logout(String),
-    /// Third-party initiated login for the configured issuer.
+    /// Third-party initiated login for the configured issuer (`target_link_uri` is ignored, OIDC Core §4).
     Login {
+        /// The `iss` the link named (the configured issuer, or its Okta org URL).
+        iss: String,
         /// `login_hint`, if given.
         login_hint: Option<String>,
     },
@@ -79,6 +81,7 @@ pub fn classify(url: &str, config: &Config) -> Link {
         return match param("iss") {
             Some(iss) if is_issuer_of(&iss, config) => Link::Login {
                 login_hint: param("login_hint").filter(|h| !h.is_empty()),
+                iss,
             },
             Some(_) => Link::Ignored("initiate-login link for another issuer"),
             None => Link::Ignored("initiate-login link without iss"),
@@ -115,6 +118,7 @@ mod tests {
         assert_eq!(
             classify(&login, &config),
             Link::Login {
+                iss: ISSUER.into(),
                 login_hint: Some("demo".into())
             }
         );
@@ -122,7 +126,10 @@ mod tests {
         for org in ["http://127.0.0.1:9000", "http://127.0.0.1:9000/"] {
             assert_eq!(
                 classify(&format!("com.okta.example:/login?iss={org}"), &config),
-                Link::Login { login_hint: None },
+                Link::Login {
+                    iss: org.into(),
+                    login_hint: None
+                },
                 "{org}"
             );
         }

@@ -1,47 +1,18 @@
 //! What the UI is told: the sign-in state, a profile and notices. Never a token.
 
-use native_oidc::{Error, SessionSummary, Storage};
+use native_oidc::{SessionSummary, Storage};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A message for the user, with the engine's stable error kind.
+use crate::error::Notice;
+
+/// A sign-in that an initiate-login link asked for while the user was signed in: shown, not acted on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Notice {
-    /// `access_denied`, `session_expired`, `network`, …
-    pub kind: String,
-    /// Words a person understands.
-    pub message: String,
-}
-
-impl Notice {
-    /// The user-facing notice for an engine error.
-    pub fn from_error(error: &Error) -> Self {
-        Self {
-            kind: error.kind().to_string(),
-            message: describe(error),
-        }
-    }
-}
-
-/// A sentence for a person, per error kind.
-pub fn describe(error: &Error) -> String {
-    match error.kind() {
-        "access_denied" => "Sign-in was cancelled.".into(),
-        "network" => {
-            "The sign-in service can't be reached right now. Check your connection and try again."
-                .into()
-        }
-        "session_expired" => "Your session has ended. Please sign in again.".into(),
-        "not_signed_in" => "You are not signed in.".into(),
-        "authorization_expired" => "The sign-in took too long. Please try again.".into(),
-        "state_mismatch" => "That sign-in link doesn't belong to a sign-in started here.".into(),
-        "issuer_mismatch" | "invalid_id_token" | "invalid_userinfo" | "protocol" => {
-            format!("The sign-in answer could not be trusted ({error}). Please try again.")
-        }
-        "config" => format!("The app is not configured correctly: {error}"),
-        "storage" => format!("The saved session could not be read or written: {error}"),
-        _ => format!("Sign-in failed: {error}"),
-    }
+pub struct LoginRequest {
+    /// Who asked (the link's `iss`).
+    pub issuer: String,
+    /// The account it suggested, if any.
+    pub login_hint: Option<String>,
 }
 
 /// The signed-in user, as shown in the UI.
@@ -84,6 +55,15 @@ impl From<&SessionSummary> for Profile {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AuthView {
+    /// The app lacks settings (or has unusable ones): nobody can sign in until they are set.
+    NotConfigured {
+        /// The missing settings (`issuer`, `clientId`, `apiBaseUrl`).
+        missing: Vec<String>,
+        /// The config file to put them in.
+        file: String,
+        /// What to do, in words.
+        message: String,
+    },
     /// Loading the stored session.
     Restoring,
     /// Not signed in; `notice` says why when there is a reason (cancelled, session ended, …).
@@ -106,7 +86,19 @@ pub enum AuthView {
         /// Where the tokens are kept: `keystore` (the system keychain) or `file` (a file only the
         /// user can read).
         storage: Storage,
+        /// A sign-in an initiate-login link asked for, for the user to accept or not.
+        login_request: Option<LoginRequest>,
     },
+}
+
+impl From<&crate::config::NotConfigured> for AuthView {
+    fn from(problem: &crate::config::NotConfigured) -> Self {
+        AuthView::NotConfigured {
+            missing: problem.missing.clone(),
+            file: problem.file.display().to_string(),
+            message: problem.message.clone(),
+        }
+    }
 }
 
 impl AuthView {
@@ -123,6 +115,7 @@ impl AuthView {
             offline,
             notice,
             storage,
+            login_request: None,
         }
     }
 

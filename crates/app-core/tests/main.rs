@@ -46,7 +46,11 @@ impl TestPlatform {
 }
 
 async fn demo_api(issuer: &str) -> Url {
-    let verifier = Arc::new(demo_api::Verifier::new(issuer, "api://default"));
+    let verifier = Arc::new(demo_api::Api::new(demo_api::Verifier::new(
+        issuer,
+        "api://default",
+        [CLIENT_ID],
+    )));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     tokio::spawn(async move {
@@ -172,7 +176,7 @@ async fn cancel_forged_and_foreign_links() {
         .app_redirect();
     assert_eq!(
         app.handle_url(callback.as_str()).await,
-        LinkOutcome::SignInFailed("access_denied".into())
+        LinkOutcome::SignInFailed(app_core::Kind::Engine(native_oidc::ErrorKind::AccessDenied))
     );
     match app.view() {
         AuthView::SignedOut {
@@ -183,6 +187,23 @@ async fn cancel_forged_and_foreign_links() {
         }
         other => panic!("{other:?}"),
     }
+
+    // A callback matching no sign-in in progress, however malformed, is ignored before anything else
+    // is read: the sign-in that waits for its own callback goes on.
+    app.sign_in(None).await.unwrap();
+    for stray in [
+        "com.okta.example:/callback?state=x&state=x",
+        "com.okta.example:/callback?code=a&code=b&state=x",
+        "com.okta.example:/callback?error=access_denied&state=x",
+        "com.okta.example:/callback",
+    ] {
+        assert!(
+            matches!(app.handle_url(stray).await, LinkOutcome::Ignored(_)),
+            "{stray}"
+        );
+        assert_eq!(app.view(), AuthView::WaitingForBrowser, "{stray}");
+    }
+    app.cancel_sign_in().await;
 
     // A forged callback while signed out, then while signed in: ignored both times.
     let forged = "com.okta.example:/callback?code=x&state=y";
@@ -198,7 +219,7 @@ async fn cancel_forged_and_foreign_links() {
     ));
     assert!(app.view().is_signed_in());
 
-    // Initiate login: only for our issuer.
+    // Initiate login: only for our issuer (or its org URL, which Okta sends)...
     let opened = platform.opened();
     let foreign = "com.okta.example:/login?iss=https%3A%2F%2Fevil.example.com%2Foauth2%2Fdefault";
     assert!(matches!(
@@ -206,16 +227,83 @@ async fn cancel_forged_and_foreign_links() {
         LinkOutcome::Ignored(_)
     ));
     assert_eq!(platform.opened(), opened);
-    let ours = format!(
-        "com.okta.example:/login?iss={}&login_hint=demo",
-        idp.issuer()
-    );
-    assert_eq!(app.handle_url(&ours).await, LinkOutcome::SignInStarted);
-    assert!(platform.last_opened().as_str().contains("login_hint=demo"));
+    // ... and while signed in, it only asks: the UI shows who asked, nothing is opened.
+    let org = Url::parse(idp.issuer())
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let ours = format!("com.okta.example:/login?iss={org}&login_hint=demo&target_link_uri=https%3A%2F%2Fevil.example.com");
+    assert_eq!(app.handle_url(&ours).await, LinkOutcome::SignInRequested);
+    assert_eq!(platform.opened(), opened, "no browser while signed in");
+    match app.view() {
+        AuthView::SignedIn {
+            login_request: Some(request),
+            ..
+        } => {
+            assert_eq!(request.issuer, org);
+            assert_eq!(request.login_hint.as_deref(), Some("demo"));
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(
         app.handle_url("com.okta.example:/unknown").await,
         LinkOutcome::Ignored(_)
     ));
+}
+
+#[tokio::test]
+async fn initiate_login_links_cannot_hijack_a_sign_in() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TestPlatform::default();
+    let app = controller(
+        &idp,
+        &dir.path().join("s.json"),
+        platform.clone(),
+        demo_api(idp.issuer()).await,
+    );
+    app.start().await;
+    let link = format!(
+        "com.okta.example:/login?iss={}&login_hint=demo&target_link_uri=https%3A%2F%2Fevil.example.com",
+        Url::parse(idp.issuer()).unwrap().origin().ascii_serialization()
+    );
+
+    // Signed out: the first link starts a sign-in, with the hint and without target_link_uri.
+    assert_eq!(app.handle_url(&link).await, LinkOutcome::SignInStarted);
+    let started = platform.last_opened();
+    assert!(started.as_str().contains("login_hint=demo"));
+    assert!(!started.as_str().contains("evil.example.com"));
+    let opened = platform.opened();
+
+    // While that sign-in is in progress, another link changes nothing...
+    assert!(matches!(
+        app.handle_url(&link).await,
+        LinkOutcome::Ignored(_)
+    ));
+    assert_eq!(platform.opened(), opened);
+    assert_eq!(app.view(), AuthView::WaitingForBrowser);
+    // ... and the user's own callback still completes it.
+    let callback = Browser::new()
+        .open(started.as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    assert_eq!(
+        app.handle_url(callback.as_str()).await,
+        LinkOutcome::SignedIn
+    );
+
+    // Signed out again: a link within 10 s of the last launch opens nothing.
+    app.sign_out().await;
+    assert!(matches!(
+        app.handle_url(&link).await,
+        LinkOutcome::Ignored(_)
+    ));
+    assert_eq!(
+        platform.opened(),
+        opened,
+        "at most one launch per 10 s from links"
+    );
+    assert!(matches!(app.view(), AuthView::SignedOut { .. }));
 }
 
 #[tokio::test]
@@ -454,4 +542,45 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
         200
     );
     assert!(data.join(app_core::store::VAULT_FILE).exists());
+}
+
+/// An API answering 2 MiB, once with a content length and once streamed without one, and a small answer.
+async fn large_answers_api() -> Url {
+    use axum::{body::Body, routing::get, Router};
+    let app = Router::new()
+        .route("/big", get(|| async { vec![b'x'; 2 * 1024 * 1024] }))
+        .route(
+            "/stream",
+            get(|| async {
+                let chunks = (0..32).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 64 * 1024]));
+                Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        )
+        .route("/fine", get(|| async { r#"{"ok":true}"# }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn an_api_answer_over_1_mib_is_a_clear_error() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = TestPlatform::default();
+    let app = controller(
+        &idp,
+        &dir.path().join("s.json"),
+        platform.clone(),
+        large_answers_api().await,
+    );
+    app.start().await;
+    assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
+    for path in ["/big", "/stream"] {
+        let error = app.call_api(path).await.unwrap_err();
+        assert_eq!(error.kind, "response_too_large", "{path}: {error:?}");
+    }
+    let fine = app.call_api("/fine").await.unwrap();
+    assert_eq!(fine.body["ok"], true);
+    assert!(app.view().is_signed_in());
 }

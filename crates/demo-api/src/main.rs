@@ -1,9 +1,9 @@
-//! `demo-api`: `ISSUER=<issuer> [AUDIENCE=api://default] [PORT=9001] demo-api`
-//! Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
+//! `demo-api`: `ISSUER=<issuer> CLIENT_IDS=<id>[,<id>…] [AUDIENCE=api://default] [SCOPE=profile]
+//! [PORT=9001] demo-api`. Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
 
 use std::sync::Arc;
 
-use demo_api::{app, Verifier};
+use demo_api::{app, Api, Verifier};
 
 #[tokio::main]
 async fn main() {
@@ -18,7 +18,19 @@ async fn main() {
         eprintln!("demo-api: set ISSUER to the identity provider's issuer URL");
         std::process::exit(2);
     };
+    let client_ids: Vec<String> = std::env::var("CLIENT_IDS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    if client_ids.is_empty() {
+        eprintln!("demo-api: set CLIENT_IDS to the client id(s) whose tokens this API accepts");
+        std::process::exit(2);
+    }
     let audience = std::env::var("AUDIENCE").unwrap_or_else(|_| "api://default".into());
+    let scope = std::env::var("SCOPE").unwrap_or_else(|_| "profile".into());
     let port: u16 = match std::env::var("PORT")
         .unwrap_or_else(|_| "9001".into())
         .parse()
@@ -38,11 +50,11 @@ async fn main() {
     };
     let address = listener.local_addr().expect("bound address");
     println!("API=http://{address}/");
-    let verifier = Arc::new(Verifier::new(issuer, audience));
+    let api = Api::new(Verifier::new(issuer, audience, client_ids)).with_messages_scope(scope);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    if let Err(e) = axum::serve(listener, app(verifier))
+    if let Err(e) = axum::serve(listener, app(Arc::new(api)))
         .with_graceful_shutdown(shutdown)
         .await
     {

@@ -28,10 +28,11 @@ pub struct Claims {
 /// Why a token was refused (logged, never sent to the client).
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    /// The token is malformed, badly signed, expired or for someone else.
+    /// The token is malformed, badly signed, expired, for someone else, or from another client.
     #[error("invalid token: {0}")]
     Invalid(String),
-    /// The issuer's keys could not be fetched.
+    /// The issuer's keys could not be fetched: not the token's fault (503, so no client throws its
+    /// tokens away during a provider hiccup).
     #[error("cannot fetch the issuer's keys: {0}")]
     Keys(String),
 }
@@ -43,10 +44,11 @@ struct Keys {
     all: Vec<DecodingKey>,
 }
 
-/// Validates access tokens of one issuer for one audience.
+/// Validates access tokens of one issuer for one audience, issued to one of the allowed clients.
 pub struct Verifier {
     issuer: String,
     audience: String,
+    client_ids: Vec<String>,
     http: reqwest::Client,
     keys: RwLock<Keys>,
     last_fetch: Mutex<Option<Instant>>,
@@ -54,11 +56,17 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier for `issuer` and `audience`; keys are fetched on first use.
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+    /// A verifier for `issuer` and `audience` that accepts tokens issued to one of `client_ids`
+    /// (Okta's `cid`); keys are fetched on first use.
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        client_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
+            client_ids: client_ids.into_iter().map(Into::into).collect(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(10))
@@ -76,7 +84,8 @@ impl Verifier {
         self
     }
 
-    /// Verifies a bearer token: RS256 signature by the issuer, `iss`, `aud`, `exp`.
+    /// Verifies a bearer token: RS256 signature by the issuer, `iss`, `aud`, `exp`, and `cid` one of
+    /// the allowed clients.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| VerifyError::Invalid(e.to_string()))?;
@@ -100,9 +109,15 @@ impl Verifier {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| VerifyError::Invalid(e.to_string()))
+            .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        match &claims.cid {
+            Some(cid) if self.client_ids.iter().any(|allowed| allowed == cid) => Ok(claims),
+            other => Err(VerifyError::Invalid(format!(
+                "issued to client {other:?}, not one this API serves"
+            ))),
+        }
     }
 
     async fn key(&self, kid: Option<&str>) -> Option<DecodingKey> {
@@ -126,13 +141,20 @@ impl Verifier {
                 self.issuer.trim_end_matches('/')
             ))
             .await?;
+        // The document must be the issuer's own before its jwks_uri is trusted.
+        if discovery["issuer"].as_str() != Some(self.issuer.as_str()) {
+            return Err(VerifyError::Keys(format!(
+                "discovery names the issuer {}, not {}",
+                discovery["issuer"], self.issuer
+            )));
+        }
         let jwks_uri = discovery["jwks_uri"]
             .as_str()
             .ok_or_else(|| VerifyError::Keys("discovery has no jwks_uri".into()))?;
         let set: JwkSet = serde_json::from_value(self.get(jwks_uri).await?)
             .map_err(|e| VerifyError::Keys(e.to_string()))?;
         let mut keys = Keys::default();
-        for jwk in &set.keys {
+        for jwk in set.keys.iter().filter(|jwk| is_rs256_signing_key(jwk)) {
             let Ok(key) = DecodingKey::from_jwk(jwk) else {
                 continue;
             };
@@ -147,6 +169,13 @@ impl Verifier {
     }
 
     async fn get(&self, url: &str) -> Result<serde_json::Value, VerifyError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| VerifyError::Keys(e.to_string()))?;
+        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(VerifyError::Keys(format!(
+                "{url} is neither https nor http on loopback"
+            )));
+        }
         let response = self
             .http
             .get(url)
@@ -164,4 +193,15 @@ impl Verifier {
             .await
             .map_err(|e| VerifyError::Keys(e.to_string()))
     }
+}
+
+/// Keys for RS256 signatures only: RSA, `use` absent or `sig`, `alg` absent or `RS256`.
+fn is_rs256_signing_key(jwk: &jsonwebtoken::jwk::Jwk) -> bool {
+    use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm, PublicKeyUse};
+    matches!(jwk.algorithm, AlgorithmParameters::RSA(_))
+        && matches!(
+            jwk.common.public_key_use,
+            None | Some(PublicKeyUse::Signature)
+        )
+        && matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256))
 }

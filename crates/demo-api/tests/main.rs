@@ -4,15 +4,30 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{body::Body, http::Request};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use demo_api::{app, Verifier};
+use demo_api::{app, Api, Verifier};
 use http_body_util::BodyExt;
 use native_oidc::{Auth, Config, OidcClient, PendingAuthorizations, SessionStore, SignInOptions};
 use serde_json::Value;
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use tower::ServiceExt;
 
+fn api(idp: &Idp) -> Arc<Api> {
+    Arc::new(Api::new(Verifier::new(
+        idp.issuer(),
+        "api://default",
+        [CLIENT_ID],
+    )))
+}
+
 async fn access_token(idp: &Idp) -> String {
-    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback").unwrap();
+    access_token_with(idp, &["openid", "profile", "email", "offline_access"]).await
+}
+
+async fn access_token_with(idp: &Idp, scopes: &[&str]) -> String {
+    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback")
+        .unwrap()
+        .with_scopes(scopes)
+        .unwrap();
     let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::memory());
     let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
     let mut pending = PendingAuthorizations::new();
@@ -27,16 +42,20 @@ async fn access_token(idp: &Idp) -> String {
     auth.access_token().await.unwrap().secret().clone()
 }
 
-async fn get(
-    verifier: &Arc<Verifier>,
+async fn get(api: &Arc<Api>, path: &str, token: Option<&str>) -> (u16, Option<String>, Value) {
+    get_with(api, path, token.map(|t| format!("Bearer {t}"))).await
+}
+
+async fn get_with(
+    api: &Arc<Api>,
     path: &str,
-    token: Option<&str>,
+    authorization: Option<String>,
 ) -> (u16, Option<String>, Value) {
     let mut request = Request::get(path);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
     }
-    let response = app(verifier.clone())
+    let response = app(api.clone())
         .oneshot(request.body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -71,7 +90,7 @@ fn assert_refused((status, challenge, body): (u16, Option<String>, Value), why: 
 async fn real_tokens_are_accepted() {
     let idp = Idp::start();
     let token = access_token(&idp).await;
-    let verifier = Arc::new(Verifier::new(idp.issuer(), "api://default"));
+    let verifier = api(&idp);
 
     let (status, _, body) = get(&verifier, "/api/messages", Some(&token)).await;
     assert_eq!(status, 200);
@@ -88,7 +107,7 @@ async fn real_tokens_are_accepted() {
 async fn missing_forged_and_foreign_tokens_are_refused() {
     let idp = Idp::start();
     let token = access_token(&idp).await;
-    let verifier = Arc::new(Verifier::new(idp.issuer(), "api://default"));
+    let verifier = api(&idp);
 
     assert_refused(get(&verifier, "/api/messages", None).await, "no token");
     assert_refused(
@@ -130,7 +149,11 @@ async fn missing_forged_and_foreign_tokens_are_refused() {
     assert_refused(get(&verifier, "/api/whoami", Some(&hmac)).await, "HS256");
 
     // A real token for another audience.
-    let other = Arc::new(Verifier::new(idp.issuer(), "api://other"));
+    let other = Arc::new(Api::new(Verifier::new(
+        idp.issuer(),
+        "api://other",
+        [CLIENT_ID],
+    )));
     assert_refused(get(&other, "/api/whoami", Some(&token)).await, "wrong aud");
 
     // From another identity provider (its keys are not the issuer's).
@@ -149,7 +172,9 @@ async fn expired_tokens_are_refused() {
         ..Default::default()
     });
     let token = access_token(&idp).await;
-    let verifier = Arc::new(Verifier::new(idp.issuer(), "api://default").with_leeway(0));
+    let verifier = Arc::new(Api::new(
+        Verifier::new(idp.issuer(), "api://default", [CLIENT_ID]).with_leeway(0),
+    ));
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_refused(
         get(&verifier, "/api/messages", Some(&token)).await,
@@ -167,7 +192,7 @@ async fn rotated_keys_are_fetched_again() {
     };
     let mut idp = Idp::start_with(options.clone());
     let port = url_port(idp.issuer());
-    let verifier = Arc::new(Verifier::new(idp.issuer(), "api://default"));
+    let verifier = api(&idp);
     let first = access_token(&idp).await;
     assert_eq!(get(&verifier, "/api/messages", Some(&first)).await.0, 200);
 
@@ -191,4 +216,142 @@ fn url_port(issuer: &str) -> u16 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+#[tokio::test]
+async fn the_client_and_the_scope_must_be_the_ones_the_api_serves() {
+    let idp = Idp::start();
+    let token = access_token(&idp).await;
+    // A real token, issued to a client this API does not serve.
+    let others = Arc::new(Api::new(Verifier::new(
+        idp.issuer(),
+        "api://default",
+        ["0oaSomeOtherApp"],
+    )));
+    assert_refused(get(&others, "/api/whoami", Some(&token)).await, "other cid");
+
+    // A real token without the scope /api/messages needs: 403 insufficient_scope, no details.
+    let narrow = access_token_with(&idp, &["openid"]).await;
+    let (status, challenge, body) = get(&api(&idp), "/api/messages", Some(&narrow)).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        challenge.as_deref(),
+        Some(r#"Bearer error="insufficient_scope", scope="profile""#)
+    );
+    assert_eq!(body, serde_json::json!({ "error": "insufficient_scope" }));
+    assert_eq!(get(&api(&idp), "/api/whoami", Some(&narrow)).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let idp = Idp::start();
+    let token = access_token(&idp).await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let (status, _, _) =
+            get_with(&api(&idp), "/api/whoami", Some(format!("{scheme} {token}"))).await;
+        assert_eq!(status, 200, "{scheme}");
+    }
+    assert_refused(
+        get_with(&api(&idp), "/api/whoami", Some(format!("Basic {token}"))).await,
+        "another scheme",
+    );
+}
+
+#[tokio::test]
+async fn keys_that_cannot_be_fetched_are_a_503_not_a_401() {
+    let mut idp = Idp::start();
+    let token = access_token(&idp).await;
+    let verifier = api(&idp);
+    idp.stop();
+    let (status, challenge, body) = get(&verifier, "/api/messages", Some(&token)).await;
+    assert_eq!(status, 503, "the token is not at fault: {body}");
+    assert!(challenge.is_none());
+    assert_eq!(
+        body,
+        serde_json::json!({ "error": "temporarily_unavailable" })
+    );
+}
+
+/// An issuer served here: discovery naming `claimed_issuer`, and a key set with `jwk`.
+async fn issuer_with(claimed_issuer: Option<&str>, jwk: Value) -> String {
+    use axum::{routing::get, Json, Router};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let document = serde_json::json!({
+        "issuer": claimed_issuer.unwrap_or(&issuer),
+        "jwks_uri": format!("{issuer}/keys"),
+    });
+    let app = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(document) }),
+        )
+        .route(
+            "/keys",
+            get(move || async move { Json(serde_json::json!({ "keys": [jwk] })) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    issuer
+}
+
+fn key1() -> (jsonwebtoken::EncodingKey, Value) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../native-oidc/tests/fixtures");
+    let pem = std::fs::read(format!("{dir}/key1.pem")).unwrap();
+    let jwk: Value =
+        serde_json::from_slice(&std::fs::read(format!("{dir}/key1.jwk.json")).unwrap()).unwrap();
+    (jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(), jwk)
+}
+
+fn token_for(issuer: &str, key: &jsonwebtoken::EncodingKey, kid: &str) -> String {
+    let now = chrono_now();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({
+            "iss": issuer, "aud": "api://default", "sub": "u1", "cid": CLIENT_ID,
+            "scp": ["openid", "profile"], "iat": now, "exp": now + 300,
+        }),
+        key,
+    )
+    .unwrap()
+}
+
+fn chrono_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Calls `/api/whoami` with a token signed by key1, against an issuer served with `jwk`.
+async fn whoami_with_key(jwk: Value, claimed_issuer: Option<&str>) -> (u16, Option<String>, Value) {
+    let kid = jwk["kid"].as_str().unwrap().to_string();
+    let issuer = issuer_with(claimed_issuer, jwk).await;
+    let api = Arc::new(Api::new(Verifier::new(
+        &issuer,
+        "api://default",
+        [CLIENT_ID],
+    )));
+    let token = token_for(&issuer, &key1().0, &kid);
+    get(&api, "/api/whoami", Some(&token)).await
+}
+
+#[tokio::test]
+async fn only_rs256_signing_keys_of_the_real_issuer_are_used() {
+    let (_, jwk) = key1();
+    // The signing key as published: accepted.
+    let mut signing = jwk.clone();
+    signing["use"] = "sig".into();
+    assert_eq!(whoami_with_key(signing, None).await.0, 200);
+    // The same key published for encryption, or for another algorithm: not used for signatures.
+    let mut encryption = jwk.clone();
+    encryption["use"] = "enc".into();
+    assert_refused(whoami_with_key(encryption, None).await, "use enc");
+    let mut other_alg = jwk.clone();
+    other_alg["alg"] = "RS512".into();
+    assert_refused(whoami_with_key(other_alg, None).await, "alg RS512");
+    // A discovery document naming another issuer: its jwks_uri is not trusted.
+    let (status, _, _) = whoami_with_key(jwk, Some("https://evil.example.com")).await;
+    assert_eq!(status, 503);
 }

@@ -18,10 +18,10 @@ use crate::support::{shots, target_debug, wait_port, Desktop};
 const TIMEOUT: Duration = Duration::from_secs(45);
 
 /// One identity provider, demo API and tauri-driver, on a desktop of its own.
-struct Stack {
-    idp: Idp,
-    desktop: Desktop,
-    app: PathBuf,
+pub struct Stack {
+    pub idp: Idp,
+    pub desktop: Desktop,
+    pub app: PathBuf,
     driver_url: String,
     _api: Process,
     _driver: Process,
@@ -29,6 +29,22 @@ struct Stack {
 
 impl Stack {
     fn start(name: &str, idp: IdpOptions) -> Result<Self, String> {
+        Self::start_app(
+            name,
+            idp,
+            target_debug().join("okta-signin-app"),
+            |_, _, _| Vec::new(),
+        )
+    }
+
+    /// A stack for the app at `app`, with settings of its own (`config` gets the desktop, the issuer
+    /// and the API's URL, and returns environment variables for the app).
+    pub fn start_app(
+        name: &str,
+        idp: IdpOptions,
+        app: PathBuf,
+        config: impl FnOnce(&Desktop, &str, &str) -> Vec<(String, String)>,
+    ) -> Result<Self, String> {
         let mut desktop = Desktop::new(name)?;
         let idp = Idp::start_with(idp);
         let api_port = free_port();
@@ -36,19 +52,23 @@ impl Stack {
             "demo-api",
             Command::new(target_debug().join("demo-api"))
                 .env("ISSUER", idp.issuer())
+                .env("CLIENT_IDS", CLIENT_ID)
                 .env("PORT", api_port.to_string())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(desktop.path("api.log")).map_err(|e| e.to_string())?),
         )?;
         wait_port(api_port)?;
+        let api_url = format!("http://127.0.0.1:{api_port}/");
+        let settings = config(&desktop, idp.issuer(), &api_url);
         for (name, value) in [
             ("OIDC_ISSUER", idp.issuer().to_string()),
             ("OIDC_CLIENT_ID", CLIENT_ID.to_string()),
-            ("API_BASE_URL", format!("http://127.0.0.1:{api_port}/")),
+            ("API_BASE_URL", api_url),
             ("RUST_LOG", "info,tao=warn,wry=warn".to_string()),
         ] {
             desktop.env.push((name.to_string(), value));
         }
+        desktop.env.extend(settings);
 
         let driver = std::env::var("E2E_TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let (port, native) = (free_port(), free_port());
@@ -72,7 +92,7 @@ impl Stack {
         Ok(Self {
             idp,
             desktop,
-            app: target_debug().join("okta-signin-app"),
+            app,
             driver_url: format!("http://127.0.0.1:{port}"),
             _api: api,
             _driver: driver_process,
@@ -80,7 +100,7 @@ impl Stack {
     }
 
     /// This desktop's app processes (not a developer's own `make run` of the same binary).
-    fn app_processes(&self) -> Vec<u32> {
+    pub fn app_processes(&self) -> Vec<u32> {
         let ours = self.desktop.processes();
         pids_of(&self.app)
             .into_iter()
@@ -90,7 +110,7 @@ impl Stack {
 
     /// Ends the app's WebDriver session and waits until the app has exited (a second instance
     /// started too early would hand over to it and exit, as single-instance should).
-    async fn quit(&self, session: Session) -> Result<(), String> {
+    pub async fn quit(&self, session: Session) -> Result<(), String> {
         session.end().await?;
         wait_for("the app to exit", TIMEOUT, || async {
             Ok(self.app_processes().is_empty().then_some(()))
@@ -99,7 +119,7 @@ impl Stack {
     }
 
     /// Launches the app in a webview and waits for its first screen.
-    async fn launch(&self) -> Result<Session, String> {
+    pub async fn launch(&self) -> Result<Session, String> {
         let session = Session::start(
             &self.driver_url,
             json!({ "browserName": "wry", "tauri:options": { "application": self.app } }),
@@ -113,7 +133,7 @@ impl Stack {
         Ok(session)
     }
 
-    fn app_log(&self) -> String {
+    pub fn app_log(&self) -> String {
         self.desktop.file("app.log")
     }
 
@@ -123,7 +143,7 @@ impl Stack {
 
     /// The app's session, as it is in the desktop's keyring (item `com.okta.example` / `session`,
     /// the session's JSON after a one-byte format mark); `Null` when there is none.
-    fn stored(&self) -> Value {
+    pub fn stored(&self) -> Value {
         self.desktop
             .secret("com.okta.example", "session")
             .and_then(|bytes| serde_json::from_slice(&bytes[1..]).ok())
@@ -146,9 +166,17 @@ impl Stack {
         Ok(())
     }
 
+    /// How many times the browser handed `what` (`com.okta.example:/callback`, …) to the OS.
+    pub fn handoffs(&self, what: &str) -> usize {
+        self.desktop
+            .file("browser.log")
+            .matches(&format!("Chromium handed {what} to the OS"))
+            .count()
+    }
+
     /// Waits until the browser says it handed `what` (`com.okta.example:/callback`, …) to the OS for
     /// the `nth` time (counting from 1).
-    async fn handed_over(&self, what: &str, nth: usize) -> Result<(), String> {
+    pub async fn handed_over(&self, what: &str, nth: usize) -> Result<(), String> {
         let line = format!("Chromium handed {what} to the OS");
         wait_for(&line, TIMEOUT, || async {
             let log = self.desktop.file("browser.log");
@@ -161,7 +189,7 @@ impl Stack {
     }
 }
 
-async fn status(session: &Session) -> Result<String, String> {
+pub async fn status(session: &Session) -> Result<String, String> {
     Ok(session
         .attribute("#app", "data-status")
         .await?
@@ -170,7 +198,7 @@ async fn status(session: &Session) -> Result<String, String> {
 
 /// Clicks a control of the app once it has finished its last action (`aria-busy` of `#app`): the UI
 /// ignores clicks while a command runs, as a person sees from the dimmed buttons.
-async fn click(app: &Session, css: &str) -> Result<(), String> {
+pub async fn click(app: &Session, css: &str) -> Result<(), String> {
     wait_for("the app to finish its last action", TIMEOUT, || async {
         let busy = app.attribute("#app", "aria-busy").await?;
         Ok((busy.as_deref() != Some("true")).then_some(()))
@@ -179,7 +207,7 @@ async fn click(app: &Session, css: &str) -> Result<(), String> {
     app.click(css).await
 }
 
-async fn wait_text(session: &Session, css: &str, expected: &str) -> Result<(), String> {
+pub async fn wait_text(session: &Session, css: &str, expected: &str) -> Result<(), String> {
     wait_for(
         &format!("{css} to show \"{expected}\""),
         TIMEOUT,
@@ -196,7 +224,7 @@ async fn wait_status(session: &Session, expected: &str) -> Result<(), String> {
 }
 
 /// Runs a step; on failure, says which step and what was on screen, and saves a screenshot.
-async fn step<F, Fut>(name: &str, session: Option<&Session>, run: F) -> Result<(), String>
+pub async fn step<F, Fut>(name: &str, session: Option<&Session>, run: F) -> Result<(), String>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -373,17 +401,65 @@ async fn journey() -> Result<(), String> {
     )
     .await?;
 
-    let before = stack.stored()["refresh_token"].clone();
+    step(
+        "9. signed in, the dashboard's tile only asks; the user accepts and signs in again",
+        Some(&app),
+        || async {
+            let before = stack.stored()["refresh_token"].clone();
+            let (logins, callbacks) = (
+                stack.handoffs("com.okta.example:/login"),
+                stack.handoffs("com.okta.example:/callback"),
+            );
+            stack
+                .desktop
+                .browse(&format!("{}/app/UserHome", stack.idp.origin()))?;
+            stack
+                .handed_over("com.okta.example:/login", logins + 1)
+                .await?;
+            wait_text(
+                &app,
+                "#login-request",
+                &format!("A sign-in was requested by {}", stack.idp.origin()),
+            )
+            .await?;
+            (stack.handoffs("com.okta.example:/callback") == callbacks)
+                .then_some(())
+                .ok_or("the link started a sign-in by itself".to_string())?;
+            app.screenshot(&shots().join("9-sign-in-requested.png"))
+                .await?;
+            click(&app, "#accept-login-request").await?;
+            stack
+                .handed_over("com.okta.example:/callback", callbacks + 1)
+                .await?;
+            wait_for("a new session", TIMEOUT, || async {
+                let now = stack.stored()["refresh_token"].clone();
+                Ok((now.is_string() && now != before).then_some(()))
+            })
+            .await?;
+            wait_text(&app, "#profile-name", "Demo User").await
+        },
+    )
+    .await?;
+
+    step("signed out before the cold start", Some(&app), || async {
+        let logouts = stack.handoffs("com.okta.example:/logout");
+        click(&app, "#sign-out").await?;
+        wait_status(&app, "signed_out").await?;
+        stack
+            .handed_over("com.okta.example:/logout", logouts + 1)
+            .await
+    })
+    .await?;
     stack.quit(app).await?;
     step(
-        "8. the app's tile on the provider's dashboard starts the app through com.okta.example:/login and signs in",
+        "8. signed out, the app's tile on the provider's dashboard starts the app through com.okta.example:/login and signs in",
         None,
         || async {
             let leftover = stack.app_processes();
             (leftover.is_empty())
                 .then_some(())
                 .ok_or(format!("the app still runs: {leftover:?}"))?;
-            let handed = stack.desktop.file("browser.log").matches("handed com.okta.example:/login").count();
+            let handed = stack.handoffs("com.okta.example:/login");
             // The person opens the dashboard in their browser and clicks the app's tile.
             stack
                 .desktop
@@ -394,10 +470,7 @@ async fn journey() -> Result<(), String> {
             wait_for(
                 "a new session from the cold-started app",
                 TIMEOUT,
-                || async {
-                    let now = stack.stored()["refresh_token"].clone();
-                    Ok((now.is_string() && now != before).then_some(()))
-                },
+                || async { Ok(stack.stored()["refresh_token"].is_string().then_some(())) },
             )
             .await?;
             (!stack.app_processes().is_empty())

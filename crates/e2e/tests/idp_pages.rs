@@ -84,7 +84,7 @@ async fn idp_pages_hand_off_to_the_app_in_a_real_browser() {
 
     // Sign-out, custom scheme: the auto-submitted confirmation form → com.okta.example:/logout.
     let end_session = client
-        .end_session_request(&session)
+        .end_session_request(&session, None)
         .await
         .unwrap()
         .expect("dev/idp has an end-session endpoint");
@@ -92,8 +92,8 @@ async fn idp_pages_hand_off_to_the_app_in_a_real_browser() {
     let logout = handed_over(&desktop, "com.okta.example:/logout?", 1)
         .await
         .unwrap();
-    client
-        .check_logout_callback(&logout, &end_session.state)
+    end_session
+        .check_callback(&logout)
         .expect("the logout callback carries the state sent");
 
     // Cancel on the login page: /abort → com.okta.example:/callback?error=access_denied.

@@ -4,10 +4,14 @@
 //! - [`idp_pages`]: each page of the identity provider that ends in a redirect to a native app, in a
 //!   real Chromium that follows the redirect and hands it to the OS URL handler itself;
 //! - [`app`]: the built app in a real webview (tauri-driver → WebKitWebDriver) signing in through that
-//!   Chromium, the hand-offs done by the browser and the OS, never by the test.
+//!   Chromium, the hand-offs done by the browser and the OS, never by the test;
+//! - [`package`]: the `.deb` of `make bundle`, and [`installed`]: the app it installs, signing in
+//!   through the package's `.desktop` file.
 //!
 //! Screenshots and logs go to `target/e2e/`.
 
 mod app;
 mod idp_pages;
+mod installed;
+mod package;
 mod support;

@@ -56,6 +56,11 @@ impl SignOutTask {
     pub fn erase_error(&self) -> Option<&Error> {
         self.erase_error.as_ref()
     }
+
+    /// Where the provider should send the browser after sign-out, as configured at sign-in.
+    pub fn post_logout_redirect_uri(&self) -> Option<&str> {
+        self.session.post_logout_redirect_uri()
+    }
 }
 
 /// A signed-in user's session, kept in a store and refreshed as needed.
@@ -276,13 +281,17 @@ impl Auth {
             .map_err(|e| Error::Config(format!("the request could not be built: {e}")))
     }
 
-    /// Sends `request` with `Authorization: Bearer <access token>`; on 401 refreshes once and retries
-    /// once (when the request body can be replayed).
+    /// Sends `request` with `Authorization: Bearer <access token>`. When the API answers 401 with a
+    /// Bearer challenge for an invalid token (`error="invalid_token"`, or no error code: RFC 6750 §3),
+    /// refreshes once and retries once (when the request body can be replayed); any other 401
+    /// (`insufficient_scope`, no challenge) is returned as it is.
     pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response> {
         let retry = request.try_clone();
         let token = self.access_token().await?;
         let response = self.execute(request, &token).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED
+            || !asks_for_a_new_token(response.headers())
+        {
             return Ok(response);
         }
         let Some(retry) = retry else {
@@ -357,11 +366,21 @@ impl Auth {
 
     /// The network half of sign-out: revokes the tokens and builds the end-session URL.
     pub async fn finish_sign_out(&self, task: SignOutTask) -> SignOut {
+        self.finish_sign_out_to(task, None).await
+    }
+
+    /// Like [`Auth::finish_sign_out`], with the logout redirect URI of this sign-out (a loopback
+    /// listener's exact URI) instead of the one stored with the session.
+    pub async fn finish_sign_out_to(
+        &self,
+        task: SignOutTask,
+        redirect: Option<&url::Url>,
+    ) -> SignOut {
         let SignOutTask {
             session,
             erase_error,
         } = task;
-        let end_session = self.client.end_session_request(&session).await;
+        let end_session = self.client.end_session_request(&session, redirect).await;
         let revoked = self.client.revoke(&session).await;
         let (end_session, error) = match (end_session, revoked) {
             (Ok(end_session), Ok(_)) => (end_session, None),
@@ -376,8 +395,68 @@ impl Auth {
     }
 }
 
+/// True when a `WWW-Authenticate` header is a Bearer challenge saying the token is invalid (or giving
+/// no error code at all).
+fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|challenge| {
+            let (scheme, params) = challenge
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((challenge.trim(), ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return false;
+            }
+            let error = params.split(',').find_map(|param| {
+                let (name, value) = param.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("error")
+                    .then(|| value.trim().trim_matches('"').to_string())
+            });
+            error.is_none_or(|code| code == "invalid_token")
+        })
+}
+
 enum Refresh<'a> {
     Always,
     IfExpiring,
     IfStill(&'a AccessToken),
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+
+    use super::asks_for_a_new_token;
+
+    fn challenge(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn only_an_invalid_token_challenge_asks_for_a_new_token() {
+        for yes in [
+            r#"Bearer error="invalid_token""#,
+            r#"Bearer realm="api", error="invalid_token", error_description="expired""#,
+            r#"bearer error=invalid_token"#,
+            "Bearer",
+            r#"Bearer realm="api""#,
+        ] {
+            assert!(asks_for_a_new_token(&challenge(yes)), "{yes}");
+        }
+        for no in [
+            r#"Bearer error="insufficient_scope", scope="admin""#,
+            r#"Bearer error="invalid_request""#,
+            r#"Basic realm="api""#,
+            r#"DPoP error="invalid_token""#,
+        ] {
+            assert!(!asks_for_a_new_token(&challenge(no)), "{no}");
+        }
+        assert!(!asks_for_a_new_token(&HeaderMap::new()), "no challenge");
+    }
 }

@@ -11,8 +11,8 @@ use openidconnect::{
     },
     AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RequestTokenError, StandardErrorResponse,
-    TokenResponse, UserInfoClaims, UserInfoError,
+    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RedirectUrl, RequestTokenError,
+    StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -41,13 +41,27 @@ type Client = CoreClient<
 >;
 
 /// The browser step of sign-out: open `url`; the provider comes back to the logout redirect URI
-/// with `state`, which [`OidcClient::check_logout_callback`] checks.
-#[derive(Debug, Clone)]
+/// with `state`, which [`EndSessionRequest::check_callback`] checks. Its `Debug` shows the URL without
+/// the query, which carries the ID token (`id_token_hint`).
+#[derive(Clone)]
 pub struct EndSessionRequest {
     /// The end-session URL to open in the system browser.
     pub url: Url,
     /// The `state` sent; the logout callback must carry it back.
     pub state: String,
+    /// Where the provider sends the browser back (`post_logout_redirect_uri`), if anywhere.
+    pub redirect: Option<Url>,
+}
+
+impl std::fmt::Debug for EndSessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.url.clone();
+        shown.set_query(None);
+        f.debug_struct("EndSessionRequest")
+            .field("url", &format_args!("{shown}?[redacted]"))
+            .field("redirect", &self.redirect)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What became of the ID token of a refresh ([`OidcClient::check_refreshed_id_token`]).
@@ -188,9 +202,17 @@ impl OidcClient {
         callback: &str,
         pending: &mut PendingAuthorizations,
     ) -> Result<Session> {
-        let params = callback_params(callback, self.config.redirect_uri().url(), "redirect URI")?;
-        let state = params.get("state").ok_or(Error::StateMismatch)?;
-        let pending = pending.take(state).ok_or(Error::StateMismatch)?;
+        // A callback that matches no sign-in in progress is refused before anything else in it is
+        // read: it may be forged, and must not end a sign-in that is still waiting for its own.
+        let url = callback_url(callback, self.config.redirect_uri().url(), "redirect URI")?;
+        let state = url
+            .query_pairs()
+            .filter(|(name, _)| name == "state")
+            .find(|(_, value)| pending.contains(value))
+            .map(|(_, value)| value.into_owned())
+            .ok_or(Error::StateMismatch)?;
+        let pending = pending.take(&state).ok_or(Error::StateMismatch)?;
+        let params = unique_params(&url)?;
         if pending.issuer != self.config.issuer().as_str()
             || pending.client_id != self.config.client_id().as_str()
         {
@@ -270,6 +292,10 @@ impl OidcClient {
             refresh_token: response.refresh_token().cloned(),
             id_token: Some(id_token.clone()),
             nonce: Some(pending.nonce.clone()),
+            post_logout_redirect_uri: self
+                .config
+                .post_logout_redirect_uri()
+                .map(|u| u.to_string()),
             scopes: response
                 .scopes()
                 .map(|s| s.iter().map(|s| s.to_string()).collect())
@@ -476,10 +502,12 @@ impl OidcClient {
     }
 
     /// The end-session URL (`id_token_hint`, `post_logout_redirect_uri`, `state`), when the provider
-    /// supports RP-initiated logout.
+    /// supports RP-initiated logout. The redirect is `redirect` when given (a loopback listener's
+    /// exact URI), else the one the session was signed in with, else the configured one.
     pub async fn end_session_request(
         &self,
         session: &Session,
+        redirect: Option<&Url>,
     ) -> Result<Option<EndSessionRequest>> {
         let provider = self.provider().await?;
         let Some(endpoint) = provider.extra().end_session_endpoint.clone() else {
@@ -492,24 +520,40 @@ impl OidcClient {
         if let Some(id_token) = &session.id_token {
             request = request.set_id_token_hint(id_token);
         }
-        if let Some(uri) = self.config.post_logout_redirect_uri() {
-            request = request.set_post_logout_redirect_uri(uri.clone());
+        let redirect = match redirect {
+            Some(url) => Some(url.clone()),
+            None => match &session.post_logout_redirect_uri {
+                Some(uri) => Some(Url::parse(uri).map_err(|_| {
+                    Error::Storage("the stored logout redirect URI is not a URL".into())
+                })?),
+                None => self
+                    .config
+                    .post_logout_redirect_uri()
+                    .map(|u| u.url().clone()),
+            },
+        };
+        if let Some(url) = &redirect {
+            request =
+                request.set_post_logout_redirect_uri(PostLogoutRedirectUrl::from_url(url.clone()));
         }
         Ok(Some(EndSessionRequest {
             url: request.http_get_url(),
             state: state.secret().clone(),
+            redirect,
         }))
     }
+}
 
-    /// Checks that a logout callback is for this app's logout redirect URI and carries `state`.
-    pub fn check_logout_callback(&self, callback: &str, expected_state: &str) -> Result<()> {
+impl EndSessionRequest {
+    /// Checks that a logout callback is for this request's logout redirect URI and carries its `state`.
+    pub fn check_callback(&self, callback: &str) -> Result<()> {
         let expected = self
-            .config
-            .post_logout_redirect_uri()
-            .ok_or_else(|| Error::config("no logout redirect URI is configured"))?;
-        let params = callback_params(callback, expected.url(), "logout redirect URI")?;
+            .redirect
+            .as_ref()
+            .ok_or_else(|| Error::config("this sign-out has no logout redirect URI"))?;
+        let params = unique_params(&callback_url(callback, expected, "logout redirect URI")?)?;
         match params.get("state") {
-            Some(state) if state == expected_state => Ok(()),
+            Some(state) if *state == self.state => Ok(()),
             _ => Err(Error::StateMismatch),
         }
     }
@@ -523,8 +567,8 @@ pub fn is_redirect_to(url: &Url, expected: &Url) -> bool {
         && url.path() == expected.path()
 }
 
-/// The query parameters of a callback to `expected`; a parameter given twice is refused (RFC 6749 §3.1).
-fn callback_params(callback: &str, expected: &Url, what: &str) -> Result<HashMap<String, String>> {
+/// A callback URL, which must be `expected` with a query.
+fn callback_url(callback: &str, expected: &Url, what: &str) -> Result<Url> {
     let url =
         Url::parse(callback.trim()).map_err(|_| Error::protocol("the callback is not a URL"))?;
     if !is_redirect_to(&url, expected) {
@@ -532,6 +576,11 @@ fn callback_params(callback: &str, expected: &Url, what: &str) -> Result<HashMap
             "the callback is not for this app's {what} ({expected})"
         )));
     }
+    Ok(url)
+}
+
+/// The query parameters of a callback; a parameter given twice is refused (RFC 6749 §3.1).
+fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
     let mut params = HashMap::new();
     for (name, value) in url.query_pairs() {
         if params.insert(name.to_string(), value.to_string()).is_some() {
@@ -598,5 +647,39 @@ where
             e.path()
         )),
         RequestTokenError::Other(message) => Error::protocol(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_id_token_hint() {
+        let request = EndSessionRequest {
+            url: Url::parse(
+                "https://idp.example.com/v1/logout?id_token_hint=eyJhbGciOi.secret.sig&state=s1",
+            )
+            .unwrap(),
+            state: "s1".into(),
+            redirect: None,
+        };
+        let sign_out = crate::SignOut {
+            end_session: Some(request.clone()),
+            error: None,
+            erase_error: None,
+        };
+        for shown in [
+            format!("{request:?}"),
+            format!("{sign_out:?}"),
+            format!("{sign_out:#?}"),
+        ] {
+            assert!(!shown.contains("eyJhbGciOi"), "{shown}");
+            assert!(!shown.contains("id_token_hint"), "{shown}");
+            assert!(
+                shown.contains("https://idp.example.com/v1/logout"),
+                "{shown}"
+            );
+        }
     }
 }

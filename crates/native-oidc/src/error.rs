@@ -65,22 +65,98 @@ fn authorization_message(code: &str, description: Option<&str>) -> String {
     }
 }
 
-impl Error {
-    /// The stable, snake_case name of this error's kind.
-    pub fn kind(&self) -> &str {
+/// What kind of error: the stable name UIs and command lines branch on. Serialises as
+/// [`ErrorKind::as_str`], so `access_denied`, `network`, `session_expired`, ….
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `config`
+    Config,
+    /// `network`
+    Network,
+    /// `protocol`
+    Protocol,
+    /// `access_denied`: the user cancelled or was refused.
+    AccessDenied,
+    /// Any other OAuth error code from the provider (`login_required`, `invalid_grant`, …).
+    OAuth(String),
+    /// `state_mismatch`
+    StateMismatch,
+    /// `authorization_expired`
+    AuthorizationExpired,
+    /// `issuer_mismatch`
+    IssuerMismatch,
+    /// `invalid_id_token`
+    InvalidIdToken,
+    /// `invalid_userinfo`
+    InvalidUserinfo,
+    /// `session_expired`
+    SessionExpired,
+    /// `not_signed_in`
+    NotSignedIn,
+    /// `storage`
+    Storage,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name.
+    pub fn as_str(&self) -> &str {
         match self {
-            Error::Config(_) => "config",
-            Error::Network(_) => "network",
-            Error::Protocol(_) => "protocol",
-            Error::Authorization { code, .. } => code,
-            Error::StateMismatch => "state_mismatch",
-            Error::AuthorizationExpired => "authorization_expired",
-            Error::IssuerMismatch { .. } => "issuer_mismatch",
-            Error::InvalidIdToken(_) => "invalid_id_token",
-            Error::InvalidUserinfo(_) => "invalid_userinfo",
-            Error::SessionExpired(_) => "session_expired",
-            Error::NotSignedIn => "not_signed_in",
-            Error::Storage(_) => "storage",
+            ErrorKind::Config => "config",
+            ErrorKind::Network => "network",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::OAuth(code) => code,
+            ErrorKind::StateMismatch => "state_mismatch",
+            ErrorKind::AuthorizationExpired => "authorization_expired",
+            ErrorKind::IssuerMismatch => "issuer_mismatch",
+            ErrorKind::InvalidIdToken => "invalid_id_token",
+            ErrorKind::InvalidUserinfo => "invalid_userinfo",
+            ErrorKind::SessionExpired => "session_expired",
+            ErrorKind::NotSignedIn => "not_signed_in",
+            ErrorKind::Storage => "storage",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// This error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Network(_) => ErrorKind::Network,
+            Error::Protocol(_) => ErrorKind::Protocol,
+            Error::Authorization { code, .. } if code == "access_denied" => ErrorKind::AccessDenied,
+            Error::Authorization { code, .. } => ErrorKind::OAuth(code.clone()),
+            Error::StateMismatch => ErrorKind::StateMismatch,
+            Error::AuthorizationExpired => ErrorKind::AuthorizationExpired,
+            Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            Error::InvalidIdToken(_) => ErrorKind::InvalidIdToken,
+            Error::InvalidUserinfo(_) => ErrorKind::InvalidUserinfo,
+            Error::SessionExpired(_) => ErrorKind::SessionExpired,
+            Error::NotSignedIn => ErrorKind::NotSignedIn,
+            Error::Storage(_) => ErrorKind::Storage,
         }
     }
 
@@ -135,6 +211,11 @@ mod tests {
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind);
+            assert_eq!(error.kind().as_str(), kind);
+            assert_eq!(
+                serde_json::to_value(error.kind()).unwrap(),
+                serde_json::Value::from(kind)
+            );
             assert_eq!(error.is_transient(), kind == "network");
         }
     }

@@ -20,8 +20,12 @@ use crate::{
     provider::Provider,
 };
 
-/// How far apart the provider's clock and ours may be (for `exp` and `iat`).
+/// How long after `exp` an ID token is still accepted (the clocks may differ a little).
 pub const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(60);
+
+/// How far in the future `iat` may be: a provider whose clock is ahead issues tokens "from the future"
+/// (AppAuth allows 600 s, okta-mobile-swift 300 s).
+pub const DEFAULT_IAT_LEEWAY: Duration = Duration::from_secs(300);
 
 /// What the `nonce` claim must be.
 #[derive(Clone, Copy, Debug)]
@@ -37,12 +41,24 @@ pub enum NonceRule<'a> {
 pub struct IdTokenValidator {
     client_id: ClientId,
     leeway: Duration,
+    iat_leeway: Duration,
 }
 
 impl IdTokenValidator {
-    /// A validator for `client_id` with the given clock leeway.
+    /// A validator for `client_id` that accepts a token up to `leeway` after its `exp`, and an `iat`
+    /// up to [`DEFAULT_IAT_LEEWAY`] in the future.
     pub fn new(client_id: ClientId, leeway: Duration) -> Self {
-        Self { client_id, leeway }
+        Self {
+            client_id,
+            leeway,
+            iat_leeway: DEFAULT_IAT_LEEWAY,
+        }
+    }
+
+    /// Sets how far in the future `iat` may be.
+    pub fn with_iat_leeway(mut self, leeway: Duration) -> Self {
+        self.iat_leeway = leeway;
+        self
     }
 
     /// Validates `id_token` (and its `at_hash` against `access_token`), re-fetching the key set once
@@ -77,6 +93,8 @@ impl IdTokenValidator {
         access_token: Option<&AccessToken>,
     ) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
         let leeway = chrono::Duration::from_std(self.leeway).unwrap_or(chrono::Duration::zero());
+        let iat_leeway =
+            chrono::Duration::from_std(self.iat_leeway).unwrap_or(chrono::Duration::zero());
         let verifier = CoreIdTokenVerifier::new_public_client(
             self.client_id.clone(),
             provider.metadata().issuer().clone(),
@@ -86,7 +104,7 @@ impl IdTokenValidator {
         // `exp` may have passed by at most the leeway.
         .set_time_fn(move || Utc::now() - leeway)
         .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + leeway {
+            if iat > Utc::now() + iat_leeway {
                 Err(format!("issued in the future ({iat})"))
             } else {
                 Ok(())

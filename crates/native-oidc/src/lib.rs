@@ -84,9 +84,9 @@ pub mod store;
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
 pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshedIdToken};
 pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use http::HttpClient;
-pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY};
+pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY, DEFAULT_IAT_LEEWAY};
 pub use pending::{
     AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
     PENDING_LIFETIME,

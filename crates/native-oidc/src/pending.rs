@@ -101,6 +101,11 @@ impl PendingAuthorizations {
         self.items = vec![pending];
     }
 
+    /// True when a sign-in with this `state` is in progress (expired or not).
+    pub fn contains(&self, state: &str) -> bool {
+        self.items.iter().any(|p| p.state.secret() == state)
+    }
+
     /// Removes and returns the sign-in with this `state`, expired or not.
     pub fn take(&mut self, state: &str) -> Option<PendingAuthorization> {
         let index = self.items.iter().position(|p| p.state.secret() == state)?;

@@ -1,7 +1,8 @@
 //! Discovery and the signing keys of the identity provider, fetched once and cached.
 //!
 //! The discovery document's `issuer` must equal the configured issuer exactly (OIDC Discovery §4.3),
-//! and the key set is fetched again when an ID token names a key it does not hold (key rotation).
+//! every endpoint it names must be https (or http on loopback) before anything is sent to one, and the
+//! key set is fetched again when an ID token names a key it does not hold (key rotation).
 
 use openidconnect::{
     core::{
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::{
+    config::is_https_or_loopback,
     error::{Error, Result},
     http::HttpClient,
 };
@@ -84,6 +86,7 @@ impl Provider {
                 found: metadata.issuer().to_string(),
             });
         }
+        check_endpoints(&metadata)?;
         let keys = fetch_keys(&metadata, http).await?;
         Ok(Self {
             metadata,
@@ -140,6 +143,42 @@ impl Provider {
             algs
         }
     }
+}
+
+/// Every endpoint discovery names must be https, or http on loopback (the issuer's rule): tokens, codes
+/// and the user's browser go there.
+fn check_endpoints(metadata: &Metadata) -> Result<()> {
+    let extra = metadata.additional_metadata();
+    let endpoints = [
+        (
+            "authorization_endpoint",
+            Some(metadata.authorization_endpoint().url()),
+        ),
+        ("token_endpoint", metadata.token_endpoint().map(|u| u.url())),
+        (
+            "userinfo_endpoint",
+            metadata.userinfo_endpoint().map(|u| u.url()),
+        ),
+        ("jwks_uri", Some(metadata.jwks_uri().url())),
+        (
+            "revocation_endpoint",
+            extra.revocation_endpoint.as_ref().map(|u| u.url()),
+        ),
+        (
+            "end_session_endpoint",
+            extra.end_session_endpoint.as_ref().map(|u| u.url()),
+        ),
+    ];
+    for (name, url) in endpoints {
+        if let Some(url) = url.filter(|url| !is_https_or_loopback(url)) {
+            return Err(Error::config(format!(
+                "the identity provider's {name} `{}://{}` is neither https nor http on loopback; nothing is sent there",
+                url.scheme(),
+                url.host_str().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
 }
 
 async fn fetch_keys(metadata: &Metadata, http: &HttpClient) -> Result<CoreJsonWebKeySet> {

@@ -22,6 +22,10 @@ pub struct Session {
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) id_token: Option<CoreIdToken>,
     pub(crate) nonce: Option<Nonce>,
+    /// Where sign-out sends the browser back, as configured at sign-in (so a command line that signs
+    /// out later needs no configuration).
+    #[serde(default)]
+    pub(crate) post_logout_redirect_uri: Option<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) claims: Map<String, Value>,
     pub(crate) profile: Option<Map<String, Value>>,
@@ -78,6 +82,11 @@ impl Session {
 
     pub(crate) fn refresh_token_secret(&self) -> Option<&str> {
         self.refresh_token.as_ref().map(|t| t.secret().as_str())
+    }
+
+    /// Where sign-out sends the browser back, as configured at sign-in.
+    pub fn post_logout_redirect_uri(&self) -> Option<&str> {
+        self.post_logout_redirect_uri.as_deref()
     }
 
     /// The last ID token (hint for sign-out).

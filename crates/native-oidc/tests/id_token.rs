@@ -196,6 +196,10 @@ async fn claims_are_checked() {
         (json!({"azp": "another-client"}), "azp mismatch"),
         (json!({"exp": now - 120, "iat": now - 400}), "expired"),
         (json!({"iat": now + 3600}), "iat far in the future"),
+        (
+            json!({"iat": now + 330, "exp": now + 900}),
+            "iat beyond 5 minutes ahead",
+        ),
         (json!({"nonce": null}), "missing nonce"),
         (json!({"nonce": "other"}), "wrong nonce"),
     ];
@@ -208,11 +212,16 @@ async fn claims_are_checked() {
             "{why}: {error}"
         );
     }
-    // Within the clock leeway: expired 30 s ago, issued 30 s in the future.
+    // Within the clock leeways: expired 30 s ago; issued up to 5 minutes in the future (a provider
+    // whose clock is ahead), which is more than `exp`'s leeway.
     let skewed = with(h.claims(), json!({"exp": now - 30}));
     h.check(&sign(&skewed, "key1", Some("key1"))).await.unwrap();
-    let skewed = with(h.claims(), json!({"iat": now + 30}));
-    h.check(&sign(&skewed, "key1", Some("key1"))).await.unwrap();
+    for ahead in [30, 120, 280] {
+        let skewed = with(h.claims(), json!({"iat": now + ahead, "exp": now + 900}));
+        h.check(&sign(&skewed, "key1", Some("key1")))
+            .await
+            .unwrap_or_else(|e| panic!("iat {ahead} s ahead: {e}"));
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod discovery;
 mod id_token;
 mod refresh;
 mod sign_in;

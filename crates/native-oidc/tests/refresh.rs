@@ -141,9 +141,12 @@ async fn provider_down_is_transient_and_keeps_the_stored_session() {
     assert!(f.auth.access_token().await.is_ok());
 }
 
-/// An API that refuses the first access token it sees (as if it had been revoked) and accepts others.
-async fn picky_api() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>) {
-    use axum::{http::HeaderMap, routing::get, Router};
+/// An API that refuses the first access token it sees with `challenge` (as if it had been revoked)
+/// and accepts others.
+async fn picky_api(
+    challenge: Option<&'static str>,
+) -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{http::HeaderMap, response::IntoResponse, routing::get, Router};
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (calls2, seen2) = (calls.clone(), seen.clone());
@@ -162,11 +165,18 @@ async fn picky_api() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<Stri
                 let mut seen = seen.lock().unwrap();
                 let first = seen.is_empty() || seen[0] == token;
                 seen.push(token);
-                if first {
-                    (axum::http::StatusCode::UNAUTHORIZED, "[]")
+                let mut response = if first {
+                    (axum::http::StatusCode::UNAUTHORIZED, "[]").into_response()
                 } else {
-                    (axum::http::StatusCode::OK, r#"["hello"]"#)
+                    (axum::http::StatusCode::OK, r#"["hello"]"#).into_response()
+                };
+                if let (true, Some(challenge)) = (first, challenge) {
+                    response.headers_mut().insert(
+                        axum::http::header::WWW_AUTHENTICATE,
+                        axum::http::HeaderValue::from_static(challenge),
+                    );
                 }
+                response
             }
         }),
     );
@@ -177,9 +187,9 @@ async fn picky_api() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<Stri
 }
 
 #[tokio::test]
-async fn bearer_request_refreshes_and_retries_once_on_401() {
+async fn bearer_request_refreshes_and_retries_once_on_an_invalid_token_401() {
     let f = Fixture::signed_in(IdpOptions::default()).await;
-    let (url, calls, seen) = picky_api().await;
+    let (url, calls, seen) = picky_api(Some(r#"Bearer error="invalid_token""#)).await;
 
     let request = f
         .auth
@@ -192,4 +202,46 @@ async fn bearer_request_refreshes_and_retries_once_on_401() {
     assert_eq!(f.idp.grants("refresh_token").await, 1, "one refresh");
     let seen = seen.lock().unwrap().clone();
     assert_ne!(seen[0], seen[1]);
+}
+
+/// A provider whose clock is two minutes ahead issues tokens "from the future": sign-in and refresh
+/// still work (`iat` may be up to 5 minutes ahead; `exp` keeps its small leeway).
+#[tokio::test]
+async fn a_provider_clock_two_minutes_ahead_is_accepted() {
+    let f = Fixture::signed_in(IdpOptions {
+        clock_skew: Some(120),
+        ..Default::default()
+    })
+    .await;
+    let refreshed = f.auth.refresh().await.unwrap();
+    assert_eq!(refreshed.name.as_deref(), Some("Demo User"));
+    let claims = f.stored().await.claims().clone();
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!(
+        iat > chrono::Utc::now().timestamp() + 100,
+        "the refreshed ID token was issued ahead of our clock"
+    );
+}
+
+#[tokio::test]
+async fn other_401s_are_returned_without_a_refresh() {
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    for challenge in [
+        Some(r#"Bearer error="insufficient_scope", scope="admin""#),
+        None,
+    ] {
+        let (url, calls, _) = picky_api(challenge).await;
+        let request = f
+            .auth
+            .request(reqwest::Method::GET, url.parse().unwrap())
+            .unwrap();
+        let response = f.auth.send(request).await.unwrap();
+        assert_eq!(response.status(), 401, "{challenge:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "no retry for {challenge:?}"
+        );
+    }
+    assert_eq!(f.idp.grants("refresh_token").await, 0, "no refresh");
 }

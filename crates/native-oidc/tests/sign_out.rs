@@ -30,12 +30,9 @@ async fn sign_out_revokes_and_the_end_session_url_comes_back_to_the_app() {
         .await
         .app_redirect();
     assert!(back.as_str().starts_with(LOGOUT), "{back}");
-    auth.client()
-        .check_logout_callback(back.as_str(), &end_session.state)
-        .unwrap();
-    let error = auth
-        .client()
-        .check_logout_callback(&format!("{LOGOUT}?state=forged"), &end_session.state)
+    end_session.check_callback(back.as_str()).unwrap();
+    let error = end_session
+        .check_callback(&format!("{LOGOUT}?state=forged"))
         .unwrap_err();
     assert_eq!(error.kind(), "state_mismatch");
 }

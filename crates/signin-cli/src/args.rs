@@ -63,6 +63,11 @@ pub struct Login {
     /// a free port) or a private-use scheme such as com.okta.example:/callback.
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
+    /// Where the provider sends the browser after `signin logout`: a loopback
+    /// http://127.0.0.1[:port]/path (signin listens there and reports the sign-out; a free port when none
+    /// is given) or a private-use scheme. Stored with the session.
+    #[arg(long, value_name = "URI")]
+    pub logout_redirect_uri: Option<String>,
     /// A scope to ask for (repeat for several); default: openid profile email offline_access.
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,

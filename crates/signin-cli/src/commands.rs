@@ -1,6 +1,6 @@
 //! One function per command; each returns what `main` prints.
 
-use axum::response::Html;
+use axum::{http::StatusCode, response::Html};
 use native_oidc::{
     Auth, Error, OidcClient, PendingAuthorizations, Result, SessionSummary, SignInOptions, Storage,
     PENDING_LIFETIME,
@@ -53,7 +53,13 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let store = settings::store(common, &path).await?;
     // The stored session only fills in issuer and client id; an unreadable one must not block a new login.
     let stored = settings::from_session(&store).await.unwrap_or_default();
-    let mut source = settings::sources(common, login.redirect_uri, login.scopes)?.or(stored);
+    let mut source = settings::sources(
+        common,
+        login.redirect_uri,
+        login.logout_redirect_uri,
+        login.scopes,
+    )?
+    .or(stored);
     let redirect = source
         .redirect_uri
         .get_or_insert_with(|| DEFAULT_REDIRECT.to_string())
@@ -77,23 +83,41 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
 
     let outcome = tokio::time::timeout(PENDING_LIFETIME, async {
         match loopback.as_mut() {
-            Some(listener) => {
+            Some(listener) => loop {
                 let (callback, answer) = listener.next().await.ok_or_else(|| {
                     Error::Protocol("the loopback listener stopped".into())
                 })?;
+                // Anything that is not this sign-in's callback (another page, a guess at the
+                // port) is refused and the wait goes on.
+                if !carries_state_of(&callback, &pending) {
+                    let _ = answer.send((
+                        StatusCode::BAD_REQUEST,
+                        Html(page_html(
+                            "Not the sign-in in progress",
+                            "This request does not belong to the sign-in the terminal is waiting for.",
+                        )),
+                    ));
+                    continue;
+                }
                 let result = auth.complete_sign_in(&callback, &mut pending).await;
-                let _ = answer.send(Html(match &result {
-                    Ok(summary) => page_html(
-                        "Signed in",
-                        &format!(
-                            "Signed in as {}. You can close this tab and go back to the terminal.",
-                            summary.name.as_deref().unwrap_or(&summary.subject)
-                        ),
+                let _ = answer.send(match &result {
+                    Ok(summary) => (
+                        StatusCode::OK,
+                        Html(page_html(
+                            "Signed in",
+                            &format!(
+                                "Signed in as {}. You can close this tab and go back to the terminal.",
+                                summary.name.as_deref().unwrap_or(&summary.subject)
+                            ),
+                        )),
                     ),
-                    Err(error) => page_html("Sign-in failed", &error.to_string()),
-                }));
-                result
-            }
+                    Err(error) => (
+                        StatusCode::BAD_REQUEST,
+                        Html(page_html("Sign-in failed", &error.to_string())),
+                    ),
+                });
+                break result;
+            },
             None => {
                 let callback = match opened.callback_from_output(&redirect).await? {
                     Some(callback) => callback,
@@ -113,6 +137,14 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     drop(loopback);
     opened.finish().await?;
     Ok(Status::new(outcome?, &auth))
+}
+
+/// True when `url`'s query has a `state` of a sign-in in `pending`.
+fn carries_state_of(url: &str, pending: &PendingAuthorizations) -> bool {
+    Url::parse(url).is_ok_and(|url| {
+        url.query_pairs()
+            .any(|(name, value)| name == "state" && pending.contains(&value))
+    })
 }
 
 async fn paste_callback(redirect: &str) -> Result<String> {
@@ -172,25 +204,69 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
     Ok(body)
 }
 
+/// How long `logout` waits for the browser to come back to a loopback logout redirect.
+const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()> {
     let auth = signed_in(common).await?;
-    let sign_out = auth.sign_out().await?;
-    match &sign_out.erase_error {
+    let task = auth.sign_out_locally().await?;
+    match task.erase_error() {
         None => eprintln!("Signed out: the stored session is erased."),
         Some(error) => eprintln!(
             "warning: {}: signed out, but the stored session could not be erased ({error}); its tokens are revoked",
             error.kind()
         ),
     }
+    // A loopback logout redirect (stored with the session): listen for the browser's return.
+    let mut listener = match task.post_logout_redirect_uri() {
+        Some(uri) if uri.starts_with("http://") => Some(Loopback::bind(uri).await?),
+        _ => None,
+    };
+    let redirect = listener.as_ref().map(|l| l.redirect_uri().clone());
+    let sign_out = auth.finish_sign_out_to(task, redirect.as_ref()).await;
     if let Some(error) = &sign_out.error {
         eprintln!("warning: {}: {error}", error.kind());
     }
-    if let Some(end_session) = sign_out.end_session {
-        let mut shown = end_session.url.clone();
-        shown.set_query(None);
-        browser::open(end_session.url.as_str(), shown.as_str(), browser_command)?
-            .finish()
-            .await?;
+    let Some(end_session) = sign_out.end_session else {
+        return Ok(());
+    };
+    let mut shown = end_session.url.clone();
+    shown.set_query(None);
+    let opened = browser::open(end_session.url.as_str(), shown.as_str(), browser_command)?;
+    if let Some(listener) = listener.as_mut() {
+        let back = tokio::time::timeout(LOGOUT_WAIT, async {
+            while let Some((callback, answer)) = listener.next().await {
+                if end_session.check_callback(&callback).is_ok() {
+                    let _ = answer.send((
+                        StatusCode::OK,
+                        Html(page_html(
+                            "Signed out",
+                            "You are signed out. You can close this tab and go back to the terminal.",
+                        )),
+                    ));
+                    return true;
+                }
+                let _ = answer.send((
+                    StatusCode::BAD_REQUEST,
+                    Html(page_html(
+                        "Not the sign-out in progress",
+                        "This request does not belong to the sign-out the terminal is waiting for.",
+                    )),
+                ));
+            }
+            false
+        })
+        .await;
+        match back {
+            Ok(true) => {
+                eprintln!("The browser came back: signed out at the identity provider too.")
+            }
+            _ => eprintln!(
+                "warning: the browser did not come back to {} within {} s",
+                listener.redirect_uri(),
+                LOGOUT_WAIT.as_secs()
+            ),
+        }
     }
-    Ok(())
+    opened.finish().await
 }

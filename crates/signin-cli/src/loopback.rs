@@ -1,9 +1,15 @@
-//! The loopback redirect of RFC 8252 §7.3: listen on 127.0.0.1 only, take one callback, tell the
-//! browser how it went, stop listening.
+//! The loopback redirect of RFC 8252 §7.3: listen on 127.0.0.1 only, hand each request to the caller,
+//! tell the browser what the caller answers, stop listening when dropped.
 
 use std::net::SocketAddr;
 
-use axum::{extract::State, http::Uri, response::Html, routing::get, Router};
+use axum::{
+    extract::State,
+    http::{StatusCode, Uri},
+    response::Html,
+    routing::get,
+    Router,
+};
 use native_oidc::{Error, Result};
 use tokio::{
     net::TcpListener,
@@ -11,8 +17,11 @@ use tokio::{
 };
 use url::Url;
 
+/// What the browser is shown for a request.
+pub type Answer = (StatusCode, Html<String>);
+
 /// A callback URL and where to send the page the browser should show.
-pub type Callback = (String, oneshot::Sender<Html<String>>);
+pub type Callback = (String, oneshot::Sender<Answer>);
 
 /// A listener on 127.0.0.1 for the redirect URI's path.
 pub struct Loopback {
@@ -43,7 +52,7 @@ impl Loopback {
         url.set_port(Some(port))
             .map_err(|_| Error::Config("bad redirect port".into()))?;
 
-        let (sender, callbacks) = mpsc::channel::<Callback>(1);
+        let (sender, callbacks) = mpsc::channel::<Callback>(4);
         let (shutdown, stop) = oneshot::channel::<()>();
         let app = Router::new()
             .route(url.path(), get(receive))
@@ -73,24 +82,27 @@ impl Loopback {
     }
 }
 
-async fn receive(
-    State((sender, base)): State<(mpsc::Sender<Callback>, Url)>,
-    uri: Uri,
-) -> Html<String> {
+async fn receive(State((sender, base)): State<(mpsc::Sender<Callback>, Url)>, uri: Uri) -> Answer {
     let mut full = base;
     full.set_query(uri.query());
     let (answer, page) = oneshot::channel();
     if sender.send((full.to_string(), answer)).await.is_err() {
-        return Html(page_html(
-            "This sign-in is already finished",
-            "You can close this tab.",
-        ));
+        return (
+            StatusCode::GONE,
+            Html(page_html(
+                "This is already finished",
+                "You can close this tab.",
+            )),
+        );
     }
     page.await.unwrap_or_else(|_| {
-        Html(page_html(
-            "Something went wrong",
-            "Go back to the terminal.",
-        ))
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html(page_html(
+                "Something went wrong",
+                "Go back to the terminal.",
+            )),
+        )
     })
 }
 

@@ -41,13 +41,14 @@ pub async fn store(common: &Common, path: &Path) -> Result<SessionStore> {
 pub fn sources(
     common: &Common,
     redirect_uri: Option<String>,
+    logout_redirect_uri: Option<String>,
     scopes: Vec<String>,
 ) -> Result<ConfigSource> {
     let flags = ConfigSource {
         issuer: common.issuer.clone(),
         client_id: common.client_id.clone(),
         redirect_uri,
-        logout_redirect_uri: None,
+        logout_redirect_uri,
         scopes: (!scopes.is_empty()).then_some(scopes),
     };
     let file = match &common.config {
@@ -71,7 +72,7 @@ pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
 
 /// The configuration of a command that does not sign in.
 pub async fn for_session(common: &Common, store: &SessionStore) -> Result<Config> {
-    let mut source = sources(common, None, Vec::new())?.or(from_session(store).await?);
+    let mut source = sources(common, None, None, Vec::new())?.or(from_session(store).await?);
     if source.issuer.is_none() || source.client_id.is_none() {
         return Err(Error::NotSignedIn);
     }

@@ -388,3 +388,50 @@ fn config_file_and_environment_are_used() {
     assert_eq!(summary["issuer"], env.idp.issuer());
     assert_eq!(summary["scopes"], serde_json::json!(["openid", "profile"]));
 }
+
+#[test]
+fn the_loopback_listener_refuses_other_requests_and_keeps_waiting() {
+    let env = Env::new(IdpOptions::default());
+    // The browser first sends the listener a made-up callback and a bare request; both get 400, and
+    // the real callback that follows still completes the sign-in.
+    let browser = format!("{} --poke", browser());
+    let issuer = env.idp.issuer().to_string();
+    let run = env.run(&[
+        "login",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        CLIENT_ID,
+        "--browser",
+        &browser,
+    ]);
+    assert_eq!(run.json()["name"], "Demo User");
+    assert!(
+        !run.stderr.contains("exited with"),
+        "the browser saw an answer other than 400: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn logout_comes_back_to_the_logout_redirect_stored_at_login() {
+    let env = Env::new(IdpOptions::default());
+    env.login(&["--logout-redirect-uri", "http://127.0.0.1/logout"])
+        .json();
+    let stored: Value = serde_json::from_slice(&std::fs::read(env.session()).unwrap()).unwrap();
+    assert_eq!(
+        stored["post_logout_redirect_uri"],
+        "http://127.0.0.1/logout"
+    );
+    // No config file or flag at logout: the session remembers where to come back to.
+    let logout = env.run(&["logout", "--browser", &browser()]);
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert!(
+        logout
+            .stderr
+            .contains("The browser came back: signed out at the identity provider too."),
+        "{}",
+        logout.stderr
+    );
+    assert!(!env.session().exists());
+}

@@ -26,6 +26,8 @@ pub struct IdpOptions {
     pub refresh_token_grace: Option<u64>,
     /// `IDP_TEST_INVALID_REFRESHED_ID_TOKEN`: refreshed ID tokens carry a broken signature.
     pub invalid_refreshed_id_token: bool,
+    /// `IDP_TEST_CLOCK_SKEW`: the provider's clock runs this many seconds ahead.
+    pub clock_skew: Option<i64>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -85,6 +87,9 @@ impl Idp {
         }
         if options.invalid_refreshed_id_token {
             command.env("IDP_TEST_INVALID_REFRESHED_ID_TOKEN", "1");
+        }
+        if let Some(skew) = options.clock_skew {
+            command.env("IDP_TEST_CLOCK_SKEW", skew.to_string());
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -14,6 +14,14 @@ import { formTargets, contentSecurityPolicy } from './pages.js';
 
 const PREFIX = '/oauth2/default';
 
+// Test option: a provider whose clock is ahead (or behind) of the client's by this many seconds.
+const skew = Number(process.env.IDP_TEST_CLOCK_SKEW ?? 0);
+if (!Number.isInteger(skew)) throw new Error(`IDP_TEST_CLOCK_SKEW must be whole seconds, got "${process.env.IDP_TEST_CLOCK_SKEW}"`);
+if (skew !== 0) {
+  const realNow = Date.now;
+  Date.now = () => realNow() + skew * 1000;
+}
+
 function accountsFrom(users) {
   const digest = (value) => createHash('sha256').update(value).digest();
   return {
