@@ -26,13 +26,20 @@ TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
 # Where cargo (and so the Tauri CLI) puts build output.
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: test run deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
 
 test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
 	./dev/run.sh
+
+# Speed and footprint figures, one JSON line each (crates/bench): release builds of the bench, the app and
+# an empty Tauri window, under Xvfb with a Secret Service of the bench's own.
+bench: deps-system deps-node
+	cargo build --locked --release -p bench -p okta-signin-app -p empty-window \
+		--features okta-signin-app/custom-protocol,empty-window/custom-protocol
+	xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
 
 deps-system:
 	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_ANDROID) $(APT_E2E); do \

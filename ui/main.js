@@ -106,6 +106,7 @@ function signedIn(state) {
     el('p', { class: 'muted small', id: 'expiry' },
       state.expires_at ? `Access token expires ${relativeTime(state.expires_at)}` : 'Access token expiry unknown'),
     el('p', { class: 'muted small', id: 'storage', 'data-storage': state.storage }, storageText(state.storage)),
+    state.token_type === 'DPoP' ? el('p', { class: 'muted small', id: 'dpop' }, 'Tokens bound to this device (DPoP).') : null,
     el('div', { class: 'actions' },
       el('button', { id: 'call-api', class: 'primary', onclick: callApi }, 'Call API'),
       el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out')),

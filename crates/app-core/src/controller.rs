@@ -246,6 +246,7 @@ impl<P: Platform> Controller<P> {
             offline,
             notice,
             storage,
+            token_type,
             ..
         } = self.view()
         {
@@ -260,6 +261,7 @@ impl<P: Platform> Controller<P> {
                     issuer: iss,
                     login_hint,
                 }),
+                token_type,
             });
             return LinkOutcome::SignInRequested;
         }
@@ -284,13 +286,26 @@ impl<P: Platform> Controller<P> {
 
     async fn complete(&self, callback: &str) -> LinkOutcome {
         let mut pending = self.pending.lock().await;
-        let result = self.auth.complete_sign_in(callback, &mut pending).await;
+        let result = self.auth.finish_sign_in(callback, &mut pending).await;
         match result {
             Ok(summary) => {
+                // Shown after one round trip, from the ID token's claims; the profile follows.
+                self.set_view(self.signed_in(&summary, false, None));
                 pending.clear();
                 self.save_pending(&pending).await;
                 drop(pending);
-                self.set_view(self.signed_in(&summary, false, None));
+                match self.auth.load_profile().await {
+                    Ok(summary) => {
+                        if self.view().is_signed_in() {
+                            self.set_view(self.signed_in(&summary, false, None));
+                        }
+                    }
+                    Err(error @ Error::InvalidUserinfo(_)) => {
+                        self.set_view(AuthView::signed_out(Some(Notice::from(&error))));
+                        return LinkOutcome::SignInFailed(Kind::Engine(error.kind()));
+                    }
+                    Err(error) => tracing::warn!(%error, "the profile could not be loaded"),
+                }
                 LinkOutcome::SignedIn
             }
             Err(Error::StateMismatch) => {

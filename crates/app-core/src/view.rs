@@ -76,7 +76,7 @@ pub enum AuthView {
     /// Signed in.
     SignedIn {
         /// Who.
-        profile: Profile,
+        profile: Box<Profile>,
         /// When the access token expires (RFC 3339).
         expires_at: Option<String>,
         /// The identity provider could not be reached; the stored session is kept.
@@ -88,6 +88,8 @@ pub enum AuthView {
         storage: Storage,
         /// A sign-in an initiate-login link asked for, for the user to accept or not.
         login_request: Option<LoginRequest>,
+        /// `DPoP` when the tokens are bound to this device's key, else `Bearer`.
+        token_type: String,
     },
 }
 
@@ -110,12 +112,13 @@ impl AuthView {
         notice: Option<Notice>,
     ) -> Self {
         AuthView::SignedIn {
-            profile: Profile::from(summary),
+            profile: Box::new(Profile::from(summary)),
             expires_at: summary.expires_at.clone(),
             offline,
             notice,
             storage,
             login_request: None,
+            token_type: summary.token_type.clone(),
         }
     }
 

@@ -584,3 +584,35 @@ async fn an_api_answer_over_1_mib_is_a_clear_error() {
     assert_eq!(fine.body["ok"], true);
     assert!(app.view().is_signed_in());
 }
+
+/// The app shows the user once the ID token is valid, then loads userinfo: one for another subject
+/// signs out with `invalid_userinfo`.
+#[tokio::test]
+async fn userinfo_for_another_subject_signs_out() {
+    let idp = Idp::start_with(IdpOptions {
+        userinfo_subject: Some("someone-else".into()),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.json");
+    let platform = TestPlatform::default();
+    let app = controller(&idp, &store, platform.clone(), demo_api(idp.issuer()).await);
+    app.start().await;
+    let outcome = sign_in(&app, &platform).await;
+    assert_eq!(
+        outcome,
+        LinkOutcome::SignInFailed(app_core::Kind::Engine(
+            native_oidc::ErrorKind::InvalidUserinfo
+        ))
+    );
+    let views = platform.0.views.lock().unwrap().clone();
+    let shown = views.iter().position(AuthView::is_signed_in);
+    let ended = views.iter().rposition(
+        |v| matches!(v, AuthView::SignedOut { notice: Some(n) } if n.kind == "invalid_userinfo"),
+    );
+    assert!(
+        shown.is_some() && ended > shown,
+        "shown after the ID token, then signed out: {views:?}"
+    );
+    assert!(!store.exists());
+}

@@ -3,13 +3,16 @@
 //!
 //! Every request needs `Authorization: Bearer <JWT access token>` (the scheme in any case), validated
 //! against the issuer's keys ([`verifier`]): RS256 only, `iss`, `aud` (`api://default`), `exp`, `cid` one
-//! of the configured clients, and `scp` holding the scope the route needs. A bad token is answered
-//! `401` with `WWW-Authenticate: Bearer error="invalid_token"`, a missing scope `403`
-//! (`insufficient_scope`), and keys the API cannot fetch `503`: never a detail.
+//! of the configured clients, and `scp` holding the scope the route needs. A token bound to a key
+//! (`cnf.jkt`, DPoP) comes as `Authorization: DPoP <token>` with a proof of that key for this request
+//! ([`dpop`]); presented as `Bearer` it is refused. A bad token is answered `401` with a
+//! `WWW-Authenticate` challenge (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`), a missing scope
+//! `403` (`insufficient_scope`), and keys the API cannot fetch `503`: never a detail.
 //!
 //! - `GET /api/messages` (scope [`Api::messages_scope`], `profile` by default): a short list of messages.
 //! - `GET /api/whoami` (scope `openid`): the verified `sub`, `scp` and `cid` of the token.
 
+pub mod dpop;
 pub mod verifier;
 
 use std::sync::Arc;
@@ -25,10 +28,12 @@ use serde_json::json;
 
 pub use verifier::{Claims, Verifier, VerifyError};
 
-/// The API's settings: its token verifier and the scopes its routes need.
+/// The API's settings: its token verifier, the scopes its routes need, and its DPoP proof checks.
 pub struct Api {
     verifier: Verifier,
     messages_scope: String,
+    proofs: dpop::Proofs,
+    nonce: Option<String>,
 }
 
 impl Api {
@@ -37,7 +42,15 @@ impl Api {
         Self {
             verifier,
             messages_scope: "profile".into(),
+            proofs: dpop::Proofs::default(),
+            nonce: None,
         }
+    }
+
+    /// Requires DPoP proofs to carry this nonce (the API asks with `use_dpop_nonce` when they don't).
+    pub fn with_dpop_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
     }
 
     /// Sets the scope `/api/messages` needs.
@@ -63,28 +76,63 @@ pub fn app(api: Arc<Api>) -> Router {
 /// The verified claims of the request's bearer token.
 pub struct Authorized(pub Claims);
 
-/// A refused request: never a reason, only the RFC 6750 challenge.
+/// A refused request: never a reason, only the challenge (RFC 6750, RFC 9449).
 pub enum Refused {
-    /// 401: no token, or one that is not valid here.
-    InvalidToken,
+    /// 401: no token, or one that is not valid here (`Bearer` or `DPoP` challenge).
+    InvalidToken(Scheme),
+    /// 401: a DPoP-bound token whose proof is missing, invalid or replayed.
+    InvalidProof,
+    /// 401: a DPoP proof without the API's current nonce; the nonce comes with the challenge.
+    UseNonce(String),
     /// 403: a valid token without the scope the route needs.
     InsufficientScope(String),
     /// 503: the issuer's keys cannot be fetched now; the token may well be good.
     Unavailable,
 }
 
+/// How a token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: Bearer`
+    Bearer,
+    /// `Authorization: DPoP`
+    Dpop,
+}
+
+fn unauthorized(challenge: String, error: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, challenge)],
+        Json(json!({ "error": error })),
+    )
+        .into_response()
+}
+
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
-            Refused::InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    r#"Bearer error="invalid_token""#.to_string(),
-                )],
-                Json(json!({ "error": "invalid_token" })),
-            )
-                .into_response(),
+            Refused::InvalidToken(Scheme::Bearer) => unauthorized(
+                r#"Bearer error="invalid_token""#.to_string(),
+                "invalid_token",
+            ),
+            Refused::InvalidToken(Scheme::Dpop) => unauthorized(
+                r#"DPoP error="invalid_token", algs="ES256""#.to_string(),
+                "invalid_token",
+            ),
+            Refused::InvalidProof => unauthorized(
+                r#"DPoP error="invalid_dpop_proof", algs="ES256""#.to_string(),
+                "invalid_dpop_proof",
+            ),
+            Refused::UseNonce(nonce) => {
+                let mut response = unauthorized(
+                    r#"DPoP error="use_dpop_nonce", algs="ES256""#.to_string(),
+                    "use_dpop_nonce",
+                );
+                if let Ok(value) = HeaderValue::from_str(&nonce) {
+                    response.headers_mut().insert("DPoP-Nonce", value);
+                }
+                response
+            }
             Refused::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
                 [(
@@ -109,12 +157,38 @@ impl IntoResponse for Refused {
     }
 }
 
-/// The token of an `Authorization: Bearer …` header (scheme case-insensitive, RFC 7235 §2.1).
-fn bearer_token(parts: &Parts) -> Option<&str> {
+/// The scheme and token of an `Authorization` header (schemes case-insensitive, RFC 7235 §2.1).
+fn presented_token(parts: &Parts) -> Option<(Scheme, &str)> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token))
+    } else {
+        None
+    }
+}
+
+/// The URL a proof's `htu` must name: the request as the client addressed it, without its query.
+fn request_url(parts: &Parts) -> String {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    format!("http://{host}{}", parts.uri.path())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 impl FromRequestParts<Arc<Api>> for Authorized {
@@ -124,24 +198,65 @@ impl FromRequestParts<Arc<Api>> for Authorized {
         parts: &mut Parts,
         api: &Arc<Api>,
     ) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer_token(parts) else {
-            tracing::info!(path = %parts.uri.path(), "refused: no bearer token");
-            return Err(Refused::InvalidToken);
+        let path = parts.uri.path().to_string();
+        let Some((scheme, token)) = presented_token(parts) else {
+            tracing::info!(%path, "refused: no token");
+            return Err(Refused::InvalidToken(Scheme::Bearer));
         };
-        match api.verifier.verify(token).await {
-            Ok(claims) => {
-                tracing::info!(path = %parts.uri.path(), sub = %claims.sub, "authorized");
-                Ok(Authorized(claims))
-            }
+        let claims = match api.verifier.verify(token).await {
+            Ok(claims) => claims,
             Err(error @ VerifyError::Keys(_)) => {
-                tracing::warn!(path = %parts.uri.path(), %error, "unavailable");
-                Err(Refused::Unavailable)
+                tracing::warn!(%path, %error, "unavailable");
+                return Err(Refused::Unavailable);
             }
             Err(error) => {
-                tracing::info!(path = %parts.uri.path(), %error, "refused");
-                Err(Refused::InvalidToken)
+                tracing::info!(%path, %error, "refused");
+                return Err(Refused::InvalidToken(scheme));
+            }
+        };
+        let bound = claims.cnf.as_ref().and_then(|c| c.jkt.clone());
+        match (scheme, bound) {
+            (Scheme::Bearer, None) => {}
+            (Scheme::Bearer, Some(_)) => {
+                tracing::info!(%path, "refused: a DPoP-bound token presented as Bearer");
+                return Err(Refused::InvalidToken(Scheme::Bearer));
+            }
+            (Scheme::Dpop, None) => {
+                tracing::info!(%path, "refused: a bearer token presented as DPoP");
+                return Err(Refused::InvalidToken(Scheme::Dpop));
+            }
+            (Scheme::Dpop, Some(jkt)) => {
+                let proof = parts
+                    .headers
+                    .get("dpop")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or(Refused::InvalidProof)?;
+                let checked = api.proofs.check(
+                    proof,
+                    parts.method.as_str(),
+                    &request_url(parts),
+                    token,
+                    api.nonce.as_deref(),
+                    now(),
+                );
+                match checked {
+                    Ok(thumbprint) if thumbprint == jkt => {}
+                    Ok(_) => {
+                        tracing::info!(%path, "refused: the proof's key is not the token's");
+                        return Err(Refused::InvalidProof);
+                    }
+                    Err(dpop::ProofError::NonceNeeded) => {
+                        return Err(Refused::UseNonce(api.nonce.clone().unwrap_or_default()))
+                    }
+                    Err(error) => {
+                        tracing::info!(%path, %error, "refused");
+                        return Err(Refused::InvalidProof);
+                    }
+                }
             }
         }
+        tracing::info!(%path, sub = %claims.sub, ?scheme, "authorized");
+        Ok(Authorized(claims))
     }
 }
 

@@ -1,5 +1,5 @@
 //! `demo-api`: `ISSUER=<issuer> CLIENT_IDS=<id>[,<id>…] [AUDIENCE=api://default] [SCOPE=profile]
-//! [PORT=9001] demo-api`. Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
+//! [DPOP_NONCE=<nonce>] [PORT=9001] demo-api`. Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
 
 use std::sync::Arc;
 
@@ -50,7 +50,10 @@ async fn main() {
     };
     let address = listener.local_addr().expect("bound address");
     println!("API=http://{address}/");
-    let api = Api::new(Verifier::new(issuer, audience, client_ids)).with_messages_scope(scope);
+    let mut api = Api::new(Verifier::new(issuer, audience, client_ids)).with_messages_scope(scope);
+    if let Some(nonce) = std::env::var("DPOP_NONCE").ok().filter(|n| !n.is_empty()) {
+        api = api.with_dpop_nonce(nonce);
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -23,6 +23,15 @@ pub struct Claims {
     pub scp: Vec<String>,
     /// Okta's client id.
     pub cid: Option<String>,
+    /// The key the token is bound to (DPoP), as its RFC 7638 thumbprint.
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's `cnf` claim (RFC 7800).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Confirmation {
+    /// The thumbprint of the DPoP key.
+    pub jkt: Option<String>,
 }
 
 /// Why a token was refused (logged, never sent to the client).

@@ -17,6 +17,9 @@ use crate::support::{shots, target_debug, wait_port, Desktop};
 
 const TIMEOUT: Duration = Duration::from_secs(45);
 
+/// The app's single-instance name on the session bus (tauri-plugin-single-instance: `<identifier>.SingleInstance`).
+const SINGLE_INSTANCE: &str = "com.okta.example.SingleInstance";
+
 /// One identity provider, demo API and tauri-driver, on a desktop of its own.
 pub struct Stack {
     pub idp: Idp,
@@ -114,6 +117,12 @@ impl Stack {
         session.end().await?;
         wait_for("the app to exit", TIMEOUT, || async {
             Ok(self.app_processes().is_empty().then_some(()))
+        })
+        .await?;
+        // An exiting process leaves /proc's exe before it closes its sockets: wait for its
+        // single-instance name to go too, or the next start would try to hand over to it.
+        wait_for("the app's single-instance name to go", TIMEOUT, || async {
+            Ok((!self.desktop.bus_name_owned(SINGLE_INSTANCE)).then_some(()))
         })
         .await
     }
@@ -510,13 +519,52 @@ async fn short_lived_tokens() -> Result<(), String> {
     stack.quit(app).await
 }
 
+/// The app with DPoP on, against a provider that requires it: the tokens are bound to the device's
+/// key, kept in the keyring with them, and the API still answers after a relaunch.
+async fn dpop() -> Result<(), String> {
+    let stack = Stack::start_app(
+        "dpop",
+        IdpOptions {
+            dpop: Some("required"),
+            ..Default::default()
+        },
+        target_debug().join("okta-signin-app"),
+        |_, _, _| vec![("OIDC_DPOP".to_string(), "true".to_string())],
+    )?;
+    let app = stack.launch().await?;
+    step(
+        "10. DPoP: sign in, call the API, relaunch, call the API again",
+        Some(&app),
+        || async {
+            click(&app, "#sign-in").await?;
+            wait_text(&app, "#dpop", "Tokens bound to this device (DPoP)").await?;
+            (stack.stored()["dpop_key"].is_object())
+                .then_some(())
+                .ok_or("the key is not kept with the tokens".to_string())?;
+            click(&app, "#call-api").await?;
+            wait_text(&app, "#api-result", "Hello from the demo API").await?;
+            app.screenshot(&shots().join("10-dpop.png")).await
+        },
+    )
+    .await?;
+    stack.quit(app).await?;
+    let app = stack.launch().await?;
+    step("10. DPoP after a relaunch", Some(&app), || async {
+        click(&app, "#call-api").await?;
+        wait_text(&app, "#api-result", "Hello from the demo API").await
+    })
+    .await?;
+    stack.quit(app).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
 async fn app_signs_in_through_the_system_browser() {
     std::fs::create_dir_all(shots()).expect("target/e2e");
     if let Err(error) = async {
         journey().await?;
-        short_lived_tokens().await
+        short_lived_tokens().await?;
+        dpop().await
     }
     .await
     {

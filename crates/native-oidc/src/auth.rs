@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     client::{EndSessionRequest, OidcClient, RefreshedIdToken},
+    dpop::{self, DpopKey},
     error::{Error, Result},
     pending::{AuthorizationRequest, PendingAuthorizations, SignInOptions},
     session::{Session, SessionSummary},
@@ -145,8 +146,22 @@ impl Auth {
         self.client.begin_sign_in(options).await
     }
 
-    /// Completes a sign-in and stores the new session, durably. On any error nothing is stored.
+    /// Completes a sign-in, stores the new session durably and loads the profile (userinfo):
+    /// [`Auth::finish_sign_in`], then [`Auth::load_profile`]. On an error before the session is
+    /// stored, nothing is.
     pub async fn complete_sign_in(
+        &self,
+        callback: &str,
+        pending: &mut PendingAuthorizations,
+    ) -> Result<SessionSummary> {
+        self.finish_sign_in(callback, pending).await?;
+        self.load_profile().await
+    }
+
+    /// Completes a sign-in after one round trip: exchanges the code, validates the ID token and stores
+    /// the session durably, with the ID token's claims as the profile. [`Auth::load_profile`] adds
+    /// userinfo (an app shows the user at once and loads it after).
+    pub async fn finish_sign_in(
         &self,
         callback: &str,
         pending: &mut PendingAuthorizations,
@@ -159,6 +174,44 @@ impl Auth {
         *current = Some(session);
         tracing::info!(subject = %summary.subject, "signed in");
         Ok(summary)
+    }
+
+    /// Loads userinfo into the session (and the store). Its `sub` must be the session's: anything
+    /// else the provider says there (another subject, an answer that is not valid) ends the session,
+    /// revoking its tokens, with [`Error::InvalidUserinfo`]; a network error keeps it.
+    pub async fn load_profile(&self) -> Result<SessionSummary> {
+        let session = self
+            .session
+            .lock()
+            .await
+            .clone()
+            .ok_or(Error::NotSignedIn)?;
+        let profile = match self.client.userinfo(&session).await {
+            Ok(profile) => profile,
+            Err(error @ Error::InvalidUserinfo(_)) => {
+                tracing::warn!(%error, "userinfo cannot be trusted; ending the session");
+                let mut current = self.session.lock().await;
+                if current.as_ref().is_some_and(|s| s.same_user(&session)) {
+                    *current = None;
+                    let _lock = self.store.lock().await?;
+                    self.store.clear().await?;
+                }
+                drop(current);
+                if let Err(revoke) = self.client.revoke(&session).await {
+                    tracing::warn!(error = %revoke, "could not revoke the tokens");
+                }
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
+        let mut current = self.session.lock().await;
+        let Some(stored) = current.as_mut().filter(|s| s.same_user(&session)) else {
+            return Err(Error::NotSignedIn); // signed out meanwhile
+        };
+        stored.profile = profile;
+        let _lock = self.store.lock().await?;
+        self.store.save(stored).await?;
+        Ok(stored.summary())
     }
 
     /// A valid access token, refreshed first if it expires within the refresh margin.
@@ -281,16 +334,17 @@ impl Auth {
             .map_err(|e| Error::Config(format!("the request could not be built: {e}")))
     }
 
-    /// Sends `request` with `Authorization: Bearer <access token>`. When the API answers 401 with a
-    /// Bearer challenge for an invalid token (`error="invalid_token"`, or no error code: RFC 6750 §3),
-    /// refreshes once and retries once (when the request body can be replayed); any other 401
-    /// (`insufficient_scope`, no challenge) is returned as it is.
+    /// Sends `request` with the access token: `Authorization: Bearer <token>`, or for DPoP-bound
+    /// tokens `Authorization: DPoP <token>` and a proof (answering the server's nonce challenge once).
+    /// When the API answers 401 with a challenge for an invalid token (`error="invalid_token"`, or no
+    /// error code: RFC 6750 §3), refreshes once and retries once (when the request body can be
+    /// replayed); any other 401 (`insufficient_scope`, no challenge) is returned as it is.
     pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response> {
         let retry = request.try_clone();
-        let token = self.access_token().await?;
-        let response = self.execute(request, &token).await?;
+        let session = self.fresh_session(Refresh::IfExpiring).await?;
+        let response = self.execute(request, &session).await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED
-            || !asks_for_a_new_token(response.headers())
+            || !asks_for_a_new_token(response.headers(), session.token_type())
         {
             return Ok(response);
         }
@@ -298,23 +352,67 @@ impl Auth {
             return Ok(response);
         };
         tracing::info!("the API refused the access token; refreshing and retrying once");
-        let session = self.fresh_session(Refresh::IfStill(&token)).await?;
-        self.execute(retry, &session.access_token).await
+        let session = self
+            .fresh_session(Refresh::IfStill(&session.access_token))
+            .await?;
+        self.execute(retry, &session).await
     }
 
     async fn execute(
         &self,
+        request: reqwest::Request,
+        session: &Session,
+    ) -> Result<reqwest::Response> {
+        let Some(key) = &session.dpop_key else {
+            return self
+                .transmit(request, "Bearer", &session.access_token, None)
+                .await;
+        };
+        let nonce_retry = request.try_clone();
+        let response = self
+            .transmit(request, "DPoP", &session.access_token, Some(key))
+            .await?;
+        let asked = dpop::asks_for_nonce(response.status().as_u16(), response.headers(), b"");
+        match nonce_retry {
+            Some(retry) if asked => {
+                tracing::debug!("the API asked for a DPoP nonce; retrying with it");
+                self.transmit(retry, "DPoP", &session.access_token, Some(key))
+                    .await
+            }
+            _ => Ok(response),
+        }
+    }
+
+    /// Sends `request` with `Authorization: <scheme> <token>`, and a DPoP proof when `key` is given.
+    async fn transmit(
+        &self,
         mut request: reqwest::Request,
+        scheme: &str,
         token: &AccessToken,
+        key: Option<&DpopKey>,
     ) -> Result<reqwest::Response> {
         let mut value =
-            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.secret()))
+            reqwest::header::HeaderValue::from_str(&format!("{scheme} {}", token.secret()))
                 .map_err(|_| Error::protocol("the access token is not a valid header value"))?;
         value.set_sensitive(true);
         request
             .headers_mut()
             .insert(reqwest::header::AUTHORIZATION, value);
-        self.client
+        let nonces = self.client.nonces();
+        if let Some(key) = key {
+            let proof = key.proof(
+                request.method().as_str(),
+                request.url(),
+                nonces.get(request.url()).as_deref(),
+                Some(token.secret()),
+            )?;
+            let proof = reqwest::header::HeaderValue::from_str(&proof)
+                .map_err(|_| Error::protocol("the DPoP proof is not a valid header value"))?;
+            request.headers_mut().insert(dpop::DPOP, proof);
+        }
+        let url = request.url().clone();
+        let response = self
+            .client
             .http()
             .reqwest()
             .execute(request)
@@ -324,7 +422,9 @@ impl Auth {
                     "cannot reach the API ({})",
                     crate::http::describe(&e)
                 ))
-            })
+            })?;
+        nonces.remember(&url, response.headers());
+        Ok(response)
     }
 
     /// Signs out: the local session is removed at once; then the tokens are revoked and the
@@ -395,19 +495,19 @@ impl Auth {
     }
 }
 
-/// True when a `WWW-Authenticate` header is a Bearer challenge saying the token is invalid (or giving
-/// no error code at all).
-fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap) -> bool {
+/// True when a `WWW-Authenticate` header is a challenge of the token's scheme (`Bearer`, `DPoP`) saying
+/// the token is invalid (or giving no error code at all).
+fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap, scheme: &str) -> bool {
     headers
         .get_all(reqwest::header::WWW_AUTHENTICATE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|challenge| {
-            let (scheme, params) = challenge
+            let (challenge_scheme, params) = challenge
                 .trim()
                 .split_once(char::is_whitespace)
                 .unwrap_or((challenge.trim(), ""));
-            if !scheme.eq_ignore_ascii_case("bearer") {
+            if !challenge_scheme.eq_ignore_ascii_case(scheme) {
                 return false;
             }
             let error = params.split(',').find_map(|param| {
@@ -447,7 +547,7 @@ mod tests {
             "Bearer",
             r#"Bearer realm="api""#,
         ] {
-            assert!(asks_for_a_new_token(&challenge(yes)), "{yes}");
+            assert!(asks_for_a_new_token(&challenge(yes), "Bearer"), "{yes}");
         }
         for no in [
             r#"Bearer error="insufficient_scope", scope="admin""#,
@@ -455,8 +555,14 @@ mod tests {
             r#"Basic realm="api""#,
             r#"DPoP error="invalid_token""#,
         ] {
-            assert!(!asks_for_a_new_token(&challenge(no)), "{no}");
+            assert!(!asks_for_a_new_token(&challenge(no), "Bearer"), "{no}");
         }
-        assert!(!asks_for_a_new_token(&HeaderMap::new()), "no challenge");
+        assert!(
+            !asks_for_a_new_token(&HeaderMap::new(), "Bearer"),
+            "no challenge"
+        );
+        let dpop = challenge(r#"DPoP error="invalid_token", algs="ES256""#);
+        assert!(asks_for_a_new_token(&dpop, "DPoP"));
+        assert!(!asks_for_a_new_token(&dpop, "Bearer"));
     }
 }

@@ -7,12 +7,12 @@ use chrono::Utc;
 use openidconnect::{
     core::{
         CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-        CoreIdToken, CoreIdTokenClaims, CoreTokenResponse, CoreTokenType,
+        CoreIdToken, CoreTokenResponse,
     },
     AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RedirectUrl, RequestTokenError,
-    StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
+    StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::{
     config::Config,
+    dpop::{DpopHttp, DpopKey, Nonces},
     error::{Error, Result},
     http::{HttpClient, HttpError},
     id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY},
@@ -76,12 +77,20 @@ pub enum RefreshedIdToken {
     OtherIdentity(Error),
 }
 
+/// The discovered provider and the protocol client built for it once (not per request).
+#[derive(Debug)]
+struct Discovered {
+    provider: Arc<Provider>,
+    client: Client,
+}
+
 /// An OpenID Connect client for one configuration, with discovery and keys cached.
 #[derive(Debug)]
 pub struct OidcClient {
     config: Config,
     http: HttpClient,
-    provider: OnceCell<Arc<Provider>>,
+    discovered: OnceCell<Arc<Discovered>>,
+    nonces: Nonces,
     validator: IdTokenValidator,
     pending_lifetime: Duration,
 }
@@ -98,7 +107,8 @@ impl OidcClient {
             validator: IdTokenValidator::new(config.client_id().clone(), DEFAULT_CLOCK_LEEWAY),
             config,
             http,
-            provider: OnceCell::new(),
+            discovered: OnceCell::new(),
+            nonces: Nonces::default(),
             pending_lifetime: PENDING_LIFETIME,
         }
     }
@@ -125,28 +135,51 @@ impl OidcClient {
         &self.http
     }
 
+    /// The latest DPoP nonce of each server this client talked to.
+    pub fn nonces(&self) -> &Nonces {
+        &self.nonces
+    }
+
+    /// The HTTP client that sends with proofs of `key` (DPoP).
+    fn dpop<'a>(&'a self, key: &'a DpopKey, bound_token: bool) -> DpopHttp<'a> {
+        DpopHttp {
+            http: &self.http,
+            key,
+            nonces: &self.nonces,
+            bound_token,
+        }
+    }
+
     /// The discovered provider (fetched on first use, then cached; a failure is not cached).
     pub async fn provider(&self) -> Result<Arc<Provider>> {
-        self.provider
+        Ok(self.discovered().await?.provider.clone())
+    }
+
+    /// Discovery, and the protocol client built from it once. The client carries no keys: ID tokens
+    /// are checked by [`IdTokenValidator`] against the provider's cached key set.
+    async fn discovered(&self) -> Result<Arc<Discovered>> {
+        self.discovered
             .get_or_try_init(|| async {
-                Provider::discover(self.config.issuer(), &self.http)
-                    .await
-                    .map(Arc::new)
+                let provider = Provider::discover(self.config.issuer(), &self.http).await?;
+                let client = CoreClient::from_provider_metadata(
+                    provider.metadata().clone(),
+                    self.config.client_id().clone(),
+                    None,
+                )
+                .set_redirect_uri(self.config.redirect_uri().clone());
+                Ok(Arc::new(Discovered {
+                    provider: Arc::new(provider),
+                    client,
+                }))
             })
             .await
             .cloned()
     }
 
-    async fn client(&self, provider: &Provider) -> Client {
-        let metadata = provider.metadata().clone().set_jwks(provider.keys().await);
-        CoreClient::from_provider_metadata(metadata, self.config.client_id().clone(), None)
-            .set_redirect_uri(self.config.redirect_uri().clone())
-    }
-
     /// Builds the authorization URL (PKCE S256, `state`, `nonce`) and the pending authorization to keep.
     pub async fn begin_sign_in(&self, options: SignInOptions) -> Result<AuthorizationRequest> {
-        let provider = self.provider().await?;
-        let client = self.client(&provider).await;
+        let discovered = self.discovered().await?;
+        let client = &discovered.client;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -179,6 +212,7 @@ impl OidcClient {
         let (url, state, nonce) = request.url();
         let lifetime = chrono::Duration::from_std(self.pending_lifetime)
             .map_err(|_| Error::config("the pending sign-in lifetime is too long"))?;
+        let dpop_key = self.config.dpop().then(DpopKey::generate).transpose()?;
         Ok(AuthorizationRequest {
             url,
             pending: PendingAuthorization {
@@ -190,6 +224,7 @@ impl OidcClient {
                 redirect_uri: self.config.redirect_uri().to_string(),
                 scopes: self.config.scopes().iter().map(|s| s.to_string()).collect(),
                 expires_at: Utc::now() + lifetime,
+                dpop_key,
             },
         })
     }
@@ -221,7 +256,8 @@ impl OidcClient {
         if pending.is_expired(Utc::now()) {
             return Err(Error::AuthorizationExpired);
         }
-        let provider = self.provider().await?;
+        let discovered = self.discovered().await?;
+        let provider = &discovered.provider;
         // RFC 9207 mix-up defence.
         match params.get("iss") {
             Some(iss) if iss != self.config.issuer().as_str() => {
@@ -253,17 +289,18 @@ impl OidcClient {
 
         let redirect = RedirectUrl::new(pending.redirect_uri.clone())
             .map_err(|_| Error::protocol("the pending sign-in has an invalid redirect URI"))?;
-        let response = self
-            .client(&provider)
-            .await
+        let exchange = discovered
+            .client
             .exchange_code(AuthorizationCode::new(code.clone()))
             .map_err(|e| Error::protocol(e.to_string()))?
             .set_pkce_verifier(pending.pkce_verifier())
-            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
-            .request_async(&self.http)
-            .await
-            .map_err(token_error)?;
-        check_bearer(&response)?;
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect));
+        let response = match &pending.dpop_key {
+            Some(key) => exchange.request_async(&self.dpop(key, false)).await,
+            None => exchange.request_async(&self.http).await,
+        }
+        .map_err(token_error)?;
+        check_token_type(&response, pending.dpop_key.is_some())?;
 
         let id_token = response
             .id_token()
@@ -271,15 +308,12 @@ impl OidcClient {
         let claims = self
             .validator
             .validate(
-                &provider,
+                provider,
                 &self.http,
                 id_token,
                 NonceRule::Equals(&pending.nonce),
                 Some(response.access_token()),
             )
-            .await?;
-        let profile = self
-            .userinfo(&provider, response.access_token(), &claims)
             .await?;
         let now = Utc::now();
         Ok(Session {
@@ -301,25 +335,26 @@ impl OidcClient {
                 .map(|s| s.iter().map(|s| s.to_string()).collect())
                 .unwrap_or(pending.scopes),
             claims: json_map(&claims)?,
-            profile,
+            profile: None,
+            dpop_key: pending.dpop_key.clone(),
         })
     }
 
-    /// Loads userinfo; its `sub` must equal the ID token's (OIDC Core §5.3.2).
-    async fn userinfo(
-        &self,
-        provider: &Provider,
-        access_token: &AccessToken,
-        claims: &CoreIdTokenClaims,
-    ) -> Result<Option<Map<String, Value>>> {
-        let client = self.client(provider).await;
-        let Ok(request) = client.user_info(access_token.clone(), Some(claims.subject().clone()))
-        else {
+    /// Loads the session's profile from userinfo; its `sub` must equal the ID token's (OIDC Core
+    /// §5.3.2), else [`Error::InvalidUserinfo`]. `None` when the provider has no userinfo endpoint.
+    pub async fn userinfo(&self, session: &Session) -> Result<Option<Map<String, Value>>> {
+        let discovered = self.discovered().await?;
+        let Ok(request) = discovered.client.user_info(
+            session.access_token.clone(),
+            Some(SubjectIdentifier::new(session.subject.clone())),
+        ) else {
             return Ok(None); // the provider has no userinfo endpoint
         };
-        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
-            .request_async(&self.http)
-            .await
+        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> =
+            match &session.dpop_key {
+                Some(key) => request.request_async(&self.dpop(key, true)).await,
+                None => request.request_async(&self.http).await,
+            }
             .map_err(|e| match e {
                 UserInfoError::Request(http) => Error::from(http),
                 UserInfoError::ClaimsVerification(e) => Error::InvalidUserinfo(e.to_string()),
@@ -369,27 +404,28 @@ impl OidcClient {
             .refresh_token
             .as_ref()
             .ok_or_else(|| Error::SessionExpired("the session has no refresh token".into()))?;
-        let provider = self.provider().await?;
-        let response = self
-            .client(&provider)
-            .await
+        let discovered = self.discovered().await?;
+        let exchange = discovered
+            .client
             .exchange_refresh_token(refresh_token)
-            .map_err(|e| Error::protocol(e.to_string()))?
-            .request_async(&self.http)
-            .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r)
-                    if *r.error() == CoreErrorResponseType::InvalidGrant =>
-                {
-                    Error::SessionExpired(
-                        r.error_description()
-                            .cloned()
-                            .unwrap_or_else(|| "the refresh token was refused".into()),
-                    )
-                }
-                other => token_error(other),
-            })?;
-        check_bearer(&response)?;
+            .map_err(|e| Error::protocol(e.to_string()))?;
+        let response = match &session.dpop_key {
+            Some(key) => exchange.request_async(&self.dpop(key, false)).await,
+            None => exchange.request_async(&self.http).await,
+        }
+        .map_err(|e| match e {
+            RequestTokenError::ServerResponse(r)
+                if *r.error() == CoreErrorResponseType::InvalidGrant =>
+            {
+                Error::SessionExpired(
+                    r.error_description()
+                        .cloned()
+                        .unwrap_or_else(|| "the refresh token was refused".into()),
+                )
+            }
+            other => token_error(other),
+        })?;
+        check_token_type(&response, session.dpop_key.is_some())?;
 
         let now = Utc::now();
         let mut next = session.clone();
@@ -483,7 +519,10 @@ impl OidcClient {
                 .map_err(|e| {
                     Error::protocol(format!("cannot build the revocation request: {e}"))
                 })?;
-            let response = self.http.call(request).await?;
+            let response = match &session.dpop_key {
+                Some(key) => self.dpop(key, false).call(request).await?,
+                None => self.http.call(request).await?,
+            };
             if !response.status().is_success() {
                 let error: Option<StandardErrorResponse<CoreErrorResponseType>> =
                     serde_json::from_slice(response.body()).ok();
@@ -592,13 +631,16 @@ fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
     Ok(params)
 }
 
-fn check_bearer(response: &CoreTokenResponse) -> Result<()> {
-    match response.token_type() {
-        CoreTokenType::Bearer => Ok(()),
-        other => Err(Error::protocol(format!(
-            "unsupported token type `{}`",
-            other.as_ref()
-        ))),
+/// The token type must be `DPoP` when the request carried a proof (RFC 9449 §5), `Bearer` otherwise.
+fn check_token_type(response: &CoreTokenResponse, dpop: bool) -> Result<()> {
+    let found = response.token_type().as_ref();
+    let expected = if dpop { "DPoP" } else { "Bearer" };
+    if found.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(Error::protocol(format!(
+            "the token type is `{found}`, not `{expected}`"
+        )))
     }
 }
 

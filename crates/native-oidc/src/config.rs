@@ -24,6 +24,7 @@ pub struct Config {
     redirect_uri: RedirectUrl,
     post_logout_redirect_uri: Option<PostLogoutRedirectUrl>,
     scopes: Vec<Scope>,
+    dpop: bool,
 }
 
 impl Config {
@@ -42,6 +43,7 @@ impl Config {
             client_id: ClientId::new(client_id.to_string()),
             redirect_uri: RedirectUrl::from_url(redirect),
             post_logout_redirect_uri: None,
+            dpop: false,
             scopes: DEFAULT_SCOPES
                 .iter()
                 .map(|s| Scope::new(s.to_string()))
@@ -54,6 +56,18 @@ impl Config {
         let url = validate_app_redirect("logout redirect URI", uri)?;
         self.post_logout_redirect_uri = Some(PostLogoutRedirectUrl::from_url(url));
         Ok(self)
+    }
+
+    /// Binds the tokens to a key of the device with DPoP (RFC 9449); off by default, as Okta
+    /// requires an app to opt in ("Require Demonstrating Proof of Possession (DPoP) header").
+    pub fn with_dpop(mut self, dpop: bool) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// True when sign-ins use DPoP.
+    pub fn dpop(&self) -> bool {
+        self.dpop
     }
 
     /// Replaces the scopes; `openid` must be among them.
@@ -211,6 +225,8 @@ pub struct ConfigSource {
     /// `scopes`: a space-separated string or an array of strings.
     #[serde(default, deserialize_with = "scopes_from_string_or_list")]
     pub scopes: Option<Vec<String>>,
+    /// `dpop`: bind tokens to the device with DPoP.
+    pub dpop: Option<bool>,
 }
 
 fn scopes_from_string_or_list<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
@@ -231,12 +247,13 @@ where
 }
 
 /// Environment variables read by [`ConfigSource::from_env`].
-pub const ENV_VARS: [&str; 5] = [
+pub const ENV_VARS: [&str; 6] = [
     "OIDC_ISSUER",
     "OIDC_CLIENT_ID",
     "OIDC_REDIRECT_URI",
     "OIDC_LOGOUT_REDIRECT_URI",
     "OIDC_SCOPES",
+    "OIDC_DPOP",
 ];
 
 impl ConfigSource {
@@ -256,8 +273,8 @@ impl ConfigSource {
         })
     }
 
-    /// Reads `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_REDIRECT_URI`, `OIDC_LOGOUT_REDIRECT_URI` and
-    /// `OIDC_SCOPES` (space-separated); empty variables count as unset.
+    /// Reads `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_REDIRECT_URI`, `OIDC_LOGOUT_REDIRECT_URI`,
+    /// `OIDC_SCOPES` (space-separated) and `OIDC_DPOP` (`true`/`1`); empty variables count as unset.
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -271,6 +288,7 @@ impl ConfigSource {
             redirect_uri: get(ENV_VARS[2]),
             logout_redirect_uri: get(ENV_VARS[3]),
             scopes: get(ENV_VARS[4]).map(|s| s.split_whitespace().map(str::to_string).collect()),
+            dpop: get(ENV_VARS[5]).map(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
         }
     }
 
@@ -282,6 +300,7 @@ impl ConfigSource {
             redirect_uri: self.redirect_uri.or(fallback.redirect_uri),
             logout_redirect_uri: self.logout_redirect_uri.or(fallback.logout_redirect_uri),
             scopes: self.scopes.or(fallback.scopes),
+            dpop: self.dpop.or(fallback.dpop),
         }
     }
 
@@ -302,7 +321,7 @@ impl ConfigSource {
         if let Some(scopes) = self.scopes {
             config = config.with_scopes(scopes)?;
         }
-        Ok(config)
+        Ok(config.with_dpop(self.dpop.unwrap_or(false)))
     }
 }
 

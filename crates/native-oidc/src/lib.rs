@@ -73,6 +73,7 @@
 mod auth;
 mod client;
 mod config;
+pub mod dpop;
 mod error;
 pub mod http;
 mod id_token;
@@ -84,6 +85,7 @@ pub mod store;
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
 pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshedIdToken};
 pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
+pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};
 pub use http::HttpClient;
 pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY, DEFAULT_IAT_LEEWAY};

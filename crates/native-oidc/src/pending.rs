@@ -44,6 +44,9 @@ pub struct PendingAuthorization {
     pub(crate) redirect_uri: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: DateTime<Utc>,
+    /// The key the tokens will be bound to (DPoP), made with the request.
+    #[serde(default)]
+    pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
 }
 
 impl PendingAuthorization {

@@ -29,6 +29,9 @@ pub struct Session {
     pub(crate) scopes: Vec<String>,
     pub(crate) claims: Map<String, Value>,
     pub(crate) profile: Option<Map<String, Value>>,
+    /// The key the tokens are bound to (DPoP), kept with them; `None` for bearer tokens.
+    #[serde(default)]
+    pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
 }
 
 /// A token-free view of a [`Session`].
@@ -52,6 +55,8 @@ pub struct SessionSummary {
     pub claims: Map<String, Value>,
     /// The userinfo response.
     pub profile: Option<Map<String, Value>>,
+    /// `DPoP` when the tokens are bound to this device's key, else `Bearer`.
+    pub token_type: String,
 }
 
 impl Session {
@@ -73,6 +78,20 @@ impl Session {
     /// The access token, for an `Authorization: Bearer` header.
     pub fn access_token(&self) -> &AccessToken {
         &self.access_token
+    }
+
+    /// `DPoP` when the tokens are bound to this session's key, else `Bearer`.
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_key.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
+
+    /// The key the tokens are bound to (DPoP).
+    pub fn dpop_key(&self) -> Option<&crate::dpop::DpopKey> {
+        self.dpop_key.as_ref()
     }
 
     /// The refresh token, when `offline_access` was granted.
@@ -167,6 +186,7 @@ impl Session {
             has_refresh_token: self.refresh_token.is_some(),
             claims: self.claims.clone(),
             profile: self.profile.clone(),
+            token_type: self.token_type().to_string(),
         }
     }
 }
@@ -185,6 +205,7 @@ impl fmt::Debug for Session {
                 &self.refresh_token.as_ref().map(|_| "[redacted]"),
             )
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("dpop_key", &self.dpop_key)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }

@@ -4,6 +4,7 @@
 mod support;
 
 mod discovery;
+mod dpop;
 mod id_token;
 mod refresh;
 mod sign_in;

@@ -234,3 +234,57 @@ async fn discovery_of_another_issuer_is_refused() {
         .unwrap_err();
     assert_eq!(error.kind(), "issuer_mismatch", "{error}");
 }
+
+/// The sign-in is complete after one round trip (code exchange and ID token validation); userinfo
+/// comes after, on its own request.
+#[tokio::test]
+async fn the_session_is_stored_before_userinfo_and_the_profile_follows() {
+    let idp = testkit::Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    let (callback, mut pending) = browser_callback(&auth, &testkit::LoginAction::demo()).await;
+    let userinfo = |stats: serde_json::Value| {
+        stats["requests"]["GET /oauth2/default/v1/userinfo"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = userinfo(idp.stats().await);
+    let summary = auth
+        .finish_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+    assert_eq!(userinfo(idp.stats().await), before, "no userinfo yet");
+    assert_eq!(
+        summary.name.as_deref(),
+        Some("Demo User"),
+        "from the ID token"
+    );
+    assert!(summary.profile.is_none());
+    assert!(stored(&path)["access_token"].is_string(), "stored already");
+
+    let summary = auth.load_profile().await.unwrap();
+    assert_eq!(userinfo(idp.stats().await), before + 1);
+    assert_eq!(summary.profile.unwrap()["email"], "demo@example.com");
+    assert!(stored(&path)["profile"].is_object());
+}
+
+/// Userinfo for another subject than the ID token's ends the session and revokes its tokens.
+#[tokio::test]
+async fn userinfo_for_another_subject_ends_the_session() {
+    let idp = testkit::Idp::start_with(testkit::IdpOptions {
+        userinfo_subject: Some("someone-else".into()),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth(&idp, &path);
+    let (callback, mut pending) = browser_callback(&auth, &testkit::LoginAction::demo()).await;
+    let error = auth
+        .complete_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "invalid_userinfo", "{error}");
+    assert!(!path.exists(), "nothing is kept");
+    assert!(auth.session().await.is_none());
+}

@@ -68,6 +68,10 @@ pub struct Login {
     /// is given) or a private-use scheme. Stored with the session.
     #[arg(long, value_name = "URI")]
     pub logout_redirect_uri: Option<String>,
+    /// Bind the tokens to a key of this device (DPoP, RFC 9449; the app integration must allow or
+    /// require it). The key is kept with the session.
+    #[arg(long)]
+    pub dpop: bool,
     /// A scope to ask for (repeat for several); default: openid profile email offline_access.
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,

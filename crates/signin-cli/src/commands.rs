@@ -58,6 +58,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
         login.redirect_uri,
         login.logout_redirect_uri,
         login.scopes,
+        login.dpop,
     )?
     .or(stored);
     let redirect = source

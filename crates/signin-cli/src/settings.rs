@@ -43,6 +43,7 @@ pub fn sources(
     redirect_uri: Option<String>,
     logout_redirect_uri: Option<String>,
     scopes: Vec<String>,
+    dpop: bool,
 ) -> Result<ConfigSource> {
     let flags = ConfigSource {
         issuer: common.issuer.clone(),
@@ -50,6 +51,7 @@ pub fn sources(
         redirect_uri,
         logout_redirect_uri,
         scopes: (!scopes.is_empty()).then_some(scopes),
+        dpop: dpop.then_some(true),
     };
     let file = match &common.config {
         Some(path) => ConfigSource::from_file(path)?,
@@ -72,7 +74,7 @@ pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
 
 /// The configuration of a command that does not sign in.
 pub async fn for_session(common: &Common, store: &SessionStore) -> Result<Config> {
-    let mut source = sources(common, None, None, Vec::new())?.or(from_session(store).await?);
+    let mut source = sources(common, None, None, Vec::new(), false)?.or(from_session(store).await?);
     if source.issuer.is_none() || source.client_id.is_none() {
         return Err(Error::NotSignedIn);
     }

@@ -435,3 +435,36 @@ fn logout_comes_back_to_the_logout_redirect_stored_at_login() {
     );
     assert!(!env.session().exists());
 }
+
+#[test]
+fn dpop_binds_the_tokens_to_the_device() {
+    let env = Env::new(IdpOptions {
+        dpop: Some("required"),
+        ..Default::default()
+    });
+    let login = env.login(&["--dpop"]).json();
+    assert_eq!(login["token_type"], "DPoP");
+    let status = env.run(&["status"]).json();
+    assert_eq!(status["token_type"], "DPoP");
+    let stored: Value = serde_json::from_slice(&std::fs::read(env.session()).unwrap()).unwrap();
+    assert!(
+        stored["dpop_key"].is_object(),
+        "the key is kept with the session"
+    );
+    // A later command proves possession with the stored key.
+    let userinfo = format!("{}/v1/userinfo", env.idp.issuer());
+    let called = env.run(&["call", &userinfo]);
+    assert_eq!(called.code, 0, "{}", called.stderr);
+    assert_eq!(env.run(&["refresh"]).json()["token_type"], "DPoP");
+
+    // Without --dpop, an app integration that requires DPoP refuses the sign-in.
+    std::fs::remove_file(env.session()).unwrap();
+    let refused = env.login(&[]);
+    assert_eq!(refused.code, 1);
+    let last = refused.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: invalid_grant: "),
+        "{}",
+        refused.stderr
+    );
+}

@@ -28,6 +28,10 @@ pub struct IdpOptions {
     pub invalid_refreshed_id_token: bool,
     /// `IDP_TEST_CLOCK_SKEW`: the provider's clock runs this many seconds ahead.
     pub clock_skew: Option<i64>,
+    /// `IDP_TEST_USERINFO_SUB`: userinfo answers with this `sub` instead of the user's.
+    pub userinfo_subject: Option<String>,
+    /// `IDP_DPOP`: `off`, `on` (dev/idp's default) or `required`.
+    pub dpop: Option<&'static str>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -90,6 +94,12 @@ impl Idp {
         }
         if let Some(skew) = options.clock_skew {
             command.env("IDP_TEST_CLOCK_SKEW", skew.to_string());
+        }
+        if let Some(sub) = &options.userinfo_subject {
+            command.env("IDP_TEST_USERINFO_SUB", sub);
+        }
+        if let Some(dpop) = options.dpop {
+            command.env("IDP_DPOP", dpop);
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

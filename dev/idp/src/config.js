@@ -12,6 +12,13 @@ function seconds(name, fallback, { zero = false } = {}) {
   return value;
 }
 
+function choice(name, values, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!values.includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
 function list(name, fallback) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -68,6 +75,8 @@ export function loadConfig() {
     // Keys, grants and sessions survive a restart when kept in a folder (make run uses one).
     dataDir: process.env.IDP_DATA_DIR || undefined,
     keysFile: process.env.IDP_KEYS_FILE || undefined,
+    // DPoP (RFC 9449): off, on (tokens bound when the client sends proofs), required (the client must).
+    dpop: choice('IDP_DPOP', ['off', 'on', 'required'], 'on'),
     // Okta's grace period for refresh token rotation (0–60 s, default 30).
     refreshTokenGrace: seconds('IDP_REFRESH_TOKEN_GRACE', 30, { zero: true }),
     readyFile: process.env.IDP_READY_FILE || undefined,
@@ -82,6 +91,7 @@ export function loadConfig() {
     // Options for tests only.
     test: {
       invalidRefreshedIdToken: process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN === '1',
+      userinfoSubject: process.env.IDP_TEST_USERINFO_SUB || undefined,
     },
   };
 }

@@ -1,6 +1,7 @@
 // oidc-provider configured to behave like an Okta custom authorization server ("default"):
 // Okta's route names, JWT access tokens for `api://default` with `cid`/`uid`/`scp`, refresh tokens for
 // `offline_access` without `prompt=consent`, rotation of refresh tokens, RFC 9207 `iss` on every callback.
+import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
@@ -47,6 +48,8 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       response_types: ['code'],
       redirect_uris: config.redirectUris,
       post_logout_redirect_uris: config.postLogoutRedirectUris,
+      // Okta's "Require Demonstrating Proof of Possession (DPoP) header in token requests".
+      dpop_bound_access_tokens: config.dpop === 'required',
     }],
     adapter: Adapter,
     jwks,
@@ -78,6 +81,13 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // DPoP, with a nonce required at the token endpoint as Okta does (a first request is answered
+      // 400 use_dpop_nonce with a DPoP-Nonce header).
+      dPoP: {
+        enabled: config.dpop !== 'off',
+        nonceSecret: randomBytes(32),
+        requireNonce: (ctx) => ctx.oidc?.route === 'token',
+      },
       introspection: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
@@ -112,7 +122,18 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
   if (config.test.invalidRefreshedIdToken) breakRefreshedIdTokens(provider);
+  if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);
   return provider;
+}
+
+// Test option (IDP_TEST_USERINFO_SUB): userinfo answers for another subject than the ID token's.
+function lieAboutTheSubject(provider, sub) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'userinfo' && ctx.body && typeof ctx.body === 'object') {
+      ctx.body = { ...ctx.body, sub };
+    }
+  });
 }
 
 // Okta's "grace period for token rotation": a refresh token that was just rotated is accepted once

@@ -1,0 +1,4 @@
+//! Generates the empty window's context.
+fn main() {
+    tauri_build::build();
+}
