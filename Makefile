@@ -78,7 +78,7 @@ android-check:
 	cargo check --locked --lib -p okta-signin-app --target aarch64-linux-android
 
 ui-tests:
-	node --test ui/test/
+	node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
 
 idp-tests: deps-node
 	npm --prefix dev/idp test

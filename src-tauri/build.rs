@@ -1,16 +1,7 @@
-//! Generates the app's context (configuration, capabilities, the permissions of its commands).
+//! Generates the app's context (configuration, capabilities); its commands are the sign-in plugin's.
 fn main() {
     tauri_build::try_build(
-        tauri_build::Attributes::new()
-            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
-            .app_manifest(tauri_build::AppManifest::new().commands(&[
-                "auth_state",
-                "subscribe",
-                "sign_in",
-                "cancel_sign_in",
-                "sign_out",
-                "call_api",
-            ])),
+        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*"),
     )
     .expect("tauri build script failed");
 }

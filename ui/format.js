@@ -40,3 +40,10 @@ export function storageText(storage) {
     default: return 'Where your tokens are kept is unknown.';
   }
 }
+
+/** Turns a rejected command into words: the plugin sends { kind, message }. */
+export function errorMessage(error) {
+  if (typeof error === 'string') return error;
+  if (error && typeof error.message === 'string') return error.message;
+  return 'Something went wrong.';
+}

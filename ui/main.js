@@ -1,9 +1,9 @@
-// Renders the sign-in state. All data comes from auth.js; text is set with textContent only.
-import { createAuth, errorMessage } from './auth.js';
-import { claimText, initials, relativeTime, storageText } from './format.js';
+// Renders the sign-in state. All data comes from the sign-in plugin's API (tauri-plugin-oidc,
+// `window.__TAURI__.oidc`), which never hands out a token; text is set with textContent only.
+import { claimText, errorMessage, initials, relativeTime, storageText } from './format.js';
 
 const app = document.getElementById('app');
-const auth = createAuth();
+const auth = window.__TAURI__.oidc;
 let current = { status: 'restoring' };
 let apiResult = null;
 let banner = null;
@@ -121,7 +121,7 @@ async function callApi() {
   busy = true;
   render();
   try {
-    apiResult = await auth.callApi('/api/messages');
+    apiResult = await auth.fetchApi('/api/messages');
   } catch (error) {
     apiResult = { error: errorMessage(error) };
   } finally {

@@ -1,20 +1,13 @@
-//! The Tauri app: glue between the webview (`ui/`), the OS (deep links, the system browser) and
-//! `app_core`, which holds all the behaviour. No token ever crosses into the webview.
+//! The example app: its configuration and the sign-in plugin, `tauri-plugin-oidc`, which does
+//! everything else (system browser or authentication session, deep links, the token vault, the
+//! webview's commands). No token ever crosses into the webview.
 //!
 //! `run()` delegates to [`run_app`] so tests can pass `tauri::test::mock_builder()`.
 
-mod commands;
-mod error;
-mod links;
-mod state;
+use app_core::{AppConfig, Build};
+use tauri::{Builder, Runtime};
 
-use std::path::Path;
-
-use app_core::{AppConfig, Build, NotConfigured};
-use tauri::{Builder, Manager, Runtime};
-
-pub use app_core::store::{LEGACY_STORE_FILE, VAULT_FILE};
-pub use state::{controller, subscribe, AppState, Launcher};
+pub use tauri_plugin_oidc::{ConfigLoader, Launcher};
 
 /// The defaults the app is built with: in a debug build the local services of `make run`
 /// (`src-tauri/okta.json`); in a release build only the app's own redirect URIs and scopes, so issuer,
@@ -25,64 +18,41 @@ pub const DEFAULT_CONFIG: &str = include_str!("../okta.json");
 #[cfg(not(debug_assertions))]
 pub const DEFAULT_CONFIG: &str = app_core::RELEASE_DEFAULTS;
 
-/// The user's config file: `okta.json` in the app's config folder (`~/.config/com.okta.example/` on
-/// Linux), unless `OKTA_SIGNIN_CONFIG` names another.
-pub const USER_CONFIG_FILE: &str = "okta.json";
-
-/// How the app gets its configuration at setup, given the user's config file.
-pub type ConfigLoader = Box<dyn FnOnce(&Path) -> Result<AppConfig, NotConfigured> + Send + 'static>;
-
-/// Loads the configuration the way the app does (environment, config file, built-in defaults).
+/// Loads the configuration: environment, the user's `okta.json` (app config folder, or
+/// `$OKTA_SIGNIN_CONFIG`), the built-in defaults.
 pub fn load_config() -> ConfigLoader {
     Box::new(|file| AppConfig::load(DEFAULT_CONFIG, file, Build::current()))
 }
 
-/// The IPC handler with the app's commands (for `run_app` and tests).
-pub fn commands<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        commands::auth_state,
-        commands::subscribe,
-        commands::sign_in,
-        commands::cancel_sign_in,
-        commands::sign_out,
-        commands::call_api,
-    ]
-}
-
-/// Registers the plugins, state and commands; builds the controller and handles deep links at setup.
+/// The app on `builder`: single-instance first (desktop), then the sign-in plugin.
 pub fn setup_app<R: Runtime>(builder: Builder<R>, config: ConfigLoader) -> Builder<R> {
     // Desktop: a second process started for a deep link hands it to this one (must come first).
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-        links::focus_main(app);
+        use tauri::Manager;
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
     }));
     with_core(builder, config, None)
 }
 
-/// Everything but single-instance: deep links, opener, state and commands. `launcher` replaces
-/// tauri-plugin-opener for opening the browser (tests record the URL instead).
+/// Everything but single-instance; `launcher` replaces the system browser (tests record the URL).
 pub fn with_core<R: Runtime>(
     builder: Builder<R>,
     config: ConfigLoader,
     launcher: Option<Launcher>,
 ) -> Builder<R> {
-    builder
-        .plugin(tauri_plugin_deep_link::init())
-        // Opens the system browser for Rust only: no script injected into the page that would open
-        // links on click through the opener.
-        .plugin(
-            tauri_plugin_opener::Builder::new()
-                .open_js_links_on_click(false)
-                .build(),
-        )
-        .manage(AppState::<R>::default())
-        .invoke_handler(commands())
-        .setup(move |app| {
-            let file = app.path().app_config_dir()?.join(USER_CONFIG_FILE);
-            state::install(app.handle(), config(&file), launcher)?;
-            links::listen(app.handle());
-            Ok(())
-        })
+    let mut oidc = tauri_plugin_oidc::Builder::from_loader(config);
+    if let Some(launcher) = launcher {
+        oidc = oidc.launcher(launcher);
+    }
+    let builder = builder.plugin(tauri_plugin_oidc::deep_link());
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_oidc::opener());
+    builder.plugin(oidc.build())
 }
 
 /// Builds and runs the app with `builder`.

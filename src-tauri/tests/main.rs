@@ -7,9 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use app_core::store::VAULT_FILE;
 use app_core::AppConfig;
 use native_oidc::Config;
-use okta_signin_app_lib::{subscribe, test_context, with_core, ConfigLoader, Launcher, VAULT_FILE};
+use okta_signin_app_lib::{test_context, with_core, ConfigLoader, Launcher};
 use serde_json::Value;
 use tauri::{
     ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody},
@@ -17,6 +18,7 @@ use tauri::{
     webview::InvokeRequest,
     App, Emitter, Manager, WebviewWindow,
 };
+use tauri_plugin_oidc::OidcExt;
 use testkit::{Browser, Idp, LoginAction, CLIENT_ID};
 use url::Url;
 
@@ -42,6 +44,8 @@ struct TestApp {
     /// Every message sent on the UI's channel (subscribed as the UI does, at start).
     messages: Arc<Mutex<Vec<String>>>,
     _api: Option<tokio::runtime::Runtime>,
+    /// The demo API's base URL (when it runs).
+    api_url: Option<Url>,
 }
 
 fn start(idp: &Idp) -> TestApp {
@@ -72,12 +76,14 @@ fn start(idp: &Idp) -> TestApp {
             .unwrap()
             .with_post_logout_redirect_uri("com.okta.example:/logout")
             .unwrap(),
-        api_base_url: Url::parse(&api_url).unwrap(),
+        api_base_url: Some(Url::parse(&api_url).unwrap()),
         // A file only the user can read: these tests must not touch the keyring of the machine
         // (the keystore is tested by signin-cli's and the end-to-end suites).
         token_storage: native_oidc::TokenStorage::File,
     };
-    let test = start_with(Box::new(move |_| Ok(config)), Some(api));
+    let api_url = config.api_base_url.clone();
+    let mut test = start_with(Box::new(move |_| Ok(config)), Some(api));
+    test.api_url = api_url;
     test.wait_for("the app to start", |state| state["status"] != "restoring");
     test
 }
@@ -114,7 +120,7 @@ fn start_with(config: ConfigLoader, api: Option<tokio::runtime::Runtime>) -> Tes
         record.lock().unwrap().push(text);
         Ok(())
     });
-    subscribe(app.handle(), channel).unwrap();
+    app.handle().oidc().subscribe(channel).unwrap();
     TestApp {
         _serial: serial,
         app,
@@ -122,13 +128,25 @@ fn start_with(config: ConfigLoader, api: Option<tokio::runtime::Runtime>) -> Tes
         opened,
         messages,
         _api: api,
+        api_url: None,
     }
 }
 
 impl TestApp {
     fn invoke(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+        invoke_in(&self.window, cmd, body)
+    }
+}
+
+/// Calls a command from `window`, as its page would.
+fn invoke_in(
+    window: &WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    body: Value,
+) -> Result<Value, Value> {
+    {
         get_ipc_response(
-            &self.window,
+            window,
             InvokeRequest {
                 cmd: cmd.into(),
                 callback: CallbackFn(0),
@@ -141,9 +159,11 @@ impl TestApp {
         )
         .map(|response| response.deserialize::<Value>().unwrap())
     }
+}
 
+impl TestApp {
     fn state(&self) -> Value {
-        self.invoke("auth_state", Value::Null).unwrap()
+        self.invoke("plugin:oidc|get_state", Value::Null).unwrap()
     }
 
     /// Delivers a URL the way the deep-link plugin does when the OS (or a second instance) opens one.
@@ -195,7 +215,7 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
     assert_eq!(app.state()["status"], "signed_out");
 
     assert_eq!(
-        app.invoke("sign_in", Value::Null).unwrap()["status"],
+        app.invoke("plugin:oidc|sign_in", Value::Null).unwrap()["status"],
         "waiting_for_browser"
     );
     let callback = app.browser(&LoginAction::demo());
@@ -206,12 +226,15 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
 
     let session = app.stored_session().expect("the session is in the store");
     let response = app
-        .invoke("call_api", serde_json::json!({ "path": "/api/messages" }))
+        .invoke(
+            "plugin:oidc|fetch_api",
+            serde_json::json!({ "path": "/api/messages" }),
+        )
         .unwrap();
     assert_eq!(response["status"], 200);
     let refused = app
         .invoke(
-            "call_api",
+            "plugin:oidc|fetch_api",
             serde_json::json!({ "path": "https://evil.example.com/" }),
         )
         .unwrap_err();
@@ -223,6 +246,19 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
             .contains("configured API"),
         "{refused}"
     );
+
+    // The app's own Rust code calls its APIs with the same session, through `app.oidc()`.
+    let oidc = app.app.oidc();
+    assert!(oidc.state().unwrap().is_signed_in());
+    let token = tauri::async_runtime::block_on(oidc.access_token()).unwrap();
+    assert_eq!(token.secret(), session.access_token().secret());
+    let url = app.api_url.clone().unwrap().join("api/messages").unwrap();
+    let request = oidc.request(reqwest::Method::GET, url).unwrap();
+    let answer = tauri::async_runtime::block_on(oidc.send(request)).unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(tauri::async_runtime::block_on(answer.text())
+        .unwrap()
+        .contains("Hello from the demo API"));
 
     // No command result carries a token.
     for result in [
@@ -236,7 +272,7 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
     }
 
     assert_eq!(
-        app.invoke("sign_out", Value::Null).unwrap()["status"],
+        app.invoke("plugin:oidc|sign_out", Value::Null).unwrap()["status"],
         "signed_out"
     );
     assert!(app.stored_session().is_none(), "the store holds no session");
@@ -248,9 +284,9 @@ fn stale_forged_and_foreign_links_are_ignored() {
     let app = start(&idp);
 
     // A stale callback: its sign-in was replaced by a new attempt.
-    app.invoke("sign_in", Value::Null).unwrap();
+    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
     let stale = app.browser(&LoginAction::demo());
-    app.invoke("sign_in", Value::Null).unwrap();
+    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
     app.open_link(stale.as_str());
     app.open_link("com.okta.example:/callback?code=forged&state=forged");
     std::thread::sleep(Duration::from_millis(500));
@@ -278,7 +314,10 @@ fn stale_forged_and_foreign_links_are_ignored() {
     assert_eq!(asked["login_request"]["issuer"], idp.issuer());
     assert_eq!(app.opened.lock().unwrap().len(), opened, "nothing opened");
     let started = app
-        .invoke("sign_in", serde_json::json!({ "loginHint": "demo" }))
+        .invoke(
+            "plugin:oidc|sign_in",
+            serde_json::json!({ "loginHint": "demo" }),
+        )
         .unwrap();
     assert_eq!(started["status"], "waiting_for_browser");
     assert!(app.last_opened().as_str().contains("login_hint=demo"));
@@ -304,15 +343,18 @@ fn the_webview_never_receives_a_code_a_state_or_a_token() {
         );
     }
 
-    app.invoke("sign_in", Value::Null).unwrap();
+    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
     let callback = app.browser(&LoginAction::demo());
     app.open_link("com.okta.example:/callback?code=forged-code&state=forged-state");
     app.open_link(callback.as_str());
     app.wait_for("sign-in", |s| s["status"] == "signed_in");
-    app.invoke("call_api", serde_json::json!({ "path": "/api/messages" }))
-        .unwrap();
+    app.invoke(
+        "plugin:oidc|fetch_api",
+        serde_json::json!({ "path": "/api/messages" }),
+    )
+    .unwrap();
     let session = app.stored_session().unwrap();
-    app.invoke("sign_out", Value::Null).unwrap();
+    app.invoke("plugin:oidc|sign_out", Value::Null).unwrap();
 
     let params: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
     let secrets = [
@@ -360,7 +402,38 @@ fn a_release_build_without_settings_shows_what_to_configure() {
             .ends_with("com.okta.example/okta.json"),
         "{state}"
     );
-    let refused = app.invoke("sign_in", Value::Null).unwrap_err();
+    let refused = app.invoke("plugin:oidc|sign_in", Value::Null).unwrap_err();
     assert_eq!(refused["kind"], "not_configured", "{refused}");
     assert!(app.opened.lock().unwrap().is_empty());
+}
+
+/// The plugin's commands are the main window's only because its capability grants `oidc:default`:
+/// another window, with no capability, may call none of them.
+#[test]
+fn a_window_without_the_plugins_permission_cannot_call_it() {
+    let idp = Idp::start();
+    let app = start(&idp);
+    let other = tauri::WebviewWindowBuilder::new(&app.app, "other", tauri::WebviewUrl::default())
+        .build()
+        .unwrap();
+    for command in [
+        "plugin:oidc|get_state",
+        "plugin:oidc|sign_in",
+        "plugin:oidc|fetch_api",
+        "plugin:oidc|sign_out",
+    ] {
+        let refused = invoke_in(
+            &other,
+            command,
+            serde_json::json!({ "path": "/api/messages" }),
+        )
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("not allowed"),
+            "{command}: {refused}"
+        );
+    }
+    app.invoke("plugin:oidc|get_state", serde_json::json!({}))
+        .expect("the main window, whose capability grants oidc:default, may");
+    assert!(app.opened.lock().unwrap().is_empty(), "nothing was opened");
 }

@@ -60,8 +60,8 @@ struct AppSection {
 pub struct AppConfig {
     /// The sign-in settings.
     pub oidc: Config,
-    /// The only origin (and path prefix) bearer tokens are sent to.
-    pub api_base_url: Url,
+    /// The only origin (and path prefix) the UI's API calls send tokens to (none: no API calls).
+    pub api_base_url: Option<Url>,
     /// Where tokens are kept (`tokenStorage`: `auto`, `keystore` or `file`).
     pub token_storage: TokenStorage,
 }
@@ -199,7 +199,7 @@ impl AppConfig {
         }
         Ok(Self {
             oidc,
-            api_base_url,
+            api_base_url: Some(api_base_url),
             token_storage,
         })
     }
@@ -249,7 +249,10 @@ mod tests {
             config.oidc.issuer().as_str(),
             "http://127.0.0.1:9000/oauth2/default"
         );
-        assert_eq!(config.api_base_url.as_str(), "http://127.0.0.1:9001/");
+        assert_eq!(
+            config.api_base_url.unwrap().as_str(),
+            "http://127.0.0.1:9001/"
+        );
         assert_eq!(
             config.oidc.post_logout_redirect_uri().unwrap().as_str(),
             "com.okta.example:/logout"
@@ -348,7 +351,10 @@ mod tests {
             config.oidc.redirect_uri().as_str(),
             "com.okta.example:/callback"
         );
-        assert_eq!(config.api_base_url.as_str(), "https://api.example.com/v1/");
+        assert_eq!(
+            config.api_base_url.unwrap().as_str(),
+            "https://api.example.com/v1/"
+        );
     }
 
     #[test]

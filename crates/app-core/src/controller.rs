@@ -46,7 +46,7 @@ pub enum LinkOutcome {
 pub struct Controller<P: Platform> {
     auth: Auth,
     platform: P,
-    api: ApiTarget,
+    api: Option<ApiTarget>,
     view: Mutex<AuthView>,
     pending: AsyncMutex<PendingAuthorizations>,
     logout: Mutex<Option<native_oidc::EndSessionRequest>>,
@@ -57,12 +57,13 @@ pub struct Controller<P: Platform> {
 pub const LINK_LAUNCH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl<P: Platform> Controller<P> {
-    /// A controller; call [`Controller::start`] once the platform is ready.
-    pub fn new(auth: Auth, platform: P, api_base_url: Url) -> Self {
+    /// A controller; call [`Controller::start`] once the platform is ready. `api_base_url` is the only
+    /// place [`Controller::call_api`] sends tokens to (none: no API calls).
+    pub fn new(auth: Auth, platform: P, api_base_url: Option<Url>) -> Self {
         Self {
             auth,
             platform,
-            api: ApiTarget::new(api_base_url),
+            api: api_base_url.map(ApiTarget::new),
             view: Mutex::new(AuthView::Restoring),
             pending: AsyncMutex::new(PendingAuthorizations::new()),
             logout: Mutex::new(None),
@@ -202,6 +203,17 @@ impl<P: Platform> Controller<P> {
     pub async fn cancel_sign_in(&self) -> AuthView {
         self.clear_pending().await;
         self.show_session(None).await
+    }
+
+    /// The sign-in page could not be shown (a mobile authentication session failed to start): this
+    /// attempt is over, and the user is told why.
+    pub async fn sign_in_page_failed(&self, reason: &str) -> AuthView {
+        self.clear_pending().await;
+        let notice = AppError::new(
+            Kind::Browser,
+            format!("The sign-in page could not be shown: {reason}"),
+        );
+        self.show_session(Some(notice)).await
     }
 
     /// Shows the current session (signed in, or signed out when there is none) with `notice`.
@@ -369,12 +381,15 @@ impl<P: Platform> Controller<P> {
 
     /// GET `path` of the configured API with the bearer token (refresh + one retry on 401).
     pub async fn call_api(&self, path: &str) -> Result<ApiResponse, AppError> {
-        let url = self.api.resolve(path).ok_or_else(|| {
+        let api = self.api.as_ref().ok_or_else(|| {
+            AppError::new(Kind::ForbiddenUrl, "No API is configured (apiBaseUrl).")
+        })?;
+        let url = api.resolve(path).ok_or_else(|| {
             AppError::new(
                 Kind::ForbiddenUrl,
                 format!(
                     "Only paths of the configured API ({}) can be called.",
-                    self.api.base()
+                    api.base()
                 ),
             )
         })?;

@@ -72,7 +72,7 @@ fn controller(
         .with_post_logout_redirect_uri("com.okta.example:/logout")
         .unwrap();
     let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::file(store));
-    Controller::new(auth, platform, api)
+    Controller::new(auth, platform, Some(api))
 }
 
 /// Signs in: the "system browser" logs in, and its redirect comes back as a deep link.
@@ -204,6 +204,32 @@ async fn cancel_forged_and_foreign_links() {
         assert_eq!(app.view(), AuthView::WaitingForBrowser, "{stray}");
     }
     app.cancel_sign_in().await;
+
+    // A sign-in page that could not be shown (a mobile authentication session that failed to
+    // start): the attempt is over, the user is told why, and its callback is stale from then on.
+    app.sign_in(None).await.unwrap();
+    let page = platform.last_opened();
+    app.sign_in_page_failed("no browser is installed").await;
+    match app.view() {
+        AuthView::SignedOut {
+            notice: Some(notice),
+        } => {
+            assert_eq!(notice.kind, "browser");
+            assert!(
+                notice.message.contains("no browser is installed"),
+                "{notice:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let callback = Browser::new()
+        .open(page.as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    assert!(matches!(
+        app.handle_url(callback.as_str()).await,
+        LinkOutcome::Ignored(_)
+    ));
 
     // A forged callback while signed out, then while signed in: ignored both times.
     let forged = "com.okta.example:/callback?code=x&state=y";
@@ -472,7 +498,7 @@ async fn sign_out_revokes_the_tokens_even_when_the_device_copy_cannot_be_erased(
     let app = Controller::new(
         Auth::new(OidcClient::new(config).unwrap(), store),
         platform.clone(),
-        demo_api(idp.issuer()).await,
+        Some(demo_api(idp.issuer()).await),
     );
     app.start().await;
     assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
@@ -530,7 +556,7 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
     let upgraded = Controller::new(
         Auth::new(OidcClient::new(config).unwrap(), store),
         TestPlatform::default(),
-        api,
+        Some(api),
     );
     assert_eq!(
         name(&upgraded.start().await).as_deref(),

@@ -129,7 +129,7 @@ async fn time_to_profile(idp: &Idp, n: usize) {
         let app = Controller::new(
             Auth::new(OidcClient::new(config(idp)).unwrap(), store),
             watch.clone(),
-            Url::parse("http://127.0.0.1:9/").unwrap(),
+            None,
         );
         app.start().await;
         let mut samples = Vec::with_capacity(n);

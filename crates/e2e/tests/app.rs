@@ -19,6 +19,8 @@ const TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The app's single-instance name on the session bus (tauri-plugin-single-instance: `<identifier>.SingleInstance`).
 const SINGLE_INSTANCE: &str = "com.okta.example.SingleInstance";
+/// What the app logs when a sign-out callback came back to it.
+const SIGNED_OUT_LINK: &str = "the browser finished signing out";
 
 /// One identity provider, demo API and tauri-driver, on a desktop of its own.
 pub struct Stack {
@@ -118,7 +120,21 @@ impl Stack {
         wait_for("the app to exit", TIMEOUT, || async {
             Ok(self.app_processes().is_empty().then_some(()))
         })
-        .await?;
+        .await
+        .map_err(|error| {
+            let left: Vec<String> = self
+                .app_processes()
+                .into_iter()
+                .map(|pid| {
+                    let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    format!(
+                        "{pid}: {}",
+                        String::from_utf8_lossy(&args).replace('\0', " ")
+                    )
+                })
+                .collect();
+            format!("{error}; still running: {left:?}")
+        })?;
         // An exiting process leaves /proc's exe before it closes its sockets: wait for its
         // single-instance name to go too, or the next start would try to hand over to it.
         wait_for("the app's single-instance name to go", TIMEOUT, || async {
@@ -379,10 +395,7 @@ async fn journey() -> Result<(), String> {
             app.screenshot(&shots().join("7-signed-out.png")).await?;
             stack.handed_over("com.okta.example:/logout", 1).await?;
             wait_for("the app to take the sign-out callback", TIMEOUT, || async {
-                Ok(stack
-                    .app_log()
-                    .contains("the browser finished signing out")
-                    .then_some(()))
+                Ok(stack.app_log().contains(SIGNED_OUT_LINK).then_some(()))
             })
             .await?;
             let refused = stack.idp.refresh_grant(&refresh_token).await;
@@ -452,11 +465,18 @@ async fn journey() -> Result<(), String> {
 
     step("signed out before the cold start", Some(&app), || async {
         let logouts = stack.handoffs("com.okta.example:/logout");
+        let taken = stack.app_log().matches(SIGNED_OUT_LINK).count();
         click(&app, "#sign-out").await?;
         wait_status(&app, "signed_out").await?;
         stack
             .handed_over("com.okta.example:/logout", logouts + 1)
-            .await
+            .await?;
+        // The OS starts a second process for the link, which hands it to this one: quitting before
+        // that happened would leave that process to start as the app of its own.
+        wait_for("the app to take the sign-out callback", TIMEOUT, || async {
+            Ok((stack.app_log().matches(SIGNED_OUT_LINK).count() > taken).then_some(()))
+        })
+        .await
     })
     .await?;
     stack.quit(app).await?;

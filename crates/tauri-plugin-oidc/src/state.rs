@@ -1,32 +1,31 @@
-//! The app's managed state: one `app_core::Controller` built at setup (or, when the app lacks settings,
-//! the "not configured" state), and its Tauri platform, which opens the system browser and sends every
-//! state change to the UI's channels.
+//! The plugin's managed state: the sign-in controller (or, when the app lacks settings, the "not
+//! configured" state), and the channels state changes go to.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use app_core::{AppConfig, AuthView, Controller, NotConfigured, Platform};
+use app_core::{AppConfig, Controller, NotConfigured, Platform};
 use native_oidc::{Auth, OidcClient};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
-use tauri_plugin_opener::OpenerExt;
 use url::Url;
 
-use crate::error::Error;
+use crate::{models::AuthView, platform::SignInPage, Error, Result};
+
+/// The controller of this plugin's platform.
+pub type OidcController<R> = Controller<TauriPlatform<R>>;
 
 /// What setup made of the configuration.
-pub enum Setup<R: Runtime> {
-    /// Signed in or out, with a controller.
-    Ready(Arc<Controller<TauriPlatform<R>>>),
-    /// Settings are missing or unusable; this is what the UI shows.
+enum Setup<R: Runtime> {
+    Ready(Arc<OidcController<R>>),
     NotConfigured(Box<AuthView>),
 }
 
-/// Managed state: set once at setup, and the UI's channels.
-pub struct AppState<R: Runtime> {
+/// Managed state: set once at setup, and the webview's channels.
+pub(crate) struct State<R: Runtime> {
     setup: OnceLock<Setup<R>>,
     channels: Arc<Subscribers>,
 }
 
-impl<R: Runtime> Default for AppState<R> {
+impl<R: Runtime> Default for State<R> {
     fn default() -> Self {
         Self {
             setup: OnceLock::new(),
@@ -35,33 +34,24 @@ impl<R: Runtime> Default for AppState<R> {
     }
 }
 
-/// The UI's channels: the only way state reaches the webview (no events: an event could be heard by
-/// any script allowed to listen, and tauri-plugin-deep-link emits every opened URL as one).
+/// The webview's channels: the only way state reaches it (no events: an event could be heard by any
+/// script allowed to listen, and tauri-plugin-deep-link emits every opened URL as one).
 #[derive(Default)]
-pub struct Subscribers(Mutex<Vec<Channel<AuthView>>>);
+struct Subscribers(Mutex<Vec<Channel<AuthView>>>);
 
 impl Subscribers {
     fn send(&self, view: &AuthView) {
         let mut channels = self.0.lock().unwrap_or_else(|p| p.into_inner());
         channels.retain(|channel| channel.send(view.clone()).is_ok());
     }
-
-    fn add(&self, channel: Channel<AuthView>) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(channel);
-    }
 }
 
-fn state<R: Runtime>(app: &AppHandle<R>) -> Result<tauri::State<'_, AppState<R>>, Error> {
-    app.try_state::<AppState<R>>().ok_or(Error::NotReady)
+fn state<R: Runtime>(app: &AppHandle<R>) -> Result<tauri::State<'_, State<R>>> {
+    app.try_state::<State<R>>().ok_or(Error::NotReady)
 }
 
 /// The controller, once set up.
-pub fn controller<R: Runtime>(
-    app: &AppHandle<R>,
-) -> Result<Arc<Controller<TauriPlatform<R>>>, Error> {
+pub(crate) fn controller<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<OidcController<R>>> {
     match state(app)?.setup.get() {
         Some(Setup::Ready(controller)) => Ok(controller.clone()),
         Some(Setup::NotConfigured(view)) => {
@@ -74,47 +64,43 @@ pub fn controller<R: Runtime>(
                 message,
             )))
         }
-        _ => Err(Error::NotReady),
+        None => Err(Error::NotReady),
     }
 }
 
-/// The current state, for the UI (the "not configured" state too).
-pub fn view<R: Runtime>(app: &AppHandle<R>) -> Result<AuthView, Error> {
-    match state(app)?.setup.get() {
-        Some(Setup::Ready(controller)) => Ok(controller.view()),
-        Some(Setup::NotConfigured(view)) => Ok(view.as_ref().clone()),
-        None => Ok(AuthView::Restoring),
-    }
+/// The current state (the "not configured" state too).
+pub(crate) fn view<R: Runtime>(app: &AppHandle<R>) -> Result<AuthView> {
+    Ok(match state(app)?.setup.get() {
+        Some(Setup::Ready(controller)) => controller.view(),
+        Some(Setup::NotConfigured(view)) => view.as_ref().clone(),
+        None => AuthView::Restoring,
+    })
 }
 
 /// Sends every state change to `channel` from now on; returns the current state.
-pub fn subscribe<R: Runtime>(
+pub(crate) fn subscribe<R: Runtime>(
     app: &AppHandle<R>,
     channel: Channel<AuthView>,
-) -> Result<AuthView, Error> {
-    state(app)?.channels.add(channel);
+) -> Result<AuthView> {
+    state(app)?
+        .channels
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(channel);
     view(app)
 }
 
-/// Opens a URL in place of the system browser (tests).
-pub type Launcher = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
-
-/// Opens URLs with tauri-plugin-opener and tells the UI through its channels.
+/// Opens the sign-in page ([`SignInPage`]: the system browser, or an authentication session) and
+/// tells the webview through its channels.
 pub struct TauriPlatform<R: Runtime> {
-    app: AppHandle<R>,
+    page: SignInPage<R>,
     channels: Arc<Subscribers>,
-    launcher: Option<Launcher>,
 }
 
 impl<R: Runtime> Platform for TauriPlatform<R> {
-    fn open_browser(&self, url: &Url) -> Result<(), String> {
-        if let Some(launch) = &self.launcher {
-            return launch(url);
-        }
-        self.app
-            .opener()
-            .open_url(url.as_str(), None::<&str>)
-            .map_err(|e| e.to_string())
+    fn open_browser(&self, url: &Url) -> std::result::Result<(), String> {
+        self.page.open(url)
     }
 
     fn state_changed(&self, view: &AuthView) {
@@ -124,14 +110,14 @@ impl<R: Runtime> Platform for TauriPlatform<R> {
 
 /// Builds the controller from the configuration and the token vault (in the app's data folder, or
 /// the OS keystore under the app's identifier), or the "not configured" state, and manages it.
-pub fn install<R: Runtime>(
+pub(crate) fn install<R: Runtime>(
     app: &AppHandle<R>,
-    config: Result<AppConfig, NotConfigured>,
-    launcher: Option<Launcher>,
-) -> Result<(), String> {
+    config: std::result::Result<AppConfig, NotConfigured>,
+    page: SignInPage<R>,
+) -> std::result::Result<(), String> {
     let state = app
-        .try_state::<AppState<R>>()
-        .ok_or("the app state is not managed")?;
+        .try_state::<State<R>>()
+        .ok_or("the plugin state is not managed")?;
     let setup = match config {
         Ok(config) => {
             let data = app.path().app_data_dir().map_err(|e| e.to_string())?;
@@ -143,9 +129,8 @@ pub fn install<R: Runtime>(
             .map_err(|e| format!("{}: {e}", e.kind()))?;
             let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
             let platform = TauriPlatform {
-                app: app.clone(),
+                page,
                 channels: state.channels.clone(),
-                launcher,
             };
             Setup::Ready(Arc::new(Controller::new(
                 Auth::new(client, store),
@@ -161,5 +146,5 @@ pub fn install<R: Runtime>(
     state
         .setup
         .set(setup)
-        .map_err(|_| "the app is already set up".to_string())
+        .map_err(|_| "the plugin is already set up".to_string())
 }

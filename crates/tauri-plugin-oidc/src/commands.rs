@@ -1,0 +1,57 @@
+//! The plugin's IPC commands: thin wrappers over the sign-in controller. None returns a token; state
+//! changes reach the webview through the channel it hands to `subscribe`.
+
+use tauri::{ipc::Channel, AppHandle, Runtime};
+
+use crate::{
+    models::{ApiResponse, AuthView},
+    state, Result,
+};
+
+/// The current sign-in state.
+#[tauri::command]
+pub(crate) fn get_state<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
+    state::view(&app)
+}
+
+/// Every later state change goes to `on_state`; returns the current state.
+#[tauri::command]
+pub(crate) fn subscribe<R: Runtime>(
+    app: AppHandle<R>,
+    on_state: Channel<AuthView>,
+) -> Result<AuthView> {
+    state::subscribe(&app, on_state)
+}
+
+/// Opens the sign-in page (with the account a sign-in request suggested, when the user accepts it).
+#[tauri::command]
+pub(crate) async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    login_hint: Option<String>,
+) -> Result<AuthView> {
+    Ok(state::controller(&app)?.sign_in(login_hint).await?)
+}
+
+/// Stops waiting for the browser.
+#[tauri::command]
+pub(crate) async fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
+    Ok(state::controller(&app)?.cancel_sign_in().await)
+}
+
+/// Signs out at once, even offline; revocation and the provider's sign-out page follow in the
+/// background.
+#[tauri::command]
+pub(crate) async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
+    let controller = state::controller(&app)?;
+    let (view, task) = controller.sign_out().await;
+    if let Some(task) = task {
+        tauri::async_runtime::spawn(async move { controller.finish_sign_out(task).await });
+    }
+    Ok(view)
+}
+
+/// GET a path of the configured API with the access token; returns status and body.
+#[tauri::command]
+pub(crate) async fn fetch_api<R: Runtime>(app: AppHandle<R>, path: String) -> Result<ApiResponse> {
+    Ok(state::controller(&app)?.call_api(&path).await?)
+}

@@ -1,0 +1,301 @@
+//! # tauri-plugin-oidc
+//!
+//! Sign in with Okta, or any OpenID Connect provider, from a Tauri 2 app, the way a native app must
+//! (RFC 8252): the sign-in page in the **system browser** on desktop and in an **authentication
+//! session** on iOS (`ASWebAuthenticationSession`) and Android (Custom Tabs), never in a webview;
+//! authorization code + PKCE, `state`, `nonce`, RFC 9207 `iss`; full ID token validation; userinfo;
+//! refresh-token rotation that never loses a token; tokens in the OS keystore; optional DPoP; sign-out
+//! with revocation and RP-initiated logout. Tokens stay in Rust: the webview gets states, the profile
+//! and API answers.
+//!
+//! ```no_run
+//! # fn run(config: native_oidc::Config, context: tauri::Context<tauri::Wry>) {
+//! tauri::Builder::default()
+//!     // Desktop: a second process started for a link hands it to this one (register it first).
+//!     // .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+//!     .plugin(tauri_plugin_oidc::deep_link())
+//!     .plugin(tauri_plugin_oidc::opener())
+//!     .plugin(
+//!         tauri_plugin_oidc::Builder::new(config)
+//!             .api_base_url("https://api.example.com/".parse().unwrap())
+//!             .build(),
+//!     )
+//!     .run(context)
+//!     .expect("the app failed");
+//! # }
+//! ```
+//!
+//! The webview calls the plugin's JavaScript API (`guest-js/`, also `window.__TAURI__.oidc`), which its
+//! capability must allow (`"oidc:default"`); Rust code of the app uses [`OidcExt::oidc`]. It needs
+//! tauri-plugin-deep-link (the redirect URI's scheme, declared in `tauri.conf.json`) and, on desktop,
+//! tauri-plugin-opener, registered before it: [`deep_link`] and [`opener`] give them as this plugin
+//! wants them (Tauri cannot register a plugin from another's setup).
+
+mod commands;
+#[cfg(desktop)]
+mod desktop;
+mod error;
+mod links;
+#[cfg(mobile)]
+mod mobile;
+pub mod models;
+mod state;
+
+use std::{path::Path, sync::Arc};
+
+use app_core::{AppConfig, Build, NotConfigured};
+use tauri::{
+    plugin::{Builder as PluginBuilder, Plugin, TauriPlugin},
+    AppHandle, Manager, Runtime,
+};
+use url::Url;
+
+pub use error::{Error, Result};
+/// The provider settings ([`Config::new`]: issuer, client id, redirect URI; then sign-out redirect,
+/// scopes, DPoP), the token storage choice and the access token, from the sign-in engine.
+pub use native_oidc::{AccessToken, Config, TokenStorage};
+pub use state::{OidcController, TauriPlatform};
+
+#[cfg(desktop)]
+use desktop as platform;
+#[cfg(mobile)]
+use mobile as platform;
+
+/// tauri-plugin-deep-link, which brings the redirect URI's links to the plugin: register it before.
+pub fn deep_link<R: Runtime>() -> impl Plugin<R> {
+    tauri_plugin_deep_link::init()
+}
+
+/// tauri-plugin-opener (desktop), which opens the system browser: register it before. It injects no
+/// script into the webview (`open_js_links_on_click(false)`), so a page cannot reach it.
+#[cfg(desktop)]
+pub fn opener<R: Runtime>() -> impl Plugin<R> {
+    tauri_plugin_opener::Builder::new()
+        .open_js_links_on_click(false)
+        .build()
+}
+
+/// Opens a URL in place of the system browser (tests record it instead).
+pub type Launcher = Arc<dyn Fn(&Url) -> std::result::Result<(), String> + Send + Sync>;
+
+/// How the sign-in page is opened (the launcher on desktop, the session's settings on mobile).
+pub(crate) struct PageSettings {
+    #[cfg_attr(mobile, allow(dead_code))]
+    pub(crate) launcher: Option<Launcher>,
+    #[cfg_attr(desktop, allow(dead_code))]
+    pub(crate) callback_scheme: String,
+    #[cfg_attr(desktop, allow(dead_code))]
+    pub(crate) prefers_ephemeral_session: bool,
+}
+
+/// Where the configuration comes from.
+enum Source {
+    /// From code.
+    Given {
+        oidc: Box<Config>,
+        api_base_url: Option<Url>,
+        token_storage: TokenStorage,
+    },
+    /// Loaded at setup: environment over `okta.json` in the app's config folder (or
+    /// `$OKTA_SIGNIN_CONFIG`) over `defaults`.
+    File { defaults: &'static str },
+    /// Loaded by a function of the app, given the user's config file.
+    Loader(ConfigLoader),
+}
+
+/// How an app loads its configuration, given the user's config file (`okta.json` in its config folder).
+pub type ConfigLoader =
+    Box<dyn FnOnce(&Path) -> std::result::Result<AppConfig, NotConfigured> + Send + 'static>;
+
+/// Builds the plugin.
+pub struct Builder {
+    source: Source,
+    launcher: Option<Launcher>,
+    prefers_ephemeral_session: bool,
+}
+
+impl Builder {
+    /// The plugin for this configuration (issuer, client id, redirect URIs, scopes, DPoP).
+    pub fn new(config: Config) -> Self {
+        Self::with_source(Source::Given {
+            oidc: Box::new(config),
+            api_base_url: None,
+            token_storage: TokenStorage::Auto,
+        })
+    }
+
+    /// The plugin configured at start-up from the environment (`OIDC_*`, `API_BASE_URL`,
+    /// `TOKEN_STORAGE`), the user's `okta.json` in the app's config folder (or `$OKTA_SIGNIN_CONFIG`),
+    /// and `defaults` (a config JSON text). Anything missing or unsafe shows a "not configured" state.
+    pub fn from_config_file(defaults: &'static str) -> Self {
+        Self::with_source(Source::File { defaults })
+    }
+
+    /// The plugin configured at start-up by `loader`, given the user's config file.
+    pub fn from_loader(loader: ConfigLoader) -> Self {
+        Self::with_source(Source::Loader(loader))
+    }
+
+    fn with_source(source: Source) -> Self {
+        Self {
+            source,
+            launcher: None,
+            prefers_ephemeral_session: false,
+        }
+    }
+
+    /// The only place access tokens are sent: `fetchApi` and [`Oidc::send`] refuse anything else.
+    pub fn api_base_url(mut self, url: Url) -> Self {
+        if let Source::Given { api_base_url, .. } = &mut self.source {
+            *api_base_url = Some(url);
+        }
+        self
+    }
+
+    /// Where tokens are kept: the OS keystore, a file only the user can read, or the keystore when
+    /// one answers (the default).
+    pub fn token_storage(mut self, storage: TokenStorage) -> Self {
+        if let Source::Given { token_storage, .. } = &mut self.source {
+            *token_storage = storage;
+        }
+        self
+    }
+
+    /// iOS: an ephemeral authentication session (no cookies shared with Safari, no "wants to use … to
+    /// sign in" prompt, but no single sign-on either).
+    pub fn prefers_ephemeral_session(mut self, ephemeral: bool) -> Self {
+        self.prefers_ephemeral_session = ephemeral;
+        self
+    }
+
+    /// Opens URLs with `launcher` instead of the system browser (tests).
+    #[doc(hidden)]
+    pub fn launcher(mut self, launcher: Launcher) -> Self {
+        self.launcher = Some(launcher);
+        self
+    }
+
+    /// The plugin.
+    pub fn build<R: Runtime>(self) -> TauriPlugin<R> {
+        let Builder {
+            source,
+            launcher,
+            prefers_ephemeral_session,
+        } = self;
+        PluginBuilder::<R, ()>::new("oidc")
+            .invoke_handler(tauri::generate_handler![
+                commands::get_state,
+                commands::subscribe,
+                commands::sign_in,
+                commands::cancel_sign_in,
+                commands::sign_out,
+                commands::fetch_api,
+            ])
+            .setup(move |app, api| {
+                if app
+                    .try_state::<tauri_plugin_deep_link::DeepLink<R>>()
+                    .is_none()
+                {
+                    return Err("tauri-plugin-oidc needs tauri-plugin-deep-link: register \
+                                tauri_plugin_oidc::deep_link() before it"
+                        .into());
+                }
+                app.manage(state::State::<R>::default());
+                app.manage(Oidc { app: app.clone() });
+                let file = app.path().app_config_dir()?.join("okta.json");
+                let config = match source {
+                    Source::Given {
+                        oidc,
+                        api_base_url,
+                        token_storage,
+                    } => Ok(AppConfig {
+                        oidc: *oidc,
+                        api_base_url,
+                        token_storage,
+                    }),
+                    Source::File { defaults } => AppConfig::load(defaults, &file, Build::current()),
+                    Source::Loader(loader) => loader(&file),
+                };
+                let callback_scheme = config
+                    .as_ref()
+                    .map(|c| c.oidc.redirect_uri().url().scheme().to_string())
+                    .unwrap_or_default();
+                let (sender, receiver) = links::queue();
+                let page = platform::SignInPage::new(
+                    app,
+                    api,
+                    sender.clone(),
+                    PageSettings {
+                        launcher,
+                        callback_scheme,
+                        prefers_ephemeral_session,
+                    },
+                )?;
+                state::install(app, config, page)?;
+                links::listen(app, sender, receiver);
+                Ok(())
+            })
+            .build()
+    }
+}
+
+/// The plugin for this configuration, with the defaults of [`Builder`].
+pub fn init<R: Runtime>(config: Config) -> TauriPlugin<R> {
+    Builder::new(config).build()
+}
+
+/// The sign-in, for the app's own Rust code: `app.oidc()` ([`OidcExt`]).
+pub struct Oidc<R: Runtime> {
+    app: AppHandle<R>,
+}
+
+impl<R: Runtime> Oidc<R> {
+    /// The current state (who is signed in; never a token).
+    pub fn state(&self) -> Result<models::AuthView> {
+        state::view(&self.app)
+    }
+
+    /// Sends every later state change to `channel` (as the webview's `subscribe` does); returns the
+    /// current state.
+    pub fn subscribe(
+        &self,
+        channel: tauri::ipc::Channel<models::AuthView>,
+    ) -> Result<models::AuthView> {
+        state::subscribe(&self.app, channel)
+    }
+
+    /// A valid access token, refreshed first when it is about to expire (for a request the app
+    /// builds itself; prefer [`Oidc::send`], which also handles DPoP and a refused token).
+    pub async fn access_token(&self) -> Result<AccessToken> {
+        Ok(state::controller(&self.app)?.auth().access_token().await?)
+    }
+
+    /// A request on the engine's HTTP client (no redirects, timeouts), for [`Oidc::send`].
+    pub fn request(&self, method: reqwest::Method, url: Url) -> Result<reqwest::Request> {
+        Ok(state::controller(&self.app)?.auth().request(method, url)?)
+    }
+
+    /// Sends `request` with the access token (Bearer, or DPoP with a proof), refreshing and retrying
+    /// once when the API says the token is no longer valid. Any URL: the app's Rust code decides where
+    /// its tokens may go (the webview's `fetchApi` only reaches the configured API).
+    pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response> {
+        Ok(state::controller(&self.app)?.auth().send(request).await?)
+    }
+
+    /// The controller itself (sign in, deep links, sign out), for an app that drives it from Rust.
+    pub fn controller(&self) -> Result<Arc<OidcController<R>>> {
+        state::controller(&self.app)
+    }
+}
+
+/// `app.oidc()` on the app, its handle, windows and webviews.
+pub trait OidcExt<R: Runtime> {
+    /// The sign-in (panics when the plugin is not registered, like `app.state()`).
+    fn oidc(&self) -> &Oidc<R>;
+}
+
+impl<R: Runtime, T: Manager<R>> OidcExt<R> for T {
+    fn oidc(&self) -> &Oidc<R> {
+        self.state::<Oidc<R>>().inner()
+    }
+}

@@ -1,0 +1,177 @@
+//! Deep links from the OS (tauri-plugin-deep-link), and the callbacks of authentication sessions on
+//! mobile, handled one at a time and in order, after start-up has restored the session: the launch
+//! URL (`get_current`, for a cold start through a link) and links opened while the app runs
+//! (`on_open_url`; on Linux and Windows, single-instance forwards a second process's link to it).
+
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_deep_link::DeepLinkExt;
+use tokio::sync::mpsc;
+
+use crate::state::controller;
+
+/// What reaches the controller: a URL to handle, or the end of an authentication session without one.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Link {
+    /// A URL the OS or an authentication session handed over.
+    Url(String),
+    /// The user closed the sign-in page's authentication session (mobile).
+    #[cfg_attr(desktop, allow(dead_code))]
+    Cancelled,
+    /// The sign-in page's authentication session could not be shown (mobile): no browser, …
+    #[cfg_attr(desktop, allow(dead_code))]
+    Failed(String),
+}
+
+/// How an authentication session ended without a callback: the `code` and message the Swift or
+/// Kotlin side rejected with.
+#[derive(Debug)]
+pub(crate) struct SessionError {
+    /// `cancelled` (the user closed it), `superseded` (a newer page replaced it), or another failure.
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+}
+
+/// What the end of the authentication session that showed `opened` means (mobile). Its callback URL
+/// is handled like any deep link (same checks: state, issuer, …). Without one: closing a sign-in page
+/// cancels that sign-in; a session that a newer one replaced, or a sign-out page (the app is already
+/// signed out), changes nothing.
+#[cfg_attr(desktop, allow(dead_code))]
+pub(crate) fn session_ended(
+    opened: &url::Url,
+    ended: Result<String, SessionError>,
+) -> Option<Link> {
+    let error = match ended {
+        Ok(callback) => return Some(Link::Url(callback)),
+        Err(error) => error,
+    };
+    let sign_in_page = opened
+        .query_pairs()
+        .any(|(name, value)| name == "response_type" && value == "code");
+    match error.code.as_deref() {
+        _ if !sign_in_page => None,
+        Some("superseded") => None,
+        Some("cancelled") => Some(Link::Cancelled),
+        _ => Some(Link::Failed(error.message)),
+    }
+}
+
+/// Where links are queued.
+pub(crate) type LinkSender = mpsc::UnboundedSender<Link>;
+
+/// A queue for links.
+pub(crate) fn queue() -> (LinkSender, mpsc::UnboundedReceiver<Link>) {
+    mpsc::unbounded_channel()
+}
+
+/// Starts the controller and wires every source of deep links to it. A debug build registers the
+/// URL scheme for itself (Linux, Windows); an installed app is registered by its package, which a
+/// development build run later must not take over.
+pub(crate) fn listen<R: Runtime>(
+    app: &AppHandle<R>,
+    sender: LinkSender,
+    mut links: mpsc::UnboundedReceiver<Link>,
+) {
+    #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
+    if let Err(error) = app.deep_link().register_all() {
+        tracing::warn!(%error, "could not register the URL scheme");
+    }
+    for url in app
+        .deep_link()
+        .get_current()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    {
+        let _ = sender.send(Link::Url(url.to_string()));
+    }
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            let _ = sender.send(Link::Url(url.to_string()));
+        }
+    });
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(controller) = controller(&handle) else {
+            return; // not configured: links are dropped
+        };
+        controller.start().await;
+        while let Some(link) = links.recv().await {
+            match link {
+                Link::Url(url) => {
+                    controller.handle_url(&url).await;
+                }
+                Link::Cancelled => {
+                    controller.cancel_sign_in().await;
+                }
+                Link::Failed(reason) => {
+                    controller.sign_in_page_failed(&reason).await;
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed(code: &str) -> Result<String, SessionError> {
+        Err(SessionError {
+            code: Some(code.into()),
+            message: format!("{code}!"),
+        })
+    }
+
+    const SIGN_IN: &str =
+        "https://id.example.com/oauth2/default/v1/authorize?response_type=code&client_id=x&state=s";
+    const SIGN_OUT: &str =
+        "https://id.example.com/oauth2/default/v1/logout?id_token_hint=x&post_logout_redirect_uri=y";
+
+    #[test]
+    fn a_callback_is_handled_like_a_deep_link_whatever_page_was_opened() {
+        for page in [SIGN_IN, SIGN_OUT] {
+            let callback = "com.okta.example:/callback?code=c&state=s".to_string();
+            assert_eq!(
+                session_ended(&page.parse().unwrap(), Ok(callback.clone())),
+                Some(Link::Url(callback))
+            );
+        }
+    }
+
+    #[test]
+    fn closing_the_sign_in_page_cancels_and_a_failure_is_reported() {
+        let page = SIGN_IN.parse().unwrap();
+        assert_eq!(
+            session_ended(&page, closed("cancelled")),
+            Some(Link::Cancelled)
+        );
+        assert_eq!(
+            session_ended(&page, closed("no_browser")),
+            Some(Link::Failed("no_browser!".into()))
+        );
+        assert_eq!(
+            session_ended(
+                &page,
+                Err(SessionError {
+                    code: None,
+                    message: "the webview is unreachable".into()
+                })
+            ),
+            Some(Link::Failed("the webview is unreachable".into()))
+        );
+    }
+
+    #[test]
+    fn a_replaced_session_or_a_closed_sign_out_page_changes_nothing() {
+        assert_eq!(
+            session_ended(&SIGN_IN.parse().unwrap(), closed("superseded")),
+            None
+        );
+        for code in ["cancelled", "no_browser", "superseded"] {
+            assert_eq!(
+                session_ended(&SIGN_OUT.parse().unwrap(), closed(code)),
+                None
+            );
+        }
+    }
+}
