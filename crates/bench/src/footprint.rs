@@ -150,6 +150,8 @@ pub async fn report_footprint(idp: &Idp) {
             figure["empty_window_idle_rss_mb"] = json!(megabytes(empty_rss * 1000));
             figure["app_idle_pss_mb"] = json!(megabytes(app_pss * 1000));
             figure["empty_window_idle_pss_mb"] = json!(megabytes(empty_pss * 1000));
+            figure["idle_rss_ratio"] =
+                json!(((app_rss as f64 / empty_rss.max(1) as f64) * 100.0).round() / 100.0);
             figure["idle_pss_ratio"] =
                 json!(((app_pss as f64 / empty_pss.max(1) as f64) * 100.0).round() / 100.0);
             figure["processes"] = json!([app_n, empty_n]);

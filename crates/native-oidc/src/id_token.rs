@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use openidconnect::{
-    core::{CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet},
-    AccessToken, AccessTokenHash, ClaimsVerificationError, ClientId, Nonce,
+    core::{CoreIdToken, CoreIdTokenClaims},
+    AccessToken, AccessTokenHash, ClaimsVerificationError, ClientId, IdTokenVerifier, Nonce,
     SignatureVerificationError,
 };
 
 use crate::{
     error::{Error, Result},
     http::HttpClient,
+    jwk::{KeySet, SigningKey},
     provider::Provider,
 };
 
@@ -87,7 +88,7 @@ impl IdTokenValidator {
     fn validate_with(
         &self,
         provider: &Provider,
-        keys: CoreJsonWebKeySet,
+        keys: KeySet,
         id_token: &CoreIdToken,
         nonce: NonceRule<'_>,
         access_token: Option<&AccessToken>,
@@ -95,7 +96,7 @@ impl IdTokenValidator {
         let leeway = chrono::Duration::from_std(self.leeway).unwrap_or(chrono::Duration::zero());
         let iat_leeway =
             chrono::Duration::from_std(self.iat_leeway).unwrap_or(chrono::Duration::zero());
-        let verifier = CoreIdTokenVerifier::new_public_client(
+        let verifier = IdTokenVerifier::<SigningKey>::new_public_client(
             self.client_id.clone(),
             provider.metadata().issuer().clone(),
             keys,

@@ -77,6 +77,7 @@ pub mod dpop;
 mod error;
 pub mod http;
 mod id_token;
+pub mod jwk;
 mod pending;
 mod provider;
 mod session;

@@ -7,9 +7,8 @@
 use openidconnect::{
     core::{
         CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
-        CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-        CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
-        CoreSubjectIdentifierType,
+        CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+        CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
     },
     AdditionalProviderMetadata, AsyncHttpClient, EndSessionUrl, IssuerUrl, JsonWebKeySet,
     ProviderMetadata, RevocationUrl,
@@ -21,6 +20,7 @@ use crate::{
     config::is_https_or_loopback,
     error::{Error, Result},
     http::HttpClient,
+    jwk::KeySet,
 };
 
 /// Discovery fields that OpenID Connect Core's metadata type leaves out but a native app needs.
@@ -56,7 +56,7 @@ pub type Metadata = ProviderMetadata<
 #[derive(Debug)]
 pub struct Provider {
     metadata: Metadata,
-    keys: RwLock<CoreJsonWebKeySet>,
+    keys: RwLock<KeySet>,
 }
 
 impl Provider {
@@ -105,12 +105,12 @@ impl Provider {
     }
 
     /// The cached key set.
-    pub async fn keys(&self) -> CoreJsonWebKeySet {
+    pub async fn keys(&self) -> KeySet {
         self.keys.read().await.clone()
     }
 
     /// Fetches the key set again (a token named a key we do not hold) and returns it.
-    pub async fn refresh_keys(&self, http: &HttpClient) -> Result<CoreJsonWebKeySet> {
+    pub async fn refresh_keys(&self, http: &HttpClient) -> Result<KeySet> {
         let keys = fetch_keys(&self.metadata, http).await?;
         *self.keys.write().await = keys.clone();
         tracing::info!(
@@ -181,7 +181,7 @@ fn check_endpoints(metadata: &Metadata) -> Result<()> {
     Ok(())
 }
 
-async fn fetch_keys(metadata: &Metadata, http: &HttpClient) -> Result<CoreJsonWebKeySet> {
+async fn fetch_keys(metadata: &Metadata, http: &HttpClient) -> Result<KeySet> {
     JsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
         .await
         .map_err(|e| match e {
