@@ -55,10 +55,17 @@ impl From<CoreJsonWebKey> for SigningKey {
             .then(|| serde_json::to_value(&jwk).ok())
             .flatten()
             .and_then(|json| {
+                // RFC 7518 §6.3.1 wants no leading zero octets; some providers send one anyway,
+                // which `ring` would refuse, so it is dropped (the number is the same).
                 let part = |name: &str| {
                     let text = json.get(name)?.as_str()?;
-                    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text)
-                        .ok()
+                    let bytes = base64::Engine::decode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        text,
+                    )
+                    .ok()?;
+                    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+                    Some(bytes[zeros..].to_vec())
                 };
                 Some(RsaPublicKeyComponents {
                     n: part("n")?,
@@ -213,6 +220,26 @@ mod tests {
                 &signature
             )
             .is_err());
+    }
+
+    #[test]
+    fn a_modulus_with_a_leading_zero_octet_still_verifies() {
+        let json: serde_json::Value = serde_json::from_str(KEY).unwrap();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut n = base64::Engine::decode(&b64, json["n"].as_str().unwrap()).unwrap();
+        n.insert(0, 0);
+        let padded = KEY.replace(
+            json["n"].as_str().unwrap(),
+            &base64::Engine::encode(&b64, &n),
+        );
+        let key: SigningKey = serde_json::from_str(&padded).unwrap();
+        let (message, signature) = parts();
+        key.verify_signature(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            &message,
+            &signature,
+        )
+        .unwrap();
     }
 
     #[test]
