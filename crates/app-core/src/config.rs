@@ -241,10 +241,18 @@ mod tests {
         file.display().to_string()
     }
 
+    /// A debug build's configuration with no user file and these environment variables.
+    fn debug_with_env(env: &[(&str, &str)]) -> Result<AppConfig, NotConfigured> {
+        AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+    }
+
     #[test]
     fn debug_defaults_point_at_the_local_services() {
-        let config =
-            AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |_| None).unwrap();
+        let config = debug_with_env(&[]).unwrap();
         assert_eq!(
             config.oidc.issuer().as_str(),
             "http://127.0.0.1:9000/oauth2/default"
@@ -330,18 +338,7 @@ mod tests {
             dir.path(),
             r#"{"issuer":"https://dev-1.okta.com/oauth2/default","clientId":"0oaREAL","apiBaseUrl":"https://api.example.com/v1"}"#,
         );
-        let config =
-            AppConfig::load_with(
-                DEBUG_DEFAULTS,
-                &nowhere(),
-                Build::Debug,
-                |name| match name {
-                    CONFIG_ENV => Some(path.clone()),
-                    "OIDC_CLIENT_ID" => Some("0oaENV".into()),
-                    _ => None,
-                },
-            )
-            .unwrap();
+        let config = debug_with_env(&[(CONFIG_ENV, &path), ("OIDC_CLIENT_ID", "0oaENV")]).unwrap();
         assert_eq!(
             config.oidc.issuer().as_str(),
             "https://dev-1.okta.com/oauth2/default"
@@ -361,28 +358,11 @@ mod tests {
     fn token_storage_comes_from_the_file_or_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), r#"{"tokenStorage":"keystore"}"#);
-        let from_file = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
-            (name == CONFIG_ENV).then(|| path.clone())
-        })
-        .unwrap();
+        let from_file = debug_with_env(&[(CONFIG_ENV, &path)]).unwrap();
         assert_eq!(from_file.token_storage, TokenStorage::Keystore);
-        let from_env =
-            AppConfig::load_with(
-                DEBUG_DEFAULTS,
-                &nowhere(),
-                Build::Debug,
-                |name| match name {
-                    CONFIG_ENV => Some(path.clone()),
-                    "TOKEN_STORAGE" => Some("file".into()),
-                    _ => None,
-                },
-            )
-            .unwrap();
+        let from_env = debug_with_env(&[(CONFIG_ENV, &path), ("TOKEN_STORAGE", "file")]).unwrap();
         assert_eq!(from_env.token_storage, TokenStorage::File);
-        let error = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
-            (name == "TOKEN_STORAGE").then(|| "plaintext".into())
-        })
-        .unwrap_err();
+        let error = debug_with_env(&[("TOKEN_STORAGE", "plaintext")]).unwrap_err();
         assert!(error.message.contains("plaintext"), "{}", error.message);
     }
 
@@ -393,10 +373,7 @@ mod tests {
             "ftp://127.0.0.1/",
             "https://api.example.com/?a=b",
         ] {
-            let error = AppConfig::load_with(DEBUG_DEFAULTS, &nowhere(), Build::Debug, |name| {
-                (name == "API_BASE_URL").then(|| api.to_string())
-            })
-            .unwrap_err();
+            let error = debug_with_env(&[("API_BASE_URL", api)]).unwrap_err();
             assert!(
                 error.message.contains("apiBaseUrl"),
                 "{api}: {}",

@@ -75,6 +75,14 @@ fn controller(
     Controller::new(auth, platform, Some(api))
 }
 
+/// An app on a file store at `store`, started, and its platform.
+async fn started(idp: &Idp, store: &Path, api: Url) -> (Controller<TestPlatform>, TestPlatform) {
+    let platform = TestPlatform::default();
+    let app = controller(idp, store, platform.clone(), api);
+    app.start().await;
+    (app, platform)
+}
+
 /// Signs in: the "system browser" logs in, and its redirect comes back as a deep link.
 async fn sign_in(app: &Controller<TestPlatform>, platform: &TestPlatform) -> LinkOutcome {
     assert_eq!(
@@ -159,14 +167,12 @@ async fn sign_in_call_the_api_and_sign_out() {
 async fn cancel_forged_and_foreign_links() {
     let idp = Idp::start();
     let dir = tempfile::tempdir().unwrap();
-    let platform = TestPlatform::default();
-    let app = controller(
+    let (app, platform) = started(
         &idp,
         &dir.path().join("s.json"),
-        platform.clone(),
         demo_api(idp.issuer()).await,
-    );
-    app.start().await;
+    )
+    .await;
 
     // Cancel on the login page.
     app.sign_in(None).await.unwrap();
@@ -281,14 +287,12 @@ async fn cancel_forged_and_foreign_links() {
 async fn initiate_login_links_cannot_hijack_a_sign_in() {
     let idp = Idp::start();
     let dir = tempfile::tempdir().unwrap();
-    let platform = TestPlatform::default();
-    let app = controller(
+    let (app, platform) = started(
         &idp,
         &dir.path().join("s.json"),
-        platform.clone(),
         demo_api(idp.issuer()).await,
-    );
-    app.start().await;
+    )
+    .await;
     let link = format!(
         "com.okta.example:/login?iss={}&login_hint=demo&target_link_uri=https%3A%2F%2Fevil.example.com",
         Url::parse(idp.issuer()).unwrap().origin().ascii_serialization()
@@ -385,9 +389,7 @@ impl Relaunch {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("s.json");
         let api = demo_api(idp.issuer()).await;
-        let platform = TestPlatform::default();
-        let app = controller(&idp, &store, platform.clone(), api.clone());
-        app.start().await;
+        let (app, platform) = started(&idp, &store, api.clone()).await;
         sign_in(&app, &platform).await;
         Self {
             idp,
@@ -533,9 +535,7 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
     let api = demo_api(idp.issuer()).await;
     // Sign in with a plain file store, then write that session in the old format.
     let signed_in = dir.path().join("signed-in.json");
-    let platform = TestPlatform::default();
-    let app = controller(&idp, &signed_in, platform.clone(), api.clone());
-    app.start().await;
+    let (app, platform) = started(&idp, &signed_in, api.clone()).await;
     sign_in(&app, &platform).await;
     let session: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&signed_in).unwrap()).unwrap();
@@ -593,14 +593,8 @@ async fn large_answers_api() -> Url {
 async fn an_api_answer_over_1_mib_is_a_clear_error() {
     let idp = Idp::start();
     let dir = tempfile::tempdir().unwrap();
-    let platform = TestPlatform::default();
-    let app = controller(
-        &idp,
-        &dir.path().join("s.json"),
-        platform.clone(),
-        large_answers_api().await,
-    );
-    app.start().await;
+    let (app, platform) =
+        started(&idp, &dir.path().join("s.json"), large_answers_api().await).await;
     assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
     for path in ["/big", "/stream"] {
         let error = app.call_api(path).await.unwrap_err();
@@ -621,9 +615,7 @@ async fn userinfo_for_another_subject_signs_out() {
     });
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.json");
-    let platform = TestPlatform::default();
-    let app = controller(&idp, &store, platform.clone(), demo_api(idp.issuer()).await);
-    app.start().await;
+    let (app, platform) = started(&idp, &store, demo_api(idp.issuer()).await).await;
     let outcome = sign_in(&app, &platform).await;
     assert_eq!(
         outcome,

@@ -138,7 +138,7 @@ impl Stack {
         // An exiting process leaves /proc's exe before it closes its sockets: wait for its
         // single-instance name to go too, or the next start would try to hand over to it.
         wait_for("the app's single-instance name to go", TIMEOUT, || async {
-            Ok((!self.desktop.bus_name_owned(SINGLE_INSTANCE)).then_some(()))
+            Ok((!self.desktop.bus.name_owned(SINGLE_INSTANCE)).then_some(()))
         })
         .await
     }
@@ -197,6 +197,16 @@ impl Stack {
             .file("browser.log")
             .matches(&format!("Chromium handed {what} to the OS"))
             .count()
+    }
+
+    /// The person opens the provider's dashboard in their browser and clicks the app's tile; waits
+    /// until the browser has handed the initiate-login link to the OS.
+    pub async fn click_app_tile(&self) -> Result<(), String> {
+        let handed = self.handoffs("com.okta.example:/login");
+        self.desktop
+            .browse(&format!("{}/app/UserHome", self.idp.origin()))?;
+        self.handed_over("com.okta.example:/login", handed + 1)
+            .await
     }
 
     /// Waits until the browser says it handed `what` (`com.okta.example:/callback`, …) to the OS for
@@ -428,16 +438,8 @@ async fn journey() -> Result<(), String> {
         Some(&app),
         || async {
             let before = stack.stored()["refresh_token"].clone();
-            let (logins, callbacks) = (
-                stack.handoffs("com.okta.example:/login"),
-                stack.handoffs("com.okta.example:/callback"),
-            );
-            stack
-                .desktop
-                .browse(&format!("{}/app/UserHome", stack.idp.origin()))?;
-            stack
-                .handed_over("com.okta.example:/login", logins + 1)
-                .await?;
+            let callbacks = stack.handoffs("com.okta.example:/callback");
+            stack.click_app_tile().await?;
             wait_text(
                 &app,
                 "#login-request",
@@ -488,14 +490,7 @@ async fn journey() -> Result<(), String> {
             (leftover.is_empty())
                 .then_some(())
                 .ok_or(format!("the app still runs: {leftover:?}"))?;
-            let handed = stack.handoffs("com.okta.example:/login");
-            // The person opens the dashboard in their browser and clicks the app's tile.
-            stack
-                .desktop
-                .browse(&format!("{}/app/UserHome", stack.idp.origin()))?;
-            stack
-                .handed_over("com.okta.example:/login", handed + 1)
-                .await?;
+            stack.click_app_tile().await?;
             wait_for(
                 "a new session from the cold-started app",
                 TIMEOUT,

@@ -163,22 +163,6 @@ impl Desktop {
         self.dir.join(relative)
     }
 
-    /// True while a process owns `name` on this desktop's session bus.
-    pub fn bus_name_owned(&self, name: &str) -> bool {
-        Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-            ])
-            .arg(format!("string:{name}"))
-            .envs(self.bus.env())
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
-    }
-
     /// What `secret-tool` finds in this desktop's keyring for `service` and `account`.
     pub fn secret(&self, service: &str, account: &str) -> Option<Vec<u8>> {
         let output = Command::new("secret-tool")

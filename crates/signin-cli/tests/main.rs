@@ -96,7 +96,11 @@ impl Env {
     }
 
     fn login(&self, extra: &[&str]) -> Run {
-        let browser = browser();
+        finish(self.login_command(&browser(), extra).output().unwrap())
+    }
+
+    /// `signin login` against this test's provider, through `browser`.
+    fn login_command(&self, browser: &str, extra: &[&str]) -> Command {
         let issuer = self.idp.issuer().to_string();
         let mut args = vec![
             "login",
@@ -105,10 +109,10 @@ impl Env {
             "--client-id",
             CLIENT_ID,
             "--browser",
-            &browser,
+            browser,
         ];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.command(&args)
     }
 }
 
@@ -395,16 +399,7 @@ fn the_loopback_listener_refuses_other_requests_and_keeps_waiting() {
     // The browser first sends the listener a made-up callback and a bare request; both get 400, and
     // the real callback that follows still completes the sign-in.
     let browser = format!("{} --poke", browser());
-    let issuer = env.idp.issuer().to_string();
-    let run = env.run(&[
-        "login",
-        "--issuer",
-        &issuer,
-        "--client-id",
-        CLIENT_ID,
-        "--browser",
-        &browser,
-    ]);
+    let run = finish(env.login_command(&browser, &[]).output().unwrap());
     assert_eq!(run.json()["name"], "Demo User");
     assert!(
         !run.stderr.contains("exited with"),

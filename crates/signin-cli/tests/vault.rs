@@ -14,29 +14,22 @@ use testkit::{files_containing, IdpOptions, SessionBus, CLIENT_ID};
 
 use super::{block_on, browser, finish, refresh_grant, Env, Run};
 
+/// Runs `command` on `bus` (its HOME stays the test's).
+fn on_bus(bus: &SessionBus, mut command: Command) -> Run {
+    command.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
+    finish(command.output().unwrap())
+}
+
 impl Env {
     /// Runs `signin` on `bus` (its HOME stays the test's).
     fn run_on(&self, bus: &SessionBus, args: &[&str]) -> Run {
-        let mut command = self.command(args);
-        command.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
-        finish(command.output().unwrap())
+        on_bus(bus, self.command(args))
     }
 
     fn login_on(&self, bus: &SessionBus, storage: &str) -> Run {
-        let (browser, issuer) = (browser(), self.idp.issuer().to_string());
-        self.run_on(
+        on_bus(
             bus,
-            &[
-                "login",
-                "--issuer",
-                &issuer,
-                "--client-id",
-                CLIENT_ID,
-                "--browser",
-                &browser,
-                "--token-storage",
-                storage,
-            ],
+            self.login_command(&browser(), &["--token-storage", storage]),
         )
     }
 

@@ -87,22 +87,26 @@ impl SessionBus {
             .write_all(b"pw")
             .expect("unlock the keyring");
         bus.children.push(keyring);
-        let env = bus.env();
         wait_until("the Secret Service on the bus", || {
-            Command::new("dbus-send")
-                .envs(env.clone())
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            bus.name_owned("org.freedesktop.secrets")
         });
         bus
+    }
+
+    /// True while a process owns `name` on this bus.
+    pub fn name_owned(&self, name: &str) -> bool {
+        Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+            ])
+            .arg(format!("string:{name}"))
+            .envs(self.env())
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
     }
 
     /// `unix:path=…`
