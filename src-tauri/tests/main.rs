@@ -43,22 +43,25 @@ struct TestApp {
     opened: Arc<Mutex<Vec<Url>>>,
     /// Every message sent on the UI's channel (subscribed as the UI does, at start).
     messages: Arc<Mutex<Vec<String>>>,
-    _api: Option<tokio::runtime::Runtime>,
-    /// The demo API's base URL (when it runs).
-    api_url: Option<Url>,
+    api: Option<DemoApi>,
+}
+
+/// The demo API, on a runtime thread of its own.
+struct DemoApi {
+    url: Url,
+    _runtime: tokio::runtime::Runtime,
 }
 
 fn start(idp: &Idp) -> TestApp {
-    // The demo API, on its own runtime thread.
-    let api = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     let issuer = idp.issuer().to_string();
-    let api_url = api.block_on(async move {
+    let api_url = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
         let verifier = Arc::new(demo_api::Api::new(demo_api::Verifier::new(
             issuer,
             "api://default",
@@ -76,20 +79,22 @@ fn start(idp: &Idp) -> TestApp {
             .unwrap()
             .with_post_logout_redirect_uri("com.okta.example:/logout")
             .unwrap(),
-        api_base_url: Some(Url::parse(&api_url).unwrap()),
+        api_base_url: Some(api_url.clone()),
         // A file only the user can read: these tests must not touch the keyring of the machine
         // (the keystore is tested by signin-cli's and the end-to-end suites).
         token_storage: native_oidc::TokenStorage::File,
     };
-    let api_url = config.api_base_url.clone();
-    let mut test = start_with(Box::new(move |_| Ok(config)), Some(api));
-    test.api_url = api_url;
+    let api = DemoApi {
+        url: api_url,
+        _runtime: runtime,
+    };
+    let test = start_with(Box::new(move |_| Ok(config)), Some(api));
     test.wait_for("the app to start", |state| state["status"] != "restoring");
     test
 }
 
 /// The app with this configuration (on the mock runtime, with a recorded browser).
-fn start_with(config: ConfigLoader, api: Option<tokio::runtime::Runtime>) -> TestApp {
+fn start_with(config: ConfigLoader, api: Option<DemoApi>) -> TestApp {
     isolate_home();
     let serial = SERIAL
         .lock()
@@ -127,14 +132,7 @@ fn start_with(config: ConfigLoader, api: Option<tokio::runtime::Runtime>) -> Tes
         window,
         opened,
         messages,
-        _api: api,
-        api_url: None,
-    }
-}
-
-impl TestApp {
-    fn invoke(&self, cmd: &str, body: Value) -> Result<Value, Value> {
-        invoke_in(&self.window, cmd, body)
+        api,
     }
 }
 
@@ -144,24 +142,26 @@ fn invoke_in(
     cmd: &str,
     body: Value,
 ) -> Result<Value, Value> {
-    {
-        get_ipc_response(
-            window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(body),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|response| response.deserialize::<Value>().unwrap())
-    }
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(body),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|response| response.deserialize::<Value>().unwrap())
 }
 
 impl TestApp {
+    fn invoke(&self, cmd: &str, body: Value) -> Result<Value, Value> {
+        invoke_in(&self.window, cmd, body)
+    }
+
     fn state(&self) -> Value {
         self.invoke("plugin:oidc|get_state", Value::Null).unwrap()
     }
@@ -252,7 +252,7 @@ fn sign_in_through_a_deep_link_then_call_the_api_and_sign_out() {
     assert!(oidc.state().unwrap().is_signed_in());
     let token = tauri::async_runtime::block_on(oidc.access_token()).unwrap();
     assert_eq!(token.secret(), session.access_token().secret());
-    let url = app.api_url.clone().unwrap().join("api/messages").unwrap();
+    let url = app.api.as_ref().unwrap().url.join("api/messages").unwrap();
     let request = oidc.request(reqwest::Method::GET, url).unwrap();
     let answer = tauri::async_runtime::block_on(oidc.send(request)).unwrap();
     assert_eq!(answer.status(), 200);

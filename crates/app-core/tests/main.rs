@@ -6,7 +6,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use app_core::{AuthView, Controller, LinkOutcome, Platform};
+use app_core::{AuthView, Controller, LinkOutcome, Notice, Platform};
 use native_oidc::{Auth, Config, OidcClient, SessionStore, Storage};
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use url::Url;
@@ -103,6 +103,16 @@ fn name(view: &AuthView) -> Option<String> {
     }
 }
 
+/// What the signed-out screen tells the user; panics on any other view.
+fn signed_out_notice(view: AuthView) -> Notice {
+    match view {
+        AuthView::SignedOut {
+            notice: Some(notice),
+        } => notice,
+        other => panic!("expected a signed-out view with a notice: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn sign_in_call_the_api_and_sign_out() {
     let idp = Idp::start();
@@ -184,15 +194,9 @@ async fn cancel_forged_and_foreign_links() {
         app.handle_url(callback.as_str()).await,
         LinkOutcome::SignInFailed(app_core::Kind::Engine(native_oidc::ErrorKind::AccessDenied))
     );
-    match app.view() {
-        AuthView::SignedOut {
-            notice: Some(notice),
-        } => {
-            assert_eq!(notice.kind, "access_denied");
-            assert_eq!(notice.message, "Sign-in was cancelled.");
-        }
-        other => panic!("{other:?}"),
-    }
+    let notice = signed_out_notice(app.view());
+    assert_eq!(notice.kind, "access_denied");
+    assert_eq!(notice.message, "Sign-in was cancelled.");
 
     // A callback matching no sign-in in progress, however malformed, is ignored before anything else
     // is read: the sign-in that waits for its own callback goes on.
@@ -216,18 +220,12 @@ async fn cancel_forged_and_foreign_links() {
     app.sign_in(None).await.unwrap();
     let page = platform.last_opened();
     app.sign_in_page_failed("no browser is installed").await;
-    match app.view() {
-        AuthView::SignedOut {
-            notice: Some(notice),
-        } => {
-            assert_eq!(notice.kind, "browser");
-            assert!(
-                notice.message.contains("no browser is installed"),
-                "{notice:?}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
+    let notice = signed_out_notice(app.view());
+    assert_eq!(notice.kind, "browser");
+    assert!(
+        notice.message.contains("no browser is installed"),
+        "{notice:?}"
+    );
     let callback = Browser::new()
         .open(page.as_str(), &LoginAction::demo())
         .await
@@ -459,12 +457,10 @@ async fn start_up_with_a_revoked_session_signs_out_with_a_reason() {
         .revoke(session.refresh_token().unwrap().secret())
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-    match relaunch.app().start().await {
-        AuthView::SignedOut {
-            notice: Some(notice),
-        } => assert_eq!(notice.kind, "session_expired"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        signed_out_notice(relaunch.app().start().await).kind,
+        "session_expired"
+    );
 }
 
 /// A real file vault whose erase fails, as on a file system that turned read-only (the tests run as
@@ -507,20 +503,15 @@ async fn sign_out_revokes_the_tokens_even_when_the_device_copy_cannot_be_erased(
     let session = SessionStore::file(&path).load().await.unwrap().unwrap();
 
     let (view, task) = app.sign_out().await;
-    match view {
-        AuthView::SignedOut {
-            notice: Some(notice),
-        } => {
-            assert_eq!(notice.kind, "storage");
-            assert!(
-                notice.message.contains("could not be erased"),
-                "{}",
-                notice.message
-            );
-            assert!(notice.message.contains("revoked"), "{}", notice.message);
-        }
-        other => panic!("the UI must say so: {other:?}"),
-    }
+    // The UI must say so.
+    let notice = signed_out_notice(view);
+    assert_eq!(notice.kind, "storage");
+    assert!(
+        notice.message.contains("could not be erased"),
+        "{}",
+        notice.message
+    );
+    assert!(notice.message.contains("revoked"), "{}", notice.message);
     app.finish_sign_out(task.expect("the tokens to revoke"))
         .await;
     let error = app.auth().client().refresh(&session).await.unwrap_err();

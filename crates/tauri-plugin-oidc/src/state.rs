@@ -16,7 +16,7 @@ pub type OidcController<R> = Controller<TauriPlatform<R>>;
 /// What setup made of the configuration.
 enum Setup<R: Runtime> {
     Ready(Arc<OidcController<R>>),
-    NotConfigured(Box<AuthView>),
+    NotConfigured(NotConfigured),
 }
 
 /// Managed state: set once at setup, and the webview's channels.
@@ -54,16 +54,10 @@ fn state<R: Runtime>(app: &AppHandle<R>) -> Result<tauri::State<'_, State<R>>> {
 pub(crate) fn controller<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<OidcController<R>>> {
     match state(app)?.setup.get() {
         Some(Setup::Ready(controller)) => Ok(controller.clone()),
-        Some(Setup::NotConfigured(view)) => {
-            let message = match view.as_ref() {
-                AuthView::NotConfigured { message, .. } => message.clone(),
-                _ => "The app is not configured.".to_string(),
-            };
-            Err(Error::App(app_core::AppError::new(
-                app_core::Kind::NotConfigured,
-                message,
-            )))
-        }
+        Some(Setup::NotConfigured(problem)) => Err(Error::App(app_core::AppError::new(
+            app_core::Kind::NotConfigured,
+            problem.message.clone(),
+        ))),
         None => Err(Error::NotReady),
     }
 }
@@ -72,7 +66,7 @@ pub(crate) fn controller<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<OidcContr
 pub(crate) fn view<R: Runtime>(app: &AppHandle<R>) -> Result<AuthView> {
     Ok(match state(app)?.setup.get() {
         Some(Setup::Ready(controller)) => controller.view(),
-        Some(Setup::NotConfigured(view)) => view.as_ref().clone(),
+        Some(Setup::NotConfigured(problem)) => AuthView::from(problem),
         None => AuthView::Restoring,
     })
 }
@@ -140,7 +134,7 @@ pub(crate) fn install<R: Runtime>(
         }
         Err(problem) => {
             tracing::warn!(%problem, "the app is not configured");
-            Setup::NotConfigured(Box::new(AuthView::from(&problem)))
+            Setup::NotConfigured(problem)
         }
     };
     state
