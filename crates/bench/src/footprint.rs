@@ -102,6 +102,11 @@ fn megabytes(bytes: u64) -> f64 {
     (bytes as f64 / 1_000_000.0 * 10.0).round() / 10.0
 }
 
+/// `app / empty`, to two decimals.
+fn ratio(app: u64, empty: u64) -> f64 {
+    (app as f64 / empty.max(1) as f64 * 100.0).round() / 100.0
+}
+
 /// Sizes and idle memory of the app and of the empty window.
 pub async fn report_footprint(idp: &Idp) {
     let (app, empty) = (sibling("okta-signin-app"), sibling("empty-window"));
@@ -142,7 +147,7 @@ pub async fn report_footprint(idp: &Idp) {
     let mut figure = json!({
         "app_binary_mb": megabytes(app_size),
         "empty_window_binary_mb": megabytes(empty_size),
-        "binary_ratio": ((app_size as f64 / empty_size as f64) * 100.0).round() / 100.0,
+        "binary_ratio": ratio(app_size, empty_size),
     });
     match (app_memory, empty_memory) {
         (Some((app_rss, app_pss, app_n)), Some((empty_rss, empty_pss, empty_n))) => {
@@ -150,10 +155,8 @@ pub async fn report_footprint(idp: &Idp) {
             figure["empty_window_idle_rss_mb"] = json!(megabytes(empty_rss * 1000));
             figure["app_idle_pss_mb"] = json!(megabytes(app_pss * 1000));
             figure["empty_window_idle_pss_mb"] = json!(megabytes(empty_pss * 1000));
-            figure["idle_rss_ratio"] =
-                json!(((app_rss as f64 / empty_rss.max(1) as f64) * 100.0).round() / 100.0);
-            figure["idle_pss_ratio"] =
-                json!(((app_pss as f64 / empty_pss.max(1) as f64) * 100.0).round() / 100.0);
+            figure["idle_rss_ratio"] = json!(ratio(app_rss, empty_rss));
+            figure["idle_pss_ratio"] = json!(ratio(app_pss, empty_pss));
             figure["processes"] = json!([app_n, empty_n]);
         }
         _ => figure["memory"] = json!("not measured: no X display (make bench runs under Xvfb)"),

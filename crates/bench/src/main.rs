@@ -104,23 +104,8 @@ async fn sign_in(idp: &Idp, n: usize) {
     // as each request of a sign-in comes (after the browser, after the identity provider's wait).
     let http = native_oidc::HttpClient::new().unwrap();
     let discovery = format!("{}/.well-known/openid-configuration", idp.issuer());
-    let (mut bare_back_to_back, mut bare_after_idle) = (Duration::ZERO, Duration::ZERO);
-    for idle in [false, true] {
-        for _ in 0..n {
-            if idle {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let cpu_before = cpu::used();
-            let response = http.reqwest().get(&discovery).send().await.unwrap();
-            response.bytes().await.unwrap();
-            let used = cpu::used() - cpu_before;
-            if idle {
-                bare_after_idle += used;
-            } else {
-                bare_back_to_back += used;
-            }
-        }
-    }
+    let bare_back_to_back = bare_requests(&http, &discovery, n, Duration::ZERO).await;
+    let bare_after_idle = bare_requests(&http, &discovery, n, Duration::from_millis(5)).await;
     report(
         "sign_in",
         json!({
@@ -135,6 +120,26 @@ async fn sign_in(idp: &Idp, n: usize) {
             "store": "memory",
         }),
     );
+}
+
+/// The client CPU of `n` bare GETs of `url`, each after `idle` without work.
+async fn bare_requests(
+    http: &native_oidc::HttpClient,
+    url: &str,
+    n: usize,
+    idle: Duration,
+) -> Duration {
+    let mut used = Duration::ZERO;
+    for _ in 0..n {
+        if !idle.is_zero() {
+            tokio::time::sleep(idle).await;
+        }
+        let before = cpu::used();
+        let response = http.reqwest().get(url).send().await.unwrap();
+        response.bytes().await.unwrap();
+        used += cpu::used() - before;
+    }
+    used
 }
 
 /// Records when the app first shows a signed-in state, and the URL it opens in the browser.
