@@ -2,11 +2,11 @@
 //! by `ring`.
 //!
 //! `openidconnect` checks RSA signatures with the `rsa` crate, whose big-number arithmetic takes about
-//! 0.2 ms for one RS256 signature: most of a sign-in's client CPU. `ring` (already in the build, under
-//! rustls) takes a tenth of that. [`SigningKey`] is `openidconnect`'s own key type with only that step
-//! swapped: parsing, key selection (`kid`, `use`, `alg`, key type), the other algorithms (ES256, …) and
-//! `at_hash` stay `openidconnect`'s. `ring` accepts RSA keys of 2048 bits or more, as RFC 7518 §3.3
-//! requires for RS256.
+//! 0.2 ms for one RS256 signature: a large part of a sign-in's client CPU. `ring` (already in the
+//! build, under rustls) takes a tenth of that. [`SigningKey`] is `openidconnect`'s own key type with
+//! only that step swapped: parsing, key selection (`kid`, `use`, `alg`, key type), the other
+//! algorithms (ES256, …) and `at_hash` stay `openidconnect`'s. `ring` accepts RSA keys of 2048 bits
+//! or more, as RFC 7518 §3.3 requires for RS256.
 
 use openidconnect::{
     core::{CoreJsonWebKey, CoreJsonWebKeyType, CoreJsonWebKeyUse, CoreJwsSigningAlgorithm},
