@@ -8,6 +8,10 @@ let current = { status: 'restoring' };
 let apiResult = null;
 let banner = null;
 let busy = false;
+// A restore takes a millisecond; the spinner shows only when it takes longer (a keystore waiting to be
+// unlocked), so it does not flash, nor cost the idle window the memory of an animation.
+let slowStart = false;
+setTimeout(() => { slowStart = true; if (current.status === 'restoring') render(); }, 300);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -133,7 +137,7 @@ async function callApi() {
 function render() {
   const views = {
     not_configured: notConfigured,
-    restoring: () => el('section', { class: 'card center' }, el('div', { class: 'spinner', 'aria-hidden': 'true' }), el('p', {}, 'Restoring your session…')),
+    restoring: () => el('section', { class: 'card center' }, slowStart ? el('div', { class: 'spinner', 'aria-hidden': 'true' }) : null, el('p', {}, 'Restoring your session…')),
     signed_out: signedOut,
     waiting_for_browser: waiting,
     signed_in: signedIn,
