@@ -15,6 +15,8 @@ APT_KEYRING := gnome-keyring libsecret-tools
 # The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
 # aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
 APT_ANDROID := clang libc6-dev-arm64-cross
+# The Windows type-check runs tauri-build, which compiles the app's Windows resources with windres.
+APT_CROSS := binutils-mingw-w64-x86-64
 # End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium (with a window: headless Chromium
 # never launches URL handlers) as the "system browser", gio for the OS URL handler.
 APT_E2E := webkit2gtk-driver chromium chromium-driver libglib2.0-bin
@@ -26,9 +28,9 @@ TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
 # Where cargo (and so the Tauri CLI) puts build output.
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests android-check cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
@@ -42,7 +44,7 @@ bench: deps-system deps-node
 	xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
 
 deps-system:
-	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_ANDROID) $(APT_E2E); do \
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_ANDROID) $(APT_CROSS) $(APT_E2E); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
@@ -59,7 +61,9 @@ $(NPM_STAMP): dev/idp/package-lock.json
 deps-rust:
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@rustup target list --installed | grep -q '^aarch64-linux-android$$' || rustup target add aarch64-linux-android
+	@for t in aarch64-linux-android $(CROSS_TARGETS); do \
+		rustup target list --installed | grep -qx "$$t" || rustup target add "$$t" || exit 1; \
+	done
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -76,6 +80,19 @@ android-check:
 	CFLAGS_aarch64_linux_android="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
 	RUSTFLAGS="-D warnings" \
 	cargo check --locked --lib -p okta-signin-app --target aarch64-linux-android
+
+# Type-checks the app's library (the plugin, the keystores, the engine) for Windows, macOS and iOS, which
+# this machine cannot build for. Nothing is linked, so the C that ring and objc2 compile for the target
+# is not needed: their build scripts are replaced, through their `links` keys, by empty link settings.
+CROSS_TARGETS := x86_64-pc-windows-gnu aarch64-apple-darwin aarch64-apple-ios
+RING_LINKS := ring_core_$(subst .,_,$(shell sed -n '/^name = "ring"$$/{n;s/^version = "\(.*\)"/\1/p}' Cargo.lock))_
+cross-check:
+	@for t in $(CROSS_TARGETS); do \
+		echo "cargo check --target $$t"; \
+		RUSTFLAGS="-D warnings" cargo check --locked --lib -p okta-signin-app --target $$t \
+			--config "target.$$t.$(RING_LINKS).rustc-link-lib=[]" \
+			--config "target.$$t.objc2_exception_helper_0_1.rustc-link-lib=[]" || exit 1; \
+	done
 
 ui-tests:
 	node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
