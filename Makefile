@@ -12,9 +12,6 @@ APT_BUILD := libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev libayat
 APT_TEST := xvfb xauth dbus-daemon dbus-bin dbus-x11 xdg-utils desktop-file-utils
 # The OS keystore on Linux, for the token vault's tests: a real Secret Service, and secret-tool.
 APT_KEYRING := gnome-keyring libsecret-tools
-# The Android type-check runs ring's build script, which compiles C for the target: clang with glibc's
-# aarch64 headers is enough for that (nothing is linked; packaging for Android needs the NDK).
-APT_ANDROID := clang libc6-dev-arm64-cross
 # The Windows type-check runs tauri-build, which compiles the app's Windows resources with windres.
 APT_CROSS := binutils-mingw-w64-x86-64
 # End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium (with a window: headless Chromium
@@ -28,9 +25,9 @@ TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
 # Where cargo (and so the Tauri CLI) puts build output.
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests android-check cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests android-check cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
 
 run: deps-system deps-node
 	cargo build -p okta-signin-app -p demo-api
@@ -44,7 +41,7 @@ bench: deps-system deps-node
 	xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
 
 deps-system:
-	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_ANDROID) $(APT_CROSS) $(APT_E2E); do \
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_CROSS) $(APT_E2E); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
@@ -61,7 +58,7 @@ $(NPM_STAMP): dev/idp/package-lock.json
 deps-rust:
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@for t in aarch64-linux-android $(CROSS_TARGETS); do \
+	@for t in $(CROSS_TARGETS); do \
 		rustup target list --installed | grep -qx "$$t" || rustup target add "$$t" || exit 1; \
 	done
 
@@ -74,17 +71,11 @@ clippy:
 rust-tests: deps-system deps-node
 	cargo test --workspace --locked
 
-# Type-checks the app's library for Android, so a mobile-only compile error shows up here.
-android-check:
-	CC_aarch64_linux_android=clang \
-	CFLAGS_aarch64_linux_android="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
-	RUSTFLAGS="-D warnings" \
-	cargo check --locked --lib -p okta-signin-app --target aarch64-linux-android
-
-# Type-checks the app's library (the plugin, the keystores, the engine) for Windows, macOS and iOS, which
-# this machine cannot build for. Nothing is linked, so the C that ring and objc2 compile for the target
-# is not needed: their build scripts are replaced, through their `links` keys, by empty link settings.
-CROSS_TARGETS := x86_64-pc-windows-gnu aarch64-apple-darwin aarch64-apple-ios
+# Type-checks the app's library (the plugin, the keystores, the engine) for Android, iOS, macOS and
+# Windows, which this machine cannot build for, so a platform-only compile error shows up here. Nothing
+# is linked, so the C that ring and objc2 compile for the target is not needed (nor the platforms' SDKs):
+# their build scripts are replaced, through their `links` keys, by empty link settings.
+CROSS_TARGETS := aarch64-linux-android aarch64-apple-ios aarch64-apple-darwin x86_64-pc-windows-gnu
 RING_LINKS := ring_core_$(subst .,_,$(shell sed -n '/^name = "ring"$$/{n;s/^version = "\(.*\)"/\1/p}' Cargo.lock))_
 cross-check:
 	@for t in $(CROSS_TARGETS); do \
