@@ -3,7 +3,11 @@
 #   make test  – everything CI runs
 
 SHELL := /bin/bash
-NPM_STAMP := dev/idp/node_modules/.package-lock.json
+# The repository, as an absolute path: every step runs from it and names its files through it, so
+# `make -f /path/to/Makefile test` works from any folder, and so does every tool a step starts
+# (`cargo test` runs a test in its crate's folder, not here).
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+NPM_STAMP := $(ROOT)/dev/idp/node_modules/.package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: building the Tauri app (WebKitGTK), running it headless, and the end-to-end tests.
@@ -12,8 +16,9 @@ APT_BUILD := libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev libayat
 APT_TEST := xvfb xauth dbus-daemon dbus-bin dbus-x11 xdg-utils desktop-file-utils
 # The OS keystore on Linux, for the token vault's tests: a real Secret Service, and secret-tool.
 APT_KEYRING := gnome-keyring libsecret-tools
-# The Windows type-check runs tauri-build, which compiles the app's Windows resources with windres.
-APT_CROSS := binutils-mingw-w64-x86-64
+# The Windows type-check runs tauri-build, which compiles the app's Windows resources with windres;
+# windres runs the MinGW gcc as its preprocessor.
+APT_CROSS := binutils-mingw-w64-x86-64 gcc-mingw-w64-x86-64
 # End-to-end: WebKitWebDriver for the app's webview, Debian's Chromium (with a window: headless Chromium
 # never launches URL handlers) as the "system browser", gio for the OS URL handler.
 APT_E2E := webkit2gtk-driver chromium chromium-driver libglib2.0-bin
@@ -22,23 +27,25 @@ TOOLS := $(HOME)/.cache/tauri-okta-signin/tools
 TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
 TAURI_CLI_VERSION := 2.12.5
 TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
-# Where cargo (and so the Tauri CLI) puts build output.
-TARGET := $(or $(CARGO_TARGET_DIR),target)
+# Prefix of every step that runs a tool: from the repository's folder.
+IN_ROOT := cd $(ROOT) &&
+# Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
+TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
 .PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
 
 test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
 
 run: deps-system deps-node
-	cargo build -p okta-signin-app -p demo-api
-	./dev/run.sh
+	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
+	$(IN_ROOT) ./dev/run.sh
 
 # Speed and footprint figures, one JSON line each (crates/bench): release builds of the bench, the app and
 # an empty Tauri window, under Xvfb with a Secret Service of the bench's own.
 bench: deps-system deps-node
-	cargo build --locked --release -p bench -p okta-signin-app -p empty-window \
+	$(IN_ROOT) cargo build --locked --release -p bench -p okta-signin-app -p empty-window \
 		--features okta-signin-app/custom-protocol,empty-window/custom-protocol
-	xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
+	$(IN_ROOT) xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
 
 deps-system:
 	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_CROSS) $(APT_E2E); do \
@@ -50,9 +57,9 @@ deps-system:
 
 # npm ci only when the lock file changed since the last install.
 deps-node: $(NPM_STAMP)
-$(NPM_STAMP): dev/idp/package-lock.json
+$(NPM_STAMP): $(ROOT)/dev/idp/package-lock.json
 	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
-	npm --prefix dev/idp ci --no-audit --no-fund
+	$(IN_ROOT) npm --prefix $(ROOT)/dev/idp ci --no-audit --no-fund
 	@touch $@
 
 deps-rust:
@@ -63,22 +70,22 @@ deps-rust:
 	done
 
 fmt-check:
-	cargo fmt --all -- --check
+	$(IN_ROOT) cargo fmt --all -- --check
 
 clippy:
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
 
 rust-tests: deps-system deps-node
-	cargo test --workspace --locked
+	$(IN_ROOT) cargo test --workspace --locked
 
 # Type-checks the app's library (the plugin, the keystores, the engine) for Android, iOS, macOS and
 # Windows, which this machine cannot build for, so a platform-only compile error shows up here. Nothing
 # is linked, so the C that ring and objc2 compile for the target is not needed (nor the platforms' SDKs):
 # their build scripts are replaced, through their `links` keys, by empty link settings.
 CROSS_TARGETS := aarch64-linux-android aarch64-apple-ios aarch64-apple-darwin x86_64-pc-windows-gnu
-RING_LINKS := ring_core_$(subst .,_,$(shell sed -n '/^name = "ring"$$/{n;s/^version = "\(.*\)"/\1/p}' Cargo.lock))_
+RING_LINKS := ring_core_$(subst .,_,$(shell sed -n '/^name = "ring"$$/{n;s/^version = "\(.*\)"/\1/p}' $(ROOT)/Cargo.lock))_
 cross-check:
-	@for t in $(CROSS_TARGETS); do \
+	@$(IN_ROOT) for t in $(CROSS_TARGETS); do \
 		echo "cargo check --target $$t"; \
 		RUSTFLAGS="-D warnings" cargo check --locked --lib -p okta-signin-app --target $$t \
 			--config "target.$$t.$(RING_LINKS).rustc-link-lib=[]" \
@@ -86,39 +93,39 @@ cross-check:
 	done
 
 ui-tests:
-	node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
+	$(IN_ROOT) node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
 
 idp-tests: deps-node
-	npm --prefix dev/idp test
+	$(IN_ROOT) npm --prefix $(ROOT)/dev/idp test
 
 # A real browser (Chromium, in a window on Xvfb) on each identity-provider page that ends in a redirect
 # to a native app: it must follow the redirect and hand the URL to the OS URL handler (crates/e2e).
 XVFB := xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session --
 browser-check: deps-system deps-node
-	cargo build --locked -p signin-cli -p e2e --bins
-	$(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact idp_pages::idp_pages_hand_off_to_the_app_in_a_real_browser
+	$(IN_ROOT) cargo build --locked -p signin-cli -p e2e --bins
+	$(IN_ROOT) $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact idp_pages::idp_pages_hand_off_to_the_app_in_a_real_browser
 
 # The real app in a real webview under Xvfb, signing in through Chromium and the OS URL handler
 # (crates/e2e). Screenshots: target/e2e/*.png.
 e2e: deps-system deps-node $(TAURI_DRIVER)
-	cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
-	PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
+	$(IN_ROOT) cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
+	$(IN_ROOT) PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
 
 $(TAURI_DRIVER):
-	cargo install --locked tauri-driver --version '^2' --root $(TOOLS)
+	$(IN_ROOT) cargo install --locked tauri-driver --version '^2' --root $(TOOLS)
 
 $(TAURI_CLI):
-	npm install --prefix $(TOOLS)/npm-$(TAURI_CLI_VERSION) --no-save --no-audit --no-fund @tauri-apps/cli@$(TAURI_CLI_VERSION)
+	$(IN_ROOT) npm install --prefix $(TOOLS)/npm-$(TAURI_CLI_VERSION) --no-save --no-audit --no-fund @tauri-apps/cli@$(TAURI_CLI_VERSION)
 
 # The installable Linux package: a release build, bundled by the Tauri CLI (tauri.conf.json's
 # desktopTemplate gives its .desktop file `Exec=… %u` and the URL scheme).
 bundle: deps-system $(TAURI_CLI)
-	$(TAURI_CLI) build --bundles deb --ci
+	$(IN_ROOT) $(TAURI_CLI) build --bundles deb --ci
 	@ls $(TARGET)/release/bundle/deb/*.deb
 
 # Checks the package: its files, its .desktop file (desktop-file-validate, scheme, %u).
 bundle-check: bundle
-	E2E_DEB="$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" \
+	$(IN_ROOT) E2E_DEB="$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" \
 		cargo test --locked -p e2e --test main -- --ignored --exact package::the_deb_installs_an_app_that_handles_the_url_scheme
 
 # Signs in through the *installed* app: the OS URL handler hands the link to the binary the package
@@ -128,7 +135,7 @@ e2e-installed: bundle $(TAURI_DRIVER)
 	@if [ -z "$$CI" ]; then \
 		echo "e2e-installed: skipped (it runs dpkg -i; set CI=1 on a throwaway machine to run it)"; \
 	else \
-		$(SUDO) dpkg -i "$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" && \
+		$(IN_ROOT) $(SUDO) dpkg -i "$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" && \
 		cargo build --locked -p demo-api -p e2e --bins && \
 		PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact installed::the_installed_app_signs_in_through_the_os_url_handler; \
 	fi
