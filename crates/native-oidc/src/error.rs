@@ -1,24 +1,26 @@
 //! The one error type of the crate, with stable kind names for UIs and command lines.
 //!
-//! Messages never contain token values, authorization codes or PKCE verifiers.
+//! Messages never contain token values, authorization codes or PKCE verifiers, and never a control
+//! character or bidi override: `Display` shows every message through [`Printable`], so text an identity
+//! provider sent (an `error_description`, an issuer, a userinfo answer) cannot act on a terminal or a UI.
+
+use std::{borrow::Cow, fmt};
+
+use crate::text::{printable, Printable};
 
 /// Everything that can go wrong while signing in, staying signed in or signing out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is incomplete or unsafe (kind `config`).
-    #[error("{0}")]
     Config(String),
     /// The identity provider could not be reached, or answered 5xx/429 (kind `network`).
     /// Transient: a session is kept.
-    #[error("{0}")]
     Network(String),
     /// The identity provider answered something this client cannot use (kind `protocol`).
-    #[error("{0}")]
     Protocol(String),
     /// The authorization or token endpoint refused the request with an OAuth error code; the kind is the
     /// code itself (`access_denied`, `login_required`, `invalid_grant`, …).
-    #[error("{}", authorization_message(code, description.as_deref()))]
     Authorization {
         /// The OAuth `error` code.
         code: String,
@@ -26,15 +28,10 @@ pub enum Error {
         description: Option<String>,
     },
     /// A callback whose `state` matches no sign-in in progress: forged, replayed or stale (kind `state_mismatch`).
-    #[error(
-        "the callback does not belong to a sign-in in progress (forged, replayed or already used)"
-    )]
     StateMismatch,
     /// The sign-in in progress is older than its lifetime (kind `authorization_expired`).
-    #[error("the sign-in took too long and has expired; start again")]
     AuthorizationExpired,
     /// The issuer in discovery or in the callback's `iss` is not the configured one (kind `issuer_mismatch`).
-    #[error("issuer mismatch: expected {expected}, got {found}")]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -42,26 +39,50 @@ pub enum Error {
         found: String,
     },
     /// The ID token failed validation (kind `invalid_id_token`).
-    #[error("invalid ID token: {0}")]
     InvalidIdToken(String),
     /// The userinfo response failed validation (kind `invalid_userinfo`).
-    #[error("invalid userinfo response: {0}")]
     InvalidUserinfo(String),
     /// The refresh token was refused (`invalid_grant`): the user must sign in again (kind `session_expired`).
-    #[error("the session has ended, sign in again: {0}")]
     SessionExpired(String),
     /// There is no session (kind `not_signed_in`).
-    #[error("not signed in")]
     NotSignedIn,
     /// The session store could not be read or written (kind `storage`).
-    #[error("session storage: {0}")]
     Storage(String),
 }
 
-fn authorization_message(code: &str, description: Option<&str>) -> String {
-    match description {
-        Some(description) if !description.is_empty() => format!("{code}: {description}"),
-        _ => code.to_string(),
+impl fmt::Display for Error {
+    /// The message, always through [`Printable`]: the one place provider text is cleaned.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message: Cow<'_, str> = match self {
+            Error::Config(message)
+            | Error::Network(message)
+            | Error::Protocol(message)
+            | Error::Storage(message) => Cow::Borrowed(message),
+            Error::Authorization { code, description } => match description {
+                Some(description) if !description.is_empty() => {
+                    Cow::Owned(format!("{code}: {description}"))
+                }
+                _ => Cow::Borrowed(code),
+            },
+            Error::StateMismatch => Cow::Borrowed(
+                "the callback does not belong to a sign-in in progress (forged, replayed or already used)",
+            ),
+            Error::AuthorizationExpired => {
+                Cow::Borrowed("the sign-in took too long and has expired; start again")
+            }
+            Error::IssuerMismatch { expected, found } => {
+                Cow::Owned(format!("issuer mismatch: expected {expected}, got {found}"))
+            }
+            Error::InvalidIdToken(message) => Cow::Owned(format!("invalid ID token: {message}")),
+            Error::InvalidUserinfo(message) => {
+                Cow::Owned(format!("invalid userinfo response: {message}"))
+            }
+            Error::SessionExpired(message) => {
+                Cow::Owned(format!("the session has ended, sign in again: {message}"))
+            }
+            Error::NotSignedIn => Cow::Borrowed("not signed in"),
+        };
+        Printable(&message).fmt(f)
     }
 }
 
@@ -78,7 +99,8 @@ pub enum ErrorKind {
     Protocol,
     /// `access_denied`: the user cancelled or was refused.
     AccessDenied,
-    /// Any other OAuth error code from the provider (`login_required`, `invalid_grant`, …).
+    /// Any other OAuth error code from the provider (`login_required`, `invalid_grant`, …), shown
+    /// through [`Printable`](crate::text::Printable) like every message.
     OAuth(String),
     /// `state_mismatch`
     StateMismatch,
@@ -148,7 +170,8 @@ impl Error {
             Error::Network(_) => ErrorKind::Network,
             Error::Protocol(_) => ErrorKind::Protocol,
             Error::Authorization { code, .. } if code == "access_denied" => ErrorKind::AccessDenied,
-            Error::Authorization { code, .. } => ErrorKind::OAuth(code.clone()),
+            // The code is the provider's text too.
+            Error::Authorization { code, .. } => ErrorKind::OAuth(printable(code)),
             Error::StateMismatch => ErrorKind::StateMismatch,
             Error::AuthorizationExpired => ErrorKind::AuthorizationExpired,
             Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
@@ -230,5 +253,51 @@ mod tests {
             error.to_string(),
             "access_denied: The user cancelled the sign-in."
         );
+    }
+
+    #[test]
+    fn provider_text_is_shown_without_control_characters() {
+        let hostile = "x\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m\u{7f}\u{202e}y\nz";
+        let errors = [
+            Error::Config(hostile.into()),
+            Error::Network(hostile.into()),
+            Error::Protocol(hostile.into()),
+            Error::Authorization {
+                code: hostile.into(),
+                description: Some(hostile.into()),
+            },
+            Error::Authorization {
+                code: hostile.into(),
+                description: None,
+            },
+            Error::IssuerMismatch {
+                expected: "https://idp.example.com".into(),
+                found: hostile.into(),
+            },
+            Error::InvalidIdToken(hostile.into()),
+            Error::InvalidUserinfo(hostile.into()),
+            Error::SessionExpired(hostile.into()),
+            Error::Storage(hostile.into()),
+        ];
+        for error in errors {
+            let shown = error.to_string();
+            assert!(
+                !shown.chars().any(crate::text::is_unprintable),
+                "{error:?} is shown as {shown:?}"
+            );
+            assert!(
+                shown.contains("x\u{FFFD}]52;c;ZXZpbA==\u{FFFD}\u{FFFD}[2J"),
+                "{shown:?}"
+            );
+            assert!(
+                !error
+                    .kind()
+                    .as_str()
+                    .chars()
+                    .any(crate::text::is_unprintable),
+                "{:?}",
+                error.kind()
+            );
+        }
     }
 }

@@ -82,6 +82,7 @@ mod pending;
 mod provider;
 mod session;
 pub mod store;
+pub mod text;
 
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
 pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshedIdToken};
