@@ -5,7 +5,9 @@
 //! against the issuer's keys ([`verifier`]): RS256 only, `iss`, `aud` (`api://default`), `exp`, `cid` one
 //! of the configured clients, and `scp` holding the scope the route needs. A token bound to a key
 //! (`cnf.jkt`, DPoP) comes as `Authorization: DPoP <token>` with a proof of that key for this request
-//! ([`dpop`]); presented as `Bearer` it is refused. A bad token is answered `401` with a
+//! ([`dpop`]) for the URL it was sent to under the API's public URL ([`PublicUrl`], set with
+//! [`Api::with_public_url`]: without one, DPoP-bound tokens are refused); presented as `Bearer` it is
+//! refused. A bad token is answered `401` with a
 //! `WWW-Authenticate` challenge (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`), a missing scope
 //! `403` (`insufficient_scope`), and keys the API cannot fetch `503`: never a detail.
 //!
@@ -13,6 +15,8 @@
 //! - `GET /api/whoami` (scope `openid`): the verified `sub`, `scp` and `cid` of the token.
 
 pub mod dpop;
+mod public_url;
+pub mod replay;
 pub mod verifier;
 
 use std::sync::Arc;
@@ -26,12 +30,15 @@ use axum::{
 };
 use serde_json::json;
 
+pub use public_url::{PublicUrl, PublicUrlError};
 pub use verifier::{Claims, Verifier, VerifyError};
 
-/// The API's settings: its token verifier, the scopes its routes need, and its DPoP proof checks.
+/// The API's settings: its token verifier, the scopes its routes need, its public URL and its DPoP
+/// proof checks.
 pub struct Api {
     verifier: Verifier,
     messages_scope: String,
+    public_url: Option<PublicUrl>,
     proofs: dpop::Proofs,
     nonce: Option<String>,
 }
@@ -42,9 +49,24 @@ impl Api {
         Self {
             verifier,
             messages_scope: "profile".into(),
+            public_url: None,
             proofs: dpop::Proofs::default(),
             nonce: None,
         }
+    }
+
+    /// Sets the URL clients call the API at: DPoP proofs must name it (and the request's path) as
+    /// their `htu`.
+    pub fn with_public_url(mut self, url: PublicUrl) -> Self {
+        self.public_url = Some(url);
+        self
+    }
+
+    /// Keeps at most `per_key` DPoP proof `jti`s of each key in the replay cache (default
+    /// [`replay::PER_KEY`]).
+    pub fn with_replay_capacity(mut self, per_key: usize) -> Self {
+        self.proofs = dpop::Proofs::with_capacity(per_key);
+        self
     }
 
     /// Requires DPoP proofs to carry this nonce (the API asks with `use_dpop_nonce` when they don't).
@@ -174,16 +196,6 @@ fn presented_token(parts: &Parts) -> Option<(Scheme, &str)> {
     }
 }
 
-/// The URL a proof's `htu` must name: the request as the client addressed it, without its query.
-fn request_url(parts: &Parts) -> String {
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    format!("http://{host}{}", parts.uri.path())
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -226,38 +238,50 @@ impl FromRequestParts<Arc<Api>> for Authorized {
                 return Err(Refused::InvalidToken(Scheme::Dpop));
             }
             (Scheme::Dpop, Some(jkt)) => {
-                let proof = parts
-                    .headers
-                    .get("dpop")
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or(Refused::InvalidProof)?;
-                let checked = api.proofs.check(
-                    proof,
-                    parts.method.as_str(),
-                    &request_url(parts),
-                    token,
-                    api.nonce.as_deref(),
-                    now(),
-                );
-                match checked {
-                    Ok(thumbprint) if thumbprint == jkt => {}
-                    Ok(_) => {
-                        tracing::info!(%path, "refused: the proof's key is not the token's");
-                        return Err(Refused::InvalidProof);
-                    }
-                    Err(dpop::ProofError::NonceNeeded) => {
-                        return Err(Refused::UseNonce(api.nonce.clone().unwrap_or_default()))
-                    }
-                    Err(error) => {
-                        tracing::info!(%path, %error, "refused");
-                        return Err(Refused::InvalidProof);
-                    }
+                if let Err(error) = proven(parts, api, token, &jkt) {
+                    tracing::info!(%path, %error, "refused");
+                    return Err(match error {
+                        dpop::ProofError::NonceNeeded => {
+                            Refused::UseNonce(api.nonce.clone().unwrap_or_default())
+                        }
+                        _ => Refused::InvalidProof,
+                    });
                 }
             }
         }
         tracing::info!(%path, sub = %claims.sub, ?scheme, "authorized");
         Ok(Authorized(claims))
     }
+}
+
+/// Checks the request's DPoP proof for the token bound to `jkt`: exactly one `DPoP` header
+/// (RFC 9449 §4.3), for this request at the API's public URL.
+fn proven(parts: &Parts, api: &Api, token: &str, jkt: &str) -> Result<(), dpop::ProofError> {
+    let mut headers = parts.headers.get_all(dpop::DPOP).iter();
+    let proof = match (headers.next(), headers.next()) {
+        (Some(proof), None) => proof
+            .to_str()
+            .map_err(|_| dpop::ProofError::Invalid("the DPoP header is not text".into()))?,
+        (None, _) => return Err(dpop::ProofError::Invalid("no DPoP header".into())),
+        (Some(_), Some(_)) => {
+            return Err(dpop::ProofError::Invalid(
+                "more than one DPoP header".into(),
+            ))
+        }
+    };
+    let Some(public_url) = &api.public_url else {
+        return Err(dpop::ProofError::Invalid(
+            "the API has no public URL to check htu against (Api::with_public_url)".into(),
+        ));
+    };
+    let request = dpop::ProofRequest {
+        method: parts.method.as_str(),
+        url: &public_url.resource(parts.uri.path()),
+        token,
+        jkt,
+        nonce: api.nonce.as_deref(),
+    };
+    api.proofs.check(proof, &request, now())
 }
 
 impl Authorized {

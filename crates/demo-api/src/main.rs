@@ -1,9 +1,11 @@
 //! `demo-api`: `ISSUER=<issuer> CLIENT_IDS=<id>[,<id>…] [AUDIENCE=api://default] [SCOPE=profile]
-//! [DPOP_NONCE=<nonce>] [PORT=9001] demo-api`. Listens on 127.0.0.1; prints `API=<base url>` once it accepts requests.
+//! [DPOP_NONCE=<nonce>] [PORT=9001] [PUBLIC_URL=http://127.0.0.1:<port>/] demo-api`. Listens on
+//! 127.0.0.1; prints `API=<base url>` once it accepts requests. `PUBLIC_URL` is the URL clients call it
+//! at (DPoP proofs must name it): set it when a proxy serves the API under another name or over https.
 
 use std::sync::Arc;
 
-use demo_api::{app, Api, Verifier};
+use demo_api::{app, Api, PublicUrl, Verifier};
 
 #[tokio::main]
 async fn main() {
@@ -49,8 +51,20 @@ async fn main() {
         }
     };
     let address = listener.local_addr().expect("bound address");
+    let public_url = match std::env::var("PUBLIC_URL").ok().filter(|u| !u.is_empty()) {
+        None => PublicUrl::for_address(address),
+        Some(url) => match url.parse() {
+            Ok(url) => url,
+            Err(e) => {
+                eprintln!("demo-api: PUBLIC_URL: {e}");
+                std::process::exit(2);
+            }
+        },
+    };
     println!("API=http://{address}/");
-    let mut api = Api::new(Verifier::new(issuer, audience, client_ids)).with_messages_scope(scope);
+    let mut api = Api::new(Verifier::new(issuer, audience, client_ids))
+        .with_messages_scope(scope)
+        .with_public_url(public_url);
     if let Some(nonce) = std::env::var("DPOP_NONCE").ok().filter(|n| !n.is_empty()) {
         api = api.with_dpop_nonce(nonce);
     }

@@ -30,6 +30,9 @@ async fn api(issuer: &str, nonce: Option<&str>) -> Url {
         api = api.with_dpop_nonce(nonce);
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = api.with_public_url(demo_api::PublicUrl::for_address(
+        listener.local_addr().unwrap(),
+    ));
     let url = Url::parse(&format!(
         "http://{}/api/messages",
         listener.local_addr().unwrap()
