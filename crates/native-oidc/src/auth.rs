@@ -1,11 +1,15 @@
 //! Staying signed in: one session, kept in a [`SessionStore`], refreshed when it is about to expire.
 //!
-//! Concurrent callers share one refresh: the session lock is held across it, and processes that share
-//! the store (the app and the `signin` command line) take the store's OS lock around load → refresh →
-//! save, re-reading the stored session first, so a process that lost the race uses the winner's tokens
-//! instead of spending a used-up refresh token. The provider's answer is saved, durably, before the new
-//! ID token is even checked: once the provider has rotated the refresh token, the old one is worthless,
-//! so the new one is never lost. `invalid_grant` ends the session; network errors, 5xx and 429 keep it.
+//! Concurrent callers share one refresh: the session lock is held across it. Processes that share the
+//! store (the app and the `signin` command line) change the stored session only under the store's OS
+//! lock, on a fresh read of it ([`Auth::reconcile`]): a process that lost a race uses the winner's
+//! tokens instead of spending a used-up refresh token, a late profile save never writes back tokens
+//! another process has rotated since, and a session replaced by another sign-in (or ended by a
+//! sign-out) is never overwritten. The provider's answer to a refresh is saved, durably, before
+//! anything in it is checked: once the provider has rotated the refresh token, the old one is
+//! worthless, so the new one is never lost. An answer that fails its checks (another token type, an ID
+//! token that is not valid) ends the session and its tokens are revoked. `invalid_grant` ends the
+//! session; network errors, 5xx and 429 keep it.
 
 use std::{fmt, time::Duration};
 
@@ -14,13 +18,23 @@ use openidconnect::AccessToken;
 use tokio::sync::Mutex;
 
 use crate::{
-    client::{EndSessionRequest, OidcClient, RefreshedIdToken},
+    client::{EndSessionRequest, OidcClient},
     dpop::{self, DpopKey},
     error::{Error, Result},
     pending::{AuthorizationRequest, PendingAuthorizations, SignInOptions},
     session::{Session, SessionSummary},
-    store::{SessionStore, Storage},
+    store::{SessionStore, Storage, StoreLock},
 };
+
+/// How long a save after a refresh is retried (a keystore restarting, a disk briefly full) before
+/// the error is returned: the answer holds the only valid refresh token.
+const SAVE_RETRIES: [Duration; 5] = [
+    Duration::from_millis(100),
+    Duration::from_millis(300),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
 
 /// Refresh this long before the access token expires (at most half its lifetime).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
@@ -40,6 +54,8 @@ pub struct SignOut {
 /// [`Auth::finish_sign_out`]. Opaque: it shows no token and does not serialise.
 pub struct SignOutTask {
     session: Session,
+    /// Other live sessions found in the store (another sign-in made meanwhile): revoked too.
+    others: Vec<Session>,
     erase_error: Option<Error>,
 }
 
@@ -160,7 +176,9 @@ impl Auth {
 
     /// Completes a sign-in after one round trip: exchanges the code, validates the ID token and stores
     /// the session durably, with the ID token's claims as the profile. [`Auth::load_profile`] adds
-    /// userinfo (an app shows the user at once and loads it after).
+    /// userinfo (an app shows the user at once and loads it after). The new session replaces what the
+    /// store held (a provider may share one grant between sign-ins, so the old tokens are not revoked
+    /// here: that could end the new session too).
     pub async fn finish_sign_in(
         &self,
         callback: &str,
@@ -168,8 +186,8 @@ impl Auth {
     ) -> Result<SessionSummary> {
         let session = self.client.complete_sign_in(callback, pending).await?;
         let mut current = self.session.lock().await;
-        let _lock = self.store.lock().await?;
-        self.store.save(&session).await?;
+        let lock = self.store.lock().await?;
+        self.save_durably(&session, &lock).await?;
         let summary = session.summary();
         *current = Some(session);
         tracing::info!(subject = %summary.subject, "signed in");
@@ -178,7 +196,8 @@ impl Auth {
 
     /// Loads userinfo into the session (and the store). Its `sub` must be the session's: anything
     /// else the provider says there (another subject, an answer that is not valid) ends the session,
-    /// revoking its tokens, with [`Error::InvalidUserinfo`]; a network error keeps it.
+    /// revoking its tokens, with [`Error::InvalidUserinfo`]; a network error keeps it. The profile is
+    /// written into the session as stored now (another process may have refreshed it meanwhile).
     pub async fn load_profile(&self) -> Result<SessionSummary> {
         let session = self
             .session
@@ -190,28 +209,106 @@ impl Auth {
             Ok(profile) => profile,
             Err(error @ Error::InvalidUserinfo(_)) => {
                 tracing::warn!(%error, "userinfo cannot be trusted; ending the session");
-                let mut current = self.session.lock().await;
-                if current.as_ref().is_some_and(|s| s.same_user(&session)) {
-                    *current = None;
-                    let _lock = self.store.lock().await?;
-                    self.store.clear().await?;
+                let mut guard = self.session.lock().await;
+                let lock = self.store.lock().await?;
+                let mut revoke = vec![session.clone()];
+                if let Some(current) = self.reconcile(&mut guard, &lock).await? {
+                    if current.same_user(&session) {
+                        *guard = None;
+                        self.store.clear(&lock).await?;
+                        revoke.push(current);
+                    }
                 }
-                drop(current);
-                if let Err(revoke) = self.client.revoke(&session).await {
-                    tracing::warn!(error = %revoke, "could not revoke the tokens");
-                }
+                drop((guard, lock));
+                self.revoke_all(revoke).await;
                 return Err(error);
             }
             Err(error) => return Err(error),
         };
-        let mut current = self.session.lock().await;
-        let Some(stored) = current.as_mut().filter(|s| s.same_user(&session)) else {
-            return Err(Error::NotSignedIn); // signed out meanwhile
+        let mut guard = self.session.lock().await;
+        let lock = self.store.lock().await?;
+        let Some(mut current) = self
+            .reconcile(&mut guard, &lock)
+            .await?
+            .filter(|current| current.same_user(&session))
+        else {
+            return Err(Error::NotSignedIn); // signed out, or replaced by another sign-in, meanwhile
         };
-        stored.profile = profile;
-        let _lock = self.store.lock().await?;
-        self.store.save(stored).await?;
-        Ok(stored.summary())
+        current.profile = profile;
+        self.store.save(&current, &lock).await?;
+        let summary = current.summary();
+        *guard = Some(current);
+        Ok(summary)
+    }
+
+    /// Brings the session in memory up to date with the store, under the store's lock: the stored
+    /// session wins (another process refreshed, signed out or signed in meanwhile), unless the one in
+    /// memory is newer (its save failed), which is then saved. `None` (and nothing in memory) when the
+    /// store holds no session of this app, or another user's.
+    async fn reconcile(
+        &self,
+        guard: &mut Option<Session>,
+        lock: &StoreLock,
+    ) -> Result<Option<Session>> {
+        let Some(memory) = guard.clone() else {
+            return Ok(None);
+        };
+        let stored = self.store.load_locked(lock).await?;
+        match stored {
+            Some(stored) if stored.same_user(&memory) && self.belongs_here(&stored) => {
+                if memory.issued_at > stored.issued_at {
+                    tracing::info!("saving tokens that an earlier save could not keep");
+                    self.save_durably(&memory, lock).await?;
+                    return Ok(Some(memory));
+                }
+                if !stored.same_grant(&memory) || stored.issued_at != memory.issued_at {
+                    tracing::info!("another process changed the session; using its tokens");
+                }
+                *guard = Some(stored.clone());
+                Ok(Some(stored))
+            }
+            Some(_) => {
+                tracing::info!("another sign-in replaced this session");
+                *guard = None;
+                Ok(None)
+            }
+            None => {
+                tracing::info!("another process ended the session");
+                *guard = None;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Saves `session`, retrying for a few seconds (see [`SAVE_RETRIES`]).
+    async fn save_durably(&self, session: &Session, lock: &StoreLock) -> Result<()> {
+        let mut retries = SAVE_RETRIES.iter();
+        loop {
+            match self.store.save(session, lock).await {
+                Ok(()) => return Ok(()),
+                Err(error) => match retries.next() {
+                    Some(delay) => {
+                        tracing::warn!(%error, "the session could not be saved; trying again");
+                        tokio::time::sleep(*delay).await;
+                    }
+                    None => return Err(error),
+                },
+            }
+        }
+    }
+
+    /// Revokes the tokens of `sessions` (each grant once), logging failures.
+    async fn revoke_all(&self, sessions: Vec<Session>) {
+        let mut revoked: Vec<Session> = Vec::new();
+        for session in sessions {
+            if revoked.iter().any(|r| r.same_grant(&session)) {
+                continue;
+            }
+            if let Err(error) = self.client.revoke(&session).await {
+                tracing::warn!(%error, "could not revoke the tokens");
+            }
+            revoked.push(session);
+        }
     }
 
     /// A valid access token, refreshed first if it expires within the refresh margin.
@@ -235,93 +332,77 @@ impl Auth {
 
     async fn fresh_session(&self, when: Refresh<'_>) -> Result<Session> {
         let mut guard = self.session.lock().await;
-        let in_memory = guard.as_ref().ok_or(Error::NotSignedIn)?;
-        if !self.due(in_memory, &when) {
-            return Ok(in_memory.clone());
+        let in_memory = guard.clone().ok_or(Error::NotSignedIn)?;
+        if !self.due(&in_memory, &when) {
+            return Ok(in_memory);
         }
-        let _lock = self.store.lock().await?;
-        let mut current = in_memory.clone();
-        // Another process sharing the store may have refreshed (or signed out) meanwhile.
-        match self.store.load().await {
-            Ok(Some(stored)) if stored.same_user(&current) => {
-                if stored.refresh_token_secret() != current.refresh_token_secret()
-                    || stored.access_token.secret() != current.access_token.secret()
-                {
-                    // Its refresh counts as this one's, unless its tokens are already due again.
-                    let done = match when {
-                        Refresh::Always => true,
-                        ref other => !self.due(&stored, other),
-                    };
-                    if done {
-                        tracing::info!("another process refreshed the tokens; using them");
-                        *guard = Some(stored.clone());
-                        return Ok(stored);
-                    }
-                    current = stored;
-                }
-            }
-            Ok(None) => {
-                tracing::info!("another process ended the session");
-                *guard = None;
-                return Err(Error::NotSignedIn);
-            }
-            Ok(Some(_)) => {}
-            Err(error) => {
-                tracing::warn!(%error, "could not re-read the stored session; refreshing the one in memory")
+        let lock = self.store.lock().await?;
+        let current = self
+            .reconcile(&mut guard, &lock)
+            .await?
+            .ok_or(Error::NotSignedIn)?;
+        if !current.same_grant(&in_memory) || current.issued_at != in_memory.issued_at {
+            // Another process refreshed: that counts as this refresh, unless its tokens are due again.
+            let done = match when {
+                Refresh::Always => true,
+                ref other => !self.due(&current, other),
+            };
+            if done {
+                return Ok(current);
             }
         }
 
-        let (mut next, id_token) = match self.client.refresh_tokens(&current).await {
+        let answer = match self.client.refresh_tokens(&current).await {
             Ok(answer) => answer,
             Err(error @ Error::SessionExpired(_)) => {
                 tracing::info!(%error, "the session has ended");
                 *guard = None;
-                self.store.clear().await?;
+                self.store.clear(&lock).await?;
                 return Err(error);
             }
             Err(error) => {
                 tracing::info!(%error, "refresh failed; the session is kept");
-                *guard = Some(current);
                 return Err(error);
             }
         };
         // The provider has answered: the refresh token in `current` may be used up. Keep the new tokens
         // before anything else can fail.
-        *guard = Some(next.clone());
-        self.store.save(&next).await?;
-        tracing::info!(expires_at = ?next.expires_at, "tokens refreshed");
+        let unchecked = answer.session().clone();
+        let answered_dpop = answer.token_type().eq_ignore_ascii_case("DPoP");
+        *guard = Some(unchecked.clone());
+        self.save_durably(&unchecked, &lock).await?;
+        tracing::info!(expires_at = ?unchecked.expires_at, "tokens refreshed");
 
-        if let Some(id_token) = id_token {
-            match self
-                .client
-                .check_refreshed_id_token(&current, &id_token, &next.access_token)
-                .await
-            {
-                RefreshedIdToken::Valid(claims) => {
-                    next.id_token = Some(id_token);
-                    next.claims = claims;
-                    *guard = Some(next.clone());
-                    self.store.save(&next).await?;
+        match self.client.check_refresh(&current, answer).await {
+            Ok(next) => {
+                if next.id_token.as_ref().map(|t| t.to_string())
+                    != unchecked.id_token.as_ref().map(|t| t.to_string())
+                {
+                    self.save_durably(&next, &lock).await?;
                 }
-                RefreshedIdToken::Invalid(error) => {
-                    tracing::warn!(
-                        %error,
-                        "the refreshed ID token is not valid; keeping the new tokens and the previous ID token"
-                    );
+                *guard = Some(next.clone());
+                Ok(next)
+            }
+            Err(error @ Error::Network(_)) => {
+                // No verdict on the ID token (its keys could not be fetched): the new tokens are kept
+                // with the previous ID token, and the next refresh checks its ID token again.
+                tracing::warn!(%error, "the refreshed ID token could not be checked; keeping the previous one");
+                Ok(unchecked)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the refresh's answer was refused; ending the session");
+                *guard = None;
+                let cleared = self.store.clear(&lock).await;
+                drop(lock);
+                let mut refused = unchecked;
+                if !answered_dpop {
+                    refused.dpop_key = None; // the provider's tokens are not bound to the key
                 }
-                RefreshedIdToken::OtherIdentity(error) => {
-                    tracing::warn!(%error, "the refreshed tokens are for someone else; ending the session");
-                    *guard = None;
-                    let cleared = self.store.clear().await;
-                    if let Err(revoke) = self.client.revoke(&next).await {
-                        tracing::warn!(error = %revoke, "could not revoke the refreshed tokens");
-                    }
-                    cleared?;
-                    return Err(error);
-                }
+                self.revoke_all(vec![refused]).await;
+                cleared?;
+                Err(error)
             }
         }
-        Ok(next)
     }
 
     /// A request for [`Auth::send`], on the engine's HTTP client (no redirects, timeouts).
@@ -434,19 +515,35 @@ impl Auth {
         Ok(self.finish_sign_out(task).await)
     }
 
-    /// The local half of sign-out: forgets the session in memory and on the device. Returns the task
-    /// that revokes its tokens ([`Auth::finish_sign_out`]), also when the device copy could not be
-    /// erased (the task says so). [`Error::NotSignedIn`] when there was no session.
+    /// The local half of sign-out: forgets the session in memory and on the device (every copy:
+    /// set-aside ones and temporary files too). Returns the task that revokes its tokens
+    /// ([`Auth::finish_sign_out`]), also when the device copy could not be erased (the task says so).
+    /// [`Error::NotSignedIn`] when there was no session, in memory or stored.
     pub async fn sign_out_locally(&self) -> Result<SignOutTask> {
         let mut guard = self.session.lock().await;
-        let session = guard.take();
-        let erased = match self.store.lock().await {
-            Ok(_lock) => self.store.clear().await,
-            Err(error) => Err(error),
+        let memory = guard.take();
+        let (stored, erased) = match self.store.lock().await {
+            Ok(lock) => {
+                // An unreadable stored session is set aside by the read, then erased with the rest.
+                let stored = self.store.load_locked(&lock).await.ok().flatten();
+                (stored, self.store.clear(&lock).await)
+            }
+            Err(error) => (None, Err(error)),
         };
-        let session = match session {
-            Some(session) => session,
-            None => {
+        let stored = stored.filter(|s| self.belongs_here(s));
+        let (session, others) = match (memory, stored) {
+            (Some(memory), Some(stored)) if stored.same_grant(&memory) => {
+                // The stored copy has the latest tokens (another process may have refreshed).
+                let latest = if memory.issued_at > stored.issued_at {
+                    memory
+                } else {
+                    stored
+                };
+                (latest, Vec::new())
+            }
+            (Some(memory), Some(stored)) => (memory, vec![stored]),
+            (Some(session), None) | (None, Some(session)) => (session, Vec::new()),
+            (None, None) => {
                 erased?;
                 return Err(Error::NotSignedIn);
             }
@@ -460,6 +557,7 @@ impl Auth {
         }
         Ok(SignOutTask {
             session,
+            others,
             erase_error,
         })
     }
@@ -478,10 +576,12 @@ impl Auth {
     ) -> SignOut {
         let SignOutTask {
             session,
+            others,
             erase_error,
         } = task;
         let end_session = self.client.end_session_request(&session, redirect).await;
         let revoked = self.client.revoke(&session).await;
+        self.revoke_all(others).await;
         let (end_session, error) = match (end_session, revoked) {
             (Ok(end_session), Ok(_)) => (end_session, None),
             (Ok(end_session), Err(e)) => (end_session, Some(e)),

@@ -11,8 +11,9 @@ use openidconnect::{
     },
     AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RedirectUrl, RequestTokenError,
-    StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims, UserInfoError,
+    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RedirectUrl, RefreshToken,
+    RequestTokenError, StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims,
+    UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -65,16 +66,34 @@ impl std::fmt::Debug for EndSessionRequest {
     }
 }
 
-/// What became of the ID token of a refresh ([`OidcClient::check_refreshed_id_token`]).
-#[derive(Debug)]
-pub enum RefreshedIdToken {
-    /// Valid: its claims replace the session's.
-    Valid(Map<String, Value>),
-    /// Not valid (bad signature, expired, a key set that cannot be fetched, …); the tokens are not the
-    /// ID token's fault, so a session can keep them with its previous ID token.
-    Invalid(Error),
-    /// Valid, but for another issuer, subject or audience: the session must end.
-    OtherIdentity(Error),
+/// The provider's answer to a refresh, as it came: the refresh token in it may be the only valid
+/// one left, so a caller that keeps the session saves [`RefreshAnswer::session`] before
+/// [`OidcClient::check_refresh`] checks the rest (token type, ID token), as [`crate::Auth`] does.
+pub struct RefreshAnswer {
+    session: Session,
+    id_token: Option<CoreIdToken>,
+    token_type: String,
+}
+
+impl RefreshAnswer {
+    /// The session with the new tokens; its ID token and claims are still the previous ones.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The `token_type` the provider answered with (`DPoP`, `Bearer`), not yet checked.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+}
+
+impl std::fmt::Debug for RefreshAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshAnswer")
+            .field("token_type", &self.token_type)
+            .field("has_id_token", &self.id_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The discovered provider and the protocol client built for it once (not per request).
@@ -300,21 +319,39 @@ impl OidcClient {
             None => exchange.request_async(&self.http).await,
         }
         .map_err(token_error)?;
-        check_token_type(&response, pending.dpop_key.is_some())?;
-
-        let id_token = response
-            .id_token()
-            .ok_or_else(|| Error::InvalidIdToken("the token response has no ID token".into()))?;
-        let claims = self
-            .validator
-            .validate(
-                provider,
-                &self.http,
-                id_token,
-                NonceRule::Equals(&pending.nonce),
-                Some(response.access_token()),
-            )
-            .await?;
+        let checked =
+            match check_token_type(response.token_type().as_ref(), pending.dpop_key.is_some()) {
+                Ok(()) => match response.id_token() {
+                    Some(id_token) => self
+                        .validator
+                        .validate(
+                            provider,
+                            &self.http,
+                            id_token,
+                            NonceRule::Equals(&pending.nonce),
+                            Some(response.access_token()),
+                        )
+                        .await
+                        .map(|claims| (id_token, claims)),
+                    None => Err(Error::InvalidIdToken(
+                        "the token response has no ID token".into(),
+                    )),
+                },
+                Err(error) => Err(error),
+            };
+        let (id_token, claims) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                // Refused: the tokens of this answer are never used, so they must not stay live.
+                let key = pending
+                    .dpop_key
+                    .as_ref()
+                    .filter(|_| is_dpop(response.token_type().as_ref()));
+                self.revoke_quietly(response.access_token(), response.refresh_token(), key)
+                    .await;
+                return Err(error);
+            }
+        };
         let now = Utc::now();
         Ok(Session {
             issuer: self.config.issuer().to_string(),
@@ -369,37 +406,18 @@ impl OidcClient {
         Ok(Some(json_map(&profile)?))
     }
 
-    /// Uses the refresh token and validates the new ID token: [`OidcClient::refresh_tokens`], then
-    /// [`OidcClient::check_refreshed_id_token`]. An app that keeps the session should save the result of
-    /// the first before the second, as [`crate::Auth`] does: once the provider has answered, the old
-    /// refresh token is used up.
+    /// Uses the refresh token and checks the answer: [`OidcClient::refresh_tokens`], then
+    /// [`OidcClient::check_refresh`]. An app that keeps the session should save the answer between the
+    /// two, as [`crate::Auth`] does: once the provider has answered, the old refresh token is used up.
     pub async fn refresh(&self, session: &Session) -> Result<Session> {
-        let (mut next, id_token) = self.refresh_tokens(session).await?;
-        if let Some(id_token) = id_token {
-            match self
-                .check_refreshed_id_token(session, &id_token, &next.access_token)
-                .await
-            {
-                RefreshedIdToken::Valid(claims) => {
-                    next.id_token = Some(id_token);
-                    next.claims = claims;
-                }
-                RefreshedIdToken::Invalid(error) | RefreshedIdToken::OtherIdentity(error) => {
-                    return Err(error)
-                }
-            }
-        }
-        Ok(next)
+        let answer = self.refresh_tokens(session).await?;
+        self.check_refresh(session, answer).await
     }
 
-    /// The token request of a refresh: the session with the new access token, expiry and scopes, and
-    /// the rotated refresh token when the provider rotates it; the ID token and claims are still the old
-    /// ones, and the new ID token (if any) is returned for [`OidcClient::check_refreshed_id_token`].
-    /// `invalid_grant` becomes [`Error::SessionExpired`].
-    pub async fn refresh_tokens(
-        &self,
-        session: &Session,
-    ) -> Result<(Session, Option<CoreIdToken>)> {
+    /// The token request of a refresh, its answer not yet checked (see [`RefreshAnswer`]): the session
+    /// with the new access token, expiry and scopes, and the rotated refresh token when the provider
+    /// rotates it. `invalid_grant` becomes [`Error::SessionExpired`].
+    pub async fn refresh_tokens(&self, session: &Session) -> Result<RefreshAnswer> {
         let refresh_token = session
             .refresh_token
             .as_ref()
@@ -425,7 +443,6 @@ impl OidcClient {
             }
             other => token_error(other),
         })?;
-        check_token_type(&response, session.dpop_key.is_some())?;
 
         let now = Utc::now();
         let mut next = session.clone();
@@ -438,22 +455,37 @@ impl OidcClient {
         if let Some(scopes) = response.scopes() {
             next.scopes = scopes.iter().map(|s| s.to_string()).collect();
         }
-        Ok((next, response.id_token().cloned()))
+        Ok(RefreshAnswer {
+            session: next,
+            id_token: response.id_token().cloned(),
+            token_type: response.token_type().as_ref().to_string(),
+        })
     }
 
-    /// Validates an ID token from a refresh (OIDC Core §12.2): fully, as at sign-in, with the nonce
-    /// absent or the original one, and with the issuer, subject and audience of `before`.
-    pub async fn check_refreshed_id_token(
+    /// Checks a refresh's answer: its token type must be the session's (`DPoP` for a DPoP-bound
+    /// session), and its ID token, if any, must be valid (OIDC Core §12.2): fully, as at sign-in, with
+    /// the nonce absent or the original one, and the issuer, subject, audience and `auth_time` of
+    /// `before`. Returns the session to use; on an error none of the answer's tokens may be used.
+    pub async fn check_refresh(&self, before: &Session, answer: RefreshAnswer) -> Result<Session> {
+        check_token_type(&answer.token_type, before.dpop_key.is_some())?;
+        let mut next = answer.session;
+        if let Some(id_token) = answer.id_token {
+            next.claims = self
+                .check_refreshed_id_token(before, &id_token, &next.access_token)
+                .await?;
+            next.id_token = Some(id_token);
+        }
+        Ok(next)
+    }
+
+    async fn check_refreshed_id_token(
         &self,
         before: &Session,
         id_token: &CoreIdToken,
         access_token: &AccessToken,
-    ) -> RefreshedIdToken {
-        let provider = match self.provider().await {
-            Ok(provider) => provider,
-            Err(error) => return RefreshedIdToken::Invalid(error),
-        };
-        let claims = match self
+    ) -> Result<Map<String, Value>> {
+        let provider = self.provider().await?;
+        let claims = self
             .validator
             .validate(
                 &provider,
@@ -463,28 +495,29 @@ impl OidcClient {
                 Some(access_token),
             )
             .await
-            .and_then(|claims| json_map(&claims))
-        {
-            Ok(claims) => claims,
-            Err(error) => return RefreshedIdToken::Invalid(error),
-        };
-        for name in ["iss", "sub", "aud"] {
+            .and_then(|claims| json_map(&claims))?;
+        for name in ["iss", "sub", "aud", "auth_time"] {
             if let (Some(old), Some(new)) = (before.claims.get(name), claims.get(name)) {
                 if !same_claim(old, new) {
-                    return RefreshedIdToken::OtherIdentity(Error::InvalidIdToken(format!(
+                    return Err(Error::InvalidIdToken(format!(
                         "the refreshed ID token changed `{name}`"
                     )));
                 }
             }
         }
-        if let (Some(old), Some(new)) = (before.claims.get("auth_time"), claims.get("auth_time")) {
-            if old != new {
-                return RefreshedIdToken::Invalid(Error::InvalidIdToken(
-                    "the refreshed ID token changed `auth_time`".into(),
-                ));
-            }
+        Ok(claims)
+    }
+
+    /// Revokes tokens that will not be used (a refused answer), logging a failure: best effort.
+    pub(crate) async fn revoke_quietly(
+        &self,
+        access_token: &AccessToken,
+        refresh_token: Option<&RefreshToken>,
+        key: Option<&DpopKey>,
+    ) {
+        if let Err(error) = self.revoke_tokens(access_token, refresh_token, key).await {
+            tracing::warn!(%error, "could not revoke the refused tokens");
         }
-        RefreshedIdToken::Valid(claims)
     }
 
     /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider
@@ -494,15 +527,30 @@ impl OidcClient {
     /// provider; the configuration already allows plain http on loopback only, so the (one-form)
     /// RFC 7009 request is sent here.
     pub async fn revoke(&self, session: &Session) -> Result<bool> {
+        self.revoke_tokens(
+            &session.access_token,
+            session.refresh_token.as_ref(),
+            session.dpop_key.as_ref(),
+        )
+        .await
+    }
+
+    /// Revokes `refresh_token`, then `access_token`, with proofs of `key` for DPoP-bound tokens.
+    async fn revoke_tokens(
+        &self,
+        access_token: &AccessToken,
+        refresh_token: Option<&RefreshToken>,
+        key: Option<&DpopKey>,
+    ) -> Result<bool> {
         let provider = self.provider().await?;
         let Some(url) = provider.extra().revocation_endpoint.clone() else {
             return Ok(false);
         };
         let mut tokens = Vec::new();
-        if let Some(refresh_token) = &session.refresh_token {
+        if let Some(refresh_token) = refresh_token {
             tokens.push((refresh_token.secret(), "refresh_token"));
         }
-        tokens.push((session.access_token.secret(), "access_token"));
+        tokens.push((access_token.secret(), "access_token"));
         for (token, hint) in tokens {
             let body = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("token", token)
@@ -519,7 +567,7 @@ impl OidcClient {
                 .map_err(|e| {
                     Error::protocol(format!("cannot build the revocation request: {e}"))
                 })?;
-            let response = match &session.dpop_key {
+            let response = match key {
                 Some(key) => self.dpop(key, false).call(request).await?,
                 None => self.http.call(request).await?,
             };
@@ -632,16 +680,19 @@ fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
 }
 
 /// The token type must be `DPoP` when the request carried a proof (RFC 9449 §5), `Bearer` otherwise.
-fn check_token_type(response: &CoreTokenResponse, dpop: bool) -> Result<()> {
-    let found = response.token_type().as_ref();
-    let expected = if dpop { "DPoP" } else { "Bearer" };
-    if found.eq_ignore_ascii_case(expected) {
-        Ok(())
-    } else {
-        Err(Error::protocol(format!(
-            "the token type is `{found}`, not `{expected}`"
-        )))
+fn check_token_type(found: &str, dpop: bool) -> Result<()> {
+    if is_dpop(found) == dpop && (dpop || found.eq_ignore_ascii_case("Bearer")) {
+        return Ok(());
     }
+    let expected = if dpop { "DPoP" } else { "Bearer" };
+    Err(Error::protocol(format!(
+        "the identity provider answered with the token type `{found}`, not `{expected}`; its tokens \
+         were refused and revoked"
+    )))
+}
+
+fn is_dpop(token_type: &str) -> bool {
+    token_type.eq_ignore_ascii_case("DPoP")
 }
 
 fn expiry(

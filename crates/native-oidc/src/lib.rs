@@ -85,7 +85,7 @@ pub mod store;
 pub mod text;
 
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
-pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshedIdToken};
+pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshAnswer};
 pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};

@@ -115,6 +115,15 @@ impl PendingAuthorizations {
         Some(self.items.remove(index))
     }
 
+    /// Adds the sign-ins of `other` that this set does not have (by `state`).
+    pub fn merge(&mut self, other: PendingAuthorizations) {
+        for pending in other.items {
+            if !self.contains(pending.state()) {
+                self.insert(pending);
+            }
+        }
+    }
+
     /// True when no sign-in is in progress (expired ones count as gone).
     pub fn is_empty(&self) -> bool {
         let now = Utc::now();

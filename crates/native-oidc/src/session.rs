@@ -99,10 +99,6 @@ impl Session {
         self.refresh_token.as_ref()
     }
 
-    pub(crate) fn refresh_token_secret(&self) -> Option<&str> {
-        self.refresh_token.as_ref().map(|t| t.secret().as_str())
-    }
-
     /// Where sign-out sends the browser back, as configured at sign-in.
     pub fn post_logout_redirect_uri(&self) -> Option<&str> {
         self.post_logout_redirect_uri.as_deref()
@@ -170,6 +166,16 @@ impl Session {
         self.issuer == other.issuer
             && self.client_id == other.client_id
             && self.subject == other.subject
+    }
+
+    /// True when `other` holds tokens of the same grant: the same refresh token, or (without one) the
+    /// same access token. A refresh that rotates the refresh token starts a new "grant" by this test;
+    /// it serves to tell a copy from another sign-in, on values read under the store's lock.
+    pub fn same_grant(&self, other: &Session) -> bool {
+        match (&self.refresh_token, &other.refresh_token) {
+            (Some(a), Some(b)) => a.secret() == b.secret(),
+            _ => self.access_token.secret() == other.access_token.secret(),
+        }
     }
 
     /// The token-free view.

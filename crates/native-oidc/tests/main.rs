@@ -9,3 +9,4 @@ mod id_token;
 mod refresh;
 mod sign_in;
 mod sign_out;
+mod store;

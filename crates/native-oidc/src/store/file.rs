@@ -152,6 +152,39 @@ impl Vault for FileVault {
         fs::rename(&path, &aside).map_err(|e| self.error("move aside", &path, e))?;
         Ok(aside.display().to_string())
     }
+
+    /// Removes the set-aside copy of `name` and the temporary files of its writers that crashed
+    /// between creating them and renaming them into place.
+    fn remove_leftovers(&self, name: &str) -> Result<()> {
+        let path = self.entry_path(name);
+        let mut leftovers = vec![path.with_extension("corrupt")];
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let prefix = format!(
+            ".{}.tmp-",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        match fs::read_dir(dir) {
+            Ok(entries) => leftovers.extend(
+                entries
+                    .filter_map(|entry| entry.ok())
+                    .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|entry| entry.path()),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.error("list", dir, e)),
+        }
+        for leftover in leftovers {
+            match fs::remove_file(&leftover) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.error("remove", &leftover, e)),
+            }
+        }
+        sync_dir(dir).map_err(|e| self.error("sync the folder of", &path, e))
+    }
 }
 
 #[cfg(test)]

@@ -49,8 +49,25 @@ impl std::fmt::Debug for KeystoreVault {
     }
 }
 
+/// A keystore error in words a user can act on; the backend's own message goes to the log only.
 fn unreachable(error: keyring_core::Error) -> Error {
-    Error::Storage(format!("the system keystore cannot be reached: {error}"))
+    tracing::warn!(%error, "the system keystore failed");
+    Error::Storage(match error {
+        keyring_core::Error::NoStorageAccess(_) => {
+            "your system keyring is locked (or refused access): unlock it, or choose to keep \
+             tokens in a file (setting tokenStorage: \"file\")"
+        }
+        keyring_core::Error::TooLong(..) | keyring_core::Error::Invalid(..) => {
+            "the system keyring refused to store the session: choose to keep tokens in a file \
+             (setting tokenStorage: \"file\")"
+        }
+        _ => {
+            "the system keyring cannot be reached (is a keyring service such as GNOME Keyring or \
+             KWallet running?): start it, or choose to keep tokens in a file (setting \
+             tokenStorage: \"file\")"
+        }
+    }
+    .to_string())
 }
 
 /// The platform's credential store: one per process, created on first success and never dropped (the
@@ -118,6 +135,25 @@ impl KeystoreVault {
             |_| Ok(()),
         )?;
         Ok(vault)
+    }
+
+    /// Checks that the keystore stores: a canary entry is written, read back and deleted. A keystore
+    /// can answer reads and still refuse every write (a locked keyring with no one to unlock it).
+    pub fn probe(&self) -> Result<()> {
+        let name = format!("probe-{}", std::process::id());
+        let mut value = [0u8; 16];
+        getrandom::fill(&mut value)
+            .map_err(|e| Error::Storage(format!("no randomness for the keystore probe: {e}")))?;
+        let written = self.set(&name, &value).and_then(|()| self.get(&name));
+        let removed = self.delete(&name);
+        match written? {
+            Some(read) if read == value => removed.map(|_| ()),
+            _ => Err(Error::Storage(
+                "the system keyring did not return what was stored in it: choose to keep tokens \
+                 in a file (setting tokenStorage: \"file\")"
+                    .into(),
+            )),
+        }
     }
 
     /// A vault over any `keyring-core` store (no item modifiers), e.g. for tests.
@@ -330,7 +366,7 @@ impl Vault for KeystoreVault {
     }
 
     fn set_aside(&self, name: &str) -> Result<String> {
-        let aside = format!("{name}.corrupt");
+        let aside = super::set_aside_name(name);
         if let Some(value) = self.get(name)? {
             self.set(&aside, &value)?;
         }

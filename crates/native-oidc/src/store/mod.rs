@@ -9,10 +9,16 @@
 //!   atomically and durably; the fallback where no keystore answers;
 //! - [`MemoryVault`]: nothing survives the process.
 //!
-//! [`StoreOptions::open`] picks one by the `tokenStorage` setting ([`TokenStorage`]). Every write is
-//! durable when it returns, an entry that cannot be read is kept aside and reported as a `storage`
-//! error, and [`SessionStore::lock`] serialises processes that share one session (the app and the
-//! `signin` command line) with an OS file lock.
+//! [`StoreOptions::open`] picks one by the `tokenStorage` setting ([`TokenStorage`]); with `auto` the
+//! keystore must pass a probe (a canary entry written, read back and deleted) or the file is used.
+//!
+//! Processes that share one session (the app and the `signin` command line) work on it under
+//! [`SessionStore::lock`], an OS file lock: every write takes a [`StoreLock`] as proof, and every
+//! read-modify-write reads the stored value afresh under it ([`SessionStore::load_locked`]). A reader
+//! without the lock ([`SessionStore::load`]) may see a value half-replaced by a writer (a chunked
+//! keystore entry): it reads again under the lock, and only a value still unreadable there is kept
+//! aside and reported as a `storage` error. Every write is durable when it returns; [`SessionStore::clear`]
+//! erases every copy, set-aside ones and a crashed writer's temporary files included.
 
 mod file;
 #[cfg(feature = "keystore")]
@@ -98,13 +104,23 @@ pub trait Vault: Send + Sync + fmt::Debug {
     fn remove(&self, name: &str) -> Result<()>;
     /// Moves the unreadable value of `name` out of the way, keeping it for inspection; returns where.
     fn set_aside(&self, name: &str) -> Result<String> {
-        let aside = format!("{name}.corrupt");
+        let aside = set_aside_name(name);
         if let Some(value) = self.read(name)? {
             self.write(&aside, &value)?;
         }
         self.remove(name)?;
         Ok(format!("the entry `{aside}`"))
     }
+    /// Removes what `name` left besides its value: its set-aside copy, and temporary files of writers
+    /// that crashed. Called under the store's lock, so no writer of `name` is under way.
+    fn remove_leftovers(&self, name: &str) -> Result<()> {
+        self.remove(&set_aside_name(name))
+    }
+}
+
+/// The name of the set-aside copy of entry `name`.
+pub(crate) fn set_aside_name(name: &str) -> String {
+    format!("{name}.corrupt")
 }
 
 /// A vault in memory: nothing survives the process.
@@ -172,40 +188,44 @@ impl StoreOptions {
         let file: Arc<dyn Vault> = Arc::new(FileVault::new(&self.file));
         let vault = match self.storage {
             TokenStorage::File => file.clone(),
-            TokenStorage::Keystore => self.keystore().map_err(|error| match error {
-                Error::Storage(message) => Error::Storage(format!(
-                    "{message}; with tokenStorage `keystore` tokens are never kept in a file \
-                     (choose `auto` or `file` for that)"
-                )),
-                other => other,
-            })?,
+            TokenStorage::Keystore => self.keystore()?,
             TokenStorage::Auto => match self.keystore() {
                 Ok(vault) => vault,
                 Err(error) => {
                     tracing::warn!(
                         %error,
                         file = %self.file.display(),
-                        "no keystore answers: tokens are kept in a file only you can read"
+                        "the system keystore cannot store tokens: they are kept in a file only you can read"
                     );
                     file.clone()
                 }
             },
         };
-        if vault.storage() == Storage::Keystore && adopt(vault.as_ref(), file.as_ref())? {
-            tracing::info!(
-                file = %self.file.display(),
-                "moved the session from a plaintext file into the keystore and erased the file"
-            );
+        let store = SessionStore::new(vault).with_lock_file(lock_path(&self.file));
+        if store.storage() == Storage::Keystore {
+            let lock = store.lock_blocking()?;
+            match adopt(store.vault.as_ref(), file.as_ref(), &lock) {
+                Ok(true) => tracing::info!(
+                    file = %self.file.display(),
+                    "moved the session from a plaintext file into the keystore and erased the file"
+                ),
+                Ok(false) => {}
+                // The keystore answered the probe, so this is the file's fault: what it holds stays
+                // where it is (set aside when unreadable), and the keystore is used.
+                Err(error) => {
+                    tracing::warn!(%error, "the session file could not be moved into the keystore")
+                }
+            }
         }
-        Ok(SessionStore::new(vault).with_lock_file(lock_path(&self.file)))
+        Ok(store)
     }
 
+    /// The keystore, if it stores: a canary entry is written, read back and deleted (once per open).
     #[cfg(feature = "keystore")]
     fn keystore(&self) -> Result<Arc<dyn Vault>> {
-        Ok(Arc::new(KeystoreVault::open(
-            &self.service,
-            &self.account_prefix,
-        )?))
+        let vault = KeystoreVault::open(&self.service, &self.account_prefix)?;
+        vault.probe()?;
+        Ok(Arc::new(vault))
     }
 
     #[cfg(not(feature = "keystore"))]
@@ -216,20 +236,60 @@ impl StoreOptions {
     }
 }
 
-/// Moves every entry of `other` into `vault` (keeping what `vault` already has), then erases it in
-/// `other`. True when something moved.
-fn adopt(vault: &dyn Vault, other: &dyn Vault) -> Result<bool> {
+/// Moves the entries of `other` into `vault`, then erases them in `other`. Of two sessions the newer
+/// (the later `issued_at`: a sign-in or refresh made while the keystore could not be used) wins; the
+/// sign-ins in progress of both are kept. What is written is read back before `other`'s copy is
+/// erased. An entry of `other` that cannot be parsed is set aside there, never erased. True when
+/// something moved.
+fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool> {
     let mut moved = false;
-    for name in [SESSION, PENDING] {
-        if let Some(value) = other.read(name)? {
-            if vault.read(name)?.is_none() {
-                vault.write(name, &value)?;
-                moved = true;
-            }
-            other.remove(name)?;
+    if let Some(theirs) = other.read(SESSION)? {
+        let Ok(their_session) = serde_json::from_slice::<Session>(&theirs) else {
+            other.set_aside(SESSION)?;
+            return Err(Error::Storage(
+                "the session file to move into the keystore could not be read; it was set aside"
+                    .into(),
+            ));
+        };
+        let ours = vault
+            .read(SESSION)?
+            .and_then(|bytes| serde_json::from_slice::<Session>(&bytes).ok());
+        if ours.is_none_or(|ours| their_session.issued_at > ours.issued_at) {
+            write_verified(vault, SESSION, &theirs)?;
+            moved = true;
         }
+        other.remove(SESSION)?;
+    }
+    if let Some(theirs) = other.read(PENDING)? {
+        let Ok(mut merged) = serde_json::from_slice::<PendingAuthorizations>(&theirs) else {
+            other.set_aside(PENDING)?;
+            return Ok(moved);
+        };
+        if let Some(ours) = vault
+            .read(PENDING)?
+            .and_then(|bytes| serde_json::from_slice::<PendingAuthorizations>(&bytes).ok())
+        {
+            merged.merge(ours);
+        }
+        let bytes = serde_json::to_vec(&merged)
+            .map_err(|e| Error::Storage(format!("cannot encode the sign-ins in progress: {e}")))?;
+        write_verified(vault, PENDING, &bytes)?;
+        other.remove(PENDING)?;
+        moved = true;
     }
     Ok(moved)
+}
+
+/// Writes `value` and reads it back: an error unless the vault returns exactly what was written.
+fn write_verified(vault: &dyn Vault, name: &str, value: &[u8]) -> Result<()> {
+    vault.write(name, value)?;
+    if vault.read(name)?.as_deref() != Some(value) {
+        return Err(Error::Storage(format!(
+            "the {name} written to the {} did not read back the same",
+            vault.storage().as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// The lock file beside a session file.
@@ -299,24 +359,35 @@ impl SessionStore {
             .map_err(|e| Error::Storage(format!("the store task failed: {e}")))?
     }
 
+    /// Reads entry `name`: lock-free first (what a restore or a status needs); a value that does not
+    /// parse may be a concurrent writer's half-replaced one, so it is read again under the lock, and
+    /// only a value still unreadable there is set aside.
     async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         name: &'static str,
     ) -> Result<Option<T>> {
-        self.blocking(move |vault| {
-            let Some(bytes) = vault.read(name)? else {
-                return Ok(None);
-            };
-            match serde_json::from_slice(&bytes) {
-                Ok(value) => Ok(Some(value)),
-                Err(error) => {
-                    // Keep the damaged value for inspection; the next read starts clean.
-                    let aside = vault.set_aside(name)?;
-                    Err(Error::Storage(format!(
-                        "the stored {name} could not be read ({}); it was moved to {aside}",
-                        classify(&error)
-                    )))
-                }
+        if let Ok(value) = self.blocking(move |vault| parse::<T>(vault, name)).await? {
+            return Ok(value);
+        }
+        let lock = self.lock().await?;
+        self.read_json_locked(name, &lock).await
+    }
+
+    /// Reads entry `name` under the lock; an unreadable value is set aside and reported.
+    async fn read_json_locked<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+        _lock: &StoreLock,
+    ) -> Result<Option<T>> {
+        self.blocking(move |vault| match parse::<T>(vault, name)? {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                // Keep the damaged value for inspection; the next read starts clean.
+                let aside = vault.set_aside(name)?;
+                Err(Error::Storage(format!(
+                    "the stored {name} could not be read ({}); it was moved to {aside}",
+                    classify(&error)
+                )))
             }
         })
         .await
@@ -328,19 +399,32 @@ impl SessionStore {
         self.blocking(move |vault| vault.write(name, &bytes)).await
     }
 
-    /// The stored session, if any. An unreadable one is kept aside and reported as a `storage` error.
+    /// The stored session, if any, read without the lock (a read-modify-write uses
+    /// [`SessionStore::load_locked`]). An unreadable one is kept aside and reported as a `storage` error.
     pub async fn load(&self) -> Result<Option<Session>> {
         self.read_json(SESSION).await
     }
 
-    /// Replaces the stored session; durable when it returns.
-    pub async fn save(&self, session: &Session) -> Result<()> {
+    /// The stored session, read afresh under the lock.
+    pub async fn load_locked(&self, lock: &StoreLock) -> Result<Option<Session>> {
+        self.read_json_locked(SESSION, lock).await
+    }
+
+    /// Replaces the stored session; durable when it returns. Only under the lock, on a value read
+    /// afresh under it.
+    pub async fn save(&self, session: &Session, _lock: &StoreLock) -> Result<()> {
         self.write_json(SESSION, session).await
     }
 
-    /// Removes the stored session.
-    pub async fn clear(&self) -> Result<()> {
-        self.blocking(|vault| vault.remove(SESSION)).await
+    /// Erases the stored session and every other copy of it: its set-aside copies and a crashed
+    /// writer's temporary files, of the sign-ins in progress too (they hold DPoP keys).
+    pub async fn clear(&self, _lock: &StoreLock) -> Result<()> {
+        self.blocking(|vault| {
+            vault.remove(SESSION)?;
+            vault.remove_leftovers(SESSION)?;
+            vault.remove_leftovers(PENDING)
+        })
+        .await
     }
 
     /// The sign-ins in progress saved by an earlier run (none when there are none).
@@ -356,39 +440,55 @@ impl SessionStore {
         self.write_json(PENDING, pending).await
     }
 
-    /// Moves what `other` holds (a plaintext store of an earlier version) into this store, entry by
-    /// entry, then erases it there. An entry this store already has is kept and the other erased.
-    /// True when something moved.
+    /// Moves what `other` holds (a plaintext store of an earlier version) into this store, under the
+    /// lock: of two sessions the newer wins, what is written is read back before `other`'s copy is
+    /// erased, and an entry of `other` that cannot be parsed is set aside there. True when something
+    /// moved.
     pub async fn adopt(&self, other: Arc<dyn Vault>) -> Result<bool> {
-        self.blocking(move |vault| adopt(vault, other.as_ref()))
+        let lock = self.lock().await?;
+        self.blocking(move |vault| adopt(vault, other.as_ref(), &lock))
             .await
     }
 
-    /// Waits for the OS lock that processes sharing this store take around load → refresh → save.
-    /// Without a lock file (memory), there is nothing to wait for.
+    /// Waits for the OS lock that processes sharing this store take around every read-modify-write
+    /// of the session. Without a lock file (memory), there is nothing to wait for.
     pub async fn lock(&self) -> Result<StoreLock> {
-        let Some(path) = self.lock_file.clone() else {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.lock_blocking())
+            .await
+            .map_err(|e| Error::Storage(format!("the lock task failed: {e}")))?
+    }
+
+    fn lock_blocking(&self) -> Result<StoreLock> {
+        let Some(path) = &self.lock_file else {
             return Ok(StoreLock { _file: None });
         };
-        tokio::task::spawn_blocking(move || {
-            file::ensure_private_dir(&path)?;
-            let mut options = std::fs::OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let file = options.open(&path).map_err(|e| {
-                Error::Storage(format!("cannot open the lock file {}: {e}", path.display()))
-            })?;
-            file.lock()
-                .map_err(|e| Error::Storage(format!("cannot lock {}: {e}", path.display())))?;
-            Ok(StoreLock { _file: Some(file) })
-        })
-        .await
-        .map_err(|e| Error::Storage(format!("the lock task failed: {e}")))?
+        file::ensure_private_dir(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(|e| {
+            Error::Storage(format!("cannot open the lock file {}: {e}", path.display()))
+        })?;
+        file.lock()
+            .map_err(|e| Error::Storage(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(StoreLock { _file: Some(file) })
     }
+}
+
+/// Entry `name` parsed: `Err` with the parse error when its bytes are not a `T`.
+fn parse<T: serde::de::DeserializeOwned>(
+    vault: &dyn Vault,
+    name: &str,
+) -> Result<std::result::Result<Option<T>, serde_json::Error>> {
+    Ok(match vault.read(name)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some),
+    })
 }
 
 fn classify(error: &serde_json::Error) -> &'static str {

@@ -1,0 +1,233 @@
+//! The session shared by several `Auth`s (as by several processes: each store takes the OS file lock
+//! through its own file handle, exactly as another process would) against the real `dev/idp`: nothing
+//! another writer saved is overwritten with older tokens, a refused answer ends the session with its
+//! tokens revoked, another user's session is never touched, and sign-out leaves no copy behind.
+
+use std::{sync::Arc, time::Duration};
+
+use native_oidc::{FileVault, SessionStore, Vault};
+use testkit::{Idp, IdpOptions};
+
+use crate::support::{auth, sign_in, Fixture};
+
+/// How many revocation requests the provider has answered.
+async fn revocations(idp: &Idp) -> u64 {
+    idp.stats().await["requests"]
+        .as_object()
+        .map(|requests| {
+            requests
+                .iter()
+                .filter(|(route, _)| route.ends_with("/v1/revoke"))
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_late_profile_save_keeps_the_refresh_token_another_process_rotated() {
+    // Userinfo answers after 1.5 s; rotated refresh tokens are refused at once.
+    let f = Fixture::new(IdpOptions {
+        userinfo_delay_ms: Some(1500),
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
+    let (callback, mut pending) =
+        crate::support::browser_callback(&f.auth, &testkit::LoginAction::demo()).await;
+    f.auth
+        .finish_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+    let login = Arc::new(f.auth);
+    let profile = tokio::spawn({
+        let login = login.clone();
+        async move { login.load_profile().await }
+    });
+
+    // Meanwhile another process refreshes: the refresh token the login holds in memory is spent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let other = auth(&f.idp, &f.path);
+    other.restore().await.unwrap().expect("the stored session");
+    other.refresh().await.unwrap();
+
+    let summary = profile.await.unwrap().expect("the profile loads");
+    assert!(summary.profile.is_some());
+    let stored = SessionStore::file(&f.path).load().await.unwrap().unwrap();
+    assert!(stored.summary().profile.is_some(), "the profile is stored");
+
+    let next = auth(&f.idp, &f.path);
+    next.restore().await.unwrap().unwrap();
+    next.refresh()
+        .await
+        .expect("the stored refresh token is the rotated one, not the spent one");
+    login
+        .refresh()
+        .await
+        .expect("the login's process follows the store too");
+}
+
+#[tokio::test]
+async fn a_refresh_answered_with_another_token_type_ends_the_session_and_revokes_its_tokens() {
+    let mut f = Fixture::new(IdpOptions {
+        refresh_token_type: Some("Bearer"),
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
+    f.auth = native_oidc::Auth::new(
+        native_oidc::OidcClient::new(crate::support::config(&f.idp).with_dpop(true)).unwrap(),
+        SessionStore::file(&f.path),
+    );
+    sign_in(&f.auth).await;
+    let before = f.stored().await;
+    assert_eq!(before.token_type(), "DPoP");
+    let revoked_before = revocations(&f.idp).await;
+
+    let error = f.auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "protocol", "{error}");
+    assert!(
+        error.to_string().to_lowercase().contains("`bearer`"),
+        "{error}"
+    );
+    assert_eq!(
+        f.idp.grants("refresh_token").await,
+        1,
+        "the provider answered"
+    );
+    assert!(f.auth.session().await.is_none(), "the session has ended");
+    assert!(
+        SessionStore::file(&f.path).load().await.unwrap().is_none(),
+        "and is erased from the store"
+    );
+    assert_eq!(
+        revocations(&f.idp).await - revoked_before,
+        2,
+        "the answer's refresh and access tokens are revoked"
+    );
+    // The provider's grant is gone: the spent token does not come back either.
+    let old = f
+        .idp
+        .refresh_grant(before.refresh_token().unwrap().secret())
+        .await;
+    assert_eq!(old["error"], "invalid_grant", "{old}");
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_that_fails_validation_is_an_error_and_ends_the_session() {
+    let f = Fixture::signed_in(IdpOptions {
+        invalid_refreshed_id_token: true,
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let revoked_before = revocations(&f.idp).await;
+
+    let error = f.auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "invalid_id_token", "{error}");
+    assert!(f.auth.session().await.is_none());
+    assert!(SessionStore::file(&f.path).load().await.unwrap().is_none());
+    assert_eq!(revocations(&f.idp).await - revoked_before, 2);
+    assert!(
+        f.auth.access_token().await.is_err(),
+        "no token of that answer is handed out"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_never_overwrites_or_erases_another_users_session() {
+    // (Their session is a copy of this one's with another subject, so revoking "their" refresh token
+    // revokes this process's grant: its refresh, if it were sent, would end the session.)
+    let f = Fixture::signed_in(IdpOptions {
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    })
+    .await;
+    // Another process signs in as someone else (here: a session of another subject) in the same store.
+    let mut theirs = serde_json::to_value(f.stored().await).unwrap();
+    theirs["subject"] = "someone-else".into();
+    let theirs = serde_json::to_vec(&theirs).unwrap();
+    FileVault::new(&f.path).write("session", &theirs).unwrap();
+    // The provider has ended this process's grant: its refresh would be `invalid_grant`.
+    f.idp
+        .revoke(
+            serde_json::from_slice::<serde_json::Value>(&theirs).unwrap()["refresh_token"]
+                .as_str()
+                .unwrap(),
+        )
+        .await;
+
+    let error = f.auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "not_signed_in", "{error}");
+    assert_eq!(f.idp.grants("refresh_token").await, 0, "nothing was spent");
+    assert_eq!(
+        std::fs::read(&f.path).unwrap(),
+        theirs,
+        "their session is untouched"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_leaves_no_copy_set_aside_or_half_written() {
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let dir = f.path.parent().unwrap().to_path_buf();
+    let secret = f.stored().await.refresh_token().unwrap().secret().clone();
+    // A copy set aside earlier, and temporary files of writers killed between create and rename.
+    std::fs::copy(&f.path, dir.join("session.corrupt")).unwrap();
+    std::fs::copy(&f.path, dir.join(".session.json.tmp-4242-0-1")).unwrap();
+    std::fs::copy(&f.path, dir.join(".session.pending.json.tmp-4242-1-1")).unwrap();
+    std::fs::copy(&f.path, dir.join("session.pending.corrupt")).unwrap();
+
+    f.auth.sign_out().await.unwrap();
+    let left = testkit::files_containing(&dir, &secret);
+    assert!(
+        left.is_empty(),
+        "files still holding the refresh token: {left:?}"
+    );
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.ends_with(".lock")),
+        "only the lock file is left: {names:?}"
+    );
+}
+
+#[tokio::test]
+async fn moving_a_store_keeps_the_newer_session_and_reads_it_back_before_erasing() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    // The destination holds an older session; the source a newer sign-in.
+    sign_in(&auth(&idp, &old)).await;
+    sign_in(&auth(&idp, &new)).await;
+    let newer = std::fs::read(&new).unwrap();
+    let destination = SessionStore::file(&old);
+    assert!(destination
+        .adopt(Arc::new(FileVault::new(&new)))
+        .await
+        .unwrap());
+    assert_eq!(
+        std::fs::read(&old).unwrap(),
+        newer,
+        "the newer session wins"
+    );
+    assert!(!new.exists(), "the moved copy is erased");
+
+    // The other way round, the destination's newer session stays and the older copy is erased.
+    sign_in(&auth(&idp, &new)).await;
+    let newest = SessionStore::file(&old);
+    sign_in(&auth(&idp, &old)).await;
+    let kept = std::fs::read(&old).unwrap();
+    assert!(!newest.adopt(Arc::new(FileVault::new(&new))).await.unwrap());
+    assert_eq!(std::fs::read(&old).unwrap(), kept);
+    assert!(!new.exists());
+
+    // A source that cannot be parsed is set aside where it is, never erased, and nothing moves.
+    std::fs::write(&new, b"{ not json").unwrap();
+    assert!(newest.adopt(Arc::new(FileVault::new(&new))).await.is_err());
+    assert_eq!(std::fs::read(&old).unwrap(), kept);
+    assert_eq!(
+        std::fs::read(dir.path().join("new.corrupt")).unwrap(),
+        b"{ not json"
+    );
+}
