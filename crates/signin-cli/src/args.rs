@@ -59,13 +59,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct Login {
-    /// Where the provider sends the browser back: a loopback http://127.0.0.1[:port]/path (default, on
-    /// a free port) or a private-use scheme such as com.okta.example:/callback.
+    /// Where the provider sends the browser back: a loopback http://127.0.0.1/path (default, on a
+    /// free port unless one is given, as in http://127.0.0.1:8080/callback) or a private-use scheme
+    /// such as com.okta.example:/callback.
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
-    /// Where the provider sends the browser after `signin logout`: a loopback
-    /// http://127.0.0.1[:port]/path (signin listens there and reports the sign-out; a free port when none
-    /// is given) or a private-use scheme. Stored with the session.
+    /// Where the provider sends the browser after `signin logout`: a loopback http://127.0.0.1/path
+    /// (signin listens there and reports the sign-out; a free port unless one is given) or a
+    /// private-use scheme. Stored with the session.
     #[arg(long, value_name = "URI")]
     pub logout_redirect_uri: Option<String>,
     /// Bind the tokens to a key of this device (DPoP, RFC 9449; the app integration must allow or
@@ -81,7 +82,7 @@ pub struct Login {
 
 #[derive(Debug, Args)]
 pub struct BrowserArg {
-    /// Run CMD <url> instead of the system browser (CMD is split like a shell would).
+    /// Run CMD URL instead of the system browser (CMD is split like a shell would).
     #[arg(long, value_name = "CMD")]
     pub browser: Option<String>,
 }

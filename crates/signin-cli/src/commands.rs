@@ -2,8 +2,8 @@
 
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
-    Auth, Error, OidcClient, PendingAuthorizations, Result, SessionSummary, SignInOptions, Storage,
-    PENDING_LIFETIME,
+    store::SESSION, Auth, ConfigSource, Error, OidcClient, PendingAuthorizations, Result,
+    SessionStore, SessionSummary, SignInOptions, Storage, PENDING_LIFETIME,
 };
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -51,8 +51,15 @@ async fn signed_in(common: &Common) -> Result<Auth> {
 pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
-    // The stored session only fills in issuer and client id; an unreadable one must not block a new login.
-    let stored = settings::from_session(&store).await.unwrap_or_default();
+    // The stored session only fills in issuer and client id; an unreadable one must not block a new
+    // login: it is set aside (never deleted), out of the new session's way.
+    let stored = match settings::from_session(&store).await {
+        Ok(stored) => stored,
+        Err(error) => {
+            set_aside_unreadable(&store, &error).await?;
+            ConfigSource::default()
+        }
+    };
     let mut source = settings::sources(
         common,
         login.redirect_uri,
@@ -140,6 +147,28 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     Ok(Status::new(outcome?, &auth))
 }
 
+/// After the stored session could not be read (`error`): makes sure it is out of the way of a new
+/// one. A value that is not a session was already set aside by the store; one that cannot even be
+/// read (a folder in its place, no permission) is set aside here, whole. Never deleted.
+async fn set_aside_unreadable(store: &SessionStore, error: &Error) -> Result<()> {
+    eprintln!("warning: {}: {error}; signing in afresh", error.kind());
+    let lock = store.lock().await?;
+    if store.load_locked(&lock).await.is_ok() {
+        return Ok(());
+    }
+    let vault = store.vault().clone();
+    let aside = tokio::task::spawn_blocking(move || vault.set_aside(SESSION))
+        .await
+        .map_err(|e| Error::Storage(format!("the store task failed: {e}")))?
+        .map_err(|e| {
+            Error::Storage(format!(
+                "the stored session cannot be read, nor moved out of the way of a new one: {e}"
+            ))
+        })?;
+    eprintln!("warning: storage: the unreadable session was moved to {aside}");
+    Ok(())
+}
+
 /// True when `url`'s query has a `state` of a sign-in in `pending`.
 fn carries_state_of(url: &str, pending: &PendingAuthorizations) -> bool {
     Url::parse(url).is_ok_and(|url| {
@@ -174,7 +203,16 @@ pub async fn status(common: &Common) -> Result<Status> {
 
 pub async fn token(common: &Common) -> Result<String> {
     let auth = signed_in(common).await?;
-    Ok(auth.access_token().await?.secret().clone())
+    let token = auth.access_token().await?.secret().clone();
+    // RFC 6749 §A.12: an access token is printable ASCII (VSCHAR). Anything else is not printed: it
+    // would reach the terminal as it is.
+    if token.is_empty() || !token.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(Error::Protocol(
+            "the access token the provider issued is not printable text (RFC 6749 §A.12); it is not printed"
+                .into(),
+        ));
+    }
+    Ok(token)
 }
 
 pub async fn refresh(common: &Common) -> Result<Status> {
@@ -205,11 +243,51 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
     Ok(body)
 }
 
+/// `logout` when the stored session cannot be read (`error`): its tokens cannot be revoked, but what
+/// can be erased on this device is (the store keeps a copy it set aside only until sign-out).
+async fn erase_unreadable(store: &SessionStore, error: &Error) -> Result<()> {
+    eprintln!("warning: {}: {error}", error.kind());
+    let lock = store.lock().await?;
+    store.clear(&lock).await.map_err(could_not_erase)?;
+    eprintln!(
+        "Signed out on this device: the unreadable session is erased. Its tokens could not be \
+         revoked; they end when they expire (or sign out at the identity provider's site)."
+    );
+    Ok(())
+}
+
+fn could_not_erase(error: Error) -> Error {
+    let why = match error {
+        Error::Storage(message) => message,
+        other => other.to_string(),
+    };
+    Error::Storage(format!(
+        "not signed out: the stored session could not be erased from this device ({why})"
+    ))
+}
+
 /// How long `logout` waits for the browser to come back to a loopback logout redirect.
 const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()> {
-    let auth = signed_in(common).await?;
+    let path = settings::session_path(common)?;
+    let store = settings::store(common, &path).await?;
+    // Whatever state the store is in, what is on this device is erased (or said why not).
+    let session = match store.load().await {
+        Ok(session) => session,
+        Err(error) => return erase_unreadable(&store, &error).await,
+    };
+    if session.is_none() {
+        // Nothing to revoke; a set-aside copy from an earlier run may still hold tokens.
+        let lock = store.lock().await?;
+        store.clear(&lock).await.map_err(could_not_erase)?;
+        return Err(Error::NotSignedIn);
+    }
+    let auth = Auth::new(
+        OidcClient::new(settings::for_session(common, &store).await?)?,
+        store,
+    );
+    auth.restore().await?.ok_or(Error::NotSignedIn)?;
     let task = auth.sign_out_locally().await?;
     match task.erase_error() {
         None => eprintln!("Signed out: the stored session is erased."),
@@ -269,5 +347,7 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
             ),
         }
     }
+    // The sign-out is over: stop listening before waiting for the browser command.
+    drop(listener);
     opened.finish().await
 }

@@ -1,13 +1,18 @@
-//! The loopback redirect of RFC 8252 §7.3: listen on 127.0.0.1 only, hand each request to the caller,
+//! The loopback redirect of RFC 8252 §7.3: listen on 127.0.0.1 only, hand each callback to the caller,
 //! tell the browser what the caller answers, stop listening when dropped.
+//!
+//! Only a `GET` of the redirect URI's exact path whose query names `state` once and no parameter
+//! twice is a callback. Anything else (another method, `HEAD` included; another path; a query without
+//! `state` or with a repeated parameter) is answered 4xx here and never reaches the caller, so it
+//! cannot end or complete the sign-in (or sign-out) that waits for its real callback.
 
 use std::net::SocketAddr;
 
 use axum::{
     extract::State,
-    http::{StatusCode, Uri},
-    response::Html,
-    routing::get,
+    http::{header, Method, StatusCode, Uri},
+    response::{Html, IntoResponse, Response},
+    routing::any,
     Router,
 };
 use native_oidc::{Error, Result};
@@ -55,7 +60,8 @@ impl Loopback {
         let (sender, callbacks) = mpsc::channel::<Callback>(4);
         let (shutdown, stop) = oneshot::channel::<()>();
         let app = Router::new()
-            .route(url.path(), get(receive))
+            .route(url.path(), any(receive))
+            .fallback(not_found)
             .with_state((sender, url.clone()));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -82,9 +88,31 @@ impl Loopback {
     }
 }
 
-async fn receive(State((sender, base)): State<(mpsc::Sender<Callback>, Url)>, uri: Uri) -> Answer {
+async fn receive(
+    State((sender, base)): State<(mpsc::Sender<Callback>, Url)>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    if method != Method::GET {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET")],
+            Html(page_html(
+                "Not a callback",
+                "The terminal only takes the browser's return here.",
+            )),
+        )
+            .into_response();
+    }
     let mut full = base;
     full.set_query(uri.query());
+    if let Err(why) = check_query(&full) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Html(page_html("Not a callback", &why)),
+        )
+            .into_response();
+    }
     let (answer, page) = oneshot::channel();
     if sender.send((full.to_string(), answer)).await.is_err() {
         return (
@@ -93,17 +121,47 @@ async fn receive(State((sender, base)): State<(mpsc::Sender<Callback>, Url)>, ur
                 "This is already finished",
                 "You can close this tab.",
             )),
-        );
-    }
-    page.await.unwrap_or_else(|_| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Html(page_html(
-                "Something went wrong",
-                "Go back to the terminal.",
-            )),
         )
-    })
+            .into_response();
+    }
+    page.await
+        .unwrap_or_else(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(page_html(
+                    "Something went wrong",
+                    "Go back to the terminal.",
+                )),
+            )
+        })
+        .into_response()
+}
+
+/// A callback's query names `state` and no parameter twice (RFC 6749 §3.1: "Request and response
+/// parameters MUST NOT be included more than once"); the reason it does not, for the browser.
+fn check_query(url: &Url) -> std::result::Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in url.query_pairs() {
+        if !seen.insert(name.clone()) {
+            return Err(format!(
+                "This request repeats the parameter `{name}`: it is not the sign-in's callback."
+            ));
+        }
+    }
+    if !seen.contains("state") {
+        return Err("This request has no `state`: it is not the sign-in's callback.".into());
+    }
+    Ok(())
+}
+
+async fn not_found() -> Answer {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page_html(
+            "Not found",
+            "The terminal only takes the browser's return at its redirect URI.",
+        )),
+    )
 }
 
 impl Drop for Loopback {
@@ -114,10 +172,12 @@ impl Drop for Loopback {
     }
 }
 
-/// The small page the browser shows after the callback.
+/// The small page the browser shows after the callback (the text without control characters: it may
+/// carry the provider's words).
 pub fn page_html(title: &str, text: &str) -> String {
     let escape = |s: &str| {
-        s.replace('&', "&amp;")
+        native_oidc::text::printable(s)
+            .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")

@@ -3,7 +3,9 @@
 //!
 //! Output: `login`, `status` and `refresh` print one JSON object (with `"storage": "keystore"` or
 //! `"file"`); `token` prints the access token; `call` prints the response body. Errors: exit code 1 and one line `error: <kind>: <message>` on
-//! standard error (`status` without a session: exit code 3).
+//! standard error (`status` without a session: exit code 3). Nothing the provider sent reaches the
+//! terminal with a control character or bidi override in it: messages go through
+//! `native_oidc::text::Printable`, and the JSON escapes them.
 
 mod args;
 mod browser;
@@ -18,8 +20,22 @@ use native_oidc::Error;
 
 use crate::args::{Cli, Command};
 
+/// `value` as pretty JSON that is safe on a terminal: serde_json escapes C0 controls in strings, but
+/// writes DEL, C1 controls and bidi overrides (a provider's `name` may hold them) as they are; those
+/// are written as `\uXXXX` escapes here, so a JSON reader gets the same value.
 fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        // Outside strings, the pretty printer writes only spaces and line feeds; inside them, serde_json
+        // has already escaped every C0 control, line feeds included.
+        if c != '\n' && native_oidc::text::is_unprintable(c) {
+            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
 }
 
 async fn run(cli: Cli) -> Result<String, Error> {
@@ -69,8 +85,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            let message = error.to_string().replace(['\n', '\r'], " ");
-            eprintln!("error: {}: {message}", error.kind());
+            // Both are shown without control characters (see native_oidc::text), on one line.
+            eprintln!("error: {}: {error}", error.kind());
             if is_status && matches!(error, Error::NotSignedIn) {
                 ExitCode::from(3)
             } else {
