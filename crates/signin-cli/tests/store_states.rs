@@ -1,12 +1,13 @@
 //! `signin login` and `signin logout` work whatever state the store is in: a session file or a file
 //! of sign-ins in progress that is garbage, truncated, of another shape, unreadable, a symlink loop or
 //! a folder. `login` sets the broken entry aside (never deletes it) and signs in; `logout` erases what
-//! can be erased and says what it could not.
+//! can be erased and says what it could not. The same over a keystore item that is not a session
+//! (a real Secret Service on a private bus).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use testkit::{files_containing, IdpOptions};
+use testkit::{files_containing, IdpOptions, SessionBus};
 
 use super::{Env, Run};
 
@@ -247,4 +248,89 @@ fn logout_without_a_session_erases_a_set_aside_copy_and_says_not_signed_in() {
     );
     let left = files_containing(env.dir.path(), &refresh_token);
     assert!(left.is_empty(), "a token is still in {left:?}");
+}
+
+/// Runs `signin args…` with the Secret Service on `bus` (HOME stays the test's).
+fn run_on(bus: &SessionBus, mut command: std::process::Command) -> Run {
+    command.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
+    super::finish(command.output().unwrap())
+}
+
+/// `secret-tool` with `args` on `bus`, `input` on its standard input; its standard output.
+fn secret_tool(bus: &SessionBus, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("secret-tool")
+        .args(args)
+        .envs(bus.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("secret-tool (Debian package libsecret-tools; make test installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn login_and_logout_work_over_a_keystore_item_that_is_not_a_session() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::with_secret_service(bus_dir.path());
+    let account = format!("{}#session", env.session().display());
+    let keystore = ["--token-storage", "keystore"];
+    let login = || run_on(&bus, env.login_command(&super::browser(), &keystore));
+    let damage = |text: &str| {
+        secret_tool(
+            &bus,
+            &["clear", "service", "signin", "username", &account],
+            "",
+        );
+        secret_tool(
+            &bus,
+            &[
+                "store", "--label", "damaged", "service", "signin", "username", &account,
+            ],
+            text,
+        );
+    };
+    let items = || secret_tool(&bus, &["search", "--all", "service", "signin"], "");
+
+    login().json();
+    damage("{\"issuer\": \"half a session");
+    let again = login();
+    assert_eq!(again.json()["storage"], "keystore", "{}", again.stderr);
+    assert!(
+        again.stderr.contains("warning: storage: "),
+        "{}",
+        again.stderr
+    );
+    let listed = items();
+    assert!(
+        listed.contains(&format!("{account}.corrupt")),
+        "the damaged item is kept aside: {listed}"
+    );
+
+    // Sign-out with a damaged item: erased, with the copy set aside, and said so.
+    damage("not a session either");
+    let logout = run_on(
+        &bus,
+        env.command(&["logout", "--token-storage", "keystore"]),
+    );
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert!(
+        logout.stderr.contains("could not be revoked"),
+        "{}",
+        logout.stderr
+    );
+    let listed = items();
+    assert!(
+        !listed.contains(&account),
+        "no item of the session is left: {listed}"
+    );
 }
