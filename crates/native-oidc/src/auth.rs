@@ -390,7 +390,7 @@ impl Auth {
                 Ok(unchecked)
             }
             Err(error) => {
-                tracing::warn!(%error, "the refresh's answer was refused; ending the session");
+                tracing::info!(%error, "the refresh's answer was refused; ending the session");
                 *guard = None;
                 let cleared = self.store.clear(&lock).await;
                 drop(lock);
@@ -597,7 +597,7 @@ impl Auth {
 
 /// True when a `WWW-Authenticate` header is a challenge of the token's scheme (`Bearer`, `DPoP`) saying
 /// the token is invalid (or giving no error code at all).
-fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap, scheme: &str) -> bool {
+pub(crate) fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap, scheme: &str) -> bool {
     headers
         .get_all(reqwest::header::WWW_AUTHENTICATE)
         .iter()

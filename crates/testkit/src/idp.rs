@@ -32,6 +32,14 @@ pub struct IdpOptions {
     pub userinfo_subject: Option<String>,
     /// `IDP_DPOP`: `off`, `on` (dev/idp's default) or `required`.
     pub dpop: Option<&'static str>,
+    /// `IDP_TEST_USERINFO_DELAY_MS`: userinfo answers this many milliseconds late.
+    pub userinfo_delay_ms: Option<u64>,
+    /// `IDP_TEST_REFRESH_TOKEN_TYPE`: refresh answers carry this `token_type` (a hostile provider).
+    pub refresh_token_type: Option<&'static str>,
+    /// `IDP_TEST_TOKEN_LOG`: one JSON line per refresh-token event in this file (see [`TokenEvent`]).
+    pub token_log: Option<PathBuf>,
+    /// `IDP_USERS_FILE`: more users (a JSON array of `{ id, username, password, claims }`).
+    pub users_file: Option<PathBuf>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -100,6 +108,18 @@ impl Idp {
         }
         if let Some(dpop) = options.dpop {
             command.env("IDP_DPOP", dpop);
+        }
+        if let Some(delay) = options.userinfo_delay_ms {
+            command.env("IDP_TEST_USERINFO_DELAY_MS", delay.to_string());
+        }
+        if let Some(token_type) = options.refresh_token_type {
+            command.env("IDP_TEST_REFRESH_TOKEN_TYPE", token_type);
+        }
+        if let Some(file) = &options.token_log {
+            command.env("IDP_TEST_TOKEN_LOG", file);
+        }
+        if let Some(file) = &options.users_file {
+            command.env("IDP_USERS_FILE", file);
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -210,4 +230,52 @@ impl Drop for Idp {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// One line of dev/idp's token log (`IDP_TEST_TOKEN_LOG`): a refresh token issued at sign-in, rotated
+/// by a refresh, refused, or revoked. Tokens are named by [`token_hash`], never by value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenEvent {
+    /// When the provider wrote it (before it answered), milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// `issued`, `rotated`, `refused` or `revoked`.
+    pub event: String,
+    /// The grant (one sign-in's chain of refresh tokens), when the provider knew it.
+    pub grant: Option<String>,
+    /// The refresh token presented (`rotated`, `refused`) or revoked (`revoked`).
+    pub from: Option<String>,
+    /// The refresh token issued (`issued`, `rotated`).
+    pub to: Option<String>,
+    /// Why a refresh was refused (`invalid_grant: refresh token already used`, …).
+    pub reason: Option<String>,
+}
+
+impl TokenEvent {
+    /// Parses every complete line of a token log (a line being written is skipped).
+    pub fn parse_log(text: &str) -> Vec<TokenEvent> {
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|v| {
+                let text = |key: &str| v[key].as_str().map(str::to_string);
+                TokenEvent {
+                    at_ms: v["t"].as_u64().unwrap_or(0),
+                    event: text("event").unwrap_or_default(),
+                    grant: text("grant"),
+                    from: text("from").or_else(|| text("token")),
+                    to: text("to"),
+                    reason: text("reason"),
+                }
+            })
+            .collect()
+    }
+}
+
+/// How the token log names a token: the first 16 hex digits of its SHA-256.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

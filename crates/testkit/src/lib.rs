@@ -15,8 +15,8 @@ mod idp;
 mod session_bus;
 
 pub use browser::{Browser, LoginAction, Outcome};
-pub use idp::{Idp, IdpOptions, CLIENT_ID};
-pub use session_bus::SessionBus;
+pub use idp::{token_hash, Idp, IdpOptions, TokenEvent, CLIENT_ID};
+pub use session_bus::{SecretItem, SessionBus};
 
 /// Every file under `dir` whose bytes contain `needle` (to prove a secret is nowhere in plaintext).
 pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {

@@ -16,6 +16,7 @@ pub struct SessionBus {
     address: String,
     home: PathBuf,
     children: Vec<Child>,
+    keyring: Option<Child>,
 }
 
 impl SessionBus {
@@ -66,15 +67,23 @@ impl SessionBus {
             address: format!("unix:path={}", socket.display()),
             home,
             children: vec![daemon],
+            keyring: None,
         }
     }
 
     /// A bus with a real Secret Service: `gnome-keyring-daemon`, its login keyring unlocked.
     pub fn with_secret_service(dir: &Path) -> Self {
         let mut bus = Self::empty(dir);
+        bus.start_secret_service();
+        bus
+    }
+
+    /// Starts the Secret Service (again): its items, kept in the bus's HOME, are back once it answers.
+    pub fn start_secret_service(&mut self) {
+        assert!(self.keyring.is_none(), "the Secret Service is running");
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
-            .envs(bus.env())
+            .envs(self.env())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -86,13 +95,78 @@ impl SessionBus {
             .expect("keyring stdin")
             .write_all(b"pw")
             .expect("unlock the keyring");
-        bus.children.push(keyring);
+        self.keyring = Some(keyring);
+        wait_until("the Secret Service on the bus", || {
+            self.name_owned("org.freedesktop.secrets")
+        });
+    }
+
+    /// A bus whose Secret Service answers but cannot store: gnome-keyring started without the password
+    /// that unlocks (here: creates) its login keyring, and no prompter to ask for it, as on a headless
+    /// or remote desktop, or after the user dismissed the prompt. Reads find nothing; writes fail.
+    pub fn with_locked_secret_service(dir: &Path) -> Self {
+        let mut bus = Self::empty(dir);
+        let keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--components=secrets"])
+            .envs(bus.env())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian package gnome-keyring; make test installs it)");
+        bus.keyring = Some(keyring);
         wait_until("the Secret Service on the bus", || {
             bus.name_owned("org.freedesktop.secrets")
         });
         bus
     }
 
+    /// Stops the Secret Service (SIGTERM, as a session ending does) and waits until it is gone from
+    /// the bus: every keystore request fails until [`SessionBus::start_secret_service`].
+    pub fn stop_secret_service(&mut self) {
+        let Some(mut keyring) = self.keyring.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &keyring.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while keyring.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = keyring.kill();
+        let _ = keyring.wait();
+        wait_until("the Secret Service to leave the bus", || {
+            !self.name_owned("org.freedesktop.secrets")
+        });
+    }
+
+    /// True while the Secret Service started by this bus runs.
+    pub fn secret_service_running(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// Every item of the Secret Service whose attributes include `attributes`, through `secret-tool
+    /// search --all` (what any program on the bus can see). `None` when `secret-tool` fails (no
+    /// Secret Service answers).
+    pub fn secret_items(&self, attributes: &[(&str, &str)]) -> Option<Vec<SecretItem>> {
+        // secret-tool prints each item's attributes on standard error, the rest on standard output:
+        // one stream keeps them together.
+        let output = Command::new("sh")
+            .args(["-c", "exec secret-tool search --all --unlock \"$@\" 2>&1", "sh"])
+            .args(attributes.iter().flat_map(|(k, v)| [*k, *v]))
+            .envs(self.env())
+            .stdin(Stdio::null())
+            .output()
+            .expect("sh");
+        if !output.status.success() {
+            // secret-tool exits 1 with nothing printed when no item matches.
+            return output.stdout.is_empty().then(Vec::new);
+        }
+        Some(SecretItem::parse_search(&String::from_utf8_lossy(
+            &output.stdout,
+        )))
+    }
     /// True while a process owns `name` on this bus.
     pub fn name_owned(&self, name: &str) -> bool {
         Command::new("dbus-send")
@@ -137,8 +211,50 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// One item listed by `secret-tool search --all`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretItem {
+    /// Its attributes (`service`, `username`, …).
+    pub attributes: Vec<(String, String)>,
+    /// Its secret, as `secret-tool` prints it (text).
+    pub secret: String,
+}
+
+impl SecretItem {
+    /// The value of attribute `name`.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn parse_search(text: &str) -> Vec<SecretItem> {
+        let mut items = Vec::new();
+        let mut item: Option<SecretItem> = None;
+        for line in text.lines() {
+            if line.starts_with('[') && line.ends_with(']') {
+                items.extend(item.take());
+                item = Some(SecretItem::default());
+            } else if let (Some(current), Some((key, value))) = (item.as_mut(), line.split_once(" = ")) {
+                if let Some(name) = key.strip_prefix("attribute.") {
+                    current.attributes.push((name.to_string(), value.to_string()));
+                } else if key == "secret" {
+                    current.secret = value.to_string();
+                }
+            }
+        }
+        items.extend(item);
+        items
+    }
+}
+
 impl Drop for SessionBus {
     fn drop(&mut self) {
+        if let Some(mut keyring) = self.keyring.take() {
+            let _ = keyring.kill();
+            let _ = keyring.wait();
+        }
         for child in self.children.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();

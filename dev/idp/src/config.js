@@ -92,6 +92,10 @@ export function loadConfig() {
     test: {
       invalidRefreshedIdToken: process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN === '1',
       userinfoSubject: process.env.IDP_TEST_USERINFO_SUB || undefined,
+      userinfoDelayMs: Number(process.env.IDP_TEST_USERINFO_DELAY_MS ?? 0),
+      refreshTokenType: process.env.IDP_TEST_REFRESH_TOKEN_TYPE || undefined,
+      // One JSON line per refresh-token event, without token values (src/token-log.js).
+      tokenLog: process.env.IDP_TEST_TOKEN_LOG || undefined,
     },
   };
 }

@@ -7,6 +7,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
 import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
+import { logTokens } from './token-log.js';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 
 export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -123,7 +124,29 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
   if (config.test.invalidRefreshedIdToken) breakRefreshedIdTokens(provider);
   if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);
+  if (config.test.userinfoDelayMs > 0) slowUserinfo(provider, config.test.userinfoDelayMs);
+  if (config.test.refreshTokenType) lieAboutTheTokenType(provider, config.test.refreshTokenType);
+  if (config.test.tokenLog) logTokens(provider, config.test.tokenLog);
   return provider;
+}
+
+// Test option (IDP_TEST_USERINFO_DELAY_MS): userinfo answers late (a slow provider).
+function slowUserinfo(provider, delayMs) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'userinfo') await new Promise((resolve) => setTimeout(resolve, delayMs));
+  });
+}
+
+// Test option (IDP_TEST_REFRESH_TOKEN_TYPE): a refresh is answered (its tokens issued, the old refresh
+// token rotated) with this token_type, as a provider that ignores the client's DPoP proof would.
+function lieAboutTheTokenType(provider, tokenType) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token' && ctx.body?.access_token) {
+      ctx.body = { ...ctx.body, token_type: tokenType };
+    }
+  });
 }
 
 // Test option (IDP_TEST_USERINFO_SUB): userinfo answers for another subject than the ID token's.

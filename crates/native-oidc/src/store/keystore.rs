@@ -51,7 +51,7 @@ impl std::fmt::Debug for KeystoreVault {
 
 /// A keystore error in words a user can act on; the backend's own message goes to the log only.
 fn unreachable(error: keyring_core::Error) -> Error {
-    tracing::warn!(%error, "the system keystore failed");
+    tracing::debug!(%error, "the system keystore failed");
     Error::Storage(match error {
         keyring_core::Error::NoStorageAccess(_) => {
             "your system keyring is locked (or refused access): unlock it, or choose to keep \
@@ -229,7 +229,7 @@ impl KeystoreVault {
 }
 
 /// What the entry item holds: the value itself, or where its chunks are.
-enum Head {
+pub(crate) enum Head {
     Inline(Vec<u8>),
     Chunked {
         generation: u8,
@@ -239,7 +239,7 @@ enum Head {
 }
 
 impl Head {
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
             Head::Inline(value) => [b"I".as_slice(), value].concat(),
             Head::Chunked {
@@ -250,7 +250,7 @@ impl Head {
         }
     }
 
-    fn decode(bytes: Vec<u8>) -> Option<Head> {
+    pub(crate) fn decode(bytes: Vec<u8>) -> Option<Head> {
         match bytes.first()? {
             b'I' => Some(Head::Inline(bytes[1..].to_vec())),
             b'C' => {
