@@ -133,6 +133,28 @@ async fn a_refreshed_id_token_that_fails_validation_is_an_error_and_ends_the_ses
 }
 
 #[tokio::test]
+async fn a_refreshed_id_token_of_another_issuer_is_an_error_and_ends_the_session() {
+    // OpenID RP test oidcc-client-test-refresh-token-invalid-issuer: validly signed, wrong `iss`.
+    let f = Fixture::signed_in(IdpOptions {
+        refreshed_id_token_for_another_issuer: true,
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    })
+    .await;
+    let before = f.stored().await;
+
+    let error = f.auth.refresh().await.unwrap_err();
+    assert_eq!(error.kind(), "invalid_id_token", "{error}");
+    assert!(error.to_string().contains("iss"), "{error}");
+    assert!(SessionStore::file(&f.path).load().await.unwrap().is_none());
+    let old = f
+        .idp
+        .refresh_grant(before.refresh_token().unwrap().secret())
+        .await;
+    assert_eq!(old["error"], "invalid_grant", "the grant is revoked: {old}");
+}
+
+#[tokio::test]
 async fn a_refresh_never_overwrites_or_erases_another_users_session() {
     // (Their session is a copy of this one's with another subject, so revoking "their" refresh token
     // revokes this process's grant: its refresh, if it were sent, would end the session.)

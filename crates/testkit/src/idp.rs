@@ -32,6 +32,8 @@ pub struct IdpOptions {
     pub userinfo_subject: Option<String>,
     /// `IDP_DPOP`: `off`, `on` (dev/idp's default) or `required`.
     pub dpop: Option<&'static str>,
+    /// `IDP_TEST_INVALID_REFRESHED_ID_TOKEN=iss`: refreshed ID tokens are validly signed, for another issuer.
+    pub refreshed_id_token_for_another_issuer: bool,
     /// `IDP_TEST_USERINFO_DELAY_MS`: userinfo answers this many milliseconds late.
     pub userinfo_delay_ms: Option<u64>,
     /// `IDP_TEST_REFRESH_TOKEN_TYPE`: refresh answers carry this `token_type` (a hostile provider).
@@ -108,6 +110,9 @@ impl Idp {
         }
         if let Some(dpop) = options.dpop {
             command.env("IDP_DPOP", dpop);
+        }
+        if options.refreshed_id_token_for_another_issuer {
+            command.env("IDP_TEST_INVALID_REFRESHED_ID_TOKEN", "iss");
         }
         if let Some(delay) = options.userinfo_delay_ms {
             command.env("IDP_TEST_USERINFO_DELAY_MS", delay.to_string());

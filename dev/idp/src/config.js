@@ -90,7 +90,8 @@ export function loadConfig() {
     users: users(),
     // Options for tests only.
     test: {
-      invalidRefreshedIdToken: process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN === '1',
+      // `1` or `signature`: a broken signature; `iss`: validly signed, for another issuer.
+      invalidRefreshedIdToken: { 1: 'signature', signature: 'signature', iss: 'iss' }[process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN],
       userinfoSubject: process.env.IDP_TEST_USERINFO_SUB || undefined,
       userinfoDelayMs: Number(process.env.IDP_TEST_USERINFO_DELAY_MS ?? 0),
       refreshTokenType: process.env.IDP_TEST_REFRESH_TOKEN_TYPE || undefined,

@@ -3,7 +3,7 @@
 // `offline_access` without `prompt=consent`, rotation of refresh tokens, RFC 9207 `iss` on every callback.
 import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT } from 'jose';
 import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
 import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
@@ -122,7 +122,8 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   provider.proxy = false;
   acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
-  if (config.test.invalidRefreshedIdToken) breakRefreshedIdTokens(provider);
+  if (config.test.invalidRefreshedIdToken === 'signature') breakRefreshedIdTokens(provider);
+  if (config.test.invalidRefreshedIdToken === 'iss') reissueRefreshedIdTokens(provider, jwks);
   if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);
   if (config.test.userinfoDelayMs > 0) slowUserinfo(provider, config.test.userinfoDelayMs);
   if (config.test.refreshTokenType) lieAboutTheTokenType(provider, config.test.refreshTokenType);
@@ -183,6 +184,22 @@ function breakRefreshedIdTokens(provider) {
     if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token' && ctx.body?.id_token) {
       const [header, payload, signature] = ctx.body.id_token.split('.');
       ctx.body = { ...ctx.body, id_token: `${header}.${payload}.${signature.slice(0, -8)}AAAAAAAA` };
+    }
+  });
+}
+
+// Test option (IDP_TEST_INVALID_REFRESHED_ID_TOKEN=iss): the ID token of a refresh is validly signed by
+// this provider's key but names another issuer (the OpenID RP test
+// oidcc-client-test-refresh-token-invalid-issuer).
+function reissueRefreshedIdTokens(provider, jwks) {
+  const [jwk] = jwks.keys;
+  const key = importJWK(jwk, 'RS256');
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token' && ctx.body?.id_token) {
+      const claims = { ...decodeJwt(ctx.body.id_token), iss: 'https://attacker.example/oauth2/default' };
+      const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(await key);
+      ctx.body = { ...ctx.body, id_token: idToken };
     }
   });
 }

@@ -278,6 +278,37 @@ test('with IDP_DATA_DIR, a restarted provider keeps its keys, grants and tokens'
   }
 });
 
+test('IDP_TEST_INVALID_REFRESHED_ID_TOKEN=iss signs refreshed ID tokens validly, for another issuer', async () => {
+  const lying = await startIdp({ IDP_TEST_INVALID_REFRESHED_ID_TOKEN: 'iss' });
+  try {
+    const tokens = await signIn(lying.issuer);
+    const keys = createLocalJWKSet(await (await fetch(`${lying.issuer}/v1/keys`)).json());
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, lying.issuer);
+    assert.equal(refreshed.status, 200);
+    const { payload } = await jwtVerify(refreshed.body.id_token, keys);
+    assert.notEqual(payload.iss, lying.issuer);
+    assert.equal(payload.sub, (await jwtVerify(tokens.id_token, keys)).payload.sub);
+  } finally {
+    await stopIdp(lying);
+  }
+});
+
+test('IDP_TEST_REFRESH_TOKEN_TYPE and IDP_TEST_USERINFO_DELAY_MS: a hostile token type, a slow userinfo', async () => {
+  const hostile = await startIdp({ IDP_TEST_REFRESH_TOKEN_TYPE: 'Bearer', IDP_TEST_USERINFO_DELAY_MS: '400' });
+  try {
+    const tokens = await signIn(hostile.issuer);
+    const started = Date.now();
+    const me = await fetch(`${hostile.issuer}/v1/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(me.status, 200);
+    assert.ok(Date.now() - started >= 400, 'userinfo answers late');
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, hostile.issuer);
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.body.token_type, 'Bearer');
+  } finally {
+    await stopIdp(hostile);
+  }
+});
+
 test('IDP_TEST_INVALID_REFRESHED_ID_TOKEN breaks the signature of refreshed ID tokens only', async () => {
   const broken = await startIdp({ IDP_TEST_INVALID_REFRESHED_ID_TOKEN: '1' });
   try {
