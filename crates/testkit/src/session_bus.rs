@@ -153,7 +153,11 @@ impl SessionBus {
         // secret-tool prints each item's attributes on standard error, the rest on standard output:
         // one stream keeps them together.
         let output = Command::new("sh")
-            .args(["-c", "exec secret-tool search --all --unlock \"$@\" 2>&1", "sh"])
+            .args([
+                "-c",
+                "exec secret-tool search --all --unlock \"$@\" 2>&1",
+                "sh",
+            ])
             .args(attributes.iter().flat_map(|(k, v)| [*k, *v]))
             .envs(self.env())
             .stdin(Stdio::null())
@@ -236,9 +240,13 @@ impl SecretItem {
             if line.starts_with('[') && line.ends_with(']') {
                 items.extend(item.take());
                 item = Some(SecretItem::default());
-            } else if let (Some(current), Some((key, value))) = (item.as_mut(), line.split_once(" = ")) {
+            } else if let (Some(current), Some((key, value))) =
+                (item.as_mut(), line.split_once(" = "))
+            {
                 if let Some(name) = key.strip_prefix("attribute.") {
-                    current.attributes.push((name.to_string(), value.to_string()));
+                    current
+                        .attributes
+                        .push((name.to_string(), value.to_string()));
                 } else if key == "secret" {
                     current.secret = value.to_string();
                 }
