@@ -12,7 +12,6 @@ use axum::{
     extract::State,
     http::{header, Method, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
-    routing::any,
     Router,
 };
 use native_oidc::{Error, Result};
@@ -59,9 +58,10 @@ impl Loopback {
 
         let (sender, callbacks) = mpsc::channel::<Callback>(4);
         let (shutdown, stop) = oneshot::channel::<()>();
+        // One handler for every request: it compares the path itself, so nothing in the redirect
+        // URI's path is read as a route pattern (`{param}`, `{*rest}`).
         let app = Router::new()
-            .route(url.path(), any(receive))
-            .fallback(not_found)
+            .fallback(receive)
             .with_state((sender, url.clone()));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -93,6 +93,16 @@ async fn receive(
     method: Method,
     uri: Uri,
 ) -> Response {
+    if uri.path() != base.path() {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page_html(
+                "Not found",
+                "The terminal only takes the browser's return at its redirect URI.",
+            )),
+        )
+            .into_response();
+    }
     if method != Method::GET {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -154,16 +164,6 @@ fn check_query(url: &Url) -> std::result::Result<(), String> {
     Ok(())
 }
 
-async fn not_found() -> Answer {
-    (
-        StatusCode::NOT_FOUND,
-        Html(page_html(
-            "Not found",
-            "The terminal only takes the browser's return at its redirect URI.",
-        )),
-    )
-}
-
 impl Drop for Loopback {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -189,4 +189,40 @@ pub fn page_html(title: &str, text: &str) -> String {
         t = escape(title),
         x = escape(text)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_names_state_once_and_no_parameter_twice() {
+        let check = |query: &str| {
+            check_query(&Url::parse(&format!("http://127.0.0.1/cb?{query}")).unwrap())
+        };
+        assert!(check("code=c&state=s&iss=i").is_ok());
+        assert!(check("error=access_denied&state=s").is_ok());
+        for refused in [
+            "",
+            "code=c",
+            "code=c&state=s&state=s",
+            "code=c&state=s&state=t",
+            "code=c&code=d&state=s",
+            "code=c&st%61te=s&state=s",
+            "state=s&iss=a&iss=a",
+        ] {
+            assert!(check(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_page_escapes_html_and_shows_no_control_characters() {
+        let page = page_html("<b>", "a\u{1b}[2J & \"b\"\u{202e}");
+        assert!(page.contains("&lt;b&gt;"), "{page}");
+        assert!(
+            page.contains("a\u{FFFD}[2J &amp; &quot;b&quot;\u{FFFD}"),
+            "{page}"
+        );
+        assert!(!page.chars().any(native_oidc::text::is_unprintable));
+    }
 }
