@@ -5,7 +5,8 @@
 //! `"file"`); `token` prints the access token; `call` prints the response body. Errors: exit code 1 and one line `error: <kind>: <message>` on
 //! standard error (`status` without a session: exit code 3). Nothing the provider sent reaches the
 //! terminal with a control character or bidi override in it: messages go through
-//! `native_oidc::text::Printable`, and the JSON escapes them.
+//! `native_oidc::text::Printable`, the JSON escapes them, and `call` shows a body through it when its
+//! output is a terminal.
 
 mod args;
 mod browser;
@@ -13,7 +14,7 @@ mod commands;
 mod loopback;
 mod settings;
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 use native_oidc::Error;
@@ -38,6 +39,18 @@ fn json(value: &impl serde::Serialize) -> String {
     safe
 }
 
+/// A response body for standard output: as it is into a pipe or a file (a script gets the bytes the
+/// API sent); on a terminal, line by line through `Printable`, so an answer cannot act on the terminal.
+fn for_stdout(body: String) -> String {
+    if !std::io::stdout().is_terminal() {
+        return body;
+    }
+    body.split('\n')
+        .map(native_oidc::text::printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 async fn run(cli: Cli) -> Result<String, Error> {
     let common = &cli.common;
     match cli.command {
@@ -45,7 +58,7 @@ async fn run(cli: Cli) -> Result<String, Error> {
         Command::Status => commands::status(common).await.map(|s| json(&s)),
         Command::Token => commands::token(common).await,
         Command::Refresh => commands::refresh(common).await.map(|s| json(&s)),
-        Command::Call { url } => commands::call(common, &url).await,
+        Command::Call { url } => commands::call(common, &url).await.map(for_stdout),
         Command::Logout { browser } => commands::logout(common, browser.browser.as_deref())
             .await
             .map(|()| String::new()),
@@ -62,7 +75,7 @@ fn main() -> ExitCode {
         )
         .without_time()
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
     let is_status = matches!(cli.command, Command::Status);

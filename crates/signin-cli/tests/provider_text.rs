@@ -287,3 +287,68 @@ fn the_page_after_a_callback_shows_no_control_characters() {
     assert!(body.contains("Denied\u{FFFD}]52;c;"), "{body}");
     waiting.finish();
 }
+
+#[test]
+fn an_api_answer_is_shown_clean_on_a_terminal_and_kept_whole_in_a_pipe() {
+    // The real provider's userinfo for a user whose name holds a C1 CSI and a bidi override (dev/idp's
+    // JSON escapes C0 controls only). `script` (util-linux) gives `signin call` a terminal.
+    let env_dir = tempfile::tempdir().unwrap();
+    let users = env_dir.path().join("users.json");
+    let name = "Eve\u{9b}2J\u{202e}resU";
+    std::fs::write(
+        &users,
+        json!([{
+            "id": "user-hostile",
+            "username": "hostile",
+            "password": "hostile-password",
+            "claims": { "name": name },
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let env = Env::new(IdpOptions {
+        users_file: Some(users),
+        ..Default::default()
+    });
+    let browser = format!("{} --user hostile --password hostile-password", browser());
+    super::finish(env.login_command(&browser, &[]).output().unwrap()).json();
+    let userinfo = format!("{}/v1/userinfo", env.idp.issuer());
+
+    // Into a pipe: the bytes as the API sent them.
+    let piped = env.run(&["call", &userinfo]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(piped.stdout.contains(name), "{}", piped.stdout);
+
+    // On a terminal: nothing that acts on it.
+    let command = env.command(&["call", &userinfo]);
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| format!("'{}'", word.to_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    let shown = super::finish(script.stdin(std::process::Stdio::null()).output().unwrap());
+    assert_eq!(shown.code, 0, "{} {}", shown.stdout, shown.stderr);
+    assert!(
+        shown.stdout.contains("Eve\u{FFFD}2J\u{FFFD}resU"),
+        "{:?}",
+        shown.stdout
+    );
+    let raw: Vec<char> = shown
+        .stdout
+        .chars()
+        .filter(|&c| !matches!(c, '\n' | '\r') && is_unprintable(c))
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "{raw:?} reached the terminal: {:?}",
+        shown.stdout
+    );
+}
