@@ -32,9 +32,9 @@ IN_ROOT := cd $(ROOT) &&
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
 
 run: deps-system deps-node
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
@@ -113,6 +113,39 @@ e2e: deps-system deps-node $(TAURI_DRIVER)
 
 $(TAURI_DRIVER):
 	$(IN_ROOT) cargo install --locked tauri-driver --version '^2' --root $(TOOLS)
+
+# Fuzzing (crates/fuzz; README, "Fuzzing"): one libFuzzer target per parser of outside input, built by
+# cargo-fuzz on stable Rust (`--sanitizer none`: coverage instrumentation only) into crates/fuzz/target,
+# with crates/fuzz/Cargo.lock as it is (checked by `cargo fetch --locked` first). Each target starts from
+# its committed seeds (crates/fuzz/seeds/<target>) and the inputs earlier runs found (corpus/<target>,
+# not committed); a crash stops the run with the input in crates/fuzz/artifacts/<target>/.
+# `make fuzz` runs each target FUZZ_SECONDS; `fuzz-check`, in `make test`, FUZZ_CHECK_SECONDS.
+CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
+FUZZ_DIR := $(ROOT)/crates/fuzz
+FUZZ_TARGETS := callback token_response id_token jwks dpop_proof www_authenticate config session pending keystore_head
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 8
+FUZZ_RUN = $(IN_ROOT) cargo fetch --locked --manifest-path $(FUZZ_DIR)/Cargo.toml && \
+	$(CARGO_FUZZ) fuzz build --sanitizer none --fuzz-dir $(FUZZ_DIR) && \
+	for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t: $(1) s"; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t && \
+		$(CARGO_FUZZ) fuzz run --sanitizer none --fuzz-dir $(FUZZ_DIR) $$t \
+			$(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t -- -max_total_time=$(1) \
+			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ 2>&1 | \
+			grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|thread|Done)|panicked|Test unit written'; \
+		[ "$${PIPESTATUS[0]}" = 0 ] || { echo "fuzz $$t: crashed, see $(FUZZ_DIR)/artifacts/$$t/"; exit 1; }; \
+	done
+
+$(CARGO_FUZZ):
+	$(IN_ROOT) cargo install --locked cargo-fuzz --version '^0.13' --root $(TOOLS)
+
+fuzz: deps-system $(CARGO_FUZZ)
+	$(call FUZZ_RUN,$(FUZZ_SECONDS))
+
+fuzz-check: deps-system $(CARGO_FUZZ)
+	$(call FUZZ_RUN,$(FUZZ_CHECK_SECONDS))
 
 $(TAURI_CLI):
 	$(IN_ROOT) npm install --prefix $(TOOLS)/npm-$(TAURI_CLI_VERSION) --no-save --no-audit --no-fund @tauri-apps/cli@$(TAURI_CLI_VERSION)

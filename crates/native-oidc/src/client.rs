@@ -655,7 +655,7 @@ pub fn is_redirect_to(url: &Url, expected: &Url) -> bool {
 }
 
 /// A callback URL, which must be `expected` with a query.
-fn callback_url(callback: &str, expected: &Url, what: &str) -> Result<Url> {
+pub(crate) fn callback_url(callback: &str, expected: &Url, what: &str) -> Result<Url> {
     let url =
         Url::parse(callback.trim()).map_err(|_| Error::protocol("the callback is not a URL"))?;
     if !is_redirect_to(&url, expected) {
@@ -667,7 +667,7 @@ fn callback_url(callback: &str, expected: &Url, what: &str) -> Result<Url> {
 }
 
 /// The query parameters of a callback; a parameter given twice is refused (RFC 6749 §3.1).
-fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
+pub(crate) fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
     let mut params = HashMap::new();
     for (name, value) in url.query_pairs() {
         if params.insert(name.to_string(), value.to_string()).is_some() {
@@ -680,7 +680,7 @@ fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
 }
 
 /// The token type must be `DPoP` when the request carried a proof (RFC 9449 §5), `Bearer` otherwise.
-fn check_token_type(found: &str, dpop: bool) -> Result<()> {
+pub(crate) fn check_token_type(found: &str, dpop: bool) -> Result<()> {
     if is_dpop(found) == dpop && (dpop || found.eq_ignore_ascii_case("Bearer")) {
         return Ok(());
     }
@@ -695,7 +695,7 @@ fn is_dpop(token_type: &str) -> bool {
     token_type.eq_ignore_ascii_case("DPoP")
 }
 
-fn expiry(
+pub(crate) fn expiry(
     response: &CoreTokenResponse,
     now: chrono::DateTime<Utc>,
 ) -> Option<chrono::DateTime<Utc>> {
@@ -725,7 +725,7 @@ fn same_claim(old: &Value, new: &Value) -> bool {
     as_set(old) == as_set(new)
 }
 
-fn token_error<T>(error: RequestTokenError<HttpError, StandardErrorResponse<T>>) -> Error
+pub(crate) fn token_error<T>(error: RequestTokenError<HttpError, StandardErrorResponse<T>>) -> Error
 where
     T: openidconnect::ErrorResponseType + std::fmt::Display + 'static,
 {

@@ -85,7 +85,7 @@ impl IdTokenValidator {
         }
     }
 
-    fn validate_with(
+    pub(crate) fn validate_with(
         &self,
         provider: &Provider,
         keys: KeySet,
@@ -160,7 +160,7 @@ impl IdTokenValidator {
     }
 }
 
-fn invalid(error: ClaimsVerificationError) -> Error {
+pub(crate) fn invalid(error: ClaimsVerificationError) -> Error {
     let message = match error {
         ClaimsVerificationError::Expired(m) => format!("expired or not yet valid: {m}"),
         ClaimsVerificationError::InvalidAudience(m) => format!("audience: {m}"),

@@ -75,6 +75,9 @@ mod client;
 mod config;
 pub mod dpop;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 mod id_token;
 pub mod jwk;

@@ -55,8 +55,8 @@ pub type Metadata = ProviderMetadata<
 /// A discovered identity provider with its cached key set.
 #[derive(Debug)]
 pub struct Provider {
-    metadata: Metadata,
-    keys: RwLock<KeySet>,
+    pub(crate) metadata: Metadata,
+    pub(crate) keys: RwLock<KeySet>,
 }
 
 impl Provider {

@@ -22,7 +22,7 @@
 
 mod file;
 #[cfg(feature = "keystore")]
-mod keystore;
+pub(crate) mod keystore;
 
 use std::{fmt, path::PathBuf, sync::Arc};
 
