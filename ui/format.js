@@ -41,6 +41,11 @@ export function storageText(storage) {
   }
 }
 
+/** The title of the screen shown when the session store cannot be opened. */
+export function storageProblemTitle(kind) {
+  return kind === 'keystore_unavailable' ? 'Your keyring is unavailable' : 'Your saved session can’t be read';
+}
+
 /** Turns a rejected command into words: the plugin sends { kind, message }. */
 export function errorMessage(error) {
   if (typeof error === 'string') return error;

@@ -1,6 +1,6 @@
 // Renders the sign-in state. All data comes from the sign-in plugin's API (tauri-plugin-oidc,
 // `window.__TAURI__.oidc`), which never hands out a token; text is set with textContent only.
-import { claimText, errorMessage, initials, relativeTime, storageText } from './format.js';
+import { claimText, errorMessage, initials, relativeTime, storageProblemTitle, storageText } from './format.js';
 
 const app = document.getElementById('app');
 const auth = window.__TAURI__.oidc;
@@ -67,6 +67,19 @@ function notConfigured(state) {
       : null,
     el('p', { class: 'muted small' }, 'Config file: ', el('code', { id: 'config-file' }, state.file)),
     el('p', { class: 'muted small' }, 'Restart the app once the settings are in place.'));
+}
+
+// The session store cannot be opened: what is wrong, what to do, and the two things the app can do
+// itself (open it again; set the unreadable file aside and start with a fresh one).
+function storageProblem(state) {
+  return el('section', { class: 'card' },
+    el('h1', {}, storageProblemTitle(state.kind)),
+    el('p', { id: 'storage-problem', class: 'notice warn', role: 'status', 'data-kind': state.kind }, state.message),
+    el('ul', { id: 'storage-actions' }, (state.actions ?? []).map((action) => el('li', {}, action))),
+    el('p', { class: 'muted small' }, 'Config file: ', el('code', { id: 'config-file' }, state.file)),
+    el('div', { class: 'actions' },
+      el('button', { id: 'retry-storage', class: 'primary', onclick: () => act(auth.retryStorage) }, 'Try again'),
+      state.start_over ? el('button', { id: 'start-over', class: 'secondary', onclick: () => act(auth.startOver) }, 'Start over') : null));
 }
 
 function loginRequest(request) {
@@ -137,6 +150,7 @@ async function callApi() {
 function render() {
   const views = {
     not_configured: notConfigured,
+    storage_problem: storageProblem,
     restoring: () => el('section', { class: 'card center' }, slowStart ? el('div', { class: 'spinner', 'aria-hidden': 'true' }) : null, el('p', {}, 'Restoring your session…')),
     signed_out: signedOut,
     waiting_for_browser: waiting,

@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "cancel_sign_in",
     "sign_out",
     "fetch_api",
+    "reopen_store",
 ];
 
 fn main() {

@@ -22,7 +22,8 @@ use tauri_plugin_oidc::OidcExt;
 use testkit::{Browser, Idp, LoginAction, CLIENT_ID};
 use url::Url;
 
-/// Tests write the store and scheme registrations under a temporary HOME, never the user's.
+/// Tests write the store and scheme registrations under a temporary HOME, never the user's, and reach
+/// no session bus (so no keyring) but one a test starts itself.
 fn isolate_home() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -30,7 +31,14 @@ fn isolate_home() {
         std::env::set_var("HOME", &home);
         std::env::set_var("XDG_DATA_HOME", home.join("data"));
         std::env::set_var("XDG_CONFIG_HOME", home.join("config"));
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", no_bus());
     });
+}
+
+/// A session bus address where nothing listens.
+fn no_bus() -> String {
+    let home = std::env::var("HOME").unwrap();
+    format!("unix:path={home}/no-session-bus")
 }
 
 /// The app's store lives in the (shared) app data folder: one test at a time, each with a fresh folder.
@@ -53,6 +61,18 @@ struct DemoApi {
 }
 
 fn start(idp: &Idp) -> TestApp {
+    let test = start_on(idp, native_oidc::TokenStorage::File, |_| {});
+    test.wait_for("the app to start", |state| state["status"] != "restoring");
+    test
+}
+
+/// The app against `idp` with tokens kept as `storage`, once `prepare` has had the (empty) app data
+/// folder; it may not have finished starting.
+fn start_on(
+    idp: &Idp,
+    storage: native_oidc::TokenStorage,
+    prepare: impl FnOnce(&std::path::Path),
+) -> TestApp {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -80,21 +100,29 @@ fn start(idp: &Idp) -> TestApp {
             .with_post_logout_redirect_uri("com.okta.example:/logout")
             .unwrap(),
         api_base_url: Some(api_url.clone()),
-        // A file only the user can read: these tests must not touch the keyring of the machine
-        // (the keystore is tested by signin-cli's and the end-to-end suites).
-        token_storage: native_oidc::TokenStorage::File,
+        // Mostly a file only the user can read: these tests must not touch the keyring of the machine
+        // (the keystore is tested by signin-cli's and the end-to-end suites, and here on a private
+        // bus).
+        token_storage: storage,
     };
     let api = DemoApi {
         url: api_url,
         _runtime: runtime,
     };
-    let test = start_with(Box::new(move |_| Ok(config)), Some(api));
-    test.wait_for("the app to start", |state| state["status"] != "restoring");
-    test
+    start_prepared(Box::new(move |_| Ok(config)), Some(api), prepare)
 }
 
 /// The app with this configuration (on the mock runtime, with a recorded browser).
 fn start_with(config: ConfigLoader, api: Option<DemoApi>) -> TestApp {
+    start_prepared(config, api, |_| {})
+}
+
+/// [`start_with`], once `prepare` has had the (empty) app data folder.
+fn start_prepared(
+    config: ConfigLoader,
+    api: Option<DemoApi>,
+    prepare: impl FnOnce(&std::path::Path),
+) -> TestApp {
     isolate_home();
     let serial = SERIAL
         .lock()
@@ -107,6 +135,9 @@ fn start_with(config: ConfigLoader, api: Option<DemoApi>) -> TestApp {
     });
     let data = std::path::PathBuf::from(std::env::var("XDG_DATA_HOME").unwrap());
     let _ = std::fs::remove_dir_all(&data);
+    let app_data = data.join("com.okta.example");
+    std::fs::create_dir_all(&app_data).unwrap();
+    prepare(&app_data);
     let mut app = with_core(mock_builder(), config, Some(launcher))
         .build(test_context())
         .unwrap();
@@ -421,6 +452,7 @@ fn a_window_without_the_plugins_permission_cannot_call_it() {
         "plugin:oidc|sign_in",
         "plugin:oidc|fetch_api",
         "plugin:oidc|sign_out",
+        "plugin:oidc|reopen_store",
     ] {
         let refused = invoke_in(
             &other,
@@ -436,4 +468,144 @@ fn a_window_without_the_plugins_permission_cannot_call_it() {
     app.invoke("plugin:oidc|get_state", serde_json::json!({}))
         .expect("the main window, whose capability grants oidc:default, may");
     assert!(app.opened.lock().unwrap().is_empty(), "nothing was opened");
+}
+
+/// What a storage problem shows must be the app's own words: never the keystore's, D-Bus's or the OS's.
+fn assert_in_words(state: &Value) {
+    let shown = format!("{} {}", state["message"], state["actions"]);
+    for raw in [
+        "SS error",
+        "D-Bus",
+        "DBus",
+        "org.freedesktop",
+        "os error",
+        "session storage",
+        "platform storage",
+    ] {
+        assert!(!shown.contains(raw), "{raw} in {state}");
+    }
+}
+
+/// `tokenStorage: keystore` and no Secret Service: the app opens (it used to print an error and exit),
+/// on a screen that says the keyring cannot be reached and what to do, and it stays there until the
+/// keyring answers: then "Try again" opens the store, and the user signs in with tokens in the keyring.
+#[test]
+fn keystore_without_a_secret_service_opens_on_what_to_do_and_try_again_works() {
+    let idp = Idp::start();
+    let app = start_on(&idp, native_oidc::TokenStorage::Keystore, |_| {});
+    let state = app.state();
+    assert_eq!(state["status"], "storage_problem", "{state}");
+    assert_eq!(state["kind"], "keystore_unavailable", "{state}");
+    assert_eq!(state["start_over"], false, "{state}");
+    assert_in_words(&state);
+    let actions = state["actions"].to_string();
+    assert!(actions.contains("unlock your keyring"), "{state}");
+    assert!(
+        actions.contains(r#"\"tokenStorage\" to \"auto\""#),
+        "{state}"
+    );
+    let config_file = state["file"].as_str().unwrap();
+    assert!(
+        config_file.ends_with("com.okta.example/okta.json"),
+        "{state}"
+    );
+    assert!(actions.contains(config_file), "{state}");
+
+    // Nothing works on the store meanwhile, and nothing is opened or touched.
+    let refused = app.invoke("plugin:oidc|sign_in", Value::Null).unwrap_err();
+    assert_eq!(refused["kind"], "storage", "{refused}");
+    for start_over in [false, true] {
+        let again = app
+            .invoke(
+                "plugin:oidc|reopen_store",
+                serde_json::json!({ "startOver": start_over }),
+            )
+            .unwrap();
+        assert_eq!(again["kind"], "keystore_unavailable", "{again}");
+    }
+    assert!(app.opened.lock().unwrap().is_empty());
+
+    // The user starts the keyring, and tries again.
+    let dir = tempfile::tempdir().unwrap();
+    let bus = testkit::SessionBus::with_secret_service(dir.path());
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    let state = app
+        .invoke(
+            "plugin:oidc|reopen_store",
+            serde_json::json!({ "startOver": false }),
+        )
+        .unwrap();
+    assert_eq!(state["status"], "signed_out", "{state}");
+    assert_eq!(state["notice"], Value::Null, "{state}");
+    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
+    let callback = app.browser(&LoginAction::demo());
+    app.open_link(callback.as_str());
+    let state = app.wait_for("sign-in", |s| s["status"] == "signed_in");
+    assert_eq!(state["storage"], "keystore", "{state}");
+    assert!(app.stored_session().is_none(), "nothing in a file");
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", no_bus());
+}
+
+/// The plaintext store file of version 0.1 that cannot be parsed: the app opens on a screen that says
+/// so, touching nothing; "Start over" sets the file aside (renamed, its bytes kept) and the app is
+/// signed out, says where the old copy is, and signs in (deep links work from then on).
+#[test]
+fn an_unparseable_store_file_of_an_earlier_version_opens_on_what_to_do_and_start_over_works() {
+    let idp = Idp::start();
+    let garbage = br#"{"session": {"refresh_token": "secret-looking", "#;
+    let app = start_on(&idp, native_oidc::TokenStorage::File, |data| {
+        std::fs::write(data.join(app_core::store::LEGACY_STORE_FILE), garbage).unwrap();
+    });
+    let data = app.app.path().app_data_dir().unwrap();
+    let legacy = data.join(app_core::store::LEGACY_STORE_FILE);
+    let state = app.state();
+    assert_eq!(state["status"], "storage_problem", "{state}");
+    assert_eq!(state["kind"], "store_unreadable", "{state}");
+    assert_eq!(state["start_over"], true, "{state}");
+    assert_in_words(&state);
+    assert!(
+        state["message"]
+            .as_str()
+            .unwrap()
+            .contains(&legacy.display().to_string()),
+        "{state}"
+    );
+    assert!(!state.to_string().contains("secret-looking"));
+    assert_eq!(std::fs::read(&legacy).unwrap(), garbage, "untouched");
+
+    // A link that comes meanwhile waits for the store.
+    app.open_link("com.okta.example:/callback?code=forged&state=forged");
+    let again = app
+        .invoke(
+            "plugin:oidc|reopen_store",
+            serde_json::json!({ "startOver": false }),
+        )
+        .unwrap();
+    assert_eq!(again, state, "trying again changes nothing");
+    assert_eq!(std::fs::read(&legacy).unwrap(), garbage);
+
+    let state = app
+        .invoke(
+            "plugin:oidc|reopen_store",
+            serde_json::json!({ "startOver": true }),
+        )
+        .unwrap();
+    assert_eq!(state["status"], "signed_out", "{state}");
+    assert_eq!(state["notice"]["kind"], "storage", "{state}");
+    let aside = data.join("session.corrupt");
+    assert!(
+        state["notice"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&aside.display().to_string()),
+        "{state}"
+    );
+    assert!(!legacy.exists(), "moved away");
+    assert_eq!(std::fs::read(&aside).unwrap(), garbage, "kept, whole");
+
+    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
+    let callback = app.browser(&LoginAction::demo());
+    app.open_link(callback.as_str());
+    app.wait_for("sign-in", |s| s["status"] == "signed_in");
+    assert!(app.stored_session().is_some());
 }

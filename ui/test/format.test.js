@@ -1,7 +1,7 @@
 // The view's pure helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { relativeTime, initials, claimText, storageText, errorMessage } from '../format.js';
+import { relativeTime, initials, claimText, storageText, storageProblemTitle, errorMessage } from '../format.js';
 
 test('format helpers', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
@@ -20,6 +20,11 @@ test('where tokens are kept, in words', () => {
   assert.match(storageText('keystore'), /in the system keychain/);
   assert.match(storageText('file'), /in a file only you can read/);
   assert.match(storageText(undefined), /unknown/);
+});
+
+test('a storage problem, titled by its kind', () => {
+  assert.match(storageProblemTitle('keystore_unavailable'), /keyring is unavailable/);
+  assert.match(storageProblemTitle('store_unreadable'), /can’t be read/);
 });
 
 test('errors in words', () => {

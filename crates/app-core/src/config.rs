@@ -113,10 +113,7 @@ impl AppConfig {
         build: Build,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, NotConfigured> {
-        let file = env(CONFIG_ENV)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| user_file.to_path_buf());
+        let file = config_file_with(user_file, &env);
         let invalid = |error: Error| NotConfigured::invalid(&file, &error);
         let (defaults, default_app) =
             Self::from_json(defaults, Path::new("the built-in defaults")).map_err(invalid)?;
@@ -203,6 +200,19 @@ impl AppConfig {
             token_storage,
         })
     }
+}
+
+/// The config file the app reads: `$OKTA_SIGNIN_CONFIG`, else `user_file` (`okta.json` in the app's
+/// config folder).
+pub fn config_file(user_file: &Path) -> PathBuf {
+    config_file_with(user_file, |name| std::env::var(name).ok())
+}
+
+fn config_file_with(user_file: &Path, env: impl Fn(&str) -> Option<String>) -> PathBuf {
+    env(CONFIG_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| user_file.to_path_buf())
 }
 
 fn validate_api(text: &str) -> Result<Url, Error> {

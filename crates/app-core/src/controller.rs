@@ -112,6 +112,12 @@ impl<P: Platform> Controller<P> {
     /// Start-up: restores the stored session without any network request when its access token is
     /// still valid; an expiring one is refreshed (call from a background task).
     pub async fn start(&self) -> AuthView {
+        self.start_with(None).await
+    }
+
+    /// [`Controller::start`], showing `notice` with the state it restores (signed in or out), e.g. that
+    /// an unreadable session was set aside when the user started over.
+    pub async fn start_with(&self, notice: Option<Notice>) -> AuthView {
         match self.auth.store().load_pending().await {
             Ok(pending) => *self.pending.lock().await = pending,
             Err(error) => tracing::warn!(%error, "could not read the sign-in in progress"),
@@ -128,10 +134,10 @@ impl<P: Platform> Controller<P> {
             return self.set_view(if waiting {
                 AuthView::WaitingForBrowser
             } else {
-                AuthView::signed_out(None)
+                AuthView::signed_out(notice)
             });
         };
-        self.set_view(self.signed_in(&summary, false, None));
+        self.set_view(self.signed_in(&summary, false, notice));
         if self.auth.needs_refresh().await {
             return self.refresh().await;
         }
@@ -229,19 +235,29 @@ impl<P: Platform> Controller<P> {
         let config = self.auth.client().config();
         match links::classify(url, config) {
             Link::Callback(callback) => self.complete(&callback).await,
-            Link::Logout(callback) => {
-                let expected = self.logout.lock().ok().and_then(|mut s| s.take());
-                match expected.map(|request| request.check_callback(&callback)) {
-                    Some(Ok(())) => {
-                        tracing::info!("the browser finished signing out");
-                        LinkOutcome::SignedOut
-                    }
-                    _ => ignore("sign-out callback that matches no sign-out in progress"),
-                }
-            }
+            Link::Logout(callback) => self.sign_out_returned(&callback),
             Link::Login { iss, login_hint } => self.login_link(iss, login_hint).await,
             Link::Ignored(reason) => ignore(reason),
         }
+    }
+
+    /// The browser came back from the provider's sign-out page. Only a link that carries the pending
+    /// sign-out's `state` to its redirect ends it: any other (stray, forged, replayed) is ignored and
+    /// leaves it pending, so the genuine return that follows still completes it.
+    fn sign_out_returned(&self, callback: &str) -> LinkOutcome {
+        let mut expected = self
+            .logout
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let matches = expected
+            .as_ref()
+            .is_some_and(|request| request.check_callback(callback).is_ok());
+        if !matches {
+            return ignore("sign-out callback that matches no sign-out in progress");
+        }
+        *expected = None;
+        tracing::info!("the browser finished signing out");
+        LinkOutcome::SignedOut
     }
 
     /// An initiate-login link, which any web page can open: it never replaces a sign-in in progress,

@@ -6,6 +6,8 @@
 //! - [`links`]: which deep link is which (`/callback`, `/logout`, `/login`, or something to ignore).
 //! - [`store`]: the vault the tokens live in (OS keystore or a private file), and the move out of the
 //!   plaintext store file of an earlier version.
+//! - [`StorageProblem`]: a store that cannot be opened, in words a user can act on, and what starting
+//!   over sets aside.
 //! - [`Controller`]: restore at start-up, sign in through the system browser, complete from a deep link,
 //!   call the API with the bearer token, sign out; every change is reported as an [`AuthView`], which
 //!   never contains a token.
@@ -15,12 +17,14 @@ mod config;
 mod controller;
 mod error;
 pub mod links;
+mod problem;
 pub mod store;
 mod view;
 
 pub use api::{ApiResponse, ApiTarget};
-pub use config::{AppConfig, Build, NotConfigured, CONFIG_ENV, RELEASE_DEFAULTS};
+pub use config::{config_file, AppConfig, Build, NotConfigured, CONFIG_ENV, RELEASE_DEFAULTS};
 pub use controller::{Controller, LinkOutcome, Platform};
 pub use error::{describe, AppError, Kind, Notice};
-pub use store::open_store;
+pub use problem::{ProblemKind, StorageProblem};
+pub use store::AppStore;
 pub use view::{AuthView, LoginRequest, Profile};

@@ -4,7 +4,10 @@ use native_oidc::{SessionSummary, Storage};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::Notice;
+use crate::{
+    error::Notice,
+    problem::{ProblemKind, StorageProblem},
+};
 
 /// A sign-in that an initiate-login link asked for while the user was signed in: shown, not acted on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -64,6 +67,20 @@ pub enum AuthView {
         /// What to do, in words.
         message: String,
     },
+    /// The session store cannot be opened: what is wrong and what to do; the app waits for the user
+    /// to try again or start over.
+    StorageProblem {
+        /// `keystore_unavailable` or `store_unreadable`.
+        kind: ProblemKind,
+        /// What is wrong, in words.
+        message: String,
+        /// What the user can do, one sentence each.
+        actions: Vec<String>,
+        /// The config file where `tokenStorage` is set.
+        file: String,
+        /// True when "start over" (set the unreadable file aside, open a fresh store) is offered.
+        start_over: bool,
+    },
     /// Loading the stored session.
     Restoring,
     /// Not signed in; `notice` says why when there is a reason (cancelled, session ended, …).
@@ -99,6 +116,18 @@ impl From<&crate::config::NotConfigured> for AuthView {
             missing: problem.missing.clone(),
             file: problem.file.display().to_string(),
             message: problem.message.clone(),
+        }
+    }
+}
+
+impl From<&StorageProblem> for AuthView {
+    fn from(problem: &StorageProblem) -> Self {
+        AuthView::StorageProblem {
+            kind: problem.kind,
+            message: problem.message.clone(),
+            actions: problem.actions.clone(),
+            file: problem.config_file.display().to_string(),
+            start_over: problem.can_start_over(),
         }
     }
 }

@@ -173,6 +173,48 @@ async fn sign_in_call_the_api_and_sign_out() {
     assert_eq!(error.kind(), "session_expired", "tokens were revoked");
 }
 
+/// A `com.okta.example:/logout` link that is not the provider's answer (any page can open one) is
+/// ignored and leaves the sign-out pending: the genuine return that follows still completes it, once.
+#[tokio::test]
+async fn a_stray_logout_link_does_not_cancel_the_sign_out_return() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, platform) = started(
+        &idp,
+        &dir.path().join("s.json"),
+        demo_api(idp.issuer()).await,
+    )
+    .await;
+    assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
+    let (_, task) = app.sign_out().await;
+    app.finish_sign_out(task.expect("tokens to revoke")).await;
+    let back = Browser::new()
+        .open(platform.last_opened().as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    let state = back
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value.into_owned())
+        .expect("the provider sends the state back");
+
+    for stray in [
+        "com.okta.example:/logout".to_string(),
+        "com.okta.example:/logout?state=forged".to_string(),
+        format!("com.okta.example:/logout?state={state}&state=forged"),
+    ] {
+        assert!(
+            matches!(app.handle_url(&stray).await, LinkOutcome::Ignored(_)),
+            "{stray}"
+        );
+    }
+    assert_eq!(app.handle_url(back.as_str()).await, LinkOutcome::SignedOut);
+    assert!(
+        matches!(app.handle_url(back.as_str()).await, LinkOutcome::Ignored(_)),
+        "a replay of the return finds no sign-out pending"
+    );
+}
+
 #[tokio::test]
 async fn cancel_forged_and_foreign_links() {
     let idp = Idp::start();
@@ -518,6 +560,131 @@ async fn sign_out_revokes_the_tokens_even_when_the_device_copy_cannot_be_erased(
     assert_eq!(error.kind(), "session_expired", "the tokens are revoked");
 }
 
+/// The app's store in the data folder `data`, with the setting `storage`.
+fn app_store(data: &Path, storage: native_oidc::TokenStorage) -> app_core::AppStore {
+    app_core::AppStore {
+        data_dir: data.to_path_buf(),
+        identifier: "com.okta.example".into(),
+        storage,
+        config_file: data.join("config/okta.json"),
+    }
+}
+
+/// A start-up storage problem says what is wrong and what to do in its own words (no engine or OS
+/// message), offers to start over, and has touched nothing.
+fn assert_unreadable(problem: &app_core::StorageProblem, broken: &Path) {
+    assert_eq!(problem.kind, app_core::ProblemKind::StoreUnreadable);
+    assert_eq!(problem.set_aside.as_deref(), Some(broken));
+    assert!(
+        problem.message.contains(&broken.display().to_string()),
+        "{problem:?}"
+    );
+    for raw in [
+        "Is a directory",
+        "not the store file",
+        "os error",
+        "session storage",
+    ] {
+        assert!(!problem.message.contains(raw), "{problem:?}");
+        assert!(
+            problem.actions.iter().all(|action| !action.contains(raw)),
+            "{problem:?}"
+        );
+    }
+    assert!(
+        problem.actions.iter().any(|a| a.starts_with("Start over")),
+        "{problem:?}"
+    );
+    // Another tokenStorage helps only with the vault's own file (any store reads that of 0.1).
+    let vault = broken.ends_with(app_core::store::VAULT_FILE);
+    assert_eq!(
+        problem.actions.iter().any(|a| a.contains("tokenStorage")
+            && a.contains(&problem.config_file.display().to_string())),
+        vault,
+        "{problem:?}"
+    );
+    assert!(
+        std::fs::symlink_metadata(broken).is_ok(),
+        "nothing is set aside before the user chooses to start over"
+    );
+}
+
+/// Whatever of the store cannot be read at start-up: the store file of version 0.1 that is not JSON or
+/// cannot be read at all (here a folder in its place), or the vault's own file. Each is a problem the
+/// app shows; starting over sets exactly that aside (renamed, the bytes kept) and opens a fresh store,
+/// and the app starts signed out and says where the old copy is.
+#[tokio::test]
+async fn an_unreadable_store_is_a_problem_until_the_user_starts_over() {
+    let idp = Idp::start();
+    let api = demo_api(idp.issuer()).await;
+    let truncated = br#"{"session": {"access_token": "eyJsecret", "#;
+    for (case, storage) in [
+        ("unparseable 0.1 file", native_oidc::TokenStorage::File),
+        ("unreadable 0.1 file", native_oidc::TokenStorage::File),
+        ("unreadable vault file", native_oidc::TokenStorage::File),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let store = app_store(&data, storage);
+        let broken = match case {
+            "unreadable vault file" => {
+                std::fs::create_dir_all(store.vault_file()).unwrap();
+                store.vault_file()
+            }
+            "unreadable 0.1 file" => {
+                std::fs::create_dir_all(store.legacy_file()).unwrap();
+                store.legacy_file()
+            }
+            _ => {
+                std::fs::write(store.legacy_file(), truncated).unwrap();
+                store.legacy_file()
+            }
+        };
+        let problem = store.open().await.expect_err(case);
+        assert_unreadable(&problem, &broken);
+        // Trying again changes nothing: the same problem.
+        assert_eq!(store.open().await.expect_err(case), problem, "{case}");
+
+        let (vault, aside) = store.start_over(&problem).await.expect(case);
+        let aside = aside.expect("something was set aside");
+        assert!(
+            std::fs::symlink_metadata(&broken).is_err(),
+            "{case}: moved away"
+        );
+        if aside.is_dir() {
+            assert!(case.starts_with("unreadable"), "{case}");
+        } else {
+            assert_eq!(
+                std::fs::read(&aside).unwrap(),
+                truncated,
+                "{case}: kept whole"
+            );
+        }
+        let platform = TestPlatform::default();
+        let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback").unwrap();
+        let app = Controller::new(
+            Auth::new(OidcClient::new(config).unwrap(), vault),
+            platform.clone(),
+            Some(api.clone()),
+        );
+        let notice = app_core::StorageProblem::started_over(Some(&aside));
+        let notice = signed_out_notice(app.start_with(notice).await);
+        assert_eq!(notice.kind, "storage", "{case}");
+        assert!(
+            notice.message.contains(&aside.display().to_string()),
+            "{case}: {notice:?}"
+        );
+        // The fresh store works: sign in, and the session is kept.
+        assert_eq!(
+            sign_in(&app, &platform).await,
+            LinkOutcome::SignedIn,
+            "{case}"
+        );
+        assert!(store.open().await.is_ok(), "{case}");
+    }
+}
+
 /// The plaintext store file of version 0.1 (tauri-plugin-store's JSON: `session` and `pending` keys).
 #[tokio::test]
 async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vault() {
@@ -539,7 +706,8 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
     )
     .unwrap();
 
-    let store = app_core::open_store(&data, "com.okta.example", native_oidc::TokenStorage::File)
+    let store = app_store(&data, native_oidc::TokenStorage::File)
+        .open()
         .await
         .unwrap();
     assert!(!legacy.exists(), "the plaintext copy is erased");

@@ -9,6 +9,8 @@
  * @typedef {{ issuer: string, login_hint?: string }} LoginRequest
  * @typedef {(
  *   | { status: 'not_configured', missing: string[], file: string, message: string }
+ *   | { status: 'storage_problem', kind: 'keystore_unavailable' | 'store_unreadable', message: string,
+ *       actions: string[], file: string, start_over: boolean }
  *   | { status: 'restoring' }
  *   | { status: 'signed_out', notice?: Notice }
  *   | { status: 'waiting_for_browser' }
@@ -66,6 +68,24 @@ export function cancelSignIn() {
  */
 export function signOut() {
   return tauri().invoke('plugin:oidc|sign_out');
+}
+
+/**
+ * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
+ * fixed, …). Resolves to the restored state, or the problem that remains.
+ * @returns {Promise<AuthState>}
+ */
+export function retryStorage() {
+  return tauri().invoke('plugin:oidc|reopen_store', { startOver: false });
+}
+
+/**
+ * After a `storage_problem` whose `start_over` is true: sets aside what could not be read (renamed,
+ * never deleted) and opens a fresh store; the user signs in again.
+ * @returns {Promise<AuthState>}
+ */
+export function startOver() {
+  return tauri().invoke('plugin:oidc|reopen_store', { startOver: true });
 }
 
 /**

@@ -55,3 +55,14 @@ pub(crate) async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> 
 pub(crate) async fn fetch_api<R: Runtime>(app: AppHandle<R>, path: String) -> Result<ApiResponse> {
     Ok(state::controller(&app)?.call_api(&path).await?)
 }
+
+/// After a storage problem at start-up: opens the store again (the user unlocked the keyring, fixed a
+/// permission, …) or, with `start_over`, sets aside what could not be read (renamed, never deleted)
+/// and opens a fresh store. Returns the restored state, or the storage problem that remains.
+#[tauri::command]
+pub(crate) async fn reopen_store<R: Runtime>(
+    app: AppHandle<R>,
+    start_over: bool,
+) -> Result<AuthView> {
+    state::reopen(&app, start_over).await
+}

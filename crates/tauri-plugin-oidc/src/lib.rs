@@ -190,6 +190,7 @@ impl Builder {
                 commands::cancel_sign_in,
                 commands::sign_out,
                 commands::fetch_api,
+                commands::reopen_store,
             ])
             .setup(move |app, api| {
                 if app
@@ -231,7 +232,7 @@ impl Builder {
                         prefers_ephemeral_session,
                     },
                 )?;
-                state::install(app, config, page)?;
+                state::install(app, config, &app_core::config_file(&file), page)?;
                 links::listen(app, sender, receiver);
                 Ok(())
             })

@@ -7,7 +7,7 @@ use tauri::{AppHandle, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tokio::sync::mpsc;
 
-use crate::state::controller;
+use crate::state::{self, controller};
 
 /// What reaches the controller: a URL to handle, or the end of an authentication session without one.
 #[derive(Debug, PartialEq)]
@@ -63,7 +63,7 @@ pub(crate) fn queue() -> (LinkSender, mpsc::UnboundedReceiver<Link>) {
     mpsc::unbounded_channel()
 }
 
-/// Starts the controller and wires every source of deep links to it. A debug build registers the
+/// Starts the controller (once the store opens) and wires every source of deep links to it. A debug build registers the
 /// URL scheme for itself (Linux, Windows); an installed app is registered by its package, which a
 /// development build run later must not take over.
 pub(crate) fn listen<R: Runtime>(
@@ -91,10 +91,14 @@ pub(crate) fn listen<R: Runtime>(
     });
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
-        let Ok(controller) = controller(&handle) else {
-            return; // not configured: links are dropped
+        if let Ok(controller) = controller(&handle) {
+            state::go_live(&handle, controller, None).await;
+        }
+        // While the store cannot be opened, links wait in the queue (a callback completes once the
+        // user has solved it); when the app is not configured, they are dropped.
+        let Some(controller) = state::live(&handle).await else {
+            return;
         };
-        controller.start().await;
         while let Some(link) = links.recv().await {
             match link {
                 Link::Url(url) => {

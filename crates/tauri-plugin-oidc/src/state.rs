@@ -1,11 +1,13 @@
 //! The plugin's managed state: the sign-in controller (or, when the app lacks settings, the "not
-//! configured" state), and the channels state changes go to.
+//! configured" state; when its session store cannot be opened, the storage problem, until the user
+//! tries again or starts over), and the channels state changes go to.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use app_core::{AppConfig, Controller, NotConfigured, Platform};
-use native_oidc::{Auth, OidcClient};
+use app_core::{AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem};
+use native_oidc::{Auth, OidcClient, SessionStore};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
+use tokio::sync::watch;
 use url::Url;
 
 use crate::{models::AuthView, platform::SignInPage, Error, Result};
@@ -13,24 +15,49 @@ use crate::{models::AuthView, platform::SignInPage, Error, Result};
 /// The controller of this plugin's platform.
 pub type OidcController<R> = Controller<TauriPlatform<R>>;
 
-/// What setup made of the configuration.
+/// What setup made of the configuration and the store.
 enum Setup<R: Runtime> {
     Ready(Arc<OidcController<R>>),
     NotConfigured(NotConfigured),
+    StorageProblem(Box<Waiting<R>>),
 }
 
-/// Managed state: set once at setup, and the webview's channels.
+/// Everything a controller needs but the store, kept while the store cannot be opened.
+struct Waiting<R: Runtime> {
+    problem: StorageProblem,
+    store: AppStore,
+    client: OidcClient,
+    api_base_url: Option<Url>,
+    page: SignInPage<R>,
+}
+
+/// Managed state: set at setup (changed once more when a storage problem is solved), the controller
+/// once started (the deep-link listener waits for it), and the webview's channels.
 pub(crate) struct State<R: Runtime> {
-    setup: OnceLock<Setup<R>>,
+    setup: RwLock<Option<Setup<R>>>,
+    live: watch::Sender<Option<Arc<OidcController<R>>>>,
+    reopening: tokio::sync::Mutex<()>,
     channels: Arc<Subscribers>,
 }
 
 impl<R: Runtime> Default for State<R> {
     fn default() -> Self {
         Self {
-            setup: OnceLock::new(),
+            setup: RwLock::new(None),
+            live: watch::Sender::new(None),
+            reopening: tokio::sync::Mutex::new(()),
             channels: Arc::default(),
         }
+    }
+}
+
+impl<R: Runtime> State<R> {
+    fn read<T>(&self, f: impl FnOnce(Option<&Setup<R>>) -> T) -> T {
+        f(self
+            .setup
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref())
     }
 }
 
@@ -52,23 +79,25 @@ fn state<R: Runtime>(app: &AppHandle<R>) -> Result<tauri::State<'_, State<R>>> {
 
 /// The controller, once set up.
 pub(crate) fn controller<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<OidcController<R>>> {
-    match state(app)?.setup.get() {
+    state(app)?.read(|setup| match setup {
         Some(Setup::Ready(controller)) => Ok(controller.clone()),
         Some(Setup::NotConfigured(problem)) => Err(Error::App(app_core::AppError::new(
             app_core::Kind::NotConfigured,
             problem.message.clone(),
         ))),
+        Some(Setup::StorageProblem(waiting)) => Err(Error::App((&waiting.problem).into())),
         None => Err(Error::NotReady),
-    }
+    })
 }
 
-/// The current state (the "not configured" state too).
+/// The current state (the "not configured" and storage problem states too).
 pub(crate) fn view<R: Runtime>(app: &AppHandle<R>) -> Result<AuthView> {
-    Ok(match state(app)?.setup.get() {
+    Ok(state(app)?.read(|setup| match setup {
         Some(Setup::Ready(controller)) => controller.view(),
         Some(Setup::NotConfigured(problem)) => AuthView::from(problem),
+        Some(Setup::StorageProblem(waiting)) => AuthView::from(&waiting.problem),
         None => AuthView::Restoring,
-    })
+    }))
 }
 
 /// Sends every state change to `channel` from now on; returns the current state.
@@ -85,7 +114,7 @@ pub(crate) fn subscribe<R: Runtime>(
     view(app)
 }
 
-/// Opens the sign-in page ([`SignInPage`]: the system browser, or an authentication session) and
+/// Opens the sign-in page (the system browser, or an authentication session) and
 /// tells the webview through its channels.
 pub struct TauriPlatform<R: Runtime> {
     page: SignInPage<R>,
@@ -103,10 +132,12 @@ impl<R: Runtime> Platform for TauriPlatform<R> {
 }
 
 /// Builds the controller from the configuration and the token vault (in the app's data folder, or
-/// the OS keystore under the app's identifier), or the "not configured" state, and manages it.
+/// the OS keystore under the app's identifier), or the "not configured" state, or the storage problem
+/// when the vault cannot be opened, and manages it. `config_file` is the user's config file.
 pub(crate) fn install<R: Runtime>(
     app: &AppHandle<R>,
     config: std::result::Result<AppConfig, NotConfigured>,
+    config_file: &std::path::Path,
     page: SignInPage<R>,
 ) -> std::result::Result<(), String> {
     let state = app
@@ -114,31 +145,159 @@ pub(crate) fn install<R: Runtime>(
         .ok_or("the plugin state is not managed")?;
     let setup = match config {
         Ok(config) => {
-            let data = app.path().app_data_dir().map_err(|e| e.to_string())?;
-            let store = tauri::async_runtime::block_on(app_core::open_store(
-                &data,
-                &app.config().identifier,
-                config.token_storage,
-            ))
-            .map_err(|e| format!("{}: {e}", e.kind()))?;
-            let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
-            let platform = TauriPlatform {
-                page,
-                channels: state.channels.clone(),
+            let store = AppStore {
+                data_dir: app.path().app_data_dir().map_err(|e| e.to_string())?,
+                identifier: app.config().identifier.clone(),
+                storage: config.token_storage,
+                config_file: config_file.to_path_buf(),
             };
-            Setup::Ready(Arc::new(Controller::new(
-                Auth::new(client, store),
-                platform,
-                config.api_base_url,
-            )))
+            let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
+            match tauri::async_runtime::block_on(store.open()) {
+                Ok(vault) => Setup::Ready(build(
+                    client,
+                    vault,
+                    page,
+                    &state.channels,
+                    config.api_base_url,
+                )),
+                Err(problem) => Setup::StorageProblem(Box::new(Waiting {
+                    problem,
+                    store,
+                    client,
+                    api_base_url: config.api_base_url,
+                    page,
+                })),
+            }
         }
         Err(problem) => {
             tracing::warn!(%problem, "the app is not configured");
             Setup::NotConfigured(problem)
         }
     };
-    state
-        .setup
-        .set(setup)
-        .map_err(|_| "the plugin is already set up".to_string())
+    let mut current = state.setup.write().unwrap_or_else(|p| p.into_inner());
+    if current.is_some() {
+        return Err("the plugin is already set up".into());
+    }
+    *current = Some(setup);
+    Ok(())
+}
+
+fn build<R: Runtime>(
+    client: OidcClient,
+    vault: SessionStore,
+    page: SignInPage<R>,
+    channels: &Arc<Subscribers>,
+    api_base_url: Option<Url>,
+) -> Arc<OidcController<R>> {
+    let platform = TauriPlatform {
+        page,
+        channels: channels.clone(),
+    };
+    Arc::new(Controller::new(
+        Auth::new(client, vault),
+        platform,
+        api_base_url,
+    ))
+}
+
+/// Starts `controller` (restores the session, showing `notice` with the result), then hands it to the
+/// deep-link listener. Returns the state it started in.
+pub(crate) async fn go_live<R: Runtime>(
+    app: &AppHandle<R>,
+    controller: Arc<OidcController<R>>,
+    notice: Option<Notice>,
+) -> AuthView {
+    let view = controller.start_with(notice).await;
+    if let Ok(state) = state(app) {
+        state.live.send_replace(Some(controller));
+    }
+    view
+}
+
+/// The controller once it has started; none when it never will (the app is not configured).
+pub(crate) async fn live<R: Runtime>(app: &AppHandle<R>) -> Option<Arc<OidcController<R>>> {
+    let state = state(app).ok()?;
+    if state.read(|setup| matches!(setup, Some(Setup::NotConfigured(_)))) {
+        return None;
+    }
+    let mut live = state.live.subscribe();
+    let controller = live.wait_for(Option::is_some).await.ok()?.clone();
+    controller
+}
+
+/// Opens the store again after a storage problem: as it is (`start_over` false: the user unlocked the
+/// keyring, fixed a permission, …), or after setting aside what could not be read. On success the
+/// controller starts and the returned state is the restored one; else the (new) storage problem.
+/// Without a storage problem, nothing changes.
+pub(crate) async fn reopen<R: Runtime>(app: &AppHandle<R>, start_over: bool) -> Result<AuthView> {
+    let state = state(app)?;
+    let _one_at_a_time = state.reopening.lock().await;
+    let Some((store, problem)) = state.read(|setup| match setup {
+        Some(Setup::StorageProblem(waiting)) => {
+            Some((waiting.store.clone(), waiting.problem.clone()))
+        }
+        _ => None,
+    }) else {
+        let _ = controller(app)?;
+        return view(app);
+    };
+    let opened = if start_over {
+        store
+            .start_over(&problem)
+            .await
+            .map(|(vault, aside)| (vault, StorageProblem::started_over(aside.as_deref())))
+    } else {
+        store.open().await.map(|vault| (vault, None))
+    };
+    match settle(&state, opened)? {
+        Reopened::Ready(controller, notice) => Ok(go_live(app, controller, notice).await),
+        Reopened::StillBroken(view) => {
+            state.channels.send(&view);
+            Ok(view)
+        }
+    }
+}
+
+/// What reopening the store gave.
+enum Reopened<R: Runtime> {
+    /// The controller to start, and what to tell the user with its first state.
+    Ready(Arc<OidcController<R>>, Option<Notice>),
+    /// The storage problem that remains, as a state.
+    StillBroken(AuthView),
+}
+
+/// Records what reopening the store gave (synchronously: the setup's lock is never held across an
+/// await).
+fn settle<R: Runtime>(
+    state: &State<R>,
+    opened: std::result::Result<(SessionStore, Option<Notice>), StorageProblem>,
+) -> Result<Reopened<R>> {
+    let mut setup = state.setup.write().unwrap_or_else(|p| p.into_inner());
+    // Still waiting: reopening is the only change after setup, and the caller holds its lock.
+    let mut waiting = match setup.take() {
+        Some(Setup::StorageProblem(waiting)) => waiting,
+        other => {
+            *setup = other;
+            return Err(Error::NotReady);
+        }
+    };
+    match opened {
+        Err(problem) => {
+            let view = AuthView::from(&problem);
+            waiting.problem = problem;
+            *setup = Some(Setup::StorageProblem(waiting));
+            Ok(Reopened::StillBroken(view))
+        }
+        Ok((vault, notice)) => {
+            let Waiting {
+                client,
+                api_base_url,
+                page,
+                ..
+            } = *waiting;
+            let controller = build(client, vault, page, &state.channels, api_base_url);
+            *setup = Some(Setup::Ready(controller.clone()));
+            Ok(Reopened::Ready(controller, notice))
+        }
+    }
 }

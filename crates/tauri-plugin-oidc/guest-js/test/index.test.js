@@ -47,6 +47,17 @@ test('each function calls its plugin command', async () => {
   ]);
 });
 
+test('after a storage problem: try again, or start over', async () => {
+  const core = fakeCore({ 'plugin:oidc|reopen_store': ({ startOver }) => ({ status: startOver ? 'signed_out' : 'storage_problem' }) });
+  oidc.useCore(core);
+  assert.equal((await oidc.retryStorage()).status, 'storage_problem');
+  assert.equal((await oidc.startOver()).status, 'signed_out');
+  assert.deepEqual(core.calls, [
+    ['plugin:oidc|reopen_store', { startOver: false }],
+    ['plugin:oidc|reopen_store', { startOver: true }],
+  ]);
+});
+
 test('fetchApi sends only a path', async () => {
   const core = fakeCore({ 'plugin:oidc|fetch_api': ({ path }) => ({ status: 200, body: { path } }) });
   oidc.useCore(core);
