@@ -99,6 +99,8 @@ const seeds = {
     "valid.txt": proof({}),
     "wrong-htu.txt": proof({ htu: "http://127.0.0.1:9001/api/messages" }),
     "with-nonce.txt": proof({ nonce: "api-nonce-1" }),
+    // An unknown alg quoted in the error: it used to carry the ESC into the demo API's log.
+    "escape-alg.txt": `${json({ typ: "dpop+jwt", alg: "\u001b]52;c;eA==\u0007" })}.e30.c2ln`,
     "private-key.txt": jwt({ typ: "dpop+jwt", alg: "ES256", jwk: DPOP_KEY },
       { htm: "GET", htu: API_URL, iat: NOW, jti: "x", ath }, ec, { dsaEncoding: "ieee-p1363" }),
   },

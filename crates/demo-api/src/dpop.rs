@@ -81,8 +81,15 @@ impl Default for Proofs {
     }
 }
 
+/// An invalid proof, said in a message with no control characters: the reasons quote the proof's
+/// text (serde names an unknown `alg` as it was sent), and logs go to a terminal.
 fn invalid(what: impl Into<String>) -> ProofError {
-    ProofError::Invalid(what.into())
+    ProofError::Invalid(
+        what.into()
+            .chars()
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect(),
+    )
 }
 
 /// The RFC 7638 thumbprint of an EC public key.
@@ -183,4 +190,28 @@ fn verify(proof: &str, request: &ProofRequest<'_>, now: i64) -> Result<Claims, P
         }
     }
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_proof_is_reported_without_control_characters() {
+        // Found by the fuzz target `dpop_proof`: an unknown `alg` was quoted raw in the message.
+        let header = URL_SAFE_NO_PAD.encode(r#"{"typ":"dpop+jwt","alg":"\u001b]52;c;eA==\u0007"}"#);
+        let proof = format!("{header}.e30.c2ln");
+        let url = Url::parse("https://api.example.com/api/messages").unwrap();
+        let request = ProofRequest {
+            method: "GET",
+            url: &url,
+            token: "token",
+            jkt: "jkt",
+            nonce: None,
+        };
+        let error = Proofs::default().check(&proof, &request, 0).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("unknown variant"), "{message}");
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+    }
 }
