@@ -25,16 +25,37 @@ pub fn session_path(common: &Common) -> Result<PathBuf> {
     Ok(data.join("signin").join("session.json"))
 }
 
+/// Test option (hidden, for the chaos test in crates/chaos): with this environment variable set to a
+/// number of bytes, a keystore value larger than that is split into chunks, as every session is on
+/// Windows (2,560 bytes per item).
+pub const TEST_KEYSTORE_CHUNK_ENV: &str = "SIGNIN_TEST_KEYSTORE_CHUNK_BYTES";
+
 /// The session store that `--token-storage` asks for.
 pub async fn store(common: &Common, path: &Path) -> Result<SessionStore> {
-    StoreOptions {
+    let options = StoreOptions {
         storage: common.token_storage.parse()?,
         file: path.to_path_buf(),
         service: KEYSTORE_SERVICE.to_string(),
         account_prefix: format!("{}#", path.display()),
+    };
+    let store = options.open().await?;
+    let chunk = std::env::var(TEST_KEYSTORE_CHUNK_ENV).ok();
+    match chunk.and_then(|bytes| bytes.parse().ok()) {
+        Some(bytes) if store.storage() == native_oidc::Storage::Keystore => {
+            // The Secret Service client blocks: not on a runtime thread.
+            let prefix = options.account_prefix.clone();
+            let vault = tokio::task::spawn_blocking(move || {
+                native_oidc::KeystoreVault::open(KEYSTORE_SERVICE, &prefix)
+            })
+            .await
+            .map_err(|e| Error::Storage(format!("the store task failed: {e}")))??
+            .with_max_value_size(bytes);
+            let mut lock = path.as_os_str().to_owned();
+            lock.push(".lock"); // the lock file StoreOptions::open uses
+            Ok(SessionStore::new(std::sync::Arc::new(vault)).with_lock_file(lock.into()))
+        }
+        _ => Ok(store),
     }
-    .open()
-    .await
 }
 
 /// Flags, then environment, then config file.
