@@ -4,6 +4,7 @@
 //   {"t":<epoch ms>,"event":"issued","grant":<grant id>,"to":<hash>}          a sign-in (code exchange)
 //   {"t":…,"event":"rotated","grant":…,"from":<hash>,"to":<hash>}            a refresh answered with a new token
 //   {"t":…,"event":"refused","grant":…|null,"from":<hash>,"reason":<text>}   a refresh answered invalid_grant
+//                                              (reason: `invalid_grant: refresh token already used`, …)
 //   {"t":…,"event":"revoked","token":<hash>}                                  a revocation request
 // A line is written before the answer is sent, so a client killed while waiting for it still shows.
 import { appendFileSync } from 'node:fs';
@@ -15,6 +16,10 @@ export function logTokens(provider, file) {
   const write = (event, fields) => {
     appendFileSync(file, `${JSON.stringify({ t: Date.now(), event, ...fields })}\n`);
   };
+  // oidc-provider answers every refused grant `invalid_grant: grant request is invalid`; the reason
+  // (`refresh token already used`, `refresh token not found`, …) is in the error it emits.
+  const details = new WeakMap();
+  provider.on('grant.error', (ctx, error) => details.set(ctx, error?.error_detail ?? error?.message));
   provider.use(async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;
@@ -25,7 +30,7 @@ export function logTokens(provider, file) {
     if (route === 'token' && params.grant_type === 'refresh_token' && params.refresh_token) {
       const from = tokenHash(params.refresh_token);
       if (body.refresh_token) write('rotated', { grant, from, to: tokenHash(body.refresh_token) });
-      else if (body.error) write('refused', { grant, from, reason: `${body.error}: ${body.error_description ?? ''}` });
+      else if (body.error) write('refused', { grant, from, reason: `${body.error}: ${details.get(ctx) ?? body.error_description ?? ''}` });
     } else if (route === 'token' && params.grant_type === 'authorization_code' && body.refresh_token) {
       write('issued', { grant, to: tokenHash(body.refresh_token) });
     } else if (route === 'revocation' && params.token) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt, createLocalJWKSet, jwtVerify } from 'jose';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -322,5 +322,40 @@ test('IDP_TEST_INVALID_REFRESHED_ID_TOKEN breaks the signature of refreshed ID t
     assert.equal(next.status, 200, 'the rotated refresh token works');
   } finally {
     await stopIdp(broken);
+  }
+});
+
+test('IDP_TEST_TOKEN_LOG logs every refresh-token issue, rotation, refusal and revocation, without token values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idp-tokens-'));
+  const file = join(dir, 'tokens.jsonl');
+  const logged = await startIdp({ IDP_TEST_TOKEN_LOG: file, IDP_REFRESH_TOKEN_GRACE: '0' });
+  try {
+    const hash = (value) => createHash('sha256').update(value).digest('hex').slice(0, 16);
+    const first = await signIn(logged.issuer);
+    const second = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, logged.issuer);
+    assert.equal(second.status, 200);
+    const reused = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, logged.issuer);
+    assert.equal(reused.body.error, 'invalid_grant');
+    await fetch(`${logged.issuer}/v1/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: CLIENT_ID, token: second.body.refresh_token }),
+    });
+    const text = readFileSync(file, 'utf8');
+    for (const secret of [first.refresh_token, second.body.refresh_token, first.access_token]) {
+      assert.ok(!text.includes(secret), 'no token value in the log');
+    }
+    const events = text.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(events.map((e) => e.event), ['issued', 'rotated', 'refused', 'revoked']);
+    const [issued, rotated, refused, revoked] = events;
+    assert.ok(typeof issued.grant === 'string' && issued.grant.length > 0);
+    assert.equal(issued.to, hash(first.refresh_token));
+    assert.deepEqual([rotated.grant, rotated.from, rotated.to], [issued.grant, hash(first.refresh_token), hash(second.body.refresh_token)]);
+    assert.equal(refused.from, hash(first.refresh_token));
+    assert.match(refused.reason, /invalid_grant: refresh token already used/);
+    assert.equal(revoked.token, hash(second.body.refresh_token));
+    for (const event of events) assert.ok(Number.isInteger(event.t) && Math.abs(event.t - Date.now()) < 60_000);
+  } finally {
+    await stopIdp(logged);
   }
 });
