@@ -32,7 +32,7 @@ IN_ROOT := cd $(ROOT) &&
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
 test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
 
@@ -146,6 +146,21 @@ fuzz: deps-system $(CARGO_FUZZ)
 
 fuzz-check: deps-system $(CARGO_FUZZ)
 	$(call FUZZ_RUN,$(FUZZ_CHECK_SECONDS))
+
+# The chaos test (crates/chaos; README, "Chaos test"): `signin` processes and an in-process app share one
+# session against dev/idp while gnome-keyring is stopped and restarted, every keystore session is
+# chunked, a tmpfs fills up (root only; else a simulated full disk in the app's vault), a fault proxy
+# delays, fails and drops requests, and processes are SIGKILLed; invariants after every operation.
+# `make chaos` is the long run (>= 5,000 operations and >= 20 keystore outages without kills, >= 200
+# kills); `chaos-check` the short bounded one (about 2 minutes). CHAOS_ARGS="--seed N" replays a seed.
+CHAOS_BUILD := $(IN_ROOT) cargo build --locked -p chaos -p signin-cli -p testkit --bins
+chaos: deps-system deps-node
+	$(CHAOS_BUILD)
+	$(IN_ROOT) $(TARGET)/debug/chaos $(CHAOS_ARGS)
+
+chaos-check: deps-system deps-node
+	$(CHAOS_BUILD)
+	$(IN_ROOT) timeout 600 $(TARGET)/debug/chaos --short $(CHAOS_ARGS)
 
 $(TAURI_CLI):
 	$(IN_ROOT) npm install --prefix $(TOOLS)/npm-$(TAURI_CLI_VERSION) --no-save --no-audit --no-fund @tauri-apps/cli@$(TAURI_CLI_VERSION)
