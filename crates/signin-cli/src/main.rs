@@ -11,6 +11,7 @@
 mod args;
 mod browser;
 mod commands;
+mod logging;
 mod loopback;
 mod settings;
 
@@ -67,17 +68,8 @@ async fn run(cli: Cli) -> Result<String, Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Warnings (a keystore that does not answer, a refreshed ID token that is not valid) go to
-    // standard error; RUST_LOG=info shows more. Never a token.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .without_time()
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    // Warnings (a keystore that does not answer, a session that cannot be read) go to standard error.
+    logging::init();
     let is_status = matches!(cli.command, Command::Status);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -352,3 +352,46 @@ fn an_api_answer_is_shown_clean_on_a_terminal_and_kept_whole_in_a_pipe() {
         shown.stdout
     );
 }
+
+#[test]
+fn log_lines_show_no_control_characters() {
+    // A subject (`sub`, the user's id at dev/idp) with a bidi override and a carriage return, logged
+    // at info level when signing in.
+    let env_dir = tempfile::tempdir().unwrap();
+    let users = env_dir.path().join("users.json");
+    let subject = "user\u{202e}\u{9b}x\ry";
+    std::fs::write(
+        &users,
+        json!([{
+            "id": subject,
+            "username": "hostile",
+            "password": "hostile-password",
+            "claims": { "name": "Eve" },
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let env = Env::new(IdpOptions {
+        users_file: Some(users),
+        ..Default::default()
+    });
+    let browser = format!("{} --user hostile --password hostile-password", browser());
+    let run = super::finish(
+        env.login_command(&browser, &[])
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.json()["subject"], subject);
+    assert!(run.stderr.contains("signed in"), "{}", run.stderr);
+    let raw: Vec<char> = run
+        .stderr
+        .chars()
+        .filter(|&c| c != '\n' && is_unprintable(c))
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "{raw:?} reached the terminal: {:?}",
+        run.stderr
+    );
+}

@@ -57,7 +57,7 @@ impl Env {
         self.dir.path().join("session.pending.json")
     }
 
-    /// Empties the test's folder (but for the browser folders of other tests there are none).
+    /// Empties the test's folder.
     fn reset(&self) {
         for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
             let path = entry.path();
@@ -159,7 +159,7 @@ fn logout_erases_what_it_can_whatever_the_stored_session_is() {
         std::fs::remove_file(env.session()).unwrap();
         break_it(&env.session(), &bytes);
 
-        let logout = env.run(&["logout"]);
+        let logout = env.run(&["logout", "--browser", "true"]);
         if case == "a folder" {
             // Not a session: it is not deleted, and logout says it could not sign out.
             assert_eq!(logout.code, 1, "{}", context(case, &logout));
@@ -209,7 +209,7 @@ fn logout_works_whatever_the_stored_sign_ins_in_progress_are() {
         let refresh_token = stored["refresh_token"].as_str().unwrap().to_string();
         break_it(&env.pending(), &bytes);
 
-        let logout = env.run(&["logout"]);
+        let logout = env.run(&["logout", "--browser", "true"]);
         assert_eq!(logout.code, 0, "{}", context(case, &logout));
         assert!(
             logout
@@ -240,7 +240,7 @@ fn logout_without_a_session_erases_a_set_aside_copy_and_says_not_signed_in() {
     assert!(aside(&env.session()).exists());
     assert!(!env.session().exists());
 
-    let logout = env.run(&["logout"]);
+    let logout = env.run(&["logout", "--browser", "true"]);
     assert!(
         logout.error_line().starts_with("error: not_signed_in: "),
         "{}",
@@ -320,7 +320,7 @@ fn login_and_logout_work_over_a_keystore_item_that_is_not_a_session() {
     damage("not a session either");
     let logout = run_on(
         &bus,
-        env.command(&["logout", "--token-storage", "keystore"]),
+        env.command(&["logout", "--browser", "true", "--token-storage", "keystore"]),
     );
     assert_eq!(logout.code, 0, "{}", logout.stderr);
     assert!(
