@@ -609,3 +609,47 @@ fn an_unparseable_store_file_of_an_earlier_version_opens_on_what_to_do_and_start
     app.wait_for("sign-in", |s| s["status"] == "signed_in");
     assert!(app.stored_session().is_some());
 }
+
+/// A debug build registers the scheme for itself (`~/.local/share/applications/<exe>-handler.desktop`),
+/// under a name that tells it from the installed package's "Okta Sign-In Example" in an "Open With…"
+/// chooser; a file an earlier build wrote with the package's name is renamed.
+#[test]
+fn a_debug_build_registers_its_handler_under_a_name_of_its_own() {
+    let exe = std::env::current_exe().unwrap();
+    let file_name = format!(
+        "{}-handler.desktop",
+        exe.file_name().unwrap().to_string_lossy()
+    );
+    let handler =
+        |data: &std::path::Path| data.parent().unwrap().join("applications").join(&file_name);
+    let name_of = |text: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix("Name="))
+            .map(str::to_string)
+    };
+    let idp = Idp::start();
+    let earlier = "[Desktop Entry]\nType=Application\nName=Okta Sign-In Example\n\
+        Exec=\"/old/okta-signin-app\" %u\nTerminal=false\n\
+        MimeType=x-scheme-handler/com.okta.example;\nNoDisplay=true\n";
+    for written_before in [None, Some(earlier)] {
+        let app = start_on(&idp, native_oidc::TokenStorage::File, |data| {
+            if let Some(text) = written_before {
+                let file = handler(data);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(file, text).unwrap();
+            }
+        });
+        let data = app.app.path().app_data_dir().unwrap();
+        let text = std::fs::read_to_string(handler(&data)).unwrap();
+        assert_eq!(
+            name_of(&text).as_deref(),
+            Some("Okta Sign-In Example (development build)"),
+            "{text}"
+        );
+        assert!(text.contains("x-scheme-handler/com.okta.example"), "{text}");
+        assert!(
+            text.contains(&format!("\"{}\" %u", exe.display())),
+            "it opens this build: {text}"
+        );
+    }
+}

@@ -39,6 +39,8 @@ mod links;
 #[cfg(mobile)]
 mod mobile;
 pub mod models;
+#[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
+mod registration;
 mod state;
 
 use std::{path::Path, sync::Arc};

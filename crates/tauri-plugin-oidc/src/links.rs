@@ -63,18 +63,15 @@ pub(crate) fn queue() -> (LinkSender, mpsc::UnboundedReceiver<Link>) {
     mpsc::unbounded_channel()
 }
 
-/// Starts the controller (once the store opens) and wires every source of deep links to it. A debug build registers the
-/// URL scheme for itself (Linux, Windows); an installed app is registered by its package, which a
-/// development build run later must not take over.
+/// Starts the controller (once the store opens) and wires every source of deep links to it. A debug
+/// build registers the URL scheme for itself (Linux, Windows: `registration.rs`).
 pub(crate) fn listen<R: Runtime>(
     app: &AppHandle<R>,
     sender: LinkSender,
     mut links: mpsc::UnboundedReceiver<Link>,
 ) {
     #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
-    if let Err(error) = app.deep_link().register_all() {
-        tracing::warn!(%error, "could not register the URL scheme");
-    }
+    crate::registration::register_development_build(app);
     for url in app
         .deep_link()
         .get_current()
