@@ -33,6 +33,17 @@ pub struct Swallow {
     pub who: String,
 }
 
+/// One operation: who ran what, from when to when, and how it ended.
+#[derive(Clone, Debug)]
+pub struct Span {
+    /// When it started.
+    pub from_ms: u64,
+    /// When it ended.
+    pub to_ms: u64,
+    /// `signin-1 refresh: storage`.
+    pub what: String,
+}
+
 /// A session the harness found gone while nobody had signed out.
 #[derive(Clone, Debug)]
 pub struct Loss {
@@ -69,6 +80,7 @@ pub fn explain(
     events: &[TokenEvent],
     swallows: &[Swallow],
     used: &mut [bool],
+    spans: &[Span],
     grace_s: u64,
 ) -> Verdict {
     let grant = loss
@@ -157,9 +169,15 @@ pub fn explain(
             !used[*index] && s.from_ms <= rotation.at_ms + 5 && rotation.at_ms <= s.to_ms
         });
         let Some((index, swallow)) = swallow else {
+            let in_flight: Vec<&str> = spans
+                .iter()
+                .filter(|s| s.from_ms <= rotation.at_ms && rotation.at_ms <= s.to_ms)
+                .map(|s| s.what.as_str())
+                .collect();
             return unexplained(&format!(
-                "grant {grant}: the rotation of {spent} into {child} at {} was never saved, and no kill or dropped answer explains it",
-                rotation.at_ms
+                "grant {grant}: the rotation of {spent} into {child} at {} was never saved, and no kill or dropped answer explains it (operations under way then: {})",
+                rotation.at_ms,
+                in_flight.join(", ")
             ));
         };
         used[index] = true;

@@ -150,7 +150,7 @@ fn main() -> ExitCode {
             }
         );
         let figures = runtime.block_on(run::run_regime(regime, bus.clone(), &mut rng));
-        failed |= report(&regime, &figures);
+        failed |= report(&regime, &figures, !short);
     }
     println!(
         "chaos: seed {seed}: {}",
@@ -163,8 +163,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints a regime's figures; true when it failed.
-fn report(regime: &Regime, f: &Figures) -> bool {
+/// Prints a regime's figures; true when it failed. Targets not reached fail the long run only (the
+/// short one is bounded in time on a machine shared with other work).
+fn report(regime: &Regime, f: &Figures, targets_count: bool) -> bool {
     println!(
         "chaos: {}: {} operations in {} rounds, {} kills, {} keystore outages, {} disk-full episodes, \
          {} proxy faults ({} token answers dropped), {} checks ({} could not read the store), \
@@ -198,5 +199,8 @@ fn report(regime: &Regime, f: &Figures) -> bool {
         println!("chaos: {}: target not reached: {short}", regime.name);
     }
     let lost_calm = !regime.kills && f.lost > 0;
-    !f.violations.is_empty() || f.unexplained > 0 || lost_calm || !f.short_of.is_empty()
+    !f.violations.is_empty()
+        || f.unexplained > 0
+        || lost_calm
+        || (targets_count && !f.short_of.is_empty())
 }

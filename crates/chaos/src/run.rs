@@ -24,7 +24,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::{
     checks,
-    ledger::{self, now_ms, Loss, Swallow},
+    ledger::{self, now_ms, Loss, Span, Swallow},
     proxy::{Faults, CALM},
     rng::Rng,
     world::{Backing, Place, World, CHUNK_BYTES, OTHER_USER, SERVICE},
@@ -117,6 +117,7 @@ struct State {
     violations: Mutex<Vec<String>>,
     losses: Mutex<Vec<Loss>>,
     swallows: Mutex<Vec<Swallow>>,
+    spans: Mutex<Vec<Span>>,
     outcomes: Mutex<BTreeMap<String, u64>>,
     ops: AtomicU64,
     round_ops: AtomicU64,
@@ -126,6 +127,8 @@ struct State {
     checks: AtomicU64,
     checks_skipped: AtomicU64,
     stop: AtomicBool,
+    /// When the regime's time is up (a round under way ends early then).
+    deadline: Instant,
     other: Mutex<OtherSnapshot>,
     durations: Mutex<BTreeMap<&'static str, (u64, u64)>>,
 }
@@ -186,6 +189,7 @@ pub async fn run_regime(
         violations: Mutex::new(Vec::new()),
         losses: Mutex::new(Vec::new()),
         swallows: Mutex::new(Vec::new()),
+        spans: Mutex::new(Vec::new()),
         outcomes: Mutex::new(BTreeMap::new()),
         ops: AtomicU64::new(0),
         round_ops: AtomicU64::new(0),
@@ -195,6 +199,7 @@ pub async fn run_regime(
         checks: AtomicU64::new(0),
         checks_skipped: AtomicU64::new(0),
         stop: AtomicBool::new(false),
+        deadline: Instant::now() + regime.targets.max,
         other: Mutex::new(OtherSnapshot::default()),
         durations: Mutex::new(BTreeMap::new()),
     });
@@ -238,6 +243,16 @@ impl State {
     fn count(&self, kind: &str, outcome: &str) {
         if let Ok(mut outcomes) = self.outcomes.lock() {
             *outcomes.entry(format!("{kind} {outcome}")).or_default() += 1;
+        }
+    }
+
+    fn span(&self, from_ms: u64, what: String) {
+        if let Ok(mut spans) = self.spans.lock() {
+            spans.push(Span {
+                from_ms,
+                to_ms: now_ms(),
+                what,
+            });
         }
     }
 
@@ -407,6 +422,7 @@ impl State {
     fn round_done(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
             || self.round_ops.load(Ordering::SeqCst) >= self.regime.targets.round_ops
+            || Instant::now() > self.deadline
     }
 
     fn signed_in(&self) -> bool {
@@ -579,6 +595,7 @@ impl State {
         }
         let _ = &run.stdout;
         self.count(kind, &run.outcome());
+        self.span(started_ms, format!("{who} {kind}: {}", run.outcome()));
         run
     }
 
@@ -854,6 +871,7 @@ impl State {
             } else {
                 None
             };
+            let started_ms = now_ms();
             let task = {
                 let (app, platform) = (app.clone(), platform.clone());
                 tokio::spawn(async move { app_op(&app, &platform, kind).await })
@@ -870,6 +888,7 @@ impl State {
                 }
             };
             self.count(&format!("app-{kind}"), &outcome);
+            self.span(started_ms, format!("app {kind}: {outcome}"));
             if membership {
                 self.after_membership_change(&format!("app {kind}"), false)
                     .await;
@@ -953,6 +972,7 @@ impl State {
         swallows.sort_by_key(|s| s.to_ms);
         let mut used = vec![false; swallows.len()];
         let losses = self.losses.lock().map(|l| l.clone()).unwrap_or_default();
+        let spans = self.spans.lock().map(|s| s.clone()).unwrap_or_default();
         let mut figures = Figures {
             ops: self.ops.load(Ordering::SeqCst),
             outcomes: self.outcomes.lock().map(|o| o.clone()).unwrap_or_default(),
@@ -974,7 +994,14 @@ impl State {
             ..Default::default()
         };
         for loss in &losses {
-            let verdict = ledger::explain(loss, &events, &swallows, &mut used, self.regime.grace);
+            let verdict = ledger::explain(
+                loss,
+                &events,
+                &swallows,
+                &mut used,
+                &spans,
+                self.regime.grace,
+            );
             if !verdict.explained {
                 figures.unexplained += 1;
             }
