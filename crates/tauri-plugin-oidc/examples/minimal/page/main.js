@@ -6,7 +6,7 @@ const profile = document.getElementById('profile');
 function show(state) {
   button.hidden = state.status !== 'signed_out';
   profile.textContent =
-    state.status === 'signed_in' ? `Hello, ${state.profile.name ?? state.profile.subject}` : state.notice?.message ?? '';
+    state.status === 'signed_in' ? `Hello, ${state.profile.name ?? state.profile.subject}` : state.notice?.message ?? state.message ?? '';
 }
 
 button.addEventListener('click', () => signIn().then(show, (error) => (profile.textContent = error.message)));
