@@ -248,7 +248,12 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
 async fn erase_unreadable(store: &SessionStore, error: &Error) -> Result<()> {
     eprintln!("warning: {}: {error}", error.kind());
     let lock = store.lock().await?;
-    store.clear(&lock).await.map_err(could_not_erase)?;
+    store.clear(&lock).await.map_err(|e| {
+        not_erased(
+            e,
+            "its tokens could not be revoked either (it cannot be read)",
+        )
+    })?;
     eprintln!(
         "Signed out on this device: the unreadable session is erased. Its tokens could not be \
          revoked; they end when they expire (or sign out at the identity provider's site)."
@@ -256,13 +261,16 @@ async fn erase_unreadable(store: &SessionStore, error: &Error) -> Result<()> {
     Ok(())
 }
 
-fn could_not_erase(error: Error) -> Error {
+/// A sign-out that could not erase everything on this device: an error (exit code 1), saying what
+/// remains, what became of the tokens (`tokens`) and what to do.
+fn not_erased(error: Error, tokens: &str) -> Error {
     let why = match error {
         Error::Storage(message) => message,
         other => other.to_string(),
     };
     Error::Storage(format!(
-        "not signed out: the stored session could not be erased from this device ({why})"
+        "not signed out on this device: the stored session could not be erased ({why}); {tokens}; \
+         run `signin logout` again once that is fixed"
     ))
 }
 
@@ -280,7 +288,10 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     if session.is_none() {
         // Nothing to revoke; a set-aside copy from an earlier run may still hold tokens.
         let lock = store.lock().await?;
-        store.clear(&lock).await.map_err(could_not_erase)?;
+        store
+            .clear(&lock)
+            .await
+            .map_err(|e| not_erased(e, "no tokens to revoke"))?;
         return Err(Error::NotSignedIn);
     }
     let auth = Auth::new(
@@ -289,12 +300,8 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     );
     auth.restore().await?.ok_or(Error::NotSignedIn)?;
     let task = auth.sign_out_locally().await?;
-    match task.erase_error() {
-        None => eprintln!("Signed out: the stored session is erased."),
-        Some(error) => eprintln!(
-            "warning: {}: signed out, but the stored session could not be erased ({error}); its tokens are revoked",
-            error.kind()
-        ),
+    if task.erase_error().is_none() {
+        eprintln!("Signed out: the stored session is erased.");
     }
     // A loopback logout redirect (stored with the session): listen for the browser's return.
     let mut listener = match task.post_logout_redirect_uri() {
@@ -306,8 +313,14 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     if let Some(error) = &sign_out.error {
         eprintln!("warning: {}: {error}", error.kind());
     }
+    // What could not be erased is the command's error, once the rest of the sign-out is done.
+    let erased = match sign_out.erase_error {
+        None => Ok(()),
+        Some(error) if sign_out.error.is_none() => Err(not_erased(error, "its tokens are revoked")),
+        Some(error) => Err(not_erased(error, "its tokens may not be revoked")),
+    };
     let Some(end_session) = sign_out.end_session else {
-        return Ok(());
+        return erased;
     };
     let mut shown = end_session.url.clone();
     shown.set_query(None);
@@ -349,5 +362,6 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     }
     // The sign-out is over: stop listening before waiting for the browser command.
     drop(listener);
-    opened.finish().await
+    opened.finish().await?;
+    erased
 }

@@ -165,7 +165,7 @@ fn logout_erases_what_it_can_whatever_the_stored_session_is() {
             assert_eq!(logout.code, 1, "{}", context(case, &logout));
             let line = logout.stderr.trim_end().lines().last().unwrap_or_default();
             assert!(
-                line.starts_with("error: storage: not signed out: "),
+                line.starts_with("error: storage: not signed out on this device: "),
                 "{}",
                 context(case, &logout)
             );
@@ -225,6 +225,37 @@ fn logout_works_whatever_the_stored_sign_ins_in_progress_are() {
             "{case}: the tokens are revoked"
         );
     }
+}
+
+#[test]
+fn a_logout_that_cannot_erase_everything_revokes_and_fails_saying_what_remains() {
+    let env = Env::new(IdpOptions::default());
+    env.login(&[]).json();
+    let stored: Value = serde_json::from_slice(&std::fs::read(env.session()).unwrap()).unwrap();
+    let refresh_token = stored["refresh_token"].as_str().unwrap().to_string();
+    // Where a set-aside copy would be, something sign-out cannot remove.
+    std::fs::create_dir(aside(&env.session())).unwrap();
+    std::fs::write(aside(&env.session()).join("inside"), "kept").unwrap();
+
+    let logout = env.run(&["logout", "--browser", "true"]);
+    assert_eq!(logout.code, 1, "{}", logout.stderr);
+    let line = logout.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with("error: storage: not signed out on this device: "),
+        "{line}"
+    );
+    assert!(
+        line.contains("session.corrupt"),
+        "says what remains: {line}"
+    );
+    assert!(line.contains("its tokens are revoked"), "{line}");
+    assert!(line.contains("run `signin logout` again"), "{line}");
+    assert_eq!(
+        super::refresh_grant(&env.idp, &refresh_token)["error"],
+        "invalid_grant",
+        "the tokens are revoked all the same"
+    );
+    assert!(aside(&env.session()).join("inside").exists());
 }
 
 #[test]
