@@ -134,7 +134,7 @@ FUZZ_RUN = $(IN_ROOT) cargo fetch --locked --manifest-path $(FUZZ_DIR)/Cargo.tom
 			$(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t -- -max_total_time=$(1) \
 			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ 2>&1 | \
-			grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|thread|Done)|panicked|Test unit written'; \
+			grep -E -A1 --no-group-separator '^(stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|Done)|panicked|Test unit written'; \
 		[ "$${PIPESTATUS[0]}" = 0 ] || { echo "fuzz $$t: crashed, see $(FUZZ_DIR)/artifacts/$$t/"; exit 1; }; \
 	done
 

@@ -123,6 +123,9 @@ const seeds = {
   session: {
     "bearer.json": JSON.stringify(session),
     "dpop.json": JSON.stringify({ ...session, dpop_key: { d: DPOP_KEY.d } }),
+    // A claim the JSON parser reads as a float far from any integer: it must read back as written.
+    "float-claim.json": JSON.stringify({ ...session, claims: { ...session.claims, auth_time: 1.5 } })
+      .replace('"auth_time":1.5', '"auth_time":133333333333333333333333333700000000'),
     "minimal.json": JSON.stringify({ ...session, expires_at: null, refresh_token: null, id_token: null,
       nonce: null, profile: null, post_logout_redirect_uri: undefined }),
   },

@@ -1,11 +1,11 @@
 //! The callback URL the browser brings back to the app: checked against the redirect URI, then read
-//! into parameters (each at most once). No panic; errors are printable and never show a parameter's
-//! value (an authorization code).
+//! into parameters (each at most once). No panic; errors are printable and never show a token-looking
+//! parameter value (an authorization code).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use native_oidc::fuzzing::{callback, REDIRECT_URI};
-use oidc_fuzz::assert_printable;
+use oidc_fuzz::{assert_printable, token_looking};
 
 fuzz_target!(|input: &str| {
     match callback(input) {
@@ -26,7 +26,7 @@ fuzz_target!(|input: &str| {
                 for (name, value) in url.query_pairs() {
                     let unique = input.matches(value.as_ref()).count() == 1
                         && !name.contains(value.as_ref());
-                    if value.len() >= 16 && unique {
+                    if token_looking(&value) && unique {
                         assert!(
                             !message.contains(value.as_ref()),
                             "{message:?} shows {value:?}"
