@@ -31,10 +31,11 @@ pub fn entries_of<'a>(items: &'a [SecretItem], place: &Place) -> Vec<(String, &'
     entries
 }
 
-/// The stored session of `place`, as JSON: `Err` when it cannot be looked at now (the Secret Service
-/// is down), `Ok(Err)` when what is stored is not a whole session.
+/// The stored session of `place`, as JSON, from its file or from the keystore's `items`: `Err` when
+/// it cannot be looked at now (the Secret Service is down), `Ok(Err)` when what is stored is not a
+/// whole session.
 pub fn stored_session(
-    world: &World,
+    items: Option<&[SecretItem]>,
     place: &Place,
     backing: Backing,
 ) -> Result<Result<Option<Value>, String>, String> {
@@ -45,8 +46,8 @@ pub fn stored_session(
             Err(e) => return Err(format!("cannot read {}: {e}", place.file.display())),
         },
         Backing::Keystore => {
-            let items = keystore_items(world).ok_or("the Secret Service is down")?;
-            match keystore_value(&entries_of(&items, place)) {
+            let items = items.ok_or("the Secret Service is down")?;
+            match keystore_value(&entries_of(items, place)) {
                 Ok(value) => value,
                 Err(why) => return Ok(Err(why)),
             }

@@ -205,6 +205,24 @@ pub async fn run_regime(
     });
     state.sign_in_other_user().await;
     let started = Instant::now();
+    let progress = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                println!(
+                    "chaos: {} after {} s: {} operations, {} kills, {} keystore outages, {} sessions lost, {} violations",
+                    state.regime.name,
+                    started.elapsed().as_secs(),
+                    state.ops.load(Ordering::SeqCst),
+                    state.kills.load(Ordering::SeqCst),
+                    state.outages.load(Ordering::SeqCst),
+                    state.losses.lock().map(|l| l.len()).unwrap_or(0),
+                    state.violations.lock().map(|v| v.len()).unwrap_or(0),
+                );
+            }
+        })
+    };
     let mut rounds = 0;
     loop {
         let backing = if rounds % 2 == 0 {
@@ -222,6 +240,7 @@ pub async fn run_regime(
             break; // enough to read
         }
     }
+    progress.abort();
     state.figures(rounds)
 }
 
@@ -295,8 +314,9 @@ impl State {
                 run.stderr
             );
         }
+        let items = checks::keystore_items(&self.world);
         let snapshot = self
-            .other_snapshot()
+            .other_snapshot(items.as_deref())
             .expect("the Secret Service answers at start");
         assert!(
             !snapshot.file.is_empty() && !snapshot.keystore.is_empty(),
@@ -316,12 +336,11 @@ impl State {
         *self.other.lock().expect("snapshot") = snapshot;
     }
 
-    fn other_snapshot(&self) -> Option<OtherSnapshot> {
+    fn other_snapshot(&self, items: Option<&[testkit::SecretItem]>) -> Option<OtherSnapshot> {
         let w = &self.world;
-        let items = checks::keystore_items(w)?;
         Some(OtherSnapshot {
             file: std::fs::read(&w.other_file.file).unwrap_or_default(),
-            keystore: checks::entries_of(&items, &w.other_keystore)
+            keystore: checks::entries_of(items?, &w.other_keystore)
                 .into_iter()
                 .filter(|(name, _)| !name.starts_with("probe"))
                 .map(|(name, secret)| (name, secret.to_string()))
@@ -624,7 +643,8 @@ impl State {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let backing = self.backing();
-            match checks::stored_session(&self.world, &self.world.shared, backing) {
+            let items = checks::keystore_items(&self.world);
+            match checks::stored_session(items.as_deref(), &self.world.shared, backing) {
                 Ok(Ok(stored)) => {
                     let token = stored
                         .as_ref()
@@ -677,9 +697,9 @@ impl State {
             return;
         };
         let backing = self.backing();
-        let stored = checks::stored_session(&self.world, shared, backing);
-        drop(lock);
         let items = checks::keystore_items(&self.world);
+        let stored = checks::stored_session(items.as_deref(), shared, backing);
+        drop(lock);
         match stored {
             Err(_) => {
                 self.checks_skipped.fetch_add(1, Ordering::SeqCst);
@@ -754,7 +774,7 @@ impl State {
             }
         }
         // The other user's sessions are untouched.
-        if let Some(now) = self.other_snapshot() {
+        if let Some(now) = self.other_snapshot(items.as_deref()) {
             let before = self.other.lock().expect("snapshot").clone();
             if now != before {
                 self.violation(format!(
