@@ -486,63 +486,75 @@ fn assert_in_words(state: &Value) {
     }
 }
 
-/// `tokenStorage: keystore` and no Secret Service: the app opens (it used to print an error and exit),
-/// on a screen that says the keyring cannot be reached and what to do, and it stays there until the
-/// keyring answers: then "Try again" opens the store, and the user signs in with tokens in the keyring.
+/// `tokenStorage: keystore` and no Secret Service (no session bus at all, or a bus where nothing
+/// answers for it): the app opens (it used to print an error and exit), on a screen that says the
+/// keyring cannot be reached and what to do, and it stays there until the keyring answers: then "Try
+/// again" opens the store, and the user signs in with tokens in the keyring.
 #[test]
 fn keystore_without_a_secret_service_opens_on_what_to_do_and_try_again_works() {
+    isolate_home();
     let idp = Idp::start();
-    let app = start_on(&idp, native_oidc::TokenStorage::Keystore, |_| {});
-    let state = app.state();
-    assert_eq!(state["status"], "storage_problem", "{state}");
-    assert_eq!(state["kind"], "keystore_unavailable", "{state}");
-    assert_eq!(state["start_over"], false, "{state}");
-    assert_in_words(&state);
-    let actions = state["actions"].to_string();
-    assert!(actions.contains("unlock your keyring"), "{state}");
-    assert!(
-        actions.contains(r#"\"tokenStorage\" to \"auto\""#),
-        "{state}"
-    );
-    let config_file = state["file"].as_str().unwrap();
-    assert!(
-        config_file.ends_with("com.okta.example/okta.json"),
-        "{state}"
-    );
-    assert!(actions.contains(config_file), "{state}");
+    let dir = tempfile::tempdir().unwrap();
+    let bus = testkit::SessionBus::empty(&dir.path().join("empty"));
+    for on_a_bus in [false, true] {
+        if on_a_bus {
+            std::env::set_var("DBUS_SESSION_BUS_ADDRESS", bus.address());
+        }
+        let app = start_on(&idp, native_oidc::TokenStorage::Keystore, |_| {});
+        let state = app.state();
+        assert_eq!(state["status"], "storage_problem", "{state}");
+        assert_eq!(state["kind"], "keystore_unavailable", "{state}");
+        assert_eq!(state["start_over"], false, "{state}");
+        assert_in_words(&state);
+        let actions = state["actions"].to_string();
+        assert!(actions.contains("unlock your keyring"), "{state}");
+        assert!(
+            actions.contains(r#"\"tokenStorage\" to \"auto\""#),
+            "{state}"
+        );
+        let config_file = state["file"].as_str().unwrap();
+        assert!(
+            config_file.ends_with("com.okta.example/okta.json"),
+            "{state}"
+        );
+        assert!(actions.contains(config_file), "{state}");
 
-    // Nothing works on the store meanwhile, and nothing is opened or touched.
-    let refused = app.invoke("plugin:oidc|sign_in", Value::Null).unwrap_err();
-    assert_eq!(refused["kind"], "storage", "{refused}");
-    for start_over in [false, true] {
-        let again = app
+        // Nothing works on the store meanwhile, and nothing is opened or touched.
+        let refused = app.invoke("plugin:oidc|sign_in", Value::Null).unwrap_err();
+        assert_eq!(refused["kind"], "storage", "{refused}");
+        for start_over in [false, true] {
+            let again = app
+                .invoke(
+                    "plugin:oidc|reopen_store",
+                    serde_json::json!({ "startOver": start_over }),
+                )
+                .unwrap();
+            assert_eq!(again["kind"], "keystore_unavailable", "{again}");
+        }
+        assert!(app.opened.lock().unwrap().is_empty());
+        if !on_a_bus {
+            continue;
+        }
+
+        // The user starts the keyring, and tries again. (On a bus of its own: gnome-keyring started
+        // on the empty bus above did not come up within testkit's 15 s, not investigated yet.)
+        let keyring = testkit::SessionBus::with_secret_service(&dir.path().join("keyring"));
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keyring.address());
+        let state = app
             .invoke(
                 "plugin:oidc|reopen_store",
-                serde_json::json!({ "startOver": start_over }),
+                serde_json::json!({ "startOver": false }),
             )
             .unwrap();
-        assert_eq!(again["kind"], "keystore_unavailable", "{again}");
+        assert_eq!(state["status"], "signed_out", "{state}");
+        assert_eq!(state["notice"], Value::Null, "{state}");
+        app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
+        let callback = app.browser(&LoginAction::demo());
+        app.open_link(callback.as_str());
+        let state = app.wait_for("sign-in", |s| s["status"] == "signed_in");
+        assert_eq!(state["storage"], "keystore", "{state}");
+        assert!(app.stored_session().is_none(), "nothing in a file");
     }
-    assert!(app.opened.lock().unwrap().is_empty());
-
-    // The user starts the keyring, and tries again.
-    let dir = tempfile::tempdir().unwrap();
-    let bus = testkit::SessionBus::with_secret_service(dir.path());
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", bus.address());
-    let state = app
-        .invoke(
-            "plugin:oidc|reopen_store",
-            serde_json::json!({ "startOver": false }),
-        )
-        .unwrap();
-    assert_eq!(state["status"], "signed_out", "{state}");
-    assert_eq!(state["notice"], Value::Null, "{state}");
-    app.invoke("plugin:oidc|sign_in", Value::Null).unwrap();
-    let callback = app.browser(&LoginAction::demo());
-    app.open_link(callback.as_str());
-    let state = app.wait_for("sign-in", |s| s["status"] == "signed_in");
-    assert_eq!(state["storage"], "keystore", "{state}");
-    assert!(app.stored_session().is_none(), "nothing in a file");
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", no_bus());
 }
 
