@@ -248,7 +248,12 @@ impl State {
     /// Records a violation (each distinct one once).
     fn violation(&self, what: String) {
         if let Ok(mut v) = self.violations.lock() {
-            if !v.contains(&what) {
+            // The same state seen after another operation is the same violation.
+            let key = |text: &str| {
+                text.split_once(": ")
+                    .map_or(text.to_string(), |(_, rest)| rest.to_string())
+            };
+            if !v.iter().any(|seen| key(seen) == key(&what)) {
                 eprintln!("chaos [{}] VIOLATION: {what}", self.regime.name);
                 v.push(what);
             }

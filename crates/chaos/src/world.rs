@@ -187,13 +187,23 @@ impl World {
         command
     }
 
-    /// The arguments of `signin login` for `user` (the shared session's user is `demo`). The stand-in
-    /// browser goes to the provider directly: the faults are for `signin`'s own requests.
+    /// The `--browser` command: the stand-in browser, going to the provider directly (the faults are
+    /// for `signin`'s own requests), its standard error dropped (killed with `signin`, it may panic on a
+    /// closed pipe: not `signin`'s panic).
+    fn browser_command(&self, extra: &str) -> String {
+        format!(
+            "sh -c 'exec env -u HTTP_PROXY -u http_proxy {} {extra} \"$@\" 2>/dev/null' sh",
+            self.browser.display()
+        )
+    }
+
+    /// The arguments of `signin login` for `user` (the shared session's user is `demo`).
     pub fn login_args(&self, user: &str) -> Vec<String> {
-        let mut browser = format!("env -u HTTP_PROXY -u http_proxy {}", self.browser.display());
-        if user != "demo" {
-            browser = format!("{browser} --user {user} --password {user}");
-        }
+        let browser = if user == "demo" {
+            self.browser_command("")
+        } else {
+            self.browser_command(&format!("--user {user} --password {user}"))
+        };
         vec![
             "login".into(),
             "--issuer".into(),
@@ -210,7 +220,7 @@ impl World {
         vec![
             "logout".into(),
             "--browser".into(),
-            format!("env -u HTTP_PROXY -u http_proxy {}", self.browser.display()),
+            self.browser_command(""),
         ]
     }
 
