@@ -190,7 +190,7 @@ impl Auth {
         self.save_durably(&session, &lock).await?;
         let summary = session.summary();
         *current = Some(session);
-        tracing::info!(subject = %summary.subject, "signed in");
+        tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
         Ok(summary)
     }
 

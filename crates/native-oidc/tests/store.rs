@@ -253,3 +253,51 @@ async fn moving_a_store_keeps_the_newer_session_and_reads_it_back_before_erasing
         b"{ not json"
     );
 }
+
+#[tokio::test]
+async fn a_copy_set_aside_is_never_replaced_by_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let store = SessionStore::file(&path);
+    for garbage in [&b"{ first"[..], &b"{ second"[..]] {
+        std::fs::write(&path, garbage).unwrap();
+        assert_eq!(store.load().await.unwrap_err().kind(), "storage");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("session.corrupt")).unwrap(),
+        b"{ first"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("session.corrupt.1")).unwrap(),
+        b"{ second"
+    );
+}
+
+#[tokio::test]
+async fn a_lock_file_no_process_can_lock_is_set_aside_not_a_dead_end() {
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let dir = f.path.parent().unwrap().to_path_buf();
+    std::fs::remove_file(dir.join("session.json.lock")).unwrap();
+    std::fs::create_dir(dir.join("session.json.lock")).unwrap();
+    // A folder in the set-aside copy's place too: sign-out must still erase every copy.
+    std::fs::create_dir(dir.join("session.corrupt")).unwrap();
+    std::fs::copy(&f.path, dir.join("session.corrupt/session.json")).unwrap();
+    let secret = f.stored().await.refresh_token().unwrap().secret().clone();
+
+    f.auth
+        .refresh()
+        .await
+        .expect("the refresh takes a new lock");
+    assert!(dir.join("session.json.lock.corrupt").is_dir(), "kept aside");
+    let signed_out = f.auth.sign_out().await.unwrap();
+    assert!(
+        signed_out.erase_error.is_none(),
+        "{:?}",
+        signed_out.erase_error
+    );
+    let left = testkit::files_containing(&dir, &secret);
+    assert!(
+        left.is_empty(),
+        "files still holding the refresh token: {left:?}"
+    );
+}

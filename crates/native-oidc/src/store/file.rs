@@ -146,41 +146,56 @@ impl Vault for FileVault {
         }
     }
 
+    /// Moves the entry's file (or whatever is in its place) to `<stem>.corrupt`, or, when an earlier
+    /// copy is there, to `<stem>.corrupt.<n>`: a copy set aside is never replaced.
     fn set_aside(&self, name: &str) -> Result<String> {
         let path = self.entry_path(name);
-        let aside = path.with_extension("corrupt");
+        let first = path.with_extension("corrupt");
+        let aside = (0..)
+            .map(|n| match n {
+                0 => first.clone(),
+                n => PathBuf::from(format!("{}.{n}", first.display())),
+            })
+            .find(|candidate| fs::symlink_metadata(candidate).is_err())
+            .unwrap_or(first);
         fs::rename(&path, &aside).map_err(|e| self.error("move aside", &path, e))?;
         Ok(aside.display().to_string())
     }
 
-    /// Removes the set-aside copy of `name` and the temporary files of its writers that crashed
-    /// between creating them and renaming them into place.
+    /// Removes the set-aside copies of `name` (files or folders) and the temporary files of its
+    /// writers that crashed between creating them and renaming them into place.
     fn remove_leftovers(&self, name: &str) -> Result<()> {
         let path = self.entry_path(name);
-        let mut leftovers = vec![path.with_extension("corrupt")];
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let prefix = format!(
+        let aside = path.with_extension("corrupt");
+        let aside = aside.file_name().unwrap_or_default().to_string_lossy();
+        let temporary = format!(
             ".{}.tmp-",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        match fs::read_dir(dir) {
-            Ok(entries) => leftovers.extend(
-                entries
-                    .filter_map(|entry| entry.ok())
-                    .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
-                    .map(|entry| entry.path()),
-            ),
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.error("list", dir, e)),
-        }
+        };
+        let leftovers = entries.filter_map(|entry| entry.ok()).filter(|entry| {
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            file == aside || file.starts_with(&format!("{aside}.")) || file.starts_with(&temporary)
+        });
         for leftover in leftovers {
-            match fs::remove_file(&leftover) {
+            let path = leftover.path();
+            let removed = match leftover.file_type() {
+                Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
+                _ => fs::remove_file(&path),
+            };
+            match removed {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(self.error("remove", &leftover, e)),
+                Err(e) => return Err(self.error("remove", &path, e)),
             }
         }
         sync_dir(dir).map_err(|e| self.error("sync the folder of", &path, e))

@@ -14,7 +14,10 @@
 //! written under the other generation before the entry item is switched to it, so a crash between the
 //! writes leaves the previous value whole.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use keyring_core::{CredentialStore, Entry};
 use sha2::{Digest, Sha256};
@@ -33,7 +36,9 @@ const MAX_CHUNKS: usize = 64;
 
 /// Secrets in the OS keystore (see the module docs).
 pub struct KeystoreVault {
-    store: Arc<CredentialStore>,
+    store: Mutex<Arc<CredentialStore>>,
+    /// True for the platform's store, which is made anew when it fails (see [`reconnect`]).
+    reconnects: bool,
     service: String,
     prefix: String,
     max_value: usize,
@@ -70,18 +75,39 @@ fn unreachable(error: keyring_core::Error) -> Error {
     .to_string())
 }
 
-/// The platform's credential store: one per process, created on first success and never dropped (the
-/// Secret Service store must not be dropped on an async runtime's thread).
+/// The platform's credential store of this process, created on first success.
+static STORE: Mutex<Option<Arc<CredentialStore>>> = Mutex::new(None);
+/// Stores replaced by [`reconnect`]: kept, never dropped (the Secret Service store must not be
+/// dropped on an async runtime's thread). One per reconnection.
+static REPLACED: Mutex<Vec<Arc<CredentialStore>>> = Mutex::new(Vec::new());
+
+fn poisoned<T>(_: T) -> Error {
+    Error::Storage("the keystore was poisoned by a panic".into())
+}
+
+/// The platform's credential store: one per process, shared by every vault.
 fn platform_store() -> Result<Arc<CredentialStore>> {
-    static STORE: std::sync::Mutex<Option<Arc<CredentialStore>>> = std::sync::Mutex::new(None);
-    let mut cached = STORE
-        .lock()
-        .map_err(|_| Error::Storage("the keystore was poisoned by a panic".into()))?;
+    let mut cached = STORE.lock().map_err(poisoned)?;
     if let Some(store) = cached.as_ref() {
         return Ok(store.clone());
     }
     let store = new_platform_store().map_err(unreachable)?;
     *cached = Some(store.clone());
+    Ok(store)
+}
+
+/// A new platform store in place of `failed`, whose connection may be to a keystore service that has
+/// gone (the Secret Service restarted): a long-running app would otherwise fail until it restarts.
+/// Another vault may have replaced it already; then that store is returned.
+fn reconnect(failed: &Arc<CredentialStore>) -> Result<Arc<CredentialStore>> {
+    let mut cached = STORE.lock().map_err(poisoned)?;
+    if let Some(current) = cached.as_ref().filter(|c| !Arc::ptr_eq(c, failed)) {
+        return Ok(current.clone());
+    }
+    let store = new_platform_store().map_err(unreachable)?;
+    if let Some(old) = cached.replace(store.clone()) {
+        REPLACED.lock().map_err(poisoned)?.push(old);
+    }
     Ok(store)
 }
 
@@ -121,19 +147,14 @@ impl KeystoreVault {
     /// The OS keystore, if it answers (a read of the session item succeeds or finds nothing).
     pub fn open(service: &str, account_prefix: &str) -> Result<Self> {
         let vault = Self {
-            store: platform_store()?,
+            store: Mutex::new(platform_store()?),
+            reconnects: true,
             service: service.to_string(),
             prefix: account_prefix.to_string(),
             max_value: MAX_VALUE,
             modifiers: item_modifiers(),
         };
-        vault.item(super::SESSION)?.get_secret().map_or_else(
-            |e| match e {
-                keyring_core::Error::NoEntry => Ok(()),
-                other => Err(unreachable(other)),
-            },
-            |_| Ok(()),
-        )?;
+        vault.get(super::SESSION)?;
         Ok(vault)
     }
 
@@ -159,7 +180,8 @@ impl KeystoreVault {
     /// A vault over any `keyring-core` store (no item modifiers), e.g. for tests.
     pub fn with_store(store: Arc<CredentialStore>, service: &str, account_prefix: &str) -> Self {
         Self {
-            store,
+            store: Mutex::new(store),
+            reconnects: false,
             service: service.to_string(),
             prefix: account_prefix.to_string(),
             max_value: MAX_VALUE,
@@ -178,23 +200,38 @@ impl KeystoreVault {
         format!("{}{name}", self.prefix)
     }
 
-    fn item(&self, name: &str) -> Result<Entry> {
+    /// Runs `operation` on the item of entry `name`. When the store fails (anything but a missing
+    /// item), the platform's store is made anew and the operation tried once more.
+    fn on_item<T>(
+        &self,
+        name: &str,
+        operation: impl Fn(&Entry) -> keyring_core::Result<T>,
+    ) -> Result<std::result::Result<T, keyring_core::Error>> {
         let account = self.account(name);
-        let entry = if self.modifiers.is_empty() {
-            Entry::new_in_store(&self.store, &self.service, &account)
-        } else {
-            Entry::new_in_store_with_modifiers(
-                &self.store,
-                &self.service,
-                &account,
-                &self.modifiers,
-            )
+        let attempt = |store: &Arc<CredentialStore>| {
+            let entry = if self.modifiers.is_empty() {
+                Entry::new_in_store(store, &self.service, &account)
+            } else {
+                Entry::new_in_store_with_modifiers(store, &self.service, &account, &self.modifiers)
+            };
+            entry.and_then(|entry| operation(&entry))
         };
-        entry.map_err(unreachable)
+        let store = self.store.lock().map_err(poisoned)?.clone();
+        match attempt(&store) {
+            Err(error) if self.reconnects && !matches!(error, keyring_core::Error::NoEntry) => {
+                tracing::debug!(%error, "the system keystore failed; connecting again");
+                let Ok(fresh) = reconnect(&store) else {
+                    return Ok(Err(error));
+                };
+                *self.store.lock().map_err(poisoned)? = fresh.clone();
+                Ok(attempt(&fresh))
+            }
+            other => Ok(other),
+        }
     }
 
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        match self.item(name)?.get_secret() {
+        match self.on_item(name, |item| item.get_secret())? {
             Ok(bytes) => Ok(Some(bytes)),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(unreachable(e)),
@@ -202,11 +239,12 @@ impl KeystoreVault {
     }
 
     fn set(&self, name: &str, value: &[u8]) -> Result<()> {
-        self.item(name)?.set_secret(value).map_err(unreachable)
+        self.on_item(name, |item| item.set_secret(value))?
+            .map_err(unreachable)
     }
 
     fn delete(&self, name: &str) -> Result<bool> {
-        match self.item(name)?.delete_credential() {
+        match self.on_item(name, |item| item.delete_credential())? {
             Ok(()) => Ok(true),
             Err(keyring_core::Error::NoEntry) => Ok(false),
             Err(e) => Err(unreachable(e)),
@@ -217,12 +255,20 @@ impl KeystoreVault {
         format!("{name}#{generation}.{index}")
     }
 
-    /// Removes the chunks of `generation` from `from` on.
+    /// Removes the chunks of `generation` from `from` on, the last first: chunks are written first to
+    /// last, so whatever a crash interrupts, the chunks left of a generation are always `0..n` and the
+    /// next removal finds them all.
     fn delete_chunks(&self, name: &str, generation: u8, from: usize) -> Result<()> {
-        for index in from..MAX_CHUNKS {
-            if !self.delete(&Self::chunk_name(name, generation, index))? {
-                break;
-            }
+        let mut end = from;
+        while end < MAX_CHUNKS
+            && self
+                .get(&Self::chunk_name(name, generation, end))?
+                .is_some()
+        {
+            end += 1;
+        }
+        for index in (from..end).rev() {
+            self.delete(&Self::chunk_name(name, generation, index))?;
         }
         Ok(())
     }
@@ -439,6 +485,33 @@ mod tests {
         assert_eq!(vault.read("session").unwrap().unwrap(), first);
         vault.write("session", &[3; 450]).unwrap();
         assert_eq!(vault.read("session").unwrap().unwrap(), vec![3; 450]);
+    }
+
+    /// A removal stopped half-way (the keystore went away, the process was killed) leaves no chunk
+    /// that the next removal cannot find: sign-out erases every piece of a session.
+    #[test]
+    fn a_removal_stopped_half_way_is_finished_by_the_next_one() {
+        let (store, vault) = vault(100);
+        vault.write("session", &[7; 450]).unwrap();
+        let chunk = Entry::new_in_store(
+            &(store.clone() as Arc<CredentialStore>),
+            "com.example.test",
+            &KeystoreVault::chunk_name("session", 0, 2),
+        )
+        .unwrap();
+        let mock: &mock::Cred = chunk.as_any().downcast_ref().unwrap();
+        mock.set_error(keyring_core::Error::PlatformFailure("gone".into()));
+        assert!(vault.remove("session").is_err());
+        vault.remove("session").unwrap();
+        for index in 0..5 {
+            assert!(
+                vault
+                    .get(&KeystoreVault::chunk_name("session", 0, index))
+                    .unwrap()
+                    .is_none(),
+                "chunk {index} is left"
+            );
+        }
     }
 
     #[tokio::test]

@@ -420,9 +420,13 @@ impl SessionStore {
     /// writer's temporary files, of the sign-ins in progress too (they hold DPoP keys).
     pub async fn clear(&self, _lock: &StoreLock) -> Result<()> {
         self.blocking(|vault| {
-            vault.remove(SESSION)?;
-            vault.remove_leftovers(SESSION)?;
-            vault.remove_leftovers(PENDING)
+            // Each is tried, whatever became of the others; the first error is returned.
+            let results = [
+                vault.remove(SESSION),
+                vault.remove_leftovers(SESSION),
+                vault.remove_leftovers(PENDING),
+            ];
+            results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
         })
         .await
     }
@@ -471,9 +475,26 @@ impl SessionStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path).map_err(|e| {
-            Error::Storage(format!("cannot open the lock file {}: {e}", path.display()))
-        })?;
+        let file = match options.open(path) {
+            Ok(file) => file,
+            // Something that is no lock file is in its place (a folder, a file of another user): no
+            // process can lock it, so it is set aside, never deleted, and a new one made.
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                let aside = PathBuf::from(format!("{}.corrupt", path.display()));
+                tracing::warn!(error = %e, lock = %path.display(), "the lock file cannot be opened; setting it aside");
+                std::fs::rename(path, &aside)
+                    .and_then(|()| options.open(path))
+                    .map_err(|e| {
+                        Error::Storage(format!("cannot open the lock file {}: {e}", path.display()))
+                    })?
+            }
+            Err(e) => {
+                return Err(Error::Storage(format!(
+                    "cannot open the lock file {}: {e}",
+                    path.display()
+                )))
+            }
+        };
         file.lock()
             .map_err(|e| Error::Storage(format!("cannot lock {}: {e}", path.display())))?;
         Ok(StoreLock { _file: Some(file) })
