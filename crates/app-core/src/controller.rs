@@ -51,6 +51,7 @@ pub struct Controller<P: Platform> {
     pending: AsyncMutex<PendingAuthorizations>,
     logout: Mutex<Option<native_oidc::EndSessionRequest>>,
     last_link_launch: Mutex<Option<Instant>>,
+    outside: Vec<std::path::PathBuf>,
 }
 
 /// Initiate-login links open the browser at most once per this interval.
@@ -68,7 +69,29 @@ impl<P: Platform> Controller<P> {
             pending: AsyncMutex::new(PendingAuthorizations::new()),
             logout: Mutex::new(None),
             last_link_launch: Mutex::new(None),
+            outside: Vec::new(),
         }
+    }
+
+    /// Files outside the engine's store that may hold a copy of the session (the set-aside store file
+    /// of an earlier version, [`crate::AppStore::copies_outside_the_vault`]): sign-out erases their
+    /// set-aside copies and temporary files too, as the engine does its own.
+    pub fn with_copies_outside_the_store(mut self, files: Vec<std::path::PathBuf>) -> Self {
+        self.outside = files;
+        self
+    }
+
+    /// Erases the leftovers of the files outside the store; the first failure, if any.
+    async fn erase_outside(&self) -> Option<Error> {
+        let files = self.outside.clone();
+        tokio::task::spawn_blocking(move || {
+            files.into_iter().find_map(|file| {
+                native_oidc::Vault::remove_leftovers(&native_oidc::FileVault::new(file), "session")
+                    .err()
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Some(Error::Storage(format!("the erase task failed: {e}"))))
     }
 
     /// Saves the sign-ins in progress with the session's secrets (they must survive the app being
@@ -357,9 +380,10 @@ impl<P: Platform> Controller<P> {
     /// copy on this device cannot be erased, the tokens are revoked all the same and the UI says so.
     pub async fn sign_out(&self) -> (AuthView, Option<SignOutTask>) {
         self.clear_pending().await;
+        let outside = self.erase_outside().await;
         match self.auth.sign_out_locally().await {
             Ok(task) => {
-                let notice = task.erase_error().map(|error| {
+                let notice = task.erase_error().or(outside.as_ref()).map(|error| {
                     AppError::new(
                         Kind::Engine(error.kind()),
                         format!(

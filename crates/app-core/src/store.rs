@@ -53,6 +53,12 @@ impl AppStore {
         self.data_dir.join(LEGACY_STORE_FILE)
     }
 
+    /// Files outside the vault whose set-aside copies may hold a session: the store file of version
+    /// 0.1 (see [`crate::Controller::with_copies_outside_the_store`]).
+    pub fn copies_outside_the_vault(&self) -> Vec<PathBuf> {
+        vec![self.legacy_file()]
+    }
+
     /// Opens the app's store, moves a plaintext session of version 0.1 into it, and checks that what
     /// it holds can be read (parsing comes later: a damaged entry is set aside by the engine and the
     /// user signed out with a reason). Anything else is a [`StorageProblem`], nothing is touched.

@@ -667,7 +667,8 @@ async fn an_unreadable_store_is_a_problem_until_the_user_starts_over() {
             Auth::new(OidcClient::new(config).unwrap(), vault),
             platform.clone(),
             Some(api.clone()),
-        );
+        )
+        .with_copies_outside_the_store(store.copies_outside_the_vault());
         let notice = app_core::StorageProblem::started_over(Some(&aside));
         let notice = signed_out_notice(app.start_with(notice).await);
         assert_eq!(notice.kind, "storage", "{case}");
@@ -682,6 +683,11 @@ async fn an_unreadable_store_is_a_problem_until_the_user_starts_over() {
             "{case}"
         );
         assert!(store.open().await.is_ok(), "{case}");
+        // Sign-out erases every copy of a session, the one set aside included.
+        if aside.is_file() {
+            assert_eq!(app.sign_out().await.0, AuthView::SignedOut { notice: None });
+            assert!(!aside.exists(), "{case}: erased at sign-out");
+        }
     }
 }
 

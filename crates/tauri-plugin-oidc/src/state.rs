@@ -155,7 +155,7 @@ pub(crate) fn install<R: Runtime>(
             match tauri::async_runtime::block_on(store.open()) {
                 Ok(vault) => Setup::Ready(build(
                     client,
-                    vault,
+                    (&store, vault),
                     page,
                     &state.channels,
                     config.api_base_url,
@@ -184,7 +184,7 @@ pub(crate) fn install<R: Runtime>(
 
 fn build<R: Runtime>(
     client: OidcClient,
-    vault: SessionStore,
+    (store, vault): (&AppStore, SessionStore),
     page: SignInPage<R>,
     channels: &Arc<Subscribers>,
     api_base_url: Option<Url>,
@@ -193,11 +193,10 @@ fn build<R: Runtime>(
         page,
         channels: channels.clone(),
     };
-    Arc::new(Controller::new(
-        Auth::new(client, vault),
-        platform,
-        api_base_url,
-    ))
+    Arc::new(
+        Controller::new(Auth::new(client, vault), platform, api_base_url)
+            .with_copies_outside_the_store(store.copies_outside_the_vault()),
+    )
 }
 
 /// Starts `controller` (restores the session, showing `notice` with the result), then hands it to the
@@ -293,9 +292,10 @@ fn settle<R: Runtime>(
                 client,
                 api_base_url,
                 page,
+                store,
                 ..
             } = *waiting;
-            let controller = build(client, vault, page, &state.channels, api_base_url);
+            let controller = build(client, (&store, vault), page, &state.channels, api_base_url);
             *setup = Some(Setup::Ready(controller.clone()));
             Ok(Reopened::Ready(controller, notice))
         }
