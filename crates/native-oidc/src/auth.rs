@@ -352,6 +352,10 @@ impl Auth {
             }
         }
 
+        // The answer will hold the only valid refresh token: the store must be able to keep it, so it
+        // is written once before asking (a full disk, a keystore that went away), and nothing is spent
+        // when it cannot.
+        self.store.save(&current, &lock).await?;
         let answer = match self.client.refresh_tokens(&current).await {
             Ok(answer) => answer,
             Err(error @ Error::SessionExpired(_)) => {

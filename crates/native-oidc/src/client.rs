@@ -392,16 +392,25 @@ impl OidcClient {
                 Some(key) => request.request_async(&self.dpop(key, true)).await,
                 None => request.request_async(&self.http).await,
             }
+            // Only an answer that is another user's (or not about this session's subject) is
+            // `invalid_userinfo`, which ends the session; a provider that is busy, unreachable or
+            // answers something unreadable is a `network` or `protocol` error, which keeps it.
             .map_err(|e| match e {
                 UserInfoError::Request(http) => Error::from(http),
                 UserInfoError::ClaimsVerification(e) => Error::InvalidUserinfo(e.to_string()),
-                UserInfoError::Parse(e) => {
-                    Error::InvalidUserinfo(format!("not valid JSON at {}", e.path()))
+                UserInfoError::Parse(e) => Error::protocol(format!(
+                    "the userinfo answer is not valid JSON (at {})",
+                    e.path()
+                )),
+                UserInfoError::Response(status, _, _)
+                    if status.is_server_error() || status.as_u16() == 429 =>
+                {
+                    Error::from(HttpError::Unavailable(status.as_u16()))
                 }
                 UserInfoError::Response(status, _, _) => {
-                    Error::InvalidUserinfo(format!("the endpoint answered HTTP {status}"))
+                    Error::protocol(format!("userinfo answered HTTP {status}"))
                 }
-                other => Error::InvalidUserinfo(other.to_string()),
+                other => Error::protocol(format!("userinfo: {other}")),
             })?;
         Ok(Some(json_map(&profile)?))
     }
