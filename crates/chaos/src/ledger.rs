@@ -127,10 +127,16 @@ pub fn explain(
                 )
             })
             .collect();
+        let near: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.to_ms + 3_000 >= loss.at_ms && s.from_ms <= loss.at_ms)
+            .map(|s| s.what.as_str())
+            .collect();
         return unexplained(&format!(
-            "grant {grant}: the session was erased from the store at about {}, and no refresh of it was refused as a reuse (its last events, newest first: {})",
+            "grant {grant}: the session was erased from the store at about {}, and no refresh of it was refused as a reuse (its last events, newest first: {}; operations in the 3 s before: {})",
             loss.at_ms,
-            last.join("; ")
+            last.join("; "),
+            near.join(", ")
         ));
     };
     let spent = refused.from.clone().unwrap_or_default();
