@@ -13,10 +13,15 @@ use testkit::IdpOptions;
 
 use crate::support::{stored, Fixture};
 
-/// Access tokens that live 4 s: refreshed once less than 2 s are left (half their lifetime).
+/// How long access tokens live in these tests: refreshed once less than half of it is left. Long
+/// enough that a sign-in on a loaded machine (every test starts its own provider) ends well inside the
+/// first half.
+const TTL_SECONDS: u64 = 8;
+
+/// Access tokens that live [`TTL_SECONDS`].
 fn short_lived() -> IdpOptions {
     IdpOptions {
-        access_token_ttl: Some(4),
+        access_token_ttl: Some(TTL_SECONDS),
         ..Default::default()
     }
 }
@@ -59,7 +64,7 @@ async fn expired_access_token_is_refreshed_transparently() {
         "a fresh token is used as is"
     );
 
-    tokio::time::sleep(Duration::from_millis(4100)).await;
+    tokio::time::sleep(Duration::from_millis(TTL_SECONDS * 1000 + 100)).await;
     let second = f.auth.access_token().await.unwrap();
     assert_ne!(first.secret(), second.secret());
     assert_eq!(f.idp.grants("refresh_token").await, 1);
@@ -82,7 +87,7 @@ async fn expired_access_token_is_refreshed_transparently() {
 #[tokio::test]
 async fn twenty_concurrent_callers_share_one_refresh() {
     let f = Arc::new(Fixture::signed_in(short_lived()).await);
-    tokio::time::sleep(Duration::from_millis(4100)).await;
+    tokio::time::sleep(Duration::from_millis(TTL_SECONDS * 1000 + 100)).await;
 
     let tasks: Vec<_> = (0..20)
         .map(|_| {
