@@ -279,9 +279,7 @@ async fn a_lock_file_no_process_can_lock_is_set_aside_not_a_dead_end() {
     let dir = f.path.parent().unwrap().to_path_buf();
     std::fs::remove_file(dir.join("session.json.lock")).unwrap();
     std::fs::create_dir(dir.join("session.json.lock")).unwrap();
-    // A folder in the set-aside copy's place too: sign-out must still erase every copy.
-    std::fs::create_dir(dir.join("session.corrupt")).unwrap();
-    std::fs::copy(&f.path, dir.join("session.corrupt/session.json")).unwrap();
+    std::fs::copy(&f.path, dir.join("session.corrupt")).unwrap();
     let secret = f.stored().await.refresh_token().unwrap().secret().clone();
 
     f.auth

@@ -162,8 +162,8 @@ impl Vault for FileVault {
         Ok(aside.display().to_string())
     }
 
-    /// Removes the set-aside copies of `name` (files or folders) and the temporary files of its
-    /// writers that crashed between creating them and renaming them into place.
+    /// Removes the set-aside copies of `name` and the temporary files of its writers that crashed
+    /// between creating them and renaming them into place. A folder set aside is an error, not removed.
     fn remove_leftovers(&self, name: &str) -> Result<()> {
         let path = self.entry_path(name);
         let dir = path
@@ -187,12 +187,10 @@ impl Vault for FileVault {
             file == aside || file.starts_with(&format!("{aside}.")) || file.starts_with(&temporary)
         });
         for leftover in leftovers {
+            // A folder set aside (found in an entry's place) is not a copy this vault wrote: it is
+            // reported, never deleted with whatever it holds.
             let path = leftover.path();
-            let removed = match leftover.file_type() {
-                Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
-                _ => fs::remove_file(&path),
-            };
-            match removed {
+            match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(self.error("remove", &path, e)),
