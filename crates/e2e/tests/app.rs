@@ -232,14 +232,26 @@ pub async fn status(session: &Session) -> Result<String, String> {
 }
 
 /// Clicks a control of the app once it has finished its last action (`aria-busy` of `#app`): the UI
-/// ignores clicks while a command runs, as a person sees from the dimmed buttons.
+/// ignores clicks while a command runs, as a person sees from the dimmed buttons. The view is drawn
+/// anew when a state arrives (the profile from userinfo comes after the sign-in is shown): a control
+/// replaced between finding and clicking it is found again and clicked, as a person's click lands on
+/// what is on screen.
 pub async fn click(app: &Session, css: &str) -> Result<(), String> {
     wait_for("the app to finish its last action", TIMEOUT, || async {
         let busy = app.attribute("#app", "aria-busy").await?;
         Ok((busy.as_deref() != Some("true")).then_some(()))
     })
     .await?;
-    app.click(css).await
+    let mut attempts = 0;
+    loop {
+        match app.click(css).await {
+            Err(error) if error.contains("stale element reference") && attempts < 3 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 pub async fn wait_text(session: &Session, css: &str, expected: &str) -> Result<(), String> {
