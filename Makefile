@@ -177,8 +177,8 @@ bundle-check: bundle
 		cargo test --locked -p e2e --test main -- --ignored --exact package::the_deb_installs_an_app_that_handles_the_url_scheme
 
 # Signs in through the *installed* app: the OS URL handler hands the link to the binary the package
-# installed. It installs the package system-wide (dpkg -i), so it runs only where CI=1 (CI's throwaway
-# machine, see .ci/run); elsewhere it says how to run it.
+# installed. It installs the package system-wide (dpkg -i), so it runs only where CI is set (CI's throwaway
+# machine sets it); elsewhere it says how to run it.
 e2e-installed: bundle $(TAURI_DRIVER)
 	@if [ -z "$$CI" ]; then \
 		echo "e2e-installed: skipped (it runs dpkg -i; set CI=1 on a throwaway machine to run it)"; \
