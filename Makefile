@@ -34,7 +34,7 @@ TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
 .PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check chaos-check
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
 
 run: deps-system deps-node
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
