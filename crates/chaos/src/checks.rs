@@ -101,32 +101,16 @@ pub fn tokens_of(session: &Value) -> Vec<String> {
 
 /// Files anywhere under `dir` whose name says they were set aside.
 pub fn set_aside_files(dir: &Path) -> Vec<String> {
-    files(dir)
+    testkit::files(dir)
         .into_iter()
         .filter(|path| path.to_string_lossy().contains(".corrupt"))
         .map(|path| path.display().to_string())
         .collect()
 }
 
-/// Every file under `dir`.
-pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
-                stack.push(entry.path());
-            }
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
-
 /// Files under `dir` holding any of `secrets`.
 pub fn files_with_secrets(dir: &Path, secrets: &HashSet<String>) -> Vec<String> {
-    files(dir)
+    testkit::files(dir)
         .into_iter()
         .filter(|path| {
             std::fs::read(path).is_ok_and(|bytes| {

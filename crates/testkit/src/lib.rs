@@ -18,8 +18,8 @@ pub use browser::{Browser, LoginAction, Outcome};
 pub use idp::{token_hash, Idp, IdpOptions, TokenEvent, CLIENT_ID};
 pub use session_bus::{SecretItem, SessionBus};
 
-/// Every file under `dir` whose bytes contain `needle` (to prove a secret is nowhere in plaintext).
-pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+/// Every file under `dir`, in its folders too.
+pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
@@ -27,13 +27,24 @@ pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
             for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
                 stack.push(entry.path());
             }
-        } else if std::fs::read(&path).is_ok_and(|bytes| {
-            bytes
-                .windows(needle.len())
-                .any(|window| window == needle.as_bytes())
-        }) {
-            found.push(path.display().to_string());
+        } else {
+            found.push(path);
         }
     }
     found
+}
+
+/// Every file under `dir` whose bytes contain `needle` (to prove a secret is nowhere in plaintext).
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            })
+        })
+        .map(|path| path.display().to_string())
+        .collect()
 }
