@@ -29,6 +29,9 @@ TAURI_CLI_VERSION := 2.12.5
 TAURI_CLI := $(TOOLS)/npm-$(TAURI_CLI_VERSION)/node_modules/.bin/tauri
 # Prefix of every step that runs a tool: from the repository's folder.
 IN_ROOT := cd $(ROOT) &&
+# Every build here is a one-shot build (a test run, `make run`): incremental compilation only adds
+# gigabytes of cache to it. Cargo loops of your own keep it (or set CARGO_INCREMENTAL=1 here).
+export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
