@@ -119,6 +119,10 @@ const seeds = {
       redirectUri: "http://127.0.0.1/callback", scopes: ["openid", "profile"], dpop: true }),
     "insecure.json": JSON.stringify({ issuer: "http://idp.example.com/oauth2/default", clientId: "x",
       redirectUri: "https://app.example.com/callback" }),
+    // The app's settings for a local provider and API (`make run`), allowed in a release build.
+    "app-loopback.json": JSON.stringify({ issuer: "http://127.0.0.1:9000/oauth2/default",
+      clientId: CLIENT_ID, apiBaseUrl: "http://127.0.0.1:9001/api/", tokenStorage: "file",
+      allowInsecureLoopback: true }),
   },
   session: {
     "bearer.json": JSON.stringify(session),

@@ -5,9 +5,7 @@
 //! then see no full disk: the run says so).
 
 use std::{
-    io::Write,
-    path::{Path, PathBuf},
-    process::Command,
+    path::Path,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -15,11 +13,12 @@ use std::{
 };
 
 use native_oidc::{Error, Result, Storage, Vault};
+use testkit::SmallDisk;
 
 /// The folder of the session files.
 pub struct Disk {
-    dir: PathBuf,
-    mounted: bool,
+    dir: std::path::PathBuf,
+    mounted: Option<SmallDisk>,
     full: Arc<AtomicBool>,
     /// Why the fallback is used, if it is.
     pub fallback: Option<String>,
@@ -29,20 +28,13 @@ impl Disk {
     /// A tmpfs of `size_kb` at `dir` where the machine allows it, else a plain folder.
     pub fn new(dir: &Path, size_kb: u64) -> Self {
         std::fs::create_dir_all(dir).expect("disk folder");
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={size_kb}k,mode=0700"))
-            .arg("tmpfs")
-            .arg(dir)
-            .output();
-        let fallback = match output {
-            Ok(o) if o.status.success() => None,
-            Ok(o) => Some(String::from_utf8_lossy(&o.stderr).trim().to_string()),
-            Err(e) => Some(e.to_string()),
+        let (mounted, fallback) = match SmallDisk::mount(dir, size_kb) {
+            Ok(disk) => (Some(disk), None),
+            Err(why) => (None, Some(why)),
         };
         Self {
             dir: dir.to_path_buf(),
-            mounted: fallback.is_none(),
+            mounted,
             full: Arc::new(AtomicBool::new(false)),
             fallback,
         }
@@ -53,51 +45,31 @@ impl Disk {
         &self.dir
     }
 
-    fn ballast(&self) -> PathBuf {
-        self.dir.join("ballast")
-    }
-
     /// Fills the disk: every write on it fails with ENOSPC until [`Disk::free`].
     pub fn fill(&self) {
         self.full.store(true, Ordering::SeqCst);
-        if !self.mounted {
-            return;
+        if let Some(disk) = &self.mounted {
+            disk.fill();
         }
-        let Ok(mut file) = std::fs::File::create(self.ballast()) else {
-            return;
-        };
-        let block = vec![0u8; 16 * 1024];
-        while file.write_all(&block).is_ok() {}
-        for size in [4096, 512, 64, 1] {
-            while file.write_all(&block[..size]).is_ok() {}
-        }
-        let _ = file.sync_all();
     }
 
     /// Frees the disk.
     pub fn free(&self) {
-        let _ = std::fs::remove_file(self.ballast());
+        if let Some(disk) = &self.mounted {
+            disk.free();
+        }
         self.full.store(false, Ordering::SeqCst);
     }
 
     /// `vault`, failing writes while the disk is full when the folder is not a real small disk.
     pub fn wrap(&self, vault: Arc<dyn Vault>) -> Arc<dyn Vault> {
-        if self.mounted {
+        if self.mounted.is_some() {
             vault
         } else {
             Arc::new(FullDiskVault {
                 inner: vault,
                 full: self.full.clone(),
             })
-        }
-    }
-}
-
-impl Drop for Disk {
-    fn drop(&mut self) {
-        self.free();
-        if self.mounted {
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
         }
     }
 }

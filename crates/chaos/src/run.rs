@@ -644,12 +644,15 @@ impl State {
     }
 
     /// After a sign-in or sign-out (the membership lock held): what the store holds is the truth.
+    ///
+    /// It is read under the store's lock, as every reader that judges it must: refreshes go on
+    /// meanwhile (a killed sign-out leaves the session to them), and `secret-tool` reads a chunked
+    /// value item by item, so a read without the lock can meet a write half done — a head naming
+    /// the generation whose chunks the writer has just replaced.
     async fn after_membership_change(&self, who: &str, signed_out: bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let backing = self.backing();
-            let items = checks::keystore_items(&self.world);
-            match checks::stored_session(items.as_deref(), &self.world.shared, backing) {
+            match self.stored_locked().await {
                 Ok(Ok(stored)) => {
                     let token = stored
                         .as_ref()
@@ -684,6 +687,20 @@ impl State {
         self.check_locked(who).await;
     }
 
+    /// The stored session, read under the store's lock (`Err` when the lock or the store cannot be
+    /// had now).
+    async fn stored_locked(&self) -> Result<Result<Option<serde_json::Value>, String>, String> {
+        let shared = &self.world.shared;
+        let lock = SessionStore::file(&shared.file)
+            .lock()
+            .await
+            .map_err(|e| format!("the store's lock: {e}"))?;
+        let items = checks::keystore_items(&self.world);
+        let stored = checks::stored_session(items.as_deref(), shared, self.backing());
+        drop(lock);
+        stored
+    }
+
     /// The invariants, after an operation.
     async fn check(&self, who: &str) {
         let _membership = self.membership.read().await;
@@ -695,17 +712,7 @@ impl State {
     /// signed out, no token of the session is left anywhere.
     async fn check_locked(&self, who: &str) {
         self.checks.fetch_add(1, Ordering::SeqCst);
-        let shared = &self.world.shared;
-        let lock_store = SessionStore::file(&shared.file);
-        let Ok(lock) = lock_store.lock().await else {
-            self.checks_skipped.fetch_add(1, Ordering::SeqCst);
-            return;
-        };
-        let backing = self.backing();
-        let items = checks::keystore_items(&self.world);
-        let stored = checks::stored_session(items.as_deref(), shared, backing);
-        drop(lock);
-        match stored {
+        match self.stored_locked().await {
             Err(_) => {
                 self.checks_skipped.fetch_add(1, Ordering::SeqCst);
             }

@@ -256,12 +256,12 @@ impl Auth {
         let stored = self.store.load_locked(lock).await?;
         match stored {
             Some(stored) if stored.same_user(&memory) && self.belongs_here(&stored) => {
-                if memory.issued_at > stored.issued_at {
+                if memory.is_newer_than(&stored) {
                     tracing::info!("saving tokens that an earlier save could not keep");
                     self.save_durably(&memory, lock).await?;
                     return Ok(Some(memory));
                 }
-                if !stored.same_grant(&memory) || stored.issued_at != memory.issued_at {
+                if !stored.same_tokens(&memory) {
                     tracing::info!("another process changed the session; using its tokens");
                 }
                 *guard = Some(stored.clone());
@@ -341,7 +341,7 @@ impl Auth {
             .reconcile(&mut guard, &lock)
             .await?
             .ok_or(Error::NotSignedIn)?;
-        if !current.same_grant(&in_memory) || current.issued_at != in_memory.issued_at {
+        if !current.same_tokens(&in_memory) {
             // Another process refreshed: that counts as this refresh, unless its tokens are due again.
             let done = match when {
                 Refresh::Always => true,
@@ -538,7 +538,7 @@ impl Auth {
         let (session, others) = match (memory, stored) {
             (Some(memory), Some(stored)) if stored.same_grant(&memory) => {
                 // The stored copy has the latest tokens (another process may have refreshed).
-                let latest = if memory.issued_at > stored.issued_at {
+                let latest = if memory.is_newer_than(&stored) {
                     memory
                 } else {
                     stored

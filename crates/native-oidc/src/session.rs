@@ -178,6 +178,16 @@ impl Session {
         }
     }
 
+    /// True when this copy was issued after `other` (a later sign-in or refresh).
+    pub fn is_newer_than(&self, other: &Session) -> bool {
+        self.issued_at > other.issued_at
+    }
+
+    /// True when `other` is this very copy: the same grant, issued at the same moment.
+    pub fn same_tokens(&self, other: &Session) -> bool {
+        self.same_grant(other) && self.issued_at == other.issued_at
+    }
+
     /// The token-free view.
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {

@@ -10,20 +10,6 @@ use testkit::{Idp, IdpOptions};
 
 use crate::support::{auth, sign_in, Fixture};
 
-/// How many revocation requests the provider has answered.
-async fn revocations(idp: &Idp) -> u64 {
-    idp.stats().await["requests"]
-        .as_object()
-        .map(|requests| {
-            requests
-                .iter()
-                .filter(|(route, _)| route.ends_with("/v1/revoke"))
-                .filter_map(|(_, n)| n.as_u64())
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_late_profile_save_keeps_the_refresh_token_another_process_rotated() {
     // Userinfo answers after 1.5 s; rotated refresh tokens are refused at once.
@@ -80,7 +66,7 @@ async fn a_refresh_answered_with_another_token_type_ends_the_session_and_revokes
     sign_in(&f.auth).await;
     let before = f.stored().await;
     assert_eq!(before.token_type(), "DPoP");
-    let revoked_before = revocations(&f.idp).await;
+    let revoked_before = f.idp.revocations().await;
 
     let error = f.auth.refresh().await.unwrap_err();
     assert_eq!(error.kind(), "protocol", "{error}");
@@ -99,7 +85,7 @@ async fn a_refresh_answered_with_another_token_type_ends_the_session_and_revokes
         "and is erased from the store"
     );
     assert_eq!(
-        revocations(&f.idp).await - revoked_before,
+        f.idp.revocations().await - revoked_before,
         2,
         "the answer's refresh and access tokens are revoked"
     );
@@ -119,13 +105,13 @@ async fn a_refreshed_id_token_that_fails_validation_is_an_error_and_ends_the_ses
         ..Default::default()
     })
     .await;
-    let revoked_before = revocations(&f.idp).await;
+    let revoked_before = f.idp.revocations().await;
 
     let error = f.auth.refresh().await.unwrap_err();
     assert_eq!(error.kind(), "invalid_id_token", "{error}");
     assert!(f.auth.session().await.is_none());
     assert!(SessionStore::file(&f.path).load().await.unwrap().is_none());
-    assert_eq!(revocations(&f.idp).await - revoked_before, 2);
+    assert_eq!(f.idp.revocations().await - revoked_before, 2);
     assert!(
         f.auth.access_token().await.is_err(),
         "no token of that answer is handed out"

@@ -10,7 +10,7 @@ use std::{
 
 use native_oidc::{Auth, Config, OidcClient, SessionStore};
 use serde_json::Value;
-use testkit::{files_containing, IdpOptions, SessionBus, CLIENT_ID};
+use testkit::{files_containing, IdpOptions, SessionBus, SmallDisk, CLIENT_ID};
 
 use super::{block_on, browser, finish, refresh_grant, Env, Run};
 
@@ -391,4 +391,101 @@ fn processes_racing_on_an_expired_session_refresh_once() {
     assert_eq!(tokens[0], in_process);
     assert_eq!(tokens[1], in_process);
     assert_eq!(env.run(&["status"]).json()["has_refresh_token"], true);
+}
+
+#[test]
+fn a_refresh_is_not_sent_while_the_store_cannot_keep_its_answer() {
+    // Rotation with no grace period: a refresh whose answer could not be saved would end the session.
+    let env = Env::new(IdpOptions {
+        refresh_token_grace: Some(0),
+        ..Default::default()
+    });
+    // The session folder on a small disk of its own, filled to the last byte: a real full disk.
+    let disk = match SmallDisk::mount(env.dir.path(), 1024) {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: no real full disk on this machine ({why})");
+            return;
+        }
+    };
+    env.login(&[]).json();
+    let before = env.stored_file();
+    let refreshes = block_on(env.idp.grants("refresh_token"));
+
+    disk.fill();
+    let run = env.run(&["refresh"]);
+    let line = run.error_line();
+    assert!(line.starts_with("error: storage: "), "{line}");
+    assert!(line.contains("No space left on device"), "{line}");
+    assert_eq!(
+        block_on(env.idp.grants("refresh_token")),
+        refreshes,
+        "nothing is sent while the answer could not be kept"
+    );
+    assert_eq!(env.stored_file(), before, "the session is as it was");
+
+    disk.free();
+    let refreshed = env.run(&["refresh"]);
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert_ne!(
+        env.stored_file()["refresh_token"],
+        before["refresh_token"],
+        "the refresh token was not spent: it rotates now"
+    );
+}
+
+#[test]
+fn a_sign_in_outlives_a_restart_of_the_secret_service() {
+    // A long-lived process (the app; here `signin login`, waiting on the browser) keeps its connection
+    // to the Secret Service: after the service restarts, that connection is dead and must be made anew.
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let mut bus = SessionBus::with_secret_service(bus_dir.path());
+    let opened = env.dir.path().join("browser-opened");
+    let go = env.dir.path().join("browser-go");
+    // The browser: says it was opened, then waits until the test lets it sign in.
+    let waiting_browser = env.dir.path().join("waiting-browser");
+    std::fs::write(
+        &waiting_browser,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexec '{}' \"$@\"\n",
+            opened.display(),
+            go.display(),
+            browser()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &waiting_browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let mut login = env.login_command(
+        &waiting_browser.display().to_string(),
+        &["--token-storage", "keystore"],
+    );
+    login.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
+    let child = login
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !opened.exists() {
+        assert!(Instant::now() < deadline, "the browser was never opened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // `signin` has used the keystore (its pending sign-in is stored there): restart the service.
+    bus.stop_secret_service();
+    bus.start_secret_service();
+    std::fs::write(&go, b"").unwrap();
+
+    let run = finish(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["storage"], "keystore");
+    assert!(
+        secret_tool(&bus, &env.account()).is_some(),
+        "the session is in the restarted Secret Service"
+    );
 }

@@ -182,12 +182,24 @@ impl Idp {
 
     /// How many requests the provider has answered, not counting `/__dev/stats` itself.
     pub async fn request_count(&self) -> u64 {
+        self.requests_where(|route| !route.ends_with("/__dev/stats"))
+            .await
+    }
+
+    /// How many revocation requests the provider has answered.
+    pub async fn revocations(&self) -> u64 {
+        self.requests_where(|route| route.ends_with("/v1/revoke"))
+            .await
+    }
+
+    /// How many requests to the routes ("METHOD path") `counted` accepts the provider has answered.
+    async fn requests_where(&self, counted: impl Fn(&str) -> bool) -> u64 {
         self.stats().await["requests"]
             .as_object()
             .map(|requests| {
                 requests
                     .iter()
-                    .filter(|(route, _)| !route.ends_with("/__dev/stats"))
+                    .filter(|(route, _)| counted(route))
                     .filter_map(|(_, n)| n.as_u64())
                     .sum()
             })

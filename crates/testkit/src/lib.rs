@@ -8,15 +8,19 @@
 //! - [`SessionBus`] is a private D-Bus session bus, with a real Secret Service (gnome-keyring) on it or
 //!   nothing, for tests of the OS keystore.
 //!
+//! - [`SmallDisk`] is a small tmpfs that can be filled: a real full disk.
+//!
 //! The binary `testkit-browser` wraps [`Browser`] for tests of programs that open a browser command.
 
 mod browser;
 mod idp;
 mod session_bus;
+mod small_disk;
 
 pub use browser::{Browser, LoginAction, Outcome};
 pub use idp::{token_hash, Idp, IdpOptions, TokenEvent, CLIENT_ID};
 pub use session_bus::{SecretItem, SessionBus};
+pub use small_disk::SmallDisk;
 
 /// Every file under `dir`, in its folders too.
 pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -54,25 +54,24 @@ impl std::fmt::Debug for KeystoreVault {
     }
 }
 
+/// What a user can always do instead of using the keystore.
+const USE_A_FILE: &str = "choose to keep tokens in a file (setting tokenStorage: \"file\")";
+
 /// A keystore error in words a user can act on; the backend's own message goes to the log only.
 fn unreachable(error: keyring_core::Error) -> Error {
     tracing::debug!(%error, "the system keystore failed");
     Error::Storage(match error {
-        keyring_core::Error::NoStorageAccess(_) => {
-            "your system keyring is locked (or refused access): unlock it, or choose to keep \
-             tokens in a file (setting tokenStorage: \"file\")"
-        }
+        keyring_core::Error::NoStorageAccess(_) => format!(
+            "your system keyring is locked (or refused access): unlock it, or {USE_A_FILE}"
+        ),
         keyring_core::Error::TooLong(..) | keyring_core::Error::Invalid(..) => {
-            "the system keyring refused to store the session: choose to keep tokens in a file \
-             (setting tokenStorage: \"file\")"
+            format!("the system keyring refused to store the session: {USE_A_FILE}")
         }
-        _ => {
+        _ => format!(
             "the system keyring cannot be reached (is a keyring service such as GNOME Keyring or \
-             KWallet running?): start it, or choose to keep tokens in a file (setting \
-             tokenStorage: \"file\")"
-        }
-    }
-    .to_string())
+             KWallet running?): start it, or {USE_A_FILE}"
+        ),
+    })
 }
 
 /// The platform's credential store of this process, created on first success.

@@ -254,7 +254,7 @@ fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool
         let ours = vault
             .read(SESSION)?
             .and_then(|bytes| serde_json::from_slice::<Session>(&bytes).ok());
-        if ours.is_none_or(|ours| their_session.issued_at > ours.issued_at) {
+        if ours.is_none_or(|ours| their_session.is_newer_than(&ours)) {
             write_verified(vault, SESSION, &theirs)?;
             moved = true;
         }
