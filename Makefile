@@ -35,22 +35,40 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
 
-run: deps-system deps-node
+# `make help`: every target with its `##` line.
+help: ## lists the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(ROOT)/Makefile | sed -E 's/^([a-z0-9-]+):.*## /\1\t/' | expand -t 16
+
+# The edit-compile loop: formatting, lints, and the tests that need no browser or desktop (the crates'
+# unit tests, and the engine's against dev/idp).
+test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the edit-compile loop
+	$(IN_ROOT) cargo fmt --all -- --check
+	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(IN_ROOT) cargo test --workspace --locked --lib
+	$(IN_ROOT) cargo test --locked -p native-oidc
+# make test, step by step (`make help` says what each is): the install steps first; then the cheap checks
+# (fmt, clippy); the Rust tests, where the engine, the CLI and app-core meet the real dev/idp and a real
+# Secret Service; the other platforms' type-check (a platform-only compile error shows nowhere else);
+# the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
+# proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
+# and the fuzz targets' short run.
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+
+run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
 	$(IN_ROOT) ./dev/run.sh
 
 # Speed and footprint figures, one JSON line each (crates/bench): release builds of the bench, the app and
 # an empty Tauri window, under Xvfb with a Secret Service of the bench's own.
-bench: deps-system deps-node
+bench: deps-system deps-node ## speed and footprint figures, release builds (crates/bench)
 	$(IN_ROOT) cargo build --locked --release -p bench -p okta-signin-app -p empty-window \
 		--features okta-signin-app/custom-protocol,empty-window/custom-protocol
 	$(IN_ROOT) xvfb-run -a -s "-screen 0 1280x900x24" $(TARGET)/release/bench
 
-deps-system:
+deps-system: ## installs the Debian packages the build and the tests need
 	@missing=$$(for p in $(APT_BUILD) $(APT_TEST) $(APT_KEYRING) $(APT_CROSS) $(APT_E2E); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -72,13 +90,13 @@ deps-rust:
 		rustup target list --installed | grep -qx "$$t" || rustup target add "$$t" || exit 1; \
 	done
 
-fmt-check:
+fmt-check: ## rustfmt, as CI checks it
 	$(IN_ROOT) cargo fmt --all -- --check
 
-clippy:
+clippy: ## clippy on every crate and test, warnings as errors
 	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
 
-rust-tests: deps-system deps-node
+rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, app-core, demo API; the real dev/idp, a real Secret Service)
 	$(IN_ROOT) cargo test --workspace --locked
 
 # Type-checks the app's library (the plugin, the keystores, the engine) for Android, iOS, macOS and
@@ -87,7 +105,7 @@ rust-tests: deps-system deps-node
 # their build scripts are replaced, through their `links` keys, by empty link settings.
 CROSS_TARGETS := aarch64-linux-android aarch64-apple-ios aarch64-apple-darwin x86_64-pc-windows-gnu
 RING_LINKS := ring_core_$(subst .,_,$(shell sed -n '/^name = "ring"$$/{n;s/^version = "\(.*\)"/\1/p}' $(ROOT)/Cargo.lock))_
-cross-check:
+cross-check: ## type-checks the app for Android, iOS, macOS and Windows
 	@$(IN_ROOT) for t in $(CROSS_TARGETS); do \
 		echo "cargo check --target $$t"; \
 		RUSTFLAGS="-D warnings" cargo check --locked --lib -p okta-signin-app --target $$t \
@@ -95,22 +113,22 @@ cross-check:
 			--config "target.$$t.objc2_exception_helper_0_1.rustc-link-lib=[]" || exit 1; \
 	done
 
-ui-tests:
+ui-tests: ## the web UI's and the plugin's JavaScript tests (node --test)
 	$(IN_ROOT) node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
 
-idp-tests: deps-node
+idp-tests: deps-node ## dev/idp's own tests (Okta-like behaviour of the local identity provider)
 	$(IN_ROOT) npm --prefix $(ROOT)/dev/idp test
 
 # A real browser (Chromium, in a window on Xvfb) on each identity-provider page that ends in a redirect
 # to a native app: it must follow the redirect and hand the URL to the OS URL handler (crates/e2e).
 XVFB := xvfb-run -a -s "-screen 0 1280x900x24" dbus-run-session --
-browser-check: deps-system deps-node
+browser-check: deps-system deps-node ## each identity-provider page that ends in the app's redirect, in a real Chromium
 	$(IN_ROOT) cargo build --locked -p signin-cli -p e2e --bins
 	$(IN_ROOT) $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact idp_pages::idp_pages_hand_off_to_the_app_in_a_real_browser
 
 # The real app in a real webview under Xvfb, signing in through Chromium and the OS URL handler
 # (crates/e2e). Screenshots: target/e2e/*.png.
-e2e: deps-system deps-node $(TAURI_DRIVER)
+e2e: deps-system deps-node $(TAURI_DRIVER) ## the real app in a real webview, signing in through Chromium and the OS URL handler
 	$(IN_ROOT) cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
 	$(IN_ROOT) PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
 
@@ -144,10 +162,10 @@ FUZZ_RUN = $(IN_ROOT) cargo fetch --locked --manifest-path $(FUZZ_DIR)/Cargo.tom
 $(CARGO_FUZZ):
 	$(IN_ROOT) cargo install --locked cargo-fuzz --version '^0.13' --root $(TOOLS)
 
-fuzz: deps-system $(CARGO_FUZZ)
+fuzz: deps-system $(CARGO_FUZZ) ## every fuzz target for FUZZ_SECONDS (default 300) each
 	$(call FUZZ_RUN,$(FUZZ_SECONDS))
 
-fuzz-check: deps-system $(CARGO_FUZZ)
+fuzz-check: deps-system $(CARGO_FUZZ) ## every fuzz target for a few seconds (in make test)
 	$(call FUZZ_RUN,$(FUZZ_CHECK_SECONDS))
 
 # The chaos test (crates/chaos; README, "Chaos test"): `signin` processes and an in-process app share one
@@ -157,11 +175,11 @@ fuzz-check: deps-system $(CARGO_FUZZ)
 # `make chaos` is the long run (>= 5,000 operations and >= 20 keystore outages without kills, >= 200
 # kills); `chaos-check` the short bounded one (about 2 minutes). CHAOS_ARGS="--seed N" replays a seed.
 CHAOS_BUILD := $(IN_ROOT) cargo build --locked -p chaos -p signin-cli -p testkit --bins
-chaos: deps-system deps-node
+chaos: deps-system deps-node ## the long chaos run: processes, kills, keystore outages, full disk, a faulty provider
 	$(CHAOS_BUILD)
 	$(IN_ROOT) $(TARGET)/debug/chaos $(CHAOS_ARGS)
 
-chaos-check: deps-system deps-node
+chaos-check: deps-system deps-node ## a short chaos run (in make test)
 	$(CHAOS_BUILD)
 	$(IN_ROOT) timeout 600 $(TARGET)/debug/chaos --short $(CHAOS_ARGS)
 
@@ -170,19 +188,19 @@ $(TAURI_CLI):
 
 # The installable Linux package: a release build, bundled by the Tauri CLI (tauri.conf.json's
 # desktopTemplate gives its .desktop file `Exec=… %u` and the URL scheme).
-bundle: deps-system $(TAURI_CLI)
+bundle: deps-system $(TAURI_CLI) ## the installable Linux package (.deb)
 	$(IN_ROOT) $(TAURI_CLI) build --bundles deb --ci
 	@ls $(TARGET)/release/bundle/deb/*.deb
 
 # Checks the package: its files, its .desktop file (desktop-file-validate, scheme, %u).
-bundle-check: bundle
+bundle-check: bundle ## the .deb's files and its URL-scheme registration
 	$(IN_ROOT) E2E_DEB="$$(ls $(TARGET)/release/bundle/deb/*.deb | head -n 1)" \
 		cargo test --locked -p e2e --test main -- --ignored --exact package::the_deb_installs_an_app_that_handles_the_url_scheme
 
 # Signs in through the *installed* app: the OS URL handler hands the link to the binary the package
 # installed. It installs the package system-wide (dpkg -i), so it runs only where CI is set (CI's throwaway
 # machine sets it); elsewhere it says how to run it.
-e2e-installed: bundle $(TAURI_DRIVER)
+e2e-installed: bundle $(TAURI_DRIVER) ## signs in through the installed .deb (runs only where CI is set: it installs system-wide)
 	@if [ -z "$$CI" ]; then \
 		echo "e2e-installed: skipped (it runs dpkg -i; set CI=1 on a throwaway machine to run it)"; \
 	else \
