@@ -35,7 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check doc-check rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
 
 # `make help`: every target with its `##` line.
@@ -50,7 +50,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 	$(IN_ROOT) cargo test --workspace --locked --lib
 	$(IN_ROOT) cargo test --locked -p native-oidc
 # make test, step by step (`make help` says what each is): the install steps first; then the cheap checks
-# (fmt, clippy); the Rust tests, where the engine, the CLI and app-core meet the real dev/idp and a real
+# (fmt, clippy, rustdoc); the Rust tests, where the engine, the CLI and app-core meet the real dev/idp and a real
 # Secret Service; the other platforms' type-check (a platform-only compile error shows nowhere else);
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
@@ -95,6 +95,9 @@ fmt-check: ## rustfmt, as CI checks it
 
 clippy: ## clippy on every crate and test, warnings as errors
 	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
+
+doc-check: ## the crates' documentation, warnings as errors (broken links, missing docs)
+	$(IN_ROOT) RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, app-core, demo API; the real dev/idp, a real Secret Service)
 	$(IN_ROOT) cargo test --workspace --locked
