@@ -55,7 +55,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
 # and the fuzz targets' short run.
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+test: deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
