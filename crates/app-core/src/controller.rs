@@ -1,5 +1,6 @@
 //! The app's behaviour: start-up restore, sign-in through the system browser, deep links, API calls,
-//! sign-out. The platform (Tauri) opens URLs, persists pending sign-ins and shows [`AuthView`]s.
+//! sign-out. The controller persists the sign-ins in progress in the engine's store; the platform (Tauri)
+//! opens URLs and shows the [`AuthView`]s it is sent.
 
 use std::{
     sync::Mutex,

@@ -54,7 +54,8 @@ impl From<&SessionSummary> for Profile {
     }
 }
 
-/// The sign-in state, sent to the UI with every change (event `auth-changed`).
+/// The sign-in state, sent to the UI with every change through the channels the UI subscribed with
+/// (never a global event, which any webview could listen to).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AuthView {

@@ -249,8 +249,8 @@ impl OidcClient {
     }
 
     /// Completes a sign-in from the callback URL: checks it against a pending authorization (used once,
-    /// whatever the outcome), the `iss` parameter, exchanges the code, validates the ID token and loads
-    /// the profile.
+    /// whatever the outcome), the `iss` parameter, exchanges the code and validates the ID token. The
+    /// profile is not loaded here: [`crate::Auth`] loads it once the session is saved.
     pub async fn complete_sign_in(
         &self,
         callback: &str,

@@ -35,7 +35,7 @@ use crate::{
     http::{HttpClient, HttpError},
 };
 
-/// The header that carries a proof, and the one a server sends a nonce in.
+/// The header that carries a proof (a server's nonce comes in [`DPOP_NONCE`]).
 pub const DPOP: &str = "DPoP";
 /// The header a server sends its nonce in.
 pub const DPOP_NONCE: &str = "DPoP-Nonce";
