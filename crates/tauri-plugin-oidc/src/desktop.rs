@@ -5,7 +5,10 @@ use tauri::{plugin::PluginApi, AppHandle, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;
 use url::Url;
 
-use crate::{links::LinkSender, Launcher, PageSettings};
+use crate::{
+    deep_links::LinkSender,
+    page::{Launcher, PageSettings},
+};
 
 /// Opens the sign-in and sign-out pages.
 pub struct SignInPage<R: Runtime> {

@@ -32,13 +32,14 @@
 //! wants them (Tauri cannot register a plugin from another's setup).
 
 mod commands;
+mod deep_links;
 #[cfg(desktop)]
 mod desktop;
 mod error;
-mod links;
 #[cfg(mobile)]
 mod mobile;
 pub mod models;
+mod page;
 #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
 mod registration;
 mod state;
@@ -56,12 +57,8 @@ pub use error::{Error, Result};
 /// The provider settings ([`Config::new`]: issuer, client id, redirect URI; then sign-out redirect,
 /// scopes, DPoP), the token storage choice and the access token, from the sign-in engine.
 pub use native_oidc::{AccessToken, Config, TokenStorage};
+pub use page::Launcher;
 pub use state::{OidcController, TauriPlatform};
-
-#[cfg(desktop)]
-use desktop as platform;
-#[cfg(mobile)]
-use mobile as platform;
 
 /// tauri-plugin-deep-link, which brings the redirect URI's links to the plugin: register it before.
 pub fn deep_link<R: Runtime>() -> impl Plugin<R> {
@@ -77,90 +74,112 @@ pub fn opener<R: Runtime>() -> impl Plugin<R> {
         .build()
 }
 
-/// Opens a URL in place of the system browser (tests record it instead).
-pub type Launcher = Arc<dyn Fn(&Url) -> std::result::Result<(), String> + Send + Sync>;
-
-/// How the sign-in page is opened (the launcher on desktop, the session's settings on mobile).
-pub(crate) struct PageSettings {
-    #[cfg_attr(mobile, allow(dead_code))]
-    pub(crate) launcher: Option<Launcher>,
-    #[cfg_attr(desktop, allow(dead_code))]
-    pub(crate) callback_scheme: String,
-    #[cfg_attr(desktop, allow(dead_code))]
-    pub(crate) prefers_ephemeral_session: bool,
+/// Where the configuration comes from: the type parameter of [`Builder`], so a setting that only
+/// makes sense for one source (the API base URL and token storage given in code) cannot be called on
+/// a builder of another.
+pub trait ConfigOrigin: Send + 'static {
+    /// The configuration, given the user's config file (`okta.json` in the app's config folder).
+    fn load(self, user_file: &Path) -> std::result::Result<AppConfig, NotConfigured>;
 }
 
-/// Where the configuration comes from.
-enum Source {
-    /// From code.
-    Given {
-        oidc: Box<Config>,
-        api_base_url: Option<Url>,
-        token_storage: TokenStorage,
-    },
-    /// Loaded at setup: environment over `okta.json` in the app's config folder (or
-    /// `$OKTA_SIGNIN_CONFIG`) over `defaults`.
-    File { defaults: &'static str },
-    /// Loaded by a function of the app, given the user's config file.
-    Loader(ConfigLoader),
+/// The configuration given in code ([`Builder::new`]).
+pub struct FromCode {
+    oidc: Box<Config>,
+    api_base_url: Option<Url>,
+    token_storage: TokenStorage,
+}
+
+impl ConfigOrigin for FromCode {
+    fn load(self, _user_file: &Path) -> std::result::Result<AppConfig, NotConfigured> {
+        Ok(AppConfig {
+            oidc: *self.oidc,
+            api_base_url: self.api_base_url,
+            token_storage: self.token_storage,
+        })
+    }
+}
+
+/// The configuration loaded at setup ([`Builder::from_config_file`]): environment over `okta.json`
+/// in the app's config folder (or `$OKTA_SIGNIN_CONFIG`) over the built-in defaults.
+pub struct FromConfigFile {
+    defaults: &'static str,
+}
+
+impl ConfigOrigin for FromConfigFile {
+    fn load(self, user_file: &Path) -> std::result::Result<AppConfig, NotConfigured> {
+        AppConfig::load(self.defaults, user_file, Build::current())
+    }
 }
 
 /// How an app loads its configuration, given the user's config file (`okta.json` in its config folder).
 pub type ConfigLoader =
     Box<dyn FnOnce(&Path) -> std::result::Result<AppConfig, NotConfigured> + Send + 'static>;
 
+/// The configuration loaded at setup by a function of the app ([`Builder::from_loader`]).
+pub struct FromLoader(ConfigLoader);
+
+impl ConfigOrigin for FromLoader {
+    fn load(self, user_file: &Path) -> std::result::Result<AppConfig, NotConfigured> {
+        (self.0)(user_file)
+    }
+}
+
 /// Builds the plugin.
-pub struct Builder {
-    source: Source,
+pub struct Builder<S: ConfigOrigin = FromCode> {
+    source: S,
     launcher: Option<Launcher>,
     prefers_ephemeral_session: bool,
 }
 
-impl Builder {
+impl Builder<FromCode> {
     /// The plugin for this configuration (issuer, client id, redirect URIs, scopes, DPoP).
     pub fn new(config: Config) -> Self {
-        Self::with_source(Source::Given {
+        Self::with_source(FromCode {
             oidc: Box::new(config),
             api_base_url: None,
             token_storage: TokenStorage::Auto,
         })
     }
 
+    /// The only place access tokens are sent: `fetchApi` and [`Oidc::send`] refuse anything else.
+    /// (With [`Builder::from_config_file`] it is the `apiBaseUrl` setting.)
+    pub fn api_base_url(mut self, url: Url) -> Self {
+        self.source.api_base_url = Some(url);
+        self
+    }
+
+    /// Where tokens are kept: the OS keystore, a file only the user can read, or the keystore when
+    /// one stores (the default). (With [`Builder::from_config_file`] it is the `tokenStorage`
+    /// setting.)
+    pub fn token_storage(mut self, storage: TokenStorage) -> Self {
+        self.source.token_storage = storage;
+        self
+    }
+}
+
+impl Builder<FromConfigFile> {
     /// The plugin configured at start-up from the environment (`OIDC_*`, `API_BASE_URL`,
     /// `TOKEN_STORAGE`), the user's `okta.json` in the app's config folder (or `$OKTA_SIGNIN_CONFIG`),
     /// and `defaults` (a config JSON text). Anything missing or unsafe shows a "not configured" state.
     pub fn from_config_file(defaults: &'static str) -> Self {
-        Self::with_source(Source::File { defaults })
+        Self::with_source(FromConfigFile { defaults })
     }
+}
 
+impl Builder<FromLoader> {
     /// The plugin configured at start-up by `loader`, given the user's config file.
     pub fn from_loader(loader: ConfigLoader) -> Self {
-        Self::with_source(Source::Loader(loader))
+        Self::with_source(FromLoader(loader))
     }
+}
 
-    fn with_source(source: Source) -> Self {
+impl<S: ConfigOrigin> Builder<S> {
+    fn with_source(source: S) -> Self {
         Self {
             source,
             launcher: None,
             prefers_ephemeral_session: false,
         }
-    }
-
-    /// The only place access tokens are sent: `fetchApi` and [`Oidc::send`] refuse anything else.
-    pub fn api_base_url(mut self, url: Url) -> Self {
-        if let Source::Given { api_base_url, .. } = &mut self.source {
-            *api_base_url = Some(url);
-        }
-        self
-    }
-
-    /// Where tokens are kept: the OS keystore, a file only the user can read, or the keystore when
-    /// one answers (the default).
-    pub fn token_storage(mut self, storage: TokenStorage) -> Self {
-        if let Source::Given { token_storage, .. } = &mut self.source {
-            *token_storage = storage;
-        }
-        self
     }
 
     /// iOS: an ephemeral authentication session (no cookies shared with Safari, no "wants to use … to
@@ -206,36 +225,25 @@ impl Builder {
                 app.manage(state::State::<R>::default());
                 app.manage(Oidc { app: app.clone() });
                 let file = app.path().app_config_dir()?.join("okta.json");
-                let config = match source {
-                    Source::Given {
-                        oidc,
-                        api_base_url,
-                        token_storage,
-                    } => Ok(AppConfig {
-                        oidc: *oidc,
-                        api_base_url,
-                        token_storage,
-                    }),
-                    Source::File { defaults } => AppConfig::load(defaults, &file, Build::current()),
-                    Source::Loader(loader) => loader(&file),
-                };
+                let config = source.load(&file);
                 let callback_scheme = config
                     .as_ref()
                     .map(|c| c.oidc.redirect_uri().url().scheme().to_string())
                     .unwrap_or_default();
-                let (sender, receiver) = links::queue();
-                let page = platform::SignInPage::new(
+                let (sender, receiver) = deep_links::queue();
+                let page = page::SignInPage::new(
                     app,
                     api,
                     sender.clone(),
-                    PageSettings {
+                    page::PageSettings {
                         launcher,
                         callback_scheme,
                         prefers_ephemeral_session,
                     },
                 )?;
                 state::install(app, config, &app_core::config_file(&file), page)?;
-                links::listen(app, sender, receiver);
+                deep_links::listen(app, sender);
+                state::start(app, receiver);
                 Ok(())
             })
             .build()

@@ -7,10 +7,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use app_core::{AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem};
 use native_oidc::{Auth, OidcClient, SessionStore};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use url::Url;
 
-use crate::{models::AuthView, platform::SignInPage, Error, Result};
+use crate::{
+    deep_links::{self, Incoming},
+    error::{Error, Result},
+    models::AuthView,
+    page::SignInPage,
+};
 
 /// The controller of this plugin's platform.
 pub type OidcController<R> = Controller<TauriPlatform<R>>;
@@ -199,8 +204,25 @@ fn build<R: Runtime>(
     )
 }
 
+/// Starts the controller once setup has made it (at once, or when the user has solved a storage
+/// problem): restores the session, then hands it the deep links queued meanwhile and later. When the
+/// app is not configured, links are dropped.
+pub(crate) fn start<R: Runtime>(app: &AppHandle<R>, links: mpsc::UnboundedReceiver<Incoming>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Ok(controller) = controller(&app) {
+            go_live(&app, controller, None).await;
+        }
+        // While the store cannot be opened, links wait in the queue (a callback completes once the
+        // user has solved it).
+        if let Some(controller) = live(&app).await {
+            deep_links::deliver(&controller, links).await;
+        }
+    });
+}
+
 /// Starts `controller` (restores the session, showing `notice` with the result), then hands it to the
-/// deep-link listener. Returns the state it started in.
+/// deep-link delivery. Returns the state it started in.
 pub(crate) async fn go_live<R: Runtime>(
     app: &AppHandle<R>,
     controller: Arc<OidcController<R>>,
@@ -214,7 +236,7 @@ pub(crate) async fn go_live<R: Runtime>(
 }
 
 /// The controller once it has started; none when it never will (the app is not configured).
-pub(crate) async fn live<R: Runtime>(app: &AppHandle<R>) -> Option<Arc<OidcController<R>>> {
+async fn live<R: Runtime>(app: &AppHandle<R>) -> Option<Arc<OidcController<R>>> {
     let state = state(app).ok()?;
     if state.read(|setup| matches!(setup, Some(Setup::NotConfigured(_)))) {
         return None;

@@ -1,17 +1,18 @@
 //! Deep links from the OS (tauri-plugin-deep-link), and the callbacks of authentication sessions on
-//! mobile, handled one at a time and in order, after start-up has restored the session: the launch
-//! URL (`get_current`, for a cold start through a link) and links opened while the app runs
-//! (`on_open_url`; on Linux and Windows, single-instance forwards a second process's link to it).
+//! mobile, queued as [`Incoming`] and handed to the controller one at a time and in order, once
+//! start-up has restored the session (`state.rs` starts it): the launch URL (`get_current`, for a cold
+//! start through a link) and links opened while the app runs (`on_open_url`; on Linux and Windows,
+//! single-instance forwards a second process's link to it). Which URL is which is app-core's
+//! `links.rs`.
 
+use app_core::{Controller, Platform};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tokio::sync::mpsc;
 
-use crate::state::{self, controller};
-
 /// What reaches the controller: a URL to handle, or the end of an authentication session without one.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Link {
+pub(crate) enum Incoming {
     /// A URL the OS or an authentication session handed over.
     Url(String),
     /// The user closed the sign-in page's authentication session (mobile).
@@ -39,9 +40,9 @@ pub(crate) struct SessionError {
 pub(crate) fn session_ended(
     opened: &url::Url,
     ended: Result<String, SessionError>,
-) -> Option<Link> {
+) -> Option<Incoming> {
     let error = match ended {
-        Ok(callback) => return Some(Link::Url(callback)),
+        Ok(callback) => return Some(Incoming::Url(callback)),
         Err(error) => error,
     };
     let sign_in_page = opened
@@ -50,26 +51,22 @@ pub(crate) fn session_ended(
     match error.code.as_deref() {
         _ if !sign_in_page => None,
         Some("superseded") => None,
-        Some("cancelled") => Some(Link::Cancelled),
-        _ => Some(Link::Failed(error.message)),
+        Some("cancelled") => Some(Incoming::Cancelled),
+        _ => Some(Incoming::Failed(error.message)),
     }
 }
 
 /// Where links are queued.
-pub(crate) type LinkSender = mpsc::UnboundedSender<Link>;
+pub(crate) type LinkSender = mpsc::UnboundedSender<Incoming>;
 
 /// A queue for links.
-pub(crate) fn queue() -> (LinkSender, mpsc::UnboundedReceiver<Link>) {
+pub(crate) fn queue() -> (LinkSender, mpsc::UnboundedReceiver<Incoming>) {
     mpsc::unbounded_channel()
 }
 
-/// Starts the controller (once the store opens) and wires every source of deep links to it. A debug
-/// build registers the URL scheme for itself (Linux, Windows: `registration.rs`).
-pub(crate) fn listen<R: Runtime>(
-    app: &AppHandle<R>,
-    sender: LinkSender,
-    mut links: mpsc::UnboundedReceiver<Link>,
-) {
+/// Wires every source of deep links to the queue: the launch URL, then each link opened while the app
+/// runs. A debug build registers the URL scheme for itself (Linux, Windows: `registration.rs`).
+pub(crate) fn listen<R: Runtime>(app: &AppHandle<R>, sender: LinkSender) {
     #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
     crate::registration::register_development_build(app);
     for url in app
@@ -79,37 +76,33 @@ pub(crate) fn listen<R: Runtime>(
         .flatten()
         .unwrap_or_default()
     {
-        let _ = sender.send(Link::Url(url.to_string()));
+        let _ = sender.send(Incoming::Url(url.to_string()));
     }
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
-            let _ = sender.send(Link::Url(url.to_string()));
+            let _ = sender.send(Incoming::Url(url.to_string()));
         }
     });
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Ok(controller) = controller(&handle) {
-            state::go_live(&handle, controller, None).await;
-        }
-        // While the store cannot be opened, links wait in the queue (a callback completes once the
-        // user has solved it); when the app is not configured, they are dropped.
-        let Some(controller) = state::live(&handle).await else {
-            return;
-        };
-        while let Some(link) = links.recv().await {
-            match link {
-                Link::Url(url) => {
-                    controller.handle_url(&url).await;
-                }
-                Link::Cancelled => {
-                    controller.cancel_sign_in().await;
-                }
-                Link::Failed(reason) => {
-                    controller.sign_in_page_failed(&reason).await;
-                }
+}
+
+/// Hands the queued links to `controller`, one at a time and in order, until the queue closes.
+pub(crate) async fn deliver<P: Platform>(
+    controller: &Controller<P>,
+    mut links: mpsc::UnboundedReceiver<Incoming>,
+) {
+    while let Some(link) = links.recv().await {
+        match link {
+            Incoming::Url(url) => {
+                controller.handle_url(&url).await;
+            }
+            Incoming::Cancelled => {
+                controller.cancel_sign_in().await;
+            }
+            Incoming::Failed(reason) => {
+                controller.sign_in_page_failed(&reason).await;
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +127,7 @@ mod tests {
             let callback = "com.okta.example:/callback?code=c&state=s".to_string();
             assert_eq!(
                 session_ended(&page.parse().unwrap(), Ok(callback.clone())),
-                Some(Link::Url(callback))
+                Some(Incoming::Url(callback))
             );
         }
     }
@@ -144,11 +137,11 @@ mod tests {
         let page = SIGN_IN.parse().unwrap();
         assert_eq!(
             session_ended(&page, closed("cancelled")),
-            Some(Link::Cancelled)
+            Some(Incoming::Cancelled)
         );
         assert_eq!(
             session_ended(&page, closed("no_browser")),
-            Some(Link::Failed("no_browser!".into()))
+            Some(Incoming::Failed("no_browser!".into()))
         );
         assert_eq!(
             session_ended(
@@ -158,7 +151,7 @@ mod tests {
                     message: "the webview is unreachable".into()
                 })
             ),
-            Some(Link::Failed("the webview is unreachable".into()))
+            Some(Incoming::Failed("the webview is unreachable".into()))
         );
     }
 
