@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    // Tauri reads the script when the app's context is generated; a new build of it reruns this.
+    println!("cargo:rerun-if-changed=api-iife.js");
     tauri_plugin::Builder::new(COMMANDS)
         .global_api_script_path("./api-iife.js")
         .android_path("android")
