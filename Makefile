@@ -35,9 +35,9 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: test run bench deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
-test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
+test: deps-system deps-node deps-rust fmt-check clippy rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check
 
 run: deps-system deps-node
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
@@ -96,7 +96,16 @@ cross-check:
 	done
 
 ui-tests:
-	$(IN_ROOT) node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
+	$(IN_ROOT) node --test $(ROOT)/ui/test/
+
+# The plugin's JavaScript package (crates/tauri-plugin-oidc, `npm run ci`): npm ci, tsc of guest-js/,
+# the committed dist-js/ and api-iife.js checked against a fresh rollup build, and the node tests (the
+# API over a fake __TAURI_INTERNALS__, window.__TAURI__.oidc from api-iife.js, npm pack's contents, a
+# strict TypeScript app against the packed tarball).
+PLUGIN_JS := $(ROOT)/crates/tauri-plugin-oidc
+plugin-js-tests:
+	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
+	$(IN_ROOT) npm --prefix $(PLUGIN_JS) run ci
 
 idp-tests: deps-node
 	$(IN_ROOT) npm --prefix $(ROOT)/dev/idp test
