@@ -35,8 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
-
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
 # `make help`: every target with its `##` line.
 help: ## lists the targets
@@ -55,7 +54,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
 # and the fuzz targets' short run.
-test: deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+test: deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
@@ -116,8 +115,17 @@ cross-check: ## type-checks the app for Android, iOS, macOS and Windows
 			--config "target.$$t.objc2_exception_helper_0_1.rustc-link-lib=[]" || exit 1; \
 	done
 
-ui-tests: ## the web UI's and the plugin's JavaScript tests (node --test)
-	$(IN_ROOT) node --test ui/test/ crates/tauri-plugin-oidc/guest-js/test/
+ui-tests: ## the web UI's JavaScript tests (node --test)
+	$(IN_ROOT) node --test $(ROOT)/ui/test/
+
+# The plugin's JavaScript package (crates/tauri-plugin-oidc, `npm run ci`): npm ci, tsc of guest-js/,
+# the committed dist-js/ and api-iife.js checked against a fresh rollup build, and the node tests (the
+# API over a fake __TAURI_INTERNALS__, window.__TAURI__.oidc from api-iife.js, npm pack's contents, a
+# strict TypeScript app against the packed tarball).
+PLUGIN_JS := $(ROOT)/crates/tauri-plugin-oidc
+plugin-js-tests: ## the plugin's npm package: types, committed build output, tests, npm pack contents
+	@command -v node >/dev/null || { echo "Node.js 20.19+ is required"; exit 1; }
+	$(IN_ROOT) npm --prefix $(PLUGIN_JS) run ci
 
 idp-tests: deps-node ## dev/idp's own tests (Okta-like behaviour of the local identity provider)
 	$(IN_ROOT) npm --prefix $(ROOT)/dev/idp test

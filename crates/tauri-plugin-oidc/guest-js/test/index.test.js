@@ -1,91 +1,75 @@
-// The plugin's JavaScript API, with a fake Tauri core standing in for IPC.
+// The plugin's JavaScript API as published (dist-js/index.js, built from guest-js/index.ts), with the
+// real `@tauri-apps/api/core` over a fake `window.__TAURI_INTERNALS__` standing in for IPC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as oidc from '../index.js';
-
-function fakeCore(answers = {}) {
-  const calls = [];
-  const channels = [];
-  class Channel {
-    constructor() {
-      this.onmessage = () => {};
-      channels.push(this);
-    }
-  }
-  return {
-    calls,
-    channels,
-    Channel,
-    invoke: async (command, args) => {
-      calls.push([command, args]);
-      const answer = answers[command];
-      if (answer instanceof Error) throw { kind: 'network', message: answer.message };
-      return typeof answer === 'function' ? answer(args) : answer;
-    },
-  };
-}
+import * as oidc from '../../dist-js/index.js';
+import { installFake } from './fake-tauri.js';
 
 test('each function calls its plugin command', async () => {
-  const core = fakeCore({
+  const tauri = installFake({
     'plugin:oidc|get_state': { status: 'signed_out' },
     'plugin:oidc|sign_in': { status: 'waiting_for_browser' },
     'plugin:oidc|cancel_sign_in': { status: 'signed_out' },
     'plugin:oidc|sign_out': { status: 'signed_out' },
   });
-  oidc.useCore(core);
   assert.equal((await oidc.getState()).status, 'signed_out');
   assert.equal((await oidc.signIn()).status, 'waiting_for_browser');
   await oidc.signIn('demo');
   await oidc.cancelSignIn();
   await oidc.signOut();
-  assert.deepEqual(core.calls, [
-    ['plugin:oidc|get_state', undefined],
+  // `@tauri-apps/api`'s invoke sends `{}` for a command called without arguments.
+  assert.deepEqual(tauri.calls, [
+    ['plugin:oidc|get_state', {}],
     ['plugin:oidc|sign_in', {}],
     ['plugin:oidc|sign_in', { loginHint: 'demo' }],
-    ['plugin:oidc|cancel_sign_in', undefined],
-    ['plugin:oidc|sign_out', undefined],
+    ['plugin:oidc|cancel_sign_in', {}],
+    ['plugin:oidc|sign_out', {}],
   ]);
 });
 
 test('after a storage problem: try again, or start over', async () => {
-  const core = fakeCore({ 'plugin:oidc|reopen_store': ({ startOver }) => ({ status: startOver ? 'signed_out' : 'storage_problem' }) });
-  oidc.useCore(core);
+  const tauri = installFake({
+    'plugin:oidc|reopen_store': ({ startOver }) => ({ status: startOver ? 'signed_out' : 'storage_problem' }),
+  });
   assert.equal((await oidc.retryStorage()).status, 'storage_problem');
   assert.equal((await oidc.startOver()).status, 'signed_out');
-  assert.deepEqual(core.calls, [
+  assert.deepEqual(tauri.calls, [
     ['plugin:oidc|reopen_store', { startOver: false }],
     ['plugin:oidc|reopen_store', { startOver: true }],
   ]);
 });
 
 test('fetchApi sends only a path', async () => {
-  const core = fakeCore({ 'plugin:oidc|fetch_api': ({ path }) => ({ status: 200, body: { path } }) });
-  oidc.useCore(core);
+  const tauri = installFake({ 'plugin:oidc|fetch_api': ({ path }) => ({ status: 200, body: { path } }) });
   assert.deepEqual(await oidc.fetchApi('/api/messages'), { status: 200, body: { path: '/api/messages' } });
   for (const bad of ['https://evil.example.com/', '//evil.example.com/x', 'api/messages', 42]) {
     await assert.rejects(oidc.fetchApi(bad), /start with a single/);
   }
-  assert.equal(core.calls.length, 1, 'bad paths never reach Rust');
+  assert.equal(tauri.calls.length, 1, 'bad paths never reach Rust');
 });
 
 test('subscribe hands Rust a channel and passes on what comes through it', async () => {
-  const core = fakeCore({ 'plugin:oidc|subscribe': { status: 'signed_out' } });
-  oidc.useCore(core);
+  const tauri = installFake({ 'plugin:oidc|subscribe': { status: 'signed_out' } });
   const seen = [];
   const current = await oidc.subscribe((state) => seen.push(state.status));
   assert.equal(current.status, 'signed_out');
-  assert.equal(core.calls[0][1].onState, core.channels[0]);
-  core.channels[0].onmessage({ status: 'signed_in' });
-  assert.deepEqual(seen, ['signed_in']);
+  // What reaches Rust is a channel: serialized as `__CHANNEL__:<id>` of a registered callback.
+  const { onState } = tauri.calls[0][1];
+  const [id] = [...tauri.callbacks.keys()];
+  assert.equal(JSON.stringify(onState), JSON.stringify(`__CHANNEL__:${id}`));
+  // Rust's `Channel::send` calls that callback with the message and its index.
+  tauri.callbacks.get(id)({ index: 0, message: { status: 'signed_in' } });
+  tauri.callbacks.get(id)({ index: 1, message: { status: 'signed_out' } });
+  assert.deepEqual(seen, ['signed_in', 'signed_out']);
 });
 
 test('errors come as { kind, message }', async () => {
-  oidc.useCore(fakeCore({ 'plugin:oidc|sign_in': new Error('The sign-in service can\'t be reached right now.') }));
+  installFake({ 'plugin:oidc|sign_in': new Error('The sign-in service can\'t be reached right now.') });
   const error = await oidc.signIn().catch((e) => e);
   assert.equal(error.kind, 'network');
 });
 
 test('without a Tauri core it says so', () => {
-  oidc.useCore(null);
+  delete globalThis.window;
   assert.throws(() => oidc.getState(), /no Tauri core API/);
 });

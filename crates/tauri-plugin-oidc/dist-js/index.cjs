@@ -1,0 +1,89 @@
+'use strict';
+
+var core = require('@tauri-apps/api/core');
+
+// tauri-plugin-oidc's JavaScript API. No function here ever sees a token: Rust keeps them, and answers
+// with states, the profile and API bodies. A bundled app imports these functions from
+// `tauri-plugin-oidc-api`; with `withGlobalTauri` the same functions are `window.__TAURI__.oidc`
+// (`api-iife.js`, made from this file by the same build).
+// Outside a Tauri webview `invoke` would fail on an undefined `__TAURI_INTERNALS__`; say so instead.
+function tauri() {
+    const host = globalThis.window;
+    if (!host?.__TAURI_INTERNALS__) {
+        throw new Error('tauri-plugin-oidc: no Tauri core API (not in a Tauri webview).');
+    }
+}
+/**
+ * The current sign-in state.
+ */
+function getState() {
+    tauri();
+    return core.invoke('plugin:oidc|get_state');
+}
+/**
+ * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
+ * @param loginHint the account to suggest (from a sign-in request)
+ */
+function signIn(loginHint) {
+    tauri();
+    return core.invoke('plugin:oidc|sign_in', loginHint ? { loginHint } : {});
+}
+/**
+ * Stops waiting for the browser.
+ */
+function cancelSignIn() {
+    tauri();
+    return core.invoke('plugin:oidc|cancel_sign_in');
+}
+/**
+ * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
+ */
+function signOut() {
+    tauri();
+    return core.invoke('plugin:oidc|sign_out');
+}
+/**
+ * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
+ * fixed, …). Resolves to the restored state, or the problem that remains.
+ */
+function retryStorage() {
+    tauri();
+    return core.invoke('plugin:oidc|reopen_store', { startOver: false });
+}
+/**
+ * After a `storage_problem` whose `start_over` is true: sets aside what could not be read (renamed,
+ * never deleted) and opens a fresh store; the user signs in again.
+ */
+function startOver() {
+    tauri();
+    return core.invoke('plugin:oidc|reopen_store', { startOver: true });
+}
+/**
+ * GET a path of the configured API with the access token (refreshed when it has to be).
+ * @param path an absolute path, `/api/messages`
+ */
+function fetchApi(path) {
+    if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+        return Promise.reject(new Error('API paths start with a single "/".'));
+    }
+    tauri();
+    return core.invoke('plugin:oidc|fetch_api', { path });
+}
+/**
+ * Calls `onState` with every later state; resolves to the current one.
+ */
+function subscribe(onState) {
+    tauri();
+    const channel = new core.Channel();
+    channel.onmessage = onState;
+    return core.invoke('plugin:oidc|subscribe', { onState: channel });
+}
+
+exports.cancelSignIn = cancelSignIn;
+exports.fetchApi = fetchApi;
+exports.getState = getState;
+exports.retryStorage = retryStorage;
+exports.signIn = signIn;
+exports.signOut = signOut;
+exports.startOver = startOver;
+exports.subscribe = subscribe;

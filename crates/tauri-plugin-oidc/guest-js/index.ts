@@ -1,0 +1,148 @@
+// tauri-plugin-oidc's JavaScript API. No function here ever sees a token: Rust keeps them, and answers
+// with states, the profile and API bodies. A bundled app imports these functions from
+// `tauri-plugin-oidc-api`; with `withGlobalTauri` the same functions are `window.__TAURI__.oidc`
+// (`api-iife.js`, made from this file by the same build).
+
+import { Channel, invoke } from '@tauri-apps/api/core';
+
+/**
+ * An error or a notice: a stable kind (`access_denied`, `network`, `session_expired`, …) and words.
+ */
+export interface Notice {
+  kind: string;
+  message: string;
+}
+
+/**
+ * What a rejected call of this API gives: the plugin's errors are `{ kind, message }`, like notices.
+ * (`fetchApi` with a path that is not a single-`/` path rejects with a plain `Error` before any call.)
+ */
+export type OidcError = Notice;
+
+/** The signed-in user, from the ID token and userinfo. */
+export interface Profile {
+  name?: string;
+  email?: string;
+  subject: string;
+  issuer: string;
+  scopes: string[];
+  claims: Record<string, unknown>;
+}
+
+/** An initiate-login link asking to sign in again (with this account, if it names one). */
+export interface LoginRequest {
+  issuer: string;
+  login_hint?: string;
+}
+
+/** The sign-in state; `status` says which. */
+export type AuthState =
+  | { status: 'not_configured'; missing: string[]; file: string; message: string }
+  | {
+      status: 'storage_problem';
+      kind: 'keystore_unavailable' | 'store_unreadable';
+      message: string;
+      actions: string[];
+      file: string;
+      start_over: boolean;
+    }
+  | { status: 'restoring' }
+  | { status: 'signed_out'; notice?: Notice }
+  | { status: 'waiting_for_browser' }
+  | {
+      status: 'signed_in';
+      profile: Profile;
+      expires_at?: string;
+      offline: boolean;
+      notice?: Notice;
+      storage: 'keystore' | 'file' | 'memory';
+      login_request?: LoginRequest;
+      token_type: 'Bearer' | 'DPoP';
+    };
+
+/** An answer of the configured API: its HTTP status and its body (JSON, or text). */
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+// Outside a Tauri webview `invoke` would fail on an undefined `__TAURI_INTERNALS__`; say so instead.
+function tauri(): void {
+  const host = (globalThis as { window?: { __TAURI_INTERNALS__?: unknown } }).window;
+  if (!host?.__TAURI_INTERNALS__) {
+    throw new Error('tauri-plugin-oidc: no Tauri core API (not in a Tauri webview).');
+  }
+}
+
+/**
+ * The current sign-in state.
+ */
+export function getState(): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|get_state');
+}
+
+/**
+ * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
+ * @param loginHint the account to suggest (from a sign-in request)
+ */
+export function signIn(loginHint?: string): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|sign_in', loginHint ? { loginHint } : {});
+}
+
+/**
+ * Stops waiting for the browser.
+ */
+export function cancelSignIn(): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|cancel_sign_in');
+}
+
+/**
+ * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
+ */
+export function signOut(): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|sign_out');
+}
+
+/**
+ * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
+ * fixed, …). Resolves to the restored state, or the problem that remains.
+ */
+export function retryStorage(): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|reopen_store', { startOver: false });
+}
+
+/**
+ * After a `storage_problem` whose `start_over` is true: sets aside what could not be read (renamed,
+ * never deleted) and opens a fresh store; the user signs in again.
+ */
+export function startOver(): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|reopen_store', { startOver: true });
+}
+
+/**
+ * GET a path of the configured API with the access token (refreshed when it has to be).
+ * @param path an absolute path, `/api/messages`
+ */
+export function fetchApi(path: string): Promise<ApiResponse> {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+    return Promise.reject(new Error('API paths start with a single "/".'));
+  }
+  tauri();
+  return invoke<ApiResponse>('plugin:oidc|fetch_api', { path });
+}
+
+/**
+ * Calls `onState` with every later state; resolves to the current one.
+ */
+export function subscribe(onState: (state: AuthState) => void): Promise<AuthState> {
+  tauri();
+  const channel = new Channel<AuthState>();
+  channel.onmessage = onState;
+  return invoke<AuthState>('plugin:oidc|subscribe', { onState: channel });
+}
