@@ -18,6 +18,7 @@ use openidconnect::AccessToken;
 use tokio::sync::Mutex;
 
 use crate::{
+    challenge,
     client::{EndSessionRequest, OidcClient},
     dpop::{self, DpopKey},
     error::{Error, Result},
@@ -429,7 +430,7 @@ impl Auth {
         let session = self.fresh_session(Refresh::IfExpiring).await?;
         let response = self.execute(request, &session).await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED
-            || !asks_for_a_new_token(response.headers(), session.token_type())
+            || !challenge::asks_for_a_new_token(response.headers(), session.token_type())
         {
             return Ok(response);
         }
@@ -443,32 +444,33 @@ impl Auth {
         self.execute(retry, &session).await
     }
 
+    /// Sends `request` with the session's access token: Bearer, or DPoP with a proof (through
+    /// [`dpop::send_with_nonce_retry`], which answers the server's nonce challenge once).
     async fn execute(
         &self,
         request: reqwest::Request,
         session: &Session,
     ) -> Result<reqwest::Response> {
+        let token = &session.access_token;
         let Some(key) = &session.dpop_key else {
-            return self
-                .transmit(request, "Bearer", &session.access_token, None)
-                .await;
+            return self.transmit(request, "Bearer", token, None).await;
         };
-        let nonce_retry = request.try_clone();
-        let response = self
-            .transmit(request, "DPoP", &session.access_token, Some(key))
-            .await?;
-        let asked = dpop::asks_for_nonce(response.status().as_u16(), response.headers(), b"");
-        match nonce_retry {
-            Some(retry) if asked => {
-                tracing::debug!("the API asked for a DPoP nonce; retrying with it");
-                self.transmit(retry, "DPoP", &session.access_token, Some(key))
-                    .await
+        let url = request.url().clone();
+        let spare = request.try_clone();
+        let can_retry = spare.is_some();
+        let mut requests = std::iter::once(request).chain(spare);
+        dpop::send_with_nonce_retry(self.client.nonces(), &url, can_retry, || {
+            let request = requests.next();
+            async move {
+                let request = request.ok_or_else(|| Error::protocol("no request left to send"))?;
+                self.transmit(request, "DPoP", token, Some(key)).await
             }
-            _ => Ok(response),
-        }
+        })
+        .await
     }
 
-    /// Sends `request` with `Authorization: <scheme> <token>`, and a DPoP proof when `key` is given.
+    /// Sends `request` with `Authorization: <scheme> <token>`, and a DPoP proof (for the server's
+    /// latest nonce) when `key` is given.
     async fn transmit(
         &self,
         mut request: reqwest::Request,
@@ -483,21 +485,19 @@ impl Auth {
         request
             .headers_mut()
             .insert(reqwest::header::AUTHORIZATION, value);
-        let nonces = self.client.nonces();
         if let Some(key) = key {
+            let nonce = self.client.nonces().get(request.url());
             let proof = key.proof(
                 request.method().as_str(),
                 request.url(),
-                nonces.get(request.url()).as_deref(),
+                nonce.as_deref(),
                 Some(token.secret()),
             )?;
             let proof = reqwest::header::HeaderValue::from_str(&proof)
                 .map_err(|_| Error::protocol("the DPoP proof is not a valid header value"))?;
             request.headers_mut().insert(dpop::DPOP, proof);
         }
-        let url = request.url().clone();
-        let response = self
-            .client
+        self.client
             .http()
             .reqwest()
             .execute(request)
@@ -507,9 +507,7 @@ impl Auth {
                     "cannot reach the API ({})",
                     crate::http::describe(&e)
                 ))
-            })?;
-        nonces.remember(&url, response.headers());
-        Ok(response)
+            })
     }
 
     /// Signs out: the local session is removed at once; then the tokens are revoked and the
@@ -599,74 +597,8 @@ impl Auth {
     }
 }
 
-/// True when a `WWW-Authenticate` header is a challenge of the token's scheme (`Bearer`, `DPoP`) saying
-/// the token is invalid (or giving no error code at all).
-pub(crate) fn asks_for_a_new_token(headers: &reqwest::header::HeaderMap, scheme: &str) -> bool {
-    headers
-        .get_all(reqwest::header::WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|challenge| {
-            let (challenge_scheme, params) = challenge
-                .trim()
-                .split_once(char::is_whitespace)
-                .unwrap_or((challenge.trim(), ""));
-            if !challenge_scheme.eq_ignore_ascii_case(scheme) {
-                return false;
-            }
-            let error = params.split(',').find_map(|param| {
-                let (name, value) = param.split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("error")
-                    .then(|| value.trim().trim_matches('"').to_string())
-            });
-            error.is_none_or(|code| code == "invalid_token")
-        })
-}
-
 enum Refresh<'a> {
     Always,
     IfExpiring,
     IfStill(&'a AccessToken),
-}
-
-#[cfg(test)]
-mod tests {
-    use reqwest::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
-
-    use super::asks_for_a_new_token;
-
-    fn challenge(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_str(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn only_an_invalid_token_challenge_asks_for_a_new_token() {
-        for yes in [
-            r#"Bearer error="invalid_token""#,
-            r#"Bearer realm="api", error="invalid_token", error_description="expired""#,
-            r#"bearer error=invalid_token"#,
-            "Bearer",
-            r#"Bearer realm="api""#,
-        ] {
-            assert!(asks_for_a_new_token(&challenge(yes), "Bearer"), "{yes}");
-        }
-        for no in [
-            r#"Bearer error="insufficient_scope", scope="admin""#,
-            r#"Bearer error="invalid_request""#,
-            r#"Basic realm="api""#,
-            r#"DPoP error="invalid_token""#,
-        ] {
-            assert!(!asks_for_a_new_token(&challenge(no), "Bearer"), "{no}");
-        }
-        assert!(
-            !asks_for_a_new_token(&HeaderMap::new(), "Bearer"),
-            "no challenge"
-        );
-        let dpop = challenge(r#"DPoP error="invalid_token", algs="ES256""#);
-        assert!(asks_for_a_new_token(&dpop, "DPoP"));
-        assert!(!asks_for_a_new_token(&dpop, "Bearer"));
-    }
 }

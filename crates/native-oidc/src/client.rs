@@ -159,8 +159,9 @@ impl OidcClient {
         &self.nonces
     }
 
-    /// The HTTP client that sends with proofs of `key` (DPoP).
-    fn dpop<'a>(&'a self, key: &'a DpopKey, bound_token: bool) -> DpopHttp<'a> {
+    /// The HTTP client for a request of a session or sign-in: with proofs of its DPoP `key` when it
+    /// has one, plain otherwise. `bound_token`: the request carries its access token (a resource).
+    fn transport<'a>(&'a self, key: Option<&'a DpopKey>, bound_token: bool) -> DpopHttp<'a> {
         DpopHttp {
             http: &self.http,
             key,
@@ -314,11 +315,10 @@ impl OidcClient {
             .map_err(|e| Error::protocol(e.to_string()))?
             .set_pkce_verifier(pending.pkce_verifier())
             .set_redirect_uri(std::borrow::Cow::Owned(redirect));
-        let response = match &pending.dpop_key {
-            Some(key) => exchange.request_async(&self.dpop(key, false)).await,
-            None => exchange.request_async(&self.http).await,
-        }
-        .map_err(token_error)?;
+        let response = exchange
+            .request_async(&self.transport(pending.dpop_key.as_ref(), false))
+            .await
+            .map_err(token_error)?;
         let checked =
             match check_token_type(response.token_type().as_ref(), pending.dpop_key.is_some()) {
                 Ok(()) => match response.id_token() {
@@ -388,10 +388,9 @@ impl OidcClient {
             return Ok(None); // the provider has no userinfo endpoint
         };
         let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> =
-            match &session.dpop_key {
-                Some(key) => request.request_async(&self.dpop(key, true)).await,
-                None => request.request_async(&self.http).await,
-            }
+            request
+                .request_async(&self.transport(session.dpop_key.as_ref(), true))
+                .await
             // Only an answer that is another user's (or not about this session's subject) is
             // `invalid_userinfo`, which ends the session; a provider that is busy, unreachable or
             // answers something unreadable is a `network` or `protocol` error, which keeps it.
@@ -436,11 +435,10 @@ impl OidcClient {
             .client
             .exchange_refresh_token(refresh_token)
             .map_err(|e| Error::protocol(e.to_string()))?;
-        let response = match &session.dpop_key {
-            Some(key) => exchange.request_async(&self.dpop(key, false)).await,
-            None => exchange.request_async(&self.http).await,
-        }
-        .map_err(|e| match e {
+        let response = exchange
+            .request_async(&self.transport(session.dpop_key.as_ref(), false))
+            .await
+            .map_err(|e| match e {
             RequestTokenError::ServerResponse(r)
                 if *r.error() == CoreErrorResponseType::InvalidGrant =>
             {
@@ -576,10 +574,7 @@ impl OidcClient {
                 .map_err(|e| {
                     Error::protocol(format!("cannot build the revocation request: {e}"))
                 })?;
-            let response = match key {
-                Some(key) => self.dpop(key, false).call(request).await?,
-                None => self.http.call(request).await?,
-            };
+            let response = self.transport(key, false).call(request).await?;
             if !response.status().is_success() {
                 let error: Option<StandardErrorResponse<CoreErrorResponseType>> =
                     serde_json::from_slice(response.body()).ok();

@@ -207,29 +207,87 @@ pub fn asks_for_nonce(status: u16, headers: &http::HeaderMap, body: &[u8]) -> bo
     match status {
         400 => serde_json::from_slice::<Value>(body)
             .is_ok_and(|body| body["error"] == "use_dpop_nonce"),
-        401 => headers
-            .get_all(http::header::WWW_AUTHENTICATE)
+        401 => crate::challenge::challenges(headers)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|challenge| {
-                challenge
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("dpop")
-                    && challenge.contains("use_dpop_nonce")
-            }),
+            .any(|c| c.is("DPoP") && c.error() == Some("use_dpop_nonce")),
         _ => false,
     }
 }
 
-/// The engine's HTTP client with DPoP proofs: for the token endpoint (code exchange, refresh) and,
-/// with `bound_token` set, for a resource (userinfo), where `Authorization: Bearer` becomes `DPoP` and
-/// the proof carries `ath`.
+/// What the nonce check reads of a response.
+pub(crate) trait Answer {
+    /// The status code.
+    fn status_code(&self) -> u16;
+    /// The headers.
+    fn header_map(&self) -> &http::HeaderMap;
+    /// The body where it is already read (a token endpoint's JSON error); empty otherwise.
+    fn body_bytes(&self) -> &[u8];
+}
+
+impl Answer for HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+    fn header_map(&self) -> &http::HeaderMap {
+        self.headers()
+    }
+    fn body_bytes(&self) -> &[u8] {
+        self.body()
+    }
+}
+
+impl Answer for reqwest::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+    fn header_map(&self) -> &http::HeaderMap {
+        self.headers()
+    }
+    fn body_bytes(&self) -> &[u8] {
+        &[]
+    }
+}
+
+/// Sends a DPoP request: `send` makes the request with a fresh proof (for the server's latest nonce)
+/// and sends it; when the server asks for a nonce (RFC 9449 §8, §9) it is called once more, unless
+/// `can_retry` is false (a body that cannot be sent twice). Every answer's nonce is remembered. The
+/// one place a DPoP request is retried, for the provider's endpoints and for APIs alike.
+pub(crate) async fn send_with_nonce_retry<A, E, Fut>(
+    nonces: &Nonces,
+    url: &Url,
+    can_retry: bool,
+    mut send: impl FnMut() -> Fut,
+) -> std::result::Result<A, E>
+where
+    A: Answer,
+    Fut: Future<Output = std::result::Result<A, E>>,
+{
+    let response = send().await?;
+    nonces.remember(url, response.header_map());
+    if !can_retry
+        || !asks_for_nonce(
+            response.status_code(),
+            response.header_map(),
+            response.body_bytes(),
+        )
+    {
+        return Ok(response);
+    }
+    tracing::debug!("the server asked for a DPoP nonce; retrying with it");
+    let response = send().await?;
+    nonces.remember(url, response.header_map());
+    Ok(response)
+}
+
+/// The engine's HTTP client for a request of a session (or a sign-in): with its DPoP key, a proof on
+/// every request — to the token endpoint (code exchange, refresh, revocation) and, with `bound_token`
+/// set, to a resource (userinfo), where `Authorization: Bearer` becomes `DPoP` and the proof carries
+/// `ath`; without one, the plain client.
 pub struct DpopHttp<'a> {
     /// The client that sends.
     pub http: &'a HttpClient,
-    /// The session's key.
-    pub key: &'a DpopKey,
+    /// The session's key (none: no DPoP).
+    pub key: Option<&'a DpopKey>,
     /// The servers' nonces.
     pub nonces: &'a Nonces,
     /// The request carries a DPoP-bound access token (a resource request).
@@ -237,7 +295,11 @@ pub struct DpopHttp<'a> {
 }
 
 impl DpopHttp<'_> {
-    fn prepare(&self, request: &HttpRequest) -> std::result::Result<HttpRequest, HttpError> {
+    fn prepare(
+        &self,
+        key: &DpopKey,
+        request: &HttpRequest,
+    ) -> std::result::Result<HttpRequest, HttpError> {
         let url = Url::parse(&request.uri().to_string())
             .map_err(|e| HttpError::Other(format!("bad URL: {e}")))?;
         let mut builder = http::Request::builder()
@@ -257,8 +319,7 @@ impl DpopHttp<'_> {
             }
             builder = builder.header(name, value);
         }
-        let proof = self
-            .key
+        let proof = key
             .proof(
                 request.method().as_str(),
                 &url,
@@ -281,25 +342,16 @@ impl<'c> AsyncHttpClient<'c> for DpopHttp<'_> {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
+            let Some(key) = self.key else {
+                return self.http.call(request).await;
+            };
             let url = Url::parse(&request.uri().to_string())
                 .map_err(|e| HttpError::Other(format!("bad URL: {e}")))?;
-            let mut attempt = 0;
-            loop {
-                let response = self.http.call(self.prepare(&request)?).await?;
-                self.nonces.remember(&url, response.headers());
-                attempt += 1;
-                if attempt == 1
-                    && asks_for_nonce(
-                        response.status().as_u16(),
-                        response.headers(),
-                        response.body(),
-                    )
-                {
-                    tracing::debug!("the server asked for a DPoP nonce; retrying with it");
-                    continue;
-                }
-                return Ok(response);
-            }
+            let request = &request;
+            send_with_nonce_retry(self.nonces, &url, true, move || async move {
+                self.http.call(self.prepare(key, request)?).await
+            })
+            .await
         })
     }
 }

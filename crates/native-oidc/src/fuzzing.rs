@@ -124,7 +124,7 @@ impl IdTokens {
 /// Whether an API's answer with these `WWW-Authenticate` headers asks for a new access token of
 /// `scheme` (the client then refreshes and retries once).
 pub fn asks_for_a_new_token(headers: &http::HeaderMap, scheme: &str) -> bool {
-    crate::auth::asks_for_a_new_token(headers, scheme)
+    crate::challenge::asks_for_a_new_token(headers, scheme)
 }
 
 /// A keystore entry's head item, decoded and encoded again: `None` when it is not a head.

@@ -71,6 +71,7 @@
 //! contains a token.
 
 mod auth;
+mod challenge;
 mod client;
 mod config;
 pub mod dpop;
