@@ -31,6 +31,10 @@ pub fn entries_of<'a>(items: &'a [SecretItem], place: &Place) -> Vec<(String, &'
     entries
 }
 
+/// What [`stored_session`] found: `Err` when the store cannot be looked at now, `Ok(Err)` when what
+/// it holds is not a whole session.
+pub type StoredSession = Result<Result<Option<Value>, String>, String>;
+
 /// The stored session of `place`, as JSON, from its file or from the keystore's `items`: `Err` when
 /// it cannot be looked at now (the Secret Service is down), `Ok(Err)` when what is stored is not a
 /// whole session.
@@ -38,7 +42,7 @@ pub fn stored_session(
     items: Option<&[SecretItem]>,
     place: &Place,
     backing: Backing,
-) -> Result<Result<Option<Value>, String>, String> {
+) -> StoredSession {
     let bytes = match backing {
         Backing::File => match std::fs::read(&place.file) {
             Ok(bytes) => Some(bytes),

@@ -19,11 +19,11 @@ use std::{
 
 use app_core::{Controller, Platform};
 use native_oidc::{Auth, Config, FileVault, HttpClient, KeystoreVault, OidcClient, SessionStore};
-use testkit::{token_hash, Browser, LoginAction, Outcome, CLIENT_ID};
+use testkit::{token_hash, Browser, LoginAction, Outcome, SecretItem, CLIENT_ID};
 use tokio::io::AsyncReadExt;
 
 use crate::{
-    checks,
+    checks::{self, StoredSession},
     ledger::{self, now_ms, Loss, Span, Swallow},
     proxy::{Faults, CALM},
     rng::Rng,
@@ -652,7 +652,7 @@ impl State {
     async fn after_membership_change(&self, who: &str, signed_out: bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match self.stored_locked().await {
+            match self.stored_locked().await.and_then(|(_, stored)| stored) {
                 Ok(Ok(stored)) => {
                     let token = stored
                         .as_ref()
@@ -687,9 +687,10 @@ impl State {
         self.check_locked(who).await;
     }
 
-    /// The stored session, read under the store's lock (`Err` when the lock or the store cannot be
-    /// had now).
-    async fn stored_locked(&self) -> Result<Result<Option<serde_json::Value>, String>, String> {
+    /// The keystore's items and the stored session, read under the store's lock (`Err` when the lock
+    /// cannot be had now; the session is `Err` when the store cannot be read now, `Ok(Err)` when what
+    /// it holds is not a whole session).
+    async fn stored_locked(&self) -> Result<(Option<Vec<SecretItem>>, StoredSession), String> {
         let shared = &self.world.shared;
         let lock = SessionStore::file(&shared.file)
             .lock()
@@ -698,7 +699,7 @@ impl State {
         let items = checks::keystore_items(&self.world);
         let stored = checks::stored_session(items.as_deref(), shared, self.backing());
         drop(lock);
-        stored
+        Ok((items, stored))
     }
 
     /// The invariants, after an operation.
@@ -712,7 +713,12 @@ impl State {
     /// signed out, no token of the session is left anywhere.
     async fn check_locked(&self, who: &str) {
         self.checks.fetch_add(1, Ordering::SeqCst);
-        match self.stored_locked().await {
+        let Ok((items, stored)) = self.stored_locked().await else {
+            self.checks_skipped.fetch_add(1, Ordering::SeqCst);
+            return;
+        };
+        let shared = &self.world.shared;
+        match stored {
             Err(_) => {
                 self.checks_skipped.fetch_add(1, Ordering::SeqCst);
             }

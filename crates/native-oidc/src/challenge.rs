@@ -191,6 +191,9 @@ mod tests {
         assert!(found.iter().all(|c| c.error().is_none()), "{found:?}");
         assert!(parse("").is_empty());
         assert!(parse(" ,, ").is_empty());
-        assert_eq!(parse("DPoP error=\"use_dpop_nonce")[0].error(), Some("use_dpop_nonce"));
+        assert_eq!(
+            parse("DPoP error=\"use_dpop_nonce")[0].error(),
+            Some("use_dpop_nonce")
+        );
     }
 }

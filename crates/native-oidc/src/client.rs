@@ -387,10 +387,9 @@ impl OidcClient {
         ) else {
             return Ok(None); // the provider has no userinfo endpoint
         };
-        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> =
-            request
-                .request_async(&self.transport(session.dpop_key.as_ref(), true))
-                .await
+        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
+            .request_async(&self.transport(session.dpop_key.as_ref(), true))
+            .await
             // Only an answer that is another user's (or not about this session's subject) is
             // `invalid_userinfo`, which ends the session; a provider that is busy, unreachable or
             // answers something unreadable is a `network` or `protocol` error, which keeps it.
@@ -439,17 +438,17 @@ impl OidcClient {
             .request_async(&self.transport(session.dpop_key.as_ref(), false))
             .await
             .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r)
-                if *r.error() == CoreErrorResponseType::InvalidGrant =>
-            {
-                Error::SessionExpired(
-                    r.error_description()
-                        .cloned()
-                        .unwrap_or_else(|| "the refresh token was refused".into()),
-                )
-            }
-            other => token_error(other),
-        })?;
+                RequestTokenError::ServerResponse(r)
+                    if *r.error() == CoreErrorResponseType::InvalidGrant =>
+                {
+                    Error::SessionExpired(
+                        r.error_description()
+                            .cloned()
+                            .unwrap_or_else(|| "the refresh token was refused".into()),
+                    )
+                }
+                other => token_error(other),
+            })?;
 
         let now = Utc::now();
         let mut next = session.clone();

@@ -61,9 +61,9 @@ const USE_A_FILE: &str = "choose to keep tokens in a file (setting tokenStorage:
 fn unreachable(error: keyring_core::Error) -> Error {
     tracing::debug!(%error, "the system keystore failed");
     Error::Storage(match error {
-        keyring_core::Error::NoStorageAccess(_) => format!(
-            "your system keyring is locked (or refused access): unlock it, or {USE_A_FILE}"
-        ),
+        keyring_core::Error::NoStorageAccess(_) => {
+            format!("your system keyring is locked (or refused access): unlock it, or {USE_A_FILE}")
+        }
         keyring_core::Error::TooLong(..) | keyring_core::Error::Invalid(..) => {
             format!("the system keyring refused to store the session: {USE_A_FILE}")
         }
