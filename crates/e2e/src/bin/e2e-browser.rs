@@ -77,7 +77,7 @@ fn report(dir: &Path, url: &str, ending: &Ending) {
     log(dir, &format!("opened {}\n  {what}", shown(url)));
 }
 
-/// The URL of the first "Launched external handler for '<url>'" console message.
+/// The URL of the first "Launched external handler for '`<url>`'" console message.
 fn launched(entries: &[Value]) -> Option<String> {
     const MARK: &str = "Launched external handler for '";
     entries.iter().find_map(|entry| {
