@@ -29,9 +29,9 @@ fuzz_target!(|input: &[u8]| {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| {
-                v.trim()
-                    .to_ascii_lowercase()
-                    .starts_with(&scheme.to_ascii_lowercase())
+                // The scheme as a word of the header (a header may hold several challenges).
+                v.split([',', ' ', '\t'])
+                    .any(|word| word.eq_ignore_ascii_case(scheme))
             });
         assert!(
             !asks || of_scheme,

@@ -51,17 +51,33 @@ pub(crate) fn challenges(headers: &http::HeaderMap) -> Vec<Challenge> {
 }
 
 /// The challenges of one header value. Anything that is not a challenge is skipped; this never fails.
+/// A scheme is a whole word (between separators: the start, a space or a comma); where something
+/// malformed is skipped, so is the rest of its word.
 pub(crate) fn parse(value: &str) -> Vec<Challenge> {
     let mut found = Vec::new();
     let mut rest = value;
     loop {
         rest = skip_separators(rest);
-        let Some(first) = rest.chars().next() else {
+        if rest.is_empty() {
             return found;
-        };
+        }
         let (scheme, after) = split_token(rest);
         if scheme.is_empty() {
-            rest = &rest[first.len_utf8()..];
+            // Not a challenge: a quoted string is skipped whole (its words are not schemes).
+            rest = match rest.strip_prefix('"') {
+                Some(_) => to_boundary(parse_value(rest).1),
+                None => to_boundary(rest),
+            };
+            continue;
+        }
+        if let Some(value) = after.trim_start().strip_prefix('=') {
+            // A parameter with no scheme before it: skipped with its value.
+            rest = to_boundary(parse_value(value.trim_start()).1);
+            continue;
+        }
+        if !at_boundary(after) {
+            // `DPoP(…` is not a scheme.
+            rest = to_boundary(after);
             continue;
         }
         let mut challenge = Challenge {
@@ -73,20 +89,30 @@ pub(crate) fn parse(value: &str) -> Vec<Challenge> {
         loop {
             let next = skip_separators(rest);
             let (name, after_name) = split_token(next);
-            let Some(value) = after_name.trim_start().strip_prefix('=') else {
+            let value = after_name.trim_start().strip_prefix('=');
+            let (false, Some(value)) = (name.is_empty(), value) else {
                 rest = next;
                 break;
             };
-            if name.is_empty() {
-                rest = next;
-                break;
-            }
             let (value, after_value) = parse_value(value.trim_start());
             challenge.params.push((name.to_ascii_lowercase(), value));
-            rest = after_value;
+            rest = to_boundary(after_value);
         }
         found.push(challenge);
     }
+}
+
+/// True at the end of a word: the end of the text, a space or a comma.
+fn at_boundary(text: &str) -> bool {
+    text.is_empty() || text.starts_with(|c: char| c == ',' || c.is_ascii_whitespace())
+}
+
+/// `text` from the end of the word it starts in.
+fn to_boundary(text: &str) -> &str {
+    let end = text
+        .find(|c: char| c == ',' || c.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    &text[end..]
 }
 
 fn skip_separators(text: &str) -> &str {
@@ -191,6 +217,18 @@ mod tests {
         assert!(found.iter().all(|c| c.error().is_none()), "{found:?}");
         assert!(parse("").is_empty());
         assert!(parse(" ,, ").is_empty());
+        // Words in a quoted string, or a parameter with no scheme, are not challenges (fuzzer-found).
+        assert!(
+            parse(r#"Dbearerror="use_dpop_nonce", error_description="nonce in DPoP proof""#)
+                .is_empty()
+        );
+        assert_eq!(parse(r#"Bearer error=x"y DPoP" Basic"#).len(), 2);
+        assert!(parse(r#"DPoP(algs="ES256", error="invalid_token""#).is_empty());
+        let found = parse(r#")Bearer x, a="q"DPoP y"#);
+        assert!(
+            found.iter().all(|c| !c.is("Bearer") && !c.is("DPoP")),
+            "{found:?}"
+        );
         assert_eq!(
             parse("DPoP error=\"use_dpop_nonce")[0].error(),
             Some("use_dpop_nonce")
