@@ -35,7 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
 # `make help`: every target with its `##` line.
 help: ## lists the targets
@@ -54,7 +54,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
 # and the fuzz targets' short run.
-test: deps-system deps-node deps-rust fmt-check clippy doc-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
@@ -97,6 +97,12 @@ clippy: ## clippy on every crate and test, warnings as errors
 
 doc-check: ## the crates' documentation, warnings as errors (broken links, missing docs)
 	$(IN_ROOT) RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+# The crates others depend on, packaged and built from their packages as crates.io would (cargo's
+# multi-package publish: each one's path dependencies are taken from the packages made before it).
+PUBLISHED := native-oidc app-core tauri-plugin-oidc
+publish-check: deps-system ## cargo publish --dry-run of the publishable crates
+	$(IN_ROOT) cargo publish --dry-run --locked $(addprefix -p ,$(PUBLISHED))
 
 rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, app-core, demo API; the real dev/idp, a real Secret Service)
 	$(IN_ROOT) cargo test --workspace --locked

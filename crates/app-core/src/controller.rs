@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use native_oidc::{Auth, Error, PendingAuthorizations, SignInOptions, SignOutTask};
+use native_oidc::{Auth, Callback, Error, PendingAuthorizations, SignInOptions, SignOutTask};
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
 
@@ -336,7 +336,7 @@ impl<P: Platform> Controller<P> {
         }
     }
 
-    async fn complete(&self, callback: &str) -> LinkOutcome {
+    async fn complete(&self, callback: &Callback) -> LinkOutcome {
         let mut pending = self.pending.lock().await;
         let result = self.auth.finish_sign_in(callback, &mut pending).await;
         match result {

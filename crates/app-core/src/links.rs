@@ -8,14 +8,14 @@
 //!   sends;
 //! - anything else: ignored.
 
-use native_oidc::{is_redirect_to, Config};
+use native_oidc::{is_redirect_to, Callback, Config};
 use url::Url;
 
 /// What a deep link asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
-    /// A sign-in callback (the full URL).
-    Callback(String),
+    /// A sign-in callback, checked to be for the redirect URI (the sign-in reads it as it is).
+    Callback(Callback),
     /// A sign-out callback (the full URL).
     Logout(String),
     /// Third-party initiated login for the configured issuer (`target_link_uri` is ignored, OIDC Core §4).
@@ -62,8 +62,8 @@ pub fn classify(url: &str, config: &Config) -> Link {
     let Ok(parsed) = Url::parse(url.trim()) else {
         return Link::Ignored("not a URL");
     };
-    if is_redirect_to(&parsed, config.redirect_uri().url()) {
-        return Link::Callback(parsed.to_string());
+    if let Some(callback) = Callback::new(parsed.clone(), config) {
+        return Link::Callback(callback);
     }
     if config
         .post_logout_redirect_uri()

@@ -18,6 +18,7 @@ use openidconnect::AccessToken;
 use tokio::sync::Mutex;
 
 use crate::{
+    callback::IntoCallback,
     challenge,
     client::{EndSessionRequest, OidcClient},
     dpop::{self, DpopKey},
@@ -168,7 +169,7 @@ impl Auth {
     /// stored, nothing is.
     pub async fn complete_sign_in(
         &self,
-        callback: &str,
+        callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<SessionSummary> {
         self.finish_sign_in(callback, pending).await?;
@@ -182,7 +183,7 @@ impl Auth {
     /// here: that could end the new session too).
     pub async fn finish_sign_in(
         &self,
-        callback: &str,
+        callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<SessionSummary> {
         let session = self.client.complete_sign_in(callback, pending).await?;

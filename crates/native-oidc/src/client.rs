@@ -1,7 +1,7 @@
 //! The protocol steps of a native app, one method each: begin and complete a sign-in, refresh,
 //! revoke, and sign out. [`OidcClient`] holds no session; [`crate::Auth`] keeps one and stores it.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use openidconnect::{
@@ -20,6 +20,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::{
+    callback::{Callback, IntoCallback},
     config::Config,
     dpop::{DpopHttp, DpopKey, Nonces},
     error::{Error, Result},
@@ -254,20 +255,17 @@ impl OidcClient {
     /// profile is not loaded here: [`crate::Auth`] loads it once the session is saved.
     pub async fn complete_sign_in(
         &self,
-        callback: &str,
+        callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<Session> {
         // A callback that matches no sign-in in progress is refused before anything else in it is
         // read: it may be forged, and must not end a sign-in that is still waiting for its own.
-        let url = callback_url(callback, self.config.redirect_uri().url(), "redirect URI")?;
-        let state = url
-            .query_pairs()
-            .filter(|(name, _)| name == "state")
-            .find(|(_, value)| pending.contains(value))
-            .map(|(_, value)| value.into_owned())
+        let callback = callback.into_callback(&self.config)?;
+        let state = callback
+            .find("state", |value| pending.contains(value))
             .ok_or(Error::StateMismatch)?;
         let pending = pending.take(&state).ok_or(Error::StateMismatch)?;
-        let params = unique_params(&url)?;
+        let params = callback.params()?;
         if pending.issuer != self.config.issuer().as_str()
             || pending.client_id != self.config.client_id().as_str()
         {
@@ -641,45 +639,12 @@ impl EndSessionRequest {
             .redirect
             .as_ref()
             .ok_or_else(|| Error::config("this sign-out has no logout redirect URI"))?;
-        let params = unique_params(&callback_url(callback, expected, "logout redirect URI")?)?;
+        let params = Callback::parse_for(callback, expected, "logout redirect URI")?.params()?;
         match params.get("state") {
             Some(state) if *state == self.state => Ok(()),
             _ => Err(Error::StateMismatch),
         }
     }
-}
-
-/// True when `url` is `expected` without its query: same scheme, host, port and path.
-pub fn is_redirect_to(url: &Url, expected: &Url) -> bool {
-    url.scheme() == expected.scheme()
-        && url.host_str() == expected.host_str()
-        && url.port() == expected.port()
-        && url.path() == expected.path()
-}
-
-/// A callback URL, which must be `expected` with a query.
-pub(crate) fn callback_url(callback: &str, expected: &Url, what: &str) -> Result<Url> {
-    let url =
-        Url::parse(callback.trim()).map_err(|_| Error::protocol("the callback is not a URL"))?;
-    if !is_redirect_to(&url, expected) {
-        return Err(Error::protocol(format!(
-            "the callback is not for this app's {what} ({expected})"
-        )));
-    }
-    Ok(url)
-}
-
-/// The query parameters of a callback; a parameter given twice is refused (RFC 6749 §3.1).
-pub(crate) fn unique_params(url: &Url) -> Result<HashMap<String, String>> {
-    let mut params = HashMap::new();
-    for (name, value) in url.query_pairs() {
-        if params.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(Error::protocol(format!(
-                "the callback repeats the parameter `{name}`"
-            )));
-        }
-    }
-    Ok(params)
 }
 
 /// The token type must be `DPoP` when the request carried a proof (RFC 9449 §5), `Bearer` otherwise.

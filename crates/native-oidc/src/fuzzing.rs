@@ -27,8 +27,7 @@ pub const REDIRECT_URI: &str = "com.okta.example:/callback";
 pub fn callback(input: &str) -> Result<HashMap<String, String>> {
     static EXPECTED: OnceLock<Url> = OnceLock::new();
     let expected = EXPECTED.get_or_init(|| Url::parse(REDIRECT_URI).expect("the redirect URI"));
-    let url = crate::client::callback_url(input, expected, "redirect URI")?;
-    crate::client::unique_params(&url)
+    crate::callback::Callback::parse_for(input, expected, "redirect URI")?.params()
 }
 
 /// The parts of a token endpoint's success answer the client reads.

@@ -71,6 +71,7 @@
 //! contains a token.
 
 mod auth;
+mod callback;
 mod challenge;
 mod client;
 mod config;
@@ -89,7 +90,8 @@ pub mod store;
 pub mod text;
 
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
-pub use client::{is_redirect_to, EndSessionRequest, OidcClient, RefreshAnswer};
+pub use callback::{is_redirect_to, Callback, IntoCallback};
+pub use client::{EndSessionRequest, OidcClient, RefreshAnswer};
 pub use config::{is_https_or_loopback, Config, ConfigSource, DEFAULT_SCOPES, ENV_VARS};
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};
