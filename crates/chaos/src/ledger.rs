@@ -74,6 +74,45 @@ pub fn grant_of(events: &[TokenEvent], token: &str) -> Option<String> {
         .and_then(|e| e.grant.clone())
 }
 
+/// The grant of `loss`, as last seen in the store or from its last token.
+fn grant_of_loss(loss: &Loss, events: &[TokenEvent]) -> Option<String> {
+    loss.grant
+        .clone()
+        .or_else(|| loss.last_token.as_deref().and_then(|t| grant_of(events, t)))
+}
+
+/// Why `loss` is no loss, when a sign-out ended the session: a sign-out (the app's, or `signin
+/// logout`, whatever its exit code) revoked the grant's tokens while it ran, but could not erase the
+/// stored copy (the store was down, the disk full, the process killed); whoever met the revoked tokens
+/// next erased them. The user asked to be signed out, and is.
+pub fn ended_by_sign_out(loss: &Loss, events: &[TokenEvent], spans: &[Span]) -> Option<String> {
+    let grant = grant_of_loss(loss, events)?;
+    events
+        .iter()
+        .filter(|e| e.event == "revoked" && e.at_ms <= loss.at_ms)
+        .filter(|e| {
+            e.grant.as_deref() == Some(&grant)
+                || e.from
+                    .as_deref()
+                    .and_then(|t| grant_of(events, t))
+                    .as_deref()
+                    == Some(&grant)
+        })
+        .find_map(|revoked| {
+            spans
+                .iter()
+                .filter(|s| s.what.contains("sign-out:") || s.what.contains(" logout:"))
+                .find(|s| s.from_ms <= revoked.at_ms && revoked.at_ms <= s.to_ms + 100)
+                .map(|s| {
+                    format!(
+                        "grant {grant}: ended by `{}`, which revoked its tokens at {} but left the \
+                         stored copy, erased later by whoever met the revoked tokens",
+                        s.what, revoked.at_ms
+                    )
+                })
+        })
+}
+
 /// Explains `loss` from the token log, the swallowing events, and the provider's grace period.
 pub fn explain(
     loss: &Loss,
@@ -83,11 +122,7 @@ pub fn explain(
     spans: &[Span],
     grace_s: u64,
 ) -> Verdict {
-    let grant = loss
-        .grant
-        .clone()
-        .or_else(|| loss.last_token.as_deref().and_then(|t| grant_of(events, t)));
-    let Some(grant) = grant else {
+    let Some(grant) = grant_of_loss(loss, events) else {
         return unexplained("the session's grant is not in the token log");
     };
     // The refresh of this grant that the provider refused as a reuse, before the loss was seen.

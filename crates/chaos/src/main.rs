@@ -169,7 +169,8 @@ fn report(regime: &Regime, f: &Figures, targets_count: bool) -> bool {
     println!(
         "chaos: {}: {} operations in {} rounds, {} kills, {} keystore outages, {} disk-full episodes, \
          {} proxy faults ({} token answers dropped), {} checks ({} could not read the store), \
-         {} sessions lost, {} of them unexplained",
+         {} sessions lost, {} of them unexplained ({} more ended by a sign-out that could not erase \
+         the stored copy)",
         regime.name,
         f.ops,
         f.rounds,
@@ -181,7 +182,8 @@ fn report(regime: &Regime, f: &Figures, targets_count: bool) -> bool {
         f.checks,
         f.checks_skipped,
         f.lost,
-        f.unexplained
+        f.unexplained,
+        f.signed_out_unerased
     );
     let outcomes: Vec<String> = f
         .outcomes
@@ -190,7 +192,7 @@ fn report(regime: &Regime, f: &Figures, targets_count: bool) -> bool {
         .collect();
     println!("chaos: {}: outcomes: {}", regime.name, outcomes.join(", "));
     for loss in &f.losses {
-        println!("chaos: {}: lost session: {loss}", regime.name);
+        println!("chaos: {}: gone: {loss}", regime.name);
     }
     for violation in &f.violations {
         println!("chaos: {}: VIOLATION: {violation}", regime.name);

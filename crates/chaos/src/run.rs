@@ -86,6 +86,9 @@ pub struct Figures {
     pub checks_skipped: u64,
     /// Sessions lost.
     pub lost: u64,
+    /// Sessions found gone after a sign-out that revoked them but could not erase the stored copy
+    /// (not losses: the user asked to sign out).
+    pub signed_out_unerased: u64,
     /// Of them, not explained by swallowed tokens.
     pub unexplained: u64,
     /// Rounds (sign-in … sign-out).
@@ -1035,6 +1038,14 @@ impl State {
             ..Default::default()
         };
         for loss in &losses {
+            if let Some(why) = ledger::ended_by_sign_out(loss, &events, &spans) {
+                figures.lost -= 1;
+                figures.signed_out_unerased += 1;
+                figures
+                    .losses
+                    .push(format!("not a loss (seen after {}): {why}", loss.seen_by));
+                continue;
+            }
             let verdict = ledger::explain(
                 loss,
                 &events,
