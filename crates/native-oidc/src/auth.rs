@@ -132,10 +132,19 @@ impl Auth {
     }
 
     /// Loads the stored session (no network). A session of another issuer or client is ignored.
+    /// With a session already in memory, the two are reconciled under the store's lock instead: the
+    /// one in memory may hold tokens an earlier save could not keep (the provider has rotated the
+    /// stored refresh token), and the newer wins.
     pub async fn restore(&self) -> Result<Option<SessionSummary>> {
+        let mut guard = self.session.lock().await;
+        if guard.is_some() {
+            let lock = self.store.lock().await?;
+            let current = self.reconcile(&mut guard, &lock).await?;
+            return Ok(current.as_ref().map(Session::summary));
+        }
         let stored = self.store.load().await?.filter(|s| self.belongs_here(s));
         let summary = stored.as_ref().map(Session::summary);
-        *self.session.lock().await = stored;
+        *guard = stored;
         Ok(summary)
     }
 

@@ -6,9 +6,9 @@
 use std::{sync::Arc, time::Duration};
 
 use native_oidc::{FileVault, SessionStore, Vault};
-use testkit::{Idp, IdpOptions};
+use testkit::{Idp, IdpOptions, SmallDisk};
 
-use crate::support::{auth, sign_in, Fixture};
+use crate::support::{auth, sign_in, stored, Fixture};
 
 #[tokio::test]
 async fn a_late_profile_save_keeps_the_refresh_token_another_process_rotated() {
@@ -284,4 +284,51 @@ async fn a_lock_file_no_process_can_lock_is_set_aside_not_a_dead_end() {
         left.is_empty(),
         "files still holding the refresh token: {left:?}"
     );
+}
+
+#[tokio::test]
+async fn a_restore_keeps_the_tokens_an_earlier_save_could_not_keep() {
+    // No grace period: once the provider has rotated the refresh token, only the new one works.
+    let idp = Idp::start_with(IdpOptions {
+        refresh_token_grace: Some(0),
+        refresh_delay_ms: Some(1500),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    // The session file on a small disk of its own, filled to the last byte: a real full disk.
+    let disk = match SmallDisk::mount(&dir.path().join("disk"), 1024) {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: no real full disk on this machine ({why})");
+            return;
+        }
+    };
+    let path = disk.dir().join("session.json");
+    let app = auth(&idp, &path);
+    sign_in(&app).await;
+    let before = stored(&path);
+
+    // The disk fills while the provider answers the refresh (it has rotated the token already): the
+    // answer cannot be saved, and only memory holds the new refresh token.
+    let (refreshed, ()) = tokio::join!(app.refresh(), async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        disk.fill();
+    });
+    let error = refreshed.expect_err("the answer could not be saved");
+    assert_eq!(error.kind().as_str(), "storage", "{error}");
+
+    // A restore (the app starting over) must not trade the tokens in memory for the spent ones stored.
+    let still_full = app.restore().await;
+    assert!(still_full.is_err(), "the newer session cannot be saved yet");
+    disk.free();
+    let restored = app.restore().await.unwrap().expect("still signed in");
+    assert_eq!(restored.subject, before["subject"].as_str().unwrap());
+    assert_ne!(
+        stored(&path)["refresh_token"],
+        before["refresh_token"],
+        "the rotated refresh token is saved now"
+    );
+    app.refresh()
+        .await
+        .expect("the rotated refresh token works: the session was not lost");
 }

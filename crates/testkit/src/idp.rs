@@ -36,6 +36,8 @@ pub struct IdpOptions {
     pub refreshed_id_token_for_another_issuer: bool,
     /// `IDP_TEST_USERINFO_DELAY_MS`: userinfo answers this many milliseconds late.
     pub userinfo_delay_ms: Option<u64>,
+    /// `IDP_TEST_REFRESH_DELAY_MS`: a refresh answers this many milliseconds late (after rotating).
+    pub refresh_delay_ms: Option<u64>,
     /// `IDP_TEST_REFRESH_TOKEN_TYPE`: refresh answers carry this `token_type` (a hostile provider).
     pub refresh_token_type: Option<&'static str>,
     /// `IDP_TEST_TOKEN_LOG`: one JSON line per refresh-token event in this file (see [`TokenEvent`]).
@@ -116,6 +118,9 @@ impl Idp {
         }
         if let Some(delay) = options.userinfo_delay_ms {
             command.env("IDP_TEST_USERINFO_DELAY_MS", delay.to_string());
+        }
+        if let Some(delay) = options.refresh_delay_ms {
+            command.env("IDP_TEST_REFRESH_DELAY_MS", delay.to_string());
         }
         if let Some(token_type) = options.refresh_token_type {
             command.env("IDP_TEST_REFRESH_TOKEN_TYPE", token_type);

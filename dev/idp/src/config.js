@@ -94,6 +94,7 @@ export function loadConfig() {
       invalidRefreshedIdToken: { 1: 'signature', signature: 'signature', iss: 'iss' }[process.env.IDP_TEST_INVALID_REFRESHED_ID_TOKEN],
       userinfoSubject: process.env.IDP_TEST_USERINFO_SUB || undefined,
       userinfoDelayMs: Number(process.env.IDP_TEST_USERINFO_DELAY_MS ?? 0),
+      refreshDelayMs: Number(process.env.IDP_TEST_REFRESH_DELAY_MS ?? 0),
       refreshTokenType: process.env.IDP_TEST_REFRESH_TOKEN_TYPE || undefined,
       // One JSON line per refresh-token event, without token values (src/token-log.js).
       tokenLog: process.env.IDP_TEST_TOKEN_LOG || undefined,

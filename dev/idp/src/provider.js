@@ -126,6 +126,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   if (config.test.invalidRefreshedIdToken === 'iss') reissueRefreshedIdTokens(provider, jwks);
   if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);
   if (config.test.userinfoDelayMs > 0) slowUserinfo(provider, config.test.userinfoDelayMs);
+  if (config.test.refreshDelayMs > 0) slowRefresh(provider, config.test.refreshDelayMs);
   if (config.test.refreshTokenType) lieAboutTheTokenType(provider, config.test.refreshTokenType);
   if (config.test.tokenLog) logTokens(provider, config.test.tokenLog);
   return provider;
@@ -136,6 +137,17 @@ function slowUserinfo(provider, delayMs) {
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.oidc?.route === 'userinfo') await new Promise((resolve) => setTimeout(resolve, delayMs));
+  });
+}
+
+// Test option (IDP_TEST_REFRESH_DELAY_MS): a refresh answers late, after the refresh token was
+// rotated (a slow provider; a client meanwhile may lose the means to save the answer).
+function slowRefresh(provider, delayMs) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token') {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   });
 }
 
