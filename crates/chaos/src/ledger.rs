@@ -74,6 +74,18 @@ pub fn grant_of(events: &[TokenEvent], token: &str) -> Option<String> {
         .and_then(|e| e.grant.clone())
 }
 
+/// True when `event` is about `grant`: it names the grant, or the token it presents is one of the
+/// grant's.
+fn of_grant(event: &TokenEvent, events: &[TokenEvent], grant: &str) -> bool {
+    event.grant.as_deref() == Some(grant)
+        || event
+            .from
+            .as_deref()
+            .and_then(|t| grant_of(events, t))
+            .as_deref()
+            == Some(grant)
+}
+
 /// The grant of `loss`, as last seen in the store or from its last token.
 fn grant_of_loss(loss: &Loss, events: &[TokenEvent]) -> Option<String> {
     loss.grant
@@ -90,14 +102,7 @@ pub fn ended_by_sign_out(loss: &Loss, events: &[TokenEvent], spans: &[Span]) -> 
     events
         .iter()
         .filter(|e| e.event == "revoked" && e.at_ms <= loss.at_ms)
-        .filter(|e| {
-            e.grant.as_deref() == Some(&grant)
-                || e.from
-                    .as_deref()
-                    .and_then(|t| grant_of(events, t))
-                    .as_deref()
-                    == Some(&grant)
-        })
+        .filter(|e| of_grant(e, events, &grant))
         .find_map(|revoked| {
             spans
                 .iter()
@@ -141,14 +146,7 @@ pub fn explain(
     let Some(refused) = refused else {
         let last: Vec<String> = events
             .iter()
-            .filter(|e| {
-                e.grant.as_deref() == Some(&grant)
-                    || e.from
-                        .as_deref()
-                        .and_then(|t| grant_of(events, t))
-                        .as_deref()
-                        == Some(&grant)
-            })
+            .filter(|e| of_grant(e, events, &grant))
             .rev()
             .take(4)
             .map(|e| {
