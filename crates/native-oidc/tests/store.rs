@@ -332,3 +332,40 @@ async fn a_restore_keeps_the_tokens_an_earlier_save_could_not_keep() {
         .await
         .expect("the rotated refresh token works: the session was not lost");
 }
+
+/// The sign-ins in progress are written under the store's lock, like the session: a chunked keystore
+/// value is a read-modify-write of its generations, and a migration or a sign-out by another process
+/// changes the same entry. A save waits for whoever holds the lock.
+#[tokio::test]
+async fn saving_the_sign_ins_in_progress_waits_for_the_lock() {
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let request = f
+        .auth
+        .begin_sign_in(native_oidc::SignInOptions::default())
+        .await
+        .unwrap();
+    let state = request.pending.state().to_string();
+    let mut pending = native_oidc::PendingAuthorizations::new();
+    pending.insert(request.pending);
+    let other = SessionStore::file(&f.path);
+    let held = other.lock().await.unwrap();
+
+    let store = f.auth.store().clone();
+    let save = tokio::spawn(async move { store.save_pending(&pending).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !save.is_finished(),
+        "saved while another process held the lock"
+    );
+    assert!(f.auth.store().load_pending().await.unwrap().is_empty());
+
+    drop(held);
+    save.await.unwrap().unwrap();
+    assert!(f
+        .auth
+        .store()
+        .load_pending()
+        .await
+        .unwrap()
+        .contains(&state));
+}

@@ -436,8 +436,11 @@ impl SessionStore {
         Ok(self.read_json(PENDING).await?.unwrap_or_default())
     }
 
-    /// Saves the sign-ins in progress (removes the entry when there are none).
+    /// Saves the sign-ins in progress (removes the entry when there are none), under the lock: a
+    /// chunked keystore value is a read-modify-write of its generations, and a migration or a
+    /// sign-out by another process changes the same entry.
     pub async fn save_pending(&self, pending: &PendingAuthorizations) -> Result<()> {
+        let _lock = self.lock().await?;
         if pending.is_empty() {
             return self.blocking(|vault| vault.remove(PENDING)).await;
         }
