@@ -258,86 +258,23 @@ impl OidcClient {
         callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<Session> {
-        // A callback that matches no sign-in in progress is refused before anything else in it is
-        // read: it may be forged, and must not end a sign-in that is still waiting for its own.
-        let callback = callback.into_callback(&self.config)?;
-        let state = callback
-            .find("state", |value| pending.contains(value))
-            .ok_or(Error::StateMismatch)?;
-        let pending = pending.take(&state).ok_or(Error::StateMismatch)?;
-        let params = callback.params()?;
-        if pending.issuer != self.config.issuer().as_str()
-            || pending.client_id != self.config.client_id().as_str()
-        {
-            return Err(Error::StateMismatch);
-        }
-        if pending.is_expired(Utc::now()) {
-            return Err(Error::AuthorizationExpired);
-        }
+        let (pending, code) = self.read_callback(callback, pending).await?;
         let discovered = self.discovered().await?;
-        let provider = &discovered.provider;
-        // RFC 9207 mix-up defence.
-        match params.get("iss") {
-            Some(iss) if iss != self.config.issuer().as_str() => {
-                return Err(Error::IssuerMismatch {
-                    expected: self.config.issuer().to_string(),
-                    found: iss.clone(),
-                })
-            }
-            None if provider
-                .extra()
-                .authorization_response_iss_parameter_supported =>
-            {
-                return Err(Error::IssuerMismatch {
-                    expected: self.config.issuer().to_string(),
-                    found: "(none)".into(),
-                })
-            }
-            _ => {}
-        }
-        if let Some(code) = params.get("error") {
-            return Err(Error::Authorization {
-                code: code.clone(),
-                description: params.get("error_description").cloned(),
-            });
-        }
-        let code = params
-            .get("code")
-            .ok_or_else(|| Error::protocol("the callback has neither a code nor an error"))?;
-
         let redirect = RedirectUrl::new(pending.redirect_uri.clone())
             .map_err(|_| Error::protocol("the pending sign-in has an invalid redirect URI"))?;
-        let exchange = discovered
+        let response = discovered
             .client
-            .exchange_code(AuthorizationCode::new(code.clone()))
+            .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| Error::protocol(e.to_string()))?
             .set_pkce_verifier(pending.pkce_verifier())
-            .set_redirect_uri(std::borrow::Cow::Owned(redirect));
-        let response = exchange
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
             .request_async(&self.transport(pending.dpop_key.as_ref(), false))
             .await
             .map_err(token_error)?;
-        let checked =
-            match check_token_type(response.token_type().as_ref(), pending.dpop_key.is_some()) {
-                Ok(()) => match response.id_token() {
-                    Some(id_token) => self
-                        .validator
-                        .validate(
-                            provider,
-                            &self.http,
-                            id_token,
-                            NonceRule::Equals(&pending.nonce),
-                            Some(response.access_token()),
-                        )
-                        .await
-                        .map(|claims| (id_token, claims)),
-                    None => Err(Error::InvalidIdToken(
-                        "the token response has no ID token".into(),
-                    )),
-                },
-                Err(error) => Err(error),
-            };
-        let (id_token, claims) = match checked {
+        let (id_token, claims) = match self
+            .check_code_answer(&discovered.provider, &response, &pending)
+            .await
+        {
             Ok(checked) => checked,
             Err(error) => {
                 // Refused: the tokens of this answer are never used, so they must not stay live.
@@ -359,7 +296,7 @@ impl OidcClient {
             issued_at: now,
             expires_at: expiry(&response, now),
             refresh_token: response.refresh_token().cloned(),
-            id_token: Some(id_token.clone()),
+            id_token: Some(id_token),
             nonce: Some(pending.nonce.clone()),
             post_logout_redirect_uri: self
                 .config
@@ -371,8 +308,88 @@ impl OidcClient {
                 .unwrap_or(pending.scopes),
             claims: json_map(&claims)?,
             profile: None,
-            dpop_key: pending.dpop_key.clone(),
+            dpop_key: pending.dpop_key,
         })
+    }
+
+    /// The authorization response: the sign-in in progress it belongs to (taken from `pending`) and
+    /// its code. A callback that matches no sign-in in progress is refused before anything else in
+    /// it is read: it may be forged, and must not end a sign-in that is still waiting for its own.
+    /// Then the RFC 9207 mix-up defence (`iss`), and the provider's `error`.
+    async fn read_callback(
+        &self,
+        callback: impl IntoCallback,
+        pending: &mut PendingAuthorizations,
+    ) -> Result<(PendingAuthorization, String)> {
+        let callback = callback.into_callback(&self.config)?;
+        let state = callback
+            .find("state", |value| pending.contains(value))
+            .ok_or(Error::StateMismatch)?;
+        let pending = pending.take(&state).ok_or(Error::StateMismatch)?;
+        let params = callback.params()?;
+        if pending.issuer != self.config.issuer().as_str()
+            || pending.client_id != self.config.client_id().as_str()
+        {
+            return Err(Error::StateMismatch);
+        }
+        if pending.is_expired(Utc::now()) {
+            return Err(Error::AuthorizationExpired);
+        }
+        let discovered = self.discovered().await?;
+        match params.get("iss") {
+            Some(iss) if iss != self.config.issuer().as_str() => {
+                return Err(Error::IssuerMismatch {
+                    expected: self.config.issuer().to_string(),
+                    found: iss.clone(),
+                })
+            }
+            None if discovered
+                .provider
+                .extra()
+                .authorization_response_iss_parameter_supported =>
+            {
+                return Err(Error::IssuerMismatch {
+                    expected: self.config.issuer().to_string(),
+                    found: "(none)".into(),
+                })
+            }
+            _ => {}
+        }
+        if let Some(code) = params.get("error") {
+            return Err(Error::Authorization {
+                code: code.clone(),
+                description: params.get("error_description").cloned(),
+            });
+        }
+        let code = params
+            .get("code")
+            .ok_or_else(|| Error::protocol("the callback has neither a code nor an error"))?;
+        Ok((pending, code.clone()))
+    }
+
+    /// The checks of the code exchange's answer: the token type asked for, and a valid ID token
+    /// (with this sign-in's nonce, and `at_hash` of the access token).
+    async fn check_code_answer(
+        &self,
+        provider: &Provider,
+        response: &CoreTokenResponse,
+        pending: &PendingAuthorization,
+    ) -> Result<(CoreIdToken, openidconnect::core::CoreIdTokenClaims)> {
+        check_token_type(response.token_type().as_ref(), pending.dpop_key.is_some())?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| Error::InvalidIdToken("the token response has no ID token".into()))?;
+        let claims = self
+            .validator
+            .validate(
+                provider,
+                &self.http,
+                id_token,
+                NonceRule::Equals(&pending.nonce),
+                Some(response.access_token()),
+            )
+            .await?;
+        Ok((id_token.clone(), claims))
     }
 
     /// Loads the session's profile from userinfo; its `sub` must equal the ID token's (OIDC Core
