@@ -117,18 +117,7 @@ impl AppConfig {
         let invalid = |error: Error| NotConfigured::invalid(&file, &error);
         let (defaults, default_app) =
             Self::from_json(defaults, Path::new("the built-in defaults")).map_err(invalid)?;
-        let (from_file, file_app) = match std::fs::read_to_string(&file) {
-            Ok(text) => Self::from_json(&text, &file).map_err(invalid)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && env(CONFIG_ENV).is_none() => {
-                (ConfigSource::default(), AppSection::default())
-            }
-            Err(e) => {
-                return Err(invalid(Error::Config(format!(
-                    "cannot read {}: {e}",
-                    file.display()
-                ))))
-            }
-        };
+        let (from_file, file_app) = Self::read_file(&file, env(CONFIG_ENV).is_some())?;
         let source = ConfigSource::from_lookup(&env).or(from_file).or(defaults);
         let setting = |name: &str, file: Option<String>, default: Option<String>| {
             env(name).filter(|v| !v.is_empty()).or(file).or(default)
@@ -138,36 +127,7 @@ impl AppConfig {
             file_app.api_base_url,
             default_app.api_base_url,
         );
-
-        let missing: Vec<String> = [
-            ("issuer", source.issuer.is_none()),
-            ("clientId", source.client_id.is_none()),
-            ("apiBaseUrl", api.is_none()),
-        ]
-        .into_iter()
-        .filter(|(_, absent)| *absent)
-        .map(|(name, _)| name.to_string())
-        .collect();
-        if !missing.is_empty() {
-            return Err(NotConfigured {
-                message: format!(
-                    "Set {} in {} (or the environment variables {}).",
-                    missing.join(", "),
-                    file.display(),
-                    missing
-                        .iter()
-                        .map(|name| match name.as_str() {
-                            "issuer" => "OIDC_ISSUER",
-                            "clientId" => "OIDC_CLIENT_ID",
-                            _ => "API_BASE_URL",
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                missing,
-                file,
-            });
-        }
+        NotConfigured::check_present(&source, api.is_some(), &file)?;
 
         let oidc = source.build().map_err(invalid)?;
         let token_storage = setting(
@@ -180,25 +140,76 @@ impl AppConfig {
         .map_err(invalid)?
         .unwrap_or_default();
         let api_base_url = validate_api(&api.unwrap_or_default()).map_err(invalid)?;
-
         // Plain http (on loopback, the only place the engine allows it) only where it is meant.
-        let allow_http = build == Build::Debug || file_app.allow_insecure_loopback;
-        for (name, url) in [
-            ("issuer", oidc.issuer().url()),
-            ("apiBaseUrl", &api_base_url),
-        ] {
-            if url.scheme() == "http" && !allow_http {
-                return Err(invalid(Error::Config(format!(
-                    "{name} `{url}` is plain http; a release build sends tokens only over https \
-                     (set \"allowInsecureLoopback\": true in the config file to allow a loopback server)"
-                ))));
-            }
+        if build == Build::Release && !file_app.allow_insecure_loopback {
+            refuse_plain_http(&[
+                ("issuer", oidc.issuer().url()),
+                ("apiBaseUrl", &api_base_url),
+            ])
+            .map_err(invalid)?;
         }
         Ok(Self {
             oidc,
             api_base_url: Some(api_base_url),
             token_storage,
         })
+    }
+
+    /// The config file's settings; none when it does not exist and no environment variable named it.
+    fn read_file(file: &Path, named: bool) -> Result<(ConfigSource, AppSection), NotConfigured> {
+        let invalid = |error: Error| NotConfigured::invalid(file, &error);
+        match std::fs::read_to_string(file) {
+            Ok(text) => Self::from_json(&text, file).map_err(invalid),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => {
+                Ok((ConfigSource::default(), AppSection::default()))
+            }
+            Err(e) => Err(invalid(Error::Config(format!(
+                "cannot read {}: {e}",
+                file.display()
+            )))),
+        }
+    }
+}
+
+impl NotConfigured {
+    /// The settings without which nothing can be signed in to (issuer, client id, API), each named
+    /// with its environment variable.
+    fn check_present(source: &ConfigSource, api: bool, file: &Path) -> Result<(), NotConfigured> {
+        let missing: Vec<(&str, &str)> = [
+            ("issuer", "OIDC_ISSUER", source.issuer.is_some()),
+            ("clientId", "OIDC_CLIENT_ID", source.client_id.is_some()),
+            ("apiBaseUrl", "API_BASE_URL", api),
+        ]
+        .into_iter()
+        .filter(|(_, _, present)| !present)
+        .map(|(name, variable, _)| (name, variable))
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = missing.iter().map(|(name, _)| *name).collect();
+        let variables: Vec<&str> = missing.iter().map(|(_, variable)| *variable).collect();
+        Err(NotConfigured {
+            message: format!(
+                "Set {} in {} (or the environment variables {}).",
+                names.join(", "),
+                file.display(),
+                variables.join(", ")
+            ),
+            missing: names.into_iter().map(str::to_string).collect(),
+            file: file.to_path_buf(),
+        })
+    }
+}
+
+/// A release build sends tokens only over https, unless the config file allows a loopback server.
+fn refuse_plain_http(urls: &[(&str, &Url)]) -> Result<(), Error> {
+    match urls.iter().find(|(_, url)| url.scheme() == "http") {
+        Some((name, url)) => Err(Error::Config(format!(
+            "{name} `{url}` is plain http; a release build sends tokens only over https \
+             (set \"allowInsecureLoopback\": true in the config file to allow a loopback server)"
+        ))),
+        None => Ok(()),
     }
 }
 
