@@ -2,8 +2,9 @@
 
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
-    store::SESSION, Auth, ConfigSource, Error, OidcClient, PendingAuthorizations, Result,
-    SessionStore, SessionSummary, SignInOptions, Storage, PENDING_LIFETIME,
+    store::SESSION, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
+    PendingAuthorizations, Result, SessionStore, SessionSummary, SignInOptions, Storage,
+    PENDING_LIFETIME,
 };
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -91,41 +92,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
 
     let outcome = tokio::time::timeout(PENDING_LIFETIME, async {
         match loopback.as_mut() {
-            Some(listener) => loop {
-                let (callback, answer) = listener.next().await.ok_or_else(|| {
-                    Error::Protocol("the loopback listener stopped".into())
-                })?;
-                // Anything that is not this sign-in's callback (another page, a guess at the
-                // port) is refused and the wait goes on.
-                if !carries_state_of(&callback, &pending) {
-                    let _ = answer.send((
-                        StatusCode::BAD_REQUEST,
-                        Html(page_html(
-                            "Not the sign-in in progress",
-                            "This request does not belong to the sign-in the terminal is waiting for.",
-                        )),
-                    ));
-                    continue;
-                }
-                let result = auth.complete_sign_in(&callback, &mut pending).await;
-                let _ = answer.send(match &result {
-                    Ok(summary) => (
-                        StatusCode::OK,
-                        Html(page_html(
-                            "Signed in",
-                            &format!(
-                                "Signed in as {}. You can close this tab and go back to the terminal.",
-                                summary.name.as_deref().unwrap_or(&summary.subject)
-                            ),
-                        )),
-                    ),
-                    Err(error) => (
-                        StatusCode::BAD_REQUEST,
-                        Html(page_html("Sign-in failed", &error.to_string())),
-                    ),
-                });
-                break result;
-            },
+            Some(listener) => loopback_sign_in(listener, &auth, &mut pending).await,
             None => {
                 let callback = match opened.callback_from_output(&redirect).await? {
                     Some(callback) => callback,
@@ -145,6 +112,50 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     drop(loopback);
     opened.finish().await?;
     Ok(Status::new(outcome?, &auth))
+}
+
+/// Waits on the loopback listener for this sign-in's callback and completes the sign-in with it,
+/// answering the browser with the outcome. Anything that is not this sign-in's callback (another
+/// page, a guess at the port) is refused and the wait goes on.
+async fn loopback_sign_in(
+    listener: &mut Loopback,
+    auth: &Auth,
+    pending: &mut PendingAuthorizations,
+) -> Result<SessionSummary> {
+    loop {
+        let (callback, answer) = listener
+            .next()
+            .await
+            .ok_or_else(|| Error::Protocol("the loopback listener stopped".into()))?;
+        if !carries_state_of(&callback, pending) {
+            let _ = answer.send((
+                StatusCode::BAD_REQUEST,
+                Html(page_html(
+                    "Not the sign-in in progress",
+                    "This request does not belong to the sign-in the terminal is waiting for.",
+                )),
+            ));
+            continue;
+        }
+        let result = auth.complete_sign_in(&callback, pending).await;
+        let _ = answer.send(match &result {
+            Ok(summary) => (
+                StatusCode::OK,
+                Html(page_html(
+                    "Signed in",
+                    &format!(
+                        "Signed in as {}. You can close this tab and go back to the terminal.",
+                        summary.name.as_deref().unwrap_or(&summary.subject)
+                    ),
+                )),
+            ),
+            Err(error) => (
+                StatusCode::BAD_REQUEST,
+                Html(page_html("Sign-in failed", &error.to_string())),
+            ),
+        });
+        return result;
+    }
 }
 
 /// After the stored session could not be read (`error`): makes sure it is out of the way of a new
@@ -326,42 +337,48 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     shown.set_query(None);
     let opened = browser::open(end_session.url.as_str(), shown.as_str(), browser_command)?;
     if let Some(listener) = listener.as_mut() {
-        let back = tokio::time::timeout(LOGOUT_WAIT, async {
-            while let Some((callback, answer)) = listener.next().await {
-                if end_session.check_callback(&callback).is_ok() {
-                    let _ = answer.send((
-                        StatusCode::OK,
-                        Html(page_html(
-                            "Signed out",
-                            "You are signed out. You can close this tab and go back to the terminal.",
-                        )),
-                    ));
-                    return true;
-                }
-                let _ = answer.send((
-                    StatusCode::BAD_REQUEST,
-                    Html(page_html(
-                        "Not the sign-out in progress",
-                        "This request does not belong to the sign-out the terminal is waiting for.",
-                    )),
-                ));
-            }
-            false
-        })
-        .await;
-        match back {
-            Ok(true) => {
-                eprintln!("The browser came back: signed out at the identity provider too.")
-            }
-            _ => eprintln!(
+        if logout_return(listener, &end_session).await {
+            eprintln!("The browser came back: signed out at the identity provider too.")
+        } else {
+            eprintln!(
                 "warning: the browser did not come back to {} within {} s",
                 listener.redirect_uri(),
                 LOGOUT_WAIT.as_secs()
-            ),
+            )
         }
     }
     // The sign-out is over: stop listening before waiting for the browser command.
     drop(listener);
     opened.finish().await?;
     erased
+}
+
+/// Waits (at most [`LOGOUT_WAIT`]) on the loopback listener for the provider's return from its
+/// end-session page; true when it came, with this sign-out's `state`. Anything else is refused and
+/// the wait goes on.
+async fn logout_return(listener: &mut Loopback, end_session: &EndSessionRequest) -> bool {
+    let back = tokio::time::timeout(LOGOUT_WAIT, async {
+        while let Some((callback, answer)) = listener.next().await {
+            if end_session.check_callback(&callback).is_ok() {
+                let _ = answer.send((
+                    StatusCode::OK,
+                    Html(page_html(
+                        "Signed out",
+                        "You are signed out. You can close this tab and go back to the terminal.",
+                    )),
+                ));
+                return true;
+            }
+            let _ = answer.send((
+                StatusCode::BAD_REQUEST,
+                Html(page_html(
+                    "Not the sign-out in progress",
+                    "This request does not belong to the sign-out the terminal is waiting for.",
+                )),
+            ));
+        }
+        false
+    })
+    .await;
+    back.unwrap_or(false)
 }
