@@ -12,7 +12,8 @@
 //! than the platform allows in one item (2560 bytes on Windows) is split into chunks in items
 //! `<name>#<generation>.<i>`, and the entry item holds only their count and SHA-256: a new value is
 //! written under the other generation before the entry item is switched to it, so a crash between the
-//! writes leaves the previous value whole.
+//! writes leaves the previous value whole. The chunks such a crash leaves, which no entry names, go with
+//! the next write or removal (under the store's lock).
 
 use std::{
     collections::HashMap,
@@ -365,8 +366,10 @@ impl Vault for KeystoreVault {
     }
 
     fn write(&self, name: &str, value: &[u8]) -> Result<()> {
-        let previous = self.get(name)?.and_then(Head::decode);
-        let old_generation = previous.as_ref().and_then(Head::generation);
+        let old_generation = self
+            .get(name)?
+            .and_then(Head::decode)
+            .and_then(|h| h.generation());
         if value.len() < self.max_value {
             self.set(name, &Head::Inline(value.to_vec()).encode())?;
         } else {
@@ -393,11 +396,11 @@ impl Vault for KeystoreVault {
             )?;
             self.delete_chunks(name, generation, chunks.len())?;
         }
-        if let Some(old) = old_generation {
-            let current = self.get(name)?.and_then(|h| Head::decode(h)?.generation());
-            if current != Some(old) {
-                self.delete_chunks(name, old, 0)?;
-            }
+        // Every generation the entry no longer names goes: the previous value's, and chunks a write
+        // cut short left with no entry naming them (a process killed before its switch).
+        let named = self.get(name)?.and_then(|h| Head::decode(h)?.generation());
+        for stale in (0..2).filter(|g| Some(*g) != named) {
+            self.delete_chunks(name, stale, 0)?;
         }
         Ok(())
     }
@@ -461,6 +464,42 @@ mod tests {
         }
         vault.remove("session").unwrap();
         assert!(vault.read("session").unwrap().is_none());
+    }
+
+    /// Chunks that a write cut short left with no entry naming them (a process killed before its
+    /// switch: here made by hand) are gone after the next write, whatever its size.
+    #[test]
+    fn a_write_clears_the_chunks_a_killed_write_left_behind() {
+        let large: Vec<u8> = (0..450u32).map(|i| (i % 251) as u8).collect();
+        for next in [&large[..], b"small"] {
+            let (_, vault) = vault(100);
+            for generation in 0..2 {
+                for index in 0..3 {
+                    vault
+                        .set(
+                            &KeystoreVault::chunk_name("session", generation, index),
+                            &[7; 100],
+                        )
+                        .unwrap();
+                }
+            }
+            vault.write("session", next).unwrap();
+            assert_eq!(vault.read("session").unwrap().unwrap(), next);
+            let named = vault
+                .get("session")
+                .unwrap()
+                .and_then(Head::decode)
+                .and_then(|h| h.generation());
+            for generation in (0..2).filter(|g| Some(*g) != named) {
+                assert!(
+                    vault
+                        .get(&KeystoreVault::chunk_name("session", generation, 0))
+                        .unwrap()
+                        .is_none(),
+                    "generation {generation} is left with no entry naming it"
+                );
+            }
+        }
     }
 
     /// The keystore refuses a write half-way (as the OS may, or a crash would stop it): the previous
