@@ -107,6 +107,33 @@ struct Belief {
     signed_in: bool,
     grant: Option<String>,
     last_token: Option<String>,
+    /// A sign-in or sign-out was killed since the last one that completed: it may have left what a
+    /// write cut short leaves (chunks no entry names, a temporary file), which the next completed
+    /// write or removal under the lock erases. Until then, "signed out, nothing left" is not checked.
+    cut_short: bool,
+}
+
+/// What a sign-in or sign-out did to what a killed one may have left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leftovers {
+    /// It was killed: it may have left some.
+    MayRemain,
+    /// It completed a write or a removal under the lock: none may remain.
+    Erased,
+    /// It wrote and removed nothing (it failed first): as before.
+    AsBefore,
+}
+
+impl Leftovers {
+    /// For a `signin login` or `logout` run: a login that exited 0 wrote the session; a logout that
+    /// exited 0 or found no session (3) erased the store.
+    fn of(run: &Run, kind: &str) -> Self {
+        match (run.killed, kind, run.code) {
+            (true, ..) => Leftovers::MayRemain,
+            (false, "login", Some(0)) | (false, "logout", Some(0 | 3)) => Leftovers::Erased,
+            _ => Leftovers::AsBefore,
+        }
+    }
 }
 
 struct State {
@@ -424,8 +451,12 @@ impl State {
                     run.stderr.trim()
                 ));
             }
-            self.after_membership_change("setup logout", run.code == Some(0))
-                .await;
+            self.after_membership_change(
+                "setup logout",
+                run.code == Some(0),
+                Leftovers::of(&run, "logout"),
+            )
+            .await;
         } else {
             self.check_locked("setup end of round").await;
         }
@@ -487,6 +518,7 @@ impl State {
                     self.after_membership_change(
                         &format!("{who} {kind}"),
                         run.code == Some(0) && kind == "logout",
+                        Leftovers::of(&run, kind),
                     )
                     .await;
                 }
@@ -641,7 +673,7 @@ impl State {
                 None,
             )
             .await;
-        self.after_membership_change(&format!("{who} login"), false)
+        self.after_membership_change(&format!("{who} login"), false, Leftovers::of(&run, "login"))
             .await;
         run.code == Some(0) && self.signed_in()
     }
@@ -652,7 +684,14 @@ impl State {
     /// meanwhile (a killed sign-out leaves the session to them), and `secret-tool` reads a chunked
     /// value item by item, so a read without the lock can meet a write half done — a head naming
     /// the generation whose chunks the writer has just replaced.
-    async fn after_membership_change(&self, who: &str, signed_out: bool) {
+    async fn after_membership_change(&self, who: &str, signed_out: bool, leftovers: Leftovers) {
+        if let Ok(mut belief) = self.belief.lock() {
+            match leftovers {
+                Leftovers::MayRemain => belief.cut_short = true,
+                Leftovers::Erased => belief.cut_short = false,
+                Leftovers::AsBefore => {}
+            }
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match self.stored_locked().await.and_then(|(_, stored)| stored) {
@@ -814,8 +853,10 @@ impl State {
                 *self.other.lock().expect("snapshot") = now;
             }
         }
-        // Signed out: no token of the session anywhere.
-        if !self.signed_in() {
+        // Signed out: no token of the session anywhere (once whatever a killed sign-in or sign-out
+        // left has been erased by the next one to complete).
+        let cut_short = self.belief.lock().map(|b| b.cut_short).unwrap_or(false);
+        if !self.signed_in() && !cut_short {
             let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
             let found = checks::files_with_secrets(shared.folder(), &secrets);
             if !found.is_empty() {
@@ -934,7 +975,12 @@ impl State {
             self.count(&format!("app-{kind}"), &outcome);
             self.span(started_ms, format!("app {kind}: {outcome}"));
             if membership {
-                self.after_membership_change(&format!("app {kind}"), false)
+                // The app is never killed; its sign-in wrote the session, its sign-out erased it.
+                let leftovers = match outcome.as_str() {
+                    "SignedIn" | "signed_out" => Leftovers::Erased,
+                    _ => Leftovers::AsBefore,
+                };
+                self.after_membership_change(&format!("app {kind}"), false, leftovers)
                     .await;
                 drop(guard);
             } else {
