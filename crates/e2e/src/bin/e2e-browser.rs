@@ -113,8 +113,22 @@ async fn browse(url: &str, dir: &Path) -> Result<(), String> {
         .trim()
         .to_string();
     let profile = profile(dir, &origin)?;
+    let (_driver, session) = chromium(dir, &profile).await?;
+    let result = async {
+        session.goto(url).await?;
+        person(&session, &action).await?;
+        follow(&session, dir, url, &origin).await
+    }
+    .await;
+    let _ = session.end().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    result
+}
+
+/// chromedriver, and a Chromium session on the display with `profile` (its WebDriver session).
+async fn chromium(dir: &Path, profile: &Path) -> Result<(Process, Session), String> {
     let port = free_port();
-    let _driver = Process::spawn(
+    let driver = Process::spawn(
         "chromedriver",
         Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -149,44 +163,44 @@ async fn browse(url: &str, dir: &Path) -> Result<(), String> {
         }),
     )
     .await?;
-    let result = async {
-        session.goto(url).await?;
-        person(&session, &action).await?;
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let entries = session.post("/se/log", json!({ "type": "browser" })).await?;
-            seen.extend(entries.as_array().cloned().unwrap_or_default());
-            if let Some(to) = launched(&seen) {
-                report(dir, url, &Ending::HandedOver(to));
-                // xdg-open runs on after Chromium has started it; give it a moment before the browser
-                // closes, as a person does not close it at once either.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                return Ok(());
-            }
-            let now = session.get("/url").await?;
-            let now = now.as_str().unwrap_or_default();
-            if Url::parse(now).is_ok_and(|u| {
-                u.scheme().starts_with("http") && u.origin().ascii_serialization() != origin
-            }) && session.find("body").await?.is_some()
-            {
-                report(dir, url, &Ending::Page(now.to_string()));
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let page = session.text("body").await.unwrap_or_default();
-                return Err(format!(
-                    "Chromium handed nothing to the OS within {TIMEOUT:?}; it shows {} saying: {page}",
-                    shown(now)
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    Ok((driver, session))
+}
+
+/// Watches where the page goes after the person's part, until Chromium hands a URL to the OS
+/// (reported as handed over) or shows a page of another origin (reported as that page).
+async fn follow(session: &Session, dir: &Path, url: &str, origin: &str) -> Result<(), String> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let entries = session
+            .post("/se/log", json!({ "type": "browser" }))
+            .await?;
+        seen.extend(entries.as_array().cloned().unwrap_or_default());
+        if let Some(to) = launched(&seen) {
+            report(dir, url, &Ending::HandedOver(to));
+            // xdg-open runs on after Chromium has started it; give it a moment before the browser
+            // closes, as a person does not close it at once either.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return Ok(());
         }
+        let now = session.get("/url").await?;
+        let now = now.as_str().unwrap_or_default();
+        if Url::parse(now).is_ok_and(|u| {
+            u.scheme().starts_with("http") && u.origin().ascii_serialization() != origin
+        }) && session.find("body").await?.is_some()
+        {
+            report(dir, url, &Ending::Page(now.to_string()));
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let page = session.text("body").await.unwrap_or_default();
+            return Err(format!(
+                "Chromium handed nothing to the OS within {TIMEOUT:?}; it shows {} saying: {page}",
+                shown(now)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    .await;
-    let _ = session.end().await;
-    let _ = std::fs::remove_dir_all(&profile);
-    result
 }
 
 #[tokio::main(flavor = "current_thread")]
