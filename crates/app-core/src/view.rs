@@ -1,6 +1,6 @@
 //! What the UI is told: the sign-in state, a profile and notices. Never a token.
 
-use native_oidc::{SessionSummary, Storage};
+use native_oidc::{SessionSummary, Storage, TokenType};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -107,7 +107,7 @@ pub enum AuthView {
         /// A sign-in an initiate-login link asked for, for the user to accept or not.
         login_request: Option<LoginRequest>,
         /// `DPoP` when the tokens are bound to this device's key, else `Bearer`.
-        token_type: String,
+        token_type: TokenType,
     },
 }
 
@@ -148,7 +148,7 @@ impl AuthView {
             notice,
             storage,
             login_request: None,
-            token_type: summary.token_type.clone(),
+            token_type: summary.token_type,
         }
     }
 

@@ -435,7 +435,7 @@ async fn dpop_token(idp: &Idp) -> (String, DpopSigner) {
         .complete_sign_in(callback.as_str(), &mut pending)
         .await
         .unwrap();
-    assert_eq!(summary.token_type, "DPoP");
+    assert_eq!(summary.token_type, native_oidc::TokenType::DPoP);
     let session = auth.store().load().await.unwrap().unwrap();
     let signer = DpopSigner::of(session.dpop_key().unwrap());
     let payload = session.access_token().secret().split('.').nth(1).unwrap();

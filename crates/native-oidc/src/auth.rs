@@ -77,7 +77,7 @@ impl SignOutTask {
     }
 
     /// Where the provider should send the browser after sign-out, as configured at sign-in.
-    pub fn post_logout_redirect_uri(&self) -> Option<&str> {
+    pub fn post_logout_redirect_uri(&self) -> Option<&openidconnect::PostLogoutRedirectUrl> {
         self.session.post_logout_redirect_uri()
     }
 }
@@ -150,8 +150,8 @@ impl Auth {
 
     fn belongs_here(&self, session: &Session) -> bool {
         let config = self.client.config();
-        session.issuer == config.issuer().as_str()
-            && session.client_id == config.client_id().as_str()
+        session.issuer.as_str() == config.issuer().as_str()
+            && session.client_id == *config.client_id()
     }
 
     /// The current session, without tokens.
@@ -440,7 +440,7 @@ impl Auth {
         let session = self.fresh_session(Refresh::IfExpiring).await?;
         let response = self.execute(request, &session).await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED
-            || !challenge::asks_for_a_new_token(response.headers(), session.token_type())
+            || !challenge::asks_for_a_new_token(response.headers(), session.token_type().as_str())
         {
             return Ok(response);
         }

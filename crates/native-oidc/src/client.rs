@@ -11,9 +11,8 @@ use openidconnect::{
     },
     AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RedirectUrl, RefreshToken,
-    RequestTokenError, StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims,
-    UserInfoError,
+    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RefreshToken, RequestTokenError,
+    StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -240,10 +239,10 @@ impl OidcClient {
                 state,
                 nonce,
                 pkce_verifier: verifier.secret().clone(),
-                issuer: self.config.issuer().to_string(),
-                client_id: self.config.client_id().to_string(),
-                redirect_uri: self.config.redirect_uri().to_string(),
-                scopes: self.config.scopes().iter().map(|s| s.to_string()).collect(),
+                issuer: self.config.issuer().clone(),
+                client_id: self.config.client_id().clone(),
+                redirect_uri: self.config.redirect_uri().clone(),
+                scopes: self.config.scopes().to_vec(),
                 expires_at: Utc::now() + lifetime,
                 dpop_key,
             },
@@ -260,14 +259,12 @@ impl OidcClient {
     ) -> Result<Session> {
         let (pending, code) = self.read_callback(callback, pending).await?;
         let discovered = self.discovered().await?;
-        let redirect = RedirectUrl::new(pending.redirect_uri.clone())
-            .map_err(|_| Error::protocol("the pending sign-in has an invalid redirect URI"))?;
         let response = discovered
             .client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| Error::protocol(e.to_string()))?
             .set_pkce_verifier(pending.pkce_verifier())
-            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .set_redirect_uri(std::borrow::Cow::Borrowed(&pending.redirect_uri))
             .request_async(&self.transport(pending.dpop_key.as_ref(), false))
             .await
             .map_err(token_error)?;
@@ -289,23 +286,17 @@ impl OidcClient {
         };
         let now = Utc::now();
         Ok(Session {
-            issuer: self.config.issuer().to_string(),
-            client_id: self.config.client_id().to_string(),
-            subject: claims.subject().to_string(),
+            issuer: self.config.issuer().clone(),
+            client_id: self.config.client_id().clone(),
+            subject: claims.subject().clone(),
             access_token: response.access_token().clone(),
             issued_at: now,
             expires_at: expiry(&response, now),
             refresh_token: response.refresh_token().cloned(),
             id_token: Some(id_token),
             nonce: Some(pending.nonce.clone()),
-            post_logout_redirect_uri: self
-                .config
-                .post_logout_redirect_uri()
-                .map(|u| u.to_string()),
-            scopes: response
-                .scopes()
-                .map(|s| s.iter().map(|s| s.to_string()).collect())
-                .unwrap_or(pending.scopes),
+            post_logout_redirect_uri: self.config.post_logout_redirect_uri().cloned(),
+            scopes: response.scopes().cloned().unwrap_or(pending.scopes),
             claims: json_map(&claims)?,
             profile: None,
             dpop_key: pending.dpop_key,
@@ -327,8 +318,8 @@ impl OidcClient {
             .ok_or(Error::StateMismatch)?;
         let pending = pending.take(&state).ok_or(Error::StateMismatch)?;
         let params = callback.params()?;
-        if pending.issuer != self.config.issuer().as_str()
-            || pending.client_id != self.config.client_id().as_str()
+        if pending.issuer.as_str() != self.config.issuer().as_str()
+            || pending.client_id != *self.config.client_id()
         {
             return Err(Error::StateMismatch);
         }
@@ -396,10 +387,10 @@ impl OidcClient {
     /// §5.3.2), else [`Error::InvalidUserinfo`]. `None` when the provider has no userinfo endpoint.
     pub async fn userinfo(&self, session: &Session) -> Result<Option<Map<String, Value>>> {
         let discovered = self.discovered().await?;
-        let Ok(request) = discovered.client.user_info(
-            session.access_token.clone(),
-            Some(SubjectIdentifier::new(session.subject.clone())),
-        ) else {
+        let Ok(request) = discovered
+            .client
+            .user_info(session.access_token.clone(), Some(session.subject.clone()))
+        else {
             return Ok(None); // the provider has no userinfo endpoint
         };
         let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
@@ -474,7 +465,7 @@ impl OidcClient {
             next.refresh_token = Some(rotated.clone());
         }
         if let Some(scopes) = response.scopes() {
-            next.scopes = scopes.iter().map(|s| s.to_string()).collect();
+            next.scopes = scopes.clone();
         }
         Ok(RefreshAnswer {
             session: next,
@@ -627,15 +618,11 @@ impl OidcClient {
         }
         let redirect = match redirect {
             Some(url) => Some(url.clone()),
-            None => match &session.post_logout_redirect_uri {
-                Some(uri) => Some(Url::parse(uri).map_err(|_| {
-                    Error::Storage("the stored logout redirect URI is not a URL".into())
-                })?),
-                None => self
-                    .config
-                    .post_logout_redirect_uri()
-                    .map(|u| u.url().clone()),
-            },
+            None => session
+                .post_logout_redirect_uri
+                .as_ref()
+                .or(self.config.post_logout_redirect_uri())
+                .map(|u| u.url().clone()),
         };
         if let Some(url) = &redirect {
             request =

@@ -102,7 +102,7 @@ pub use pending::{
     PENDING_LIFETIME,
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
-pub use session::{Session, SessionSummary};
+pub use session::{Session, SessionSummary, TokenType};
 #[cfg(feature = "keystore")]
 pub use store::KeystoreVault;
 pub use store::{

@@ -8,7 +8,7 @@
 use std::{fmt, time::Duration};
 
 use chrono::{DateTime, Utc};
-use openidconnect::{CsrfToken, Nonce, PkceCodeVerifier};
+use openidconnect::{ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeVerifier, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -39,10 +39,10 @@ pub struct PendingAuthorization {
     pub(crate) state: CsrfToken,
     pub(crate) nonce: Nonce,
     pub(crate) pkce_verifier: String,
-    pub(crate) issuer: String,
-    pub(crate) client_id: String,
-    pub(crate) redirect_uri: String,
-    pub(crate) scopes: Vec<String>,
+    pub(crate) issuer: IssuerUrl,
+    pub(crate) client_id: ClientId,
+    pub(crate) redirect_uri: RedirectUrl,
+    pub(crate) scopes: Vec<Scope>,
     pub(crate) expires_at: DateTime<Utc>,
     /// The key the tokens will be bound to (DPoP), made with the request.
     #[serde(default)]

@@ -6,16 +6,19 @@
 use std::{fmt, time::Duration};
 
 use chrono::{DateTime, Utc};
-use openidconnect::{core::CoreIdToken, AccessToken, Nonce, RefreshToken};
+use openidconnect::{
+    core::CoreIdToken, AccessToken, ClientId, IssuerUrl, Nonce, PostLogoutRedirectUrl,
+    RefreshToken, Scope, SubjectIdentifier,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Tokens and identity of a signed-in user.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Session {
-    pub(crate) issuer: String,
-    pub(crate) client_id: String,
-    pub(crate) subject: String,
+    pub(crate) issuer: IssuerUrl,
+    pub(crate) client_id: ClientId,
+    pub(crate) subject: SubjectIdentifier,
     pub(crate) access_token: AccessToken,
     pub(crate) issued_at: DateTime<Utc>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
@@ -25,8 +28,8 @@ pub struct Session {
     /// Where sign-out sends the browser back, as configured at sign-in (so a command line that signs
     /// out later needs no configuration).
     #[serde(default)]
-    pub(crate) post_logout_redirect_uri: Option<String>,
-    pub(crate) scopes: Vec<String>,
+    pub(crate) post_logout_redirect_uri: Option<PostLogoutRedirectUrl>,
+    pub(crate) scopes: Vec<Scope>,
     pub(crate) claims: Map<String, Value>,
     pub(crate) profile: Option<Map<String, Value>>,
     /// The key the tokens are bound to (DPoP), kept with them; `None` for bearer tokens.
@@ -56,22 +59,48 @@ pub struct SessionSummary {
     /// The userinfo response.
     pub profile: Option<Map<String, Value>>,
     /// `DPoP` when the tokens are bound to this device's key, else `Bearer`.
-    pub token_type: String,
+    pub token_type: TokenType,
+}
+
+/// How an access token is presented to an API: as a bearer token (RFC 6750), or bound to a key
+/// with a proof of possession (RFC 9449). Serialised as the `token_type` a provider sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TokenType {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: DPoP <token>` with a `DPoP` proof.
+    DPoP,
+}
+
+impl TokenType {
+    /// The name in `token_type` and in the `Authorization` scheme: `Bearer` or `DPoP`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Bearer => "Bearer",
+            TokenType::DPoP => "DPoP",
+        }
+    }
+}
+
+impl fmt::Display for TokenType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Session {
     /// The issuer that signed the user in.
-    pub fn issuer(&self) -> &str {
+    pub fn issuer(&self) -> &IssuerUrl {
         &self.issuer
     }
 
     /// The client the tokens were issued to.
-    pub fn client_id(&self) -> &str {
+    pub fn client_id(&self) -> &ClientId {
         &self.client_id
     }
 
     /// The user's `sub` (equal in the ID token and at userinfo).
-    pub fn subject(&self) -> &str {
+    pub fn subject(&self) -> &SubjectIdentifier {
         &self.subject
     }
 
@@ -81,11 +110,11 @@ impl Session {
     }
 
     /// `DPoP` when the tokens are bound to this session's key, else `Bearer`.
-    pub fn token_type(&self) -> &'static str {
+    pub fn token_type(&self) -> TokenType {
         if self.dpop_key.is_some() {
-            "DPoP"
+            TokenType::DPoP
         } else {
-            "Bearer"
+            TokenType::Bearer
         }
     }
 
@@ -100,8 +129,8 @@ impl Session {
     }
 
     /// Where sign-out sends the browser back, as configured at sign-in.
-    pub fn post_logout_redirect_uri(&self) -> Option<&str> {
-        self.post_logout_redirect_uri.as_deref()
+    pub fn post_logout_redirect_uri(&self) -> Option<&PostLogoutRedirectUrl> {
+        self.post_logout_redirect_uri.as_ref()
     }
 
     /// The last ID token (hint for sign-out).
@@ -115,7 +144,7 @@ impl Session {
     }
 
     /// The granted scopes.
-    pub fn scopes(&self) -> &[String] {
+    pub fn scopes(&self) -> &[Scope] {
         &self.scopes
     }
 
@@ -163,7 +192,7 @@ impl Session {
 
     /// True when `other` is the same user at the same client and issuer.
     pub fn same_user(&self, other: &Session) -> bool {
-        self.issuer == other.issuer
+        self.issuer.as_str() == other.issuer.as_str()
             && self.client_id == other.client_id
             && self.subject == other.subject
     }
@@ -191,18 +220,18 @@ impl Session {
     /// The token-free view.
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {
-            issuer: self.issuer.clone(),
-            subject: self.subject.clone(),
+            issuer: self.issuer.to_string(),
+            subject: self.subject.to_string(),
             name: self.name(),
             email: self.email(),
-            scopes: self.scopes.clone(),
+            scopes: self.scopes.iter().map(|s| s.to_string()).collect(),
             expires_at: self
                 .expires_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             has_refresh_token: self.refresh_token.is_some(),
             claims: self.claims.clone(),
             profile: self.profile.clone(),
-            token_type: self.token_type().to_string(),
+            token_type: self.token_type(),
         }
     }
 }
@@ -229,11 +258,15 @@ impl fmt::Debug for Session {
 
 impl fmt::Display for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.name().unwrap_or_else(|| self.subject.clone()))?;
+        write!(
+            f,
+            "{}",
+            self.name().unwrap_or_else(|| self.subject.to_string())
+        )?;
         if let Some(email) = self.email() {
             write!(f, " <{email}>")?;
         }
-        write!(f, " at {}", self.issuer)?;
+        write!(f, " at {}", self.issuer.as_str())?;
         if let Some(expires_at) = self.expires_at {
             write!(f, ", access token until {}", expires_at.to_rfc3339())?;
         }

@@ -70,7 +70,7 @@ async fn sign_in_refresh_and_api_calls_with_tokens_bound_to_the_device() {
     let auth = dpop_auth(&f);
     let before = token_requests(&f).await;
     let summary = sign_in(&auth).await;
-    assert_eq!(summary.token_type, "DPoP");
+    assert_eq!(summary.token_type, native_oidc::TokenType::DPoP);
     assert_eq!(
         summary.profile.as_ref().unwrap()["email"],
         "demo@example.com",
@@ -93,7 +93,7 @@ async fn sign_in_refresh_and_api_calls_with_tokens_bound_to_the_device() {
     assert_eq!(get(&auth, &api).await, 200);
 
     let refreshed = auth.refresh().await.unwrap();
-    assert_eq!(refreshed.token_type, "DPoP");
+    assert_eq!(refreshed.token_type, native_oidc::TokenType::DPoP);
     assert_ne!(
         f.stored().await.access_token().secret(),
         session.access_token().secret()
@@ -161,7 +161,7 @@ async fn the_key_survives_a_relaunch_and_the_api_nonce_is_answered() {
     // A new process: the session and its key come back from the vault.
     let relaunched = dpop_auth(&f);
     let summary = relaunched.restore().await.unwrap().unwrap();
-    assert_eq!(summary.token_type, "DPoP");
+    assert_eq!(summary.token_type, native_oidc::TokenType::DPoP);
     assert_eq!(
         get(&relaunched, &api).await,
         200,
@@ -178,7 +178,7 @@ async fn the_key_survives_a_relaunch_and_the_api_nonce_is_answered() {
 async fn without_dpop_nothing_changes() {
     let f = Fixture::new(IdpOptions::default());
     let summary = sign_in(&f.auth).await;
-    assert_eq!(summary.token_type, "Bearer");
+    assert_eq!(summary.token_type, native_oidc::TokenType::Bearer);
     assert!(f.stored().await.dpop_key().is_none());
     let api = api(f.idp.issuer(), None).await;
     assert_eq!(get(&f.auth, &api).await, 200);

@@ -65,7 +65,7 @@ async fn a_refresh_answered_with_another_token_type_ends_the_session_and_revokes
     );
     sign_in(&f.auth).await;
     let before = f.stored().await;
-    assert_eq!(before.token_type(), "DPoP");
+    assert_eq!(before.token_type(), native_oidc::TokenType::DPoP);
     let revoked_before = f.idp.revocations().await;
 
     let error = f.auth.refresh().await.unwrap_err();
