@@ -369,3 +369,41 @@ async fn saving_the_sign_ins_in_progress_waits_for_the_lock() {
         .unwrap()
         .contains(&state));
 }
+
+/// Sessions as earlier versions stored them (the fuzzer's seeds, written with plain strings for the
+/// issuer, client id, subject, redirect URI and scopes) load through a file store, and are stored
+/// again exactly as they were: the protocol types inside `Session` change nothing on disk.
+#[tokio::test]
+async fn a_session_stored_by_an_earlier_version_loads_and_is_saved_unchanged() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/session");
+    let mut seen = 0;
+    for seed in std::fs::read_dir(&seeds).unwrap() {
+        let seed = seed.unwrap().path();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        std::fs::copy(&seed, &path).unwrap();
+        let store = SessionStore::file(&path);
+        let session = store
+            .load()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", seed.display()))
+            .unwrap();
+        let lock = store.lock().await.unwrap();
+        store.save(&session, &lock).await.unwrap();
+        let json = |path: &std::path::Path| {
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(path).unwrap()).unwrap()
+        };
+        let (before, after) = (json(&seed), json(&path));
+        for field in [
+            "issuer",
+            "client_id",
+            "subject",
+            "post_logout_redirect_uri",
+            "scopes",
+        ] {
+            assert_eq!(after[field], before[field], "{}: {field}", seed.display());
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3, "the seeds are in {}", seeds.display());
+}
