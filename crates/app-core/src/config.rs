@@ -11,12 +11,27 @@
 
 use std::path::{Path, PathBuf};
 
-use native_oidc::{is_https_or_loopback, Config, ConfigSource, Error, TokenStorage};
+use native_oidc::{
+    is_https_or_loopback,
+    settings::{CLIENT_ID, ISSUER},
+    Config, ConfigSource, Error, Setting, TokenStorage,
+};
 use serde::Deserialize;
 use url::Url;
 
 /// The environment variable naming a config file.
 pub const CONFIG_ENV: &str = "OKTA_SIGNIN_CONFIG";
+
+/// The only origin (and path prefix) the UI's API calls send tokens to.
+pub const API_BASE_URL: Setting = Setting {
+    key: "apiBaseUrl",
+    env: "API_BASE_URL",
+};
+/// Where tokens are kept: `auto`, `keystore` or `file`.
+pub const TOKEN_STORAGE: Setting = Setting {
+    key: "tokenStorage",
+    env: "TOKEN_STORAGE",
+};
 
 /// The defaults of a release build: the app's own redirect URIs and scopes, nothing about a server.
 pub const RELEASE_DEFAULTS: &str = r#"{
@@ -119,11 +134,14 @@ impl AppConfig {
             Self::from_json(defaults, Path::new("the built-in defaults")).map_err(invalid)?;
         let (from_file, file_app) = Self::read_file(&file, env(CONFIG_ENV).is_some())?;
         let source = ConfigSource::from_lookup(&env).or(from_file).or(defaults);
-        let setting = |name: &str, file: Option<String>, default: Option<String>| {
-            env(name).filter(|v| !v.is_empty()).or(file).or(default)
+        let setting = |setting: Setting, file: Option<String>, default: Option<String>| {
+            env(setting.env)
+                .filter(|v| !v.is_empty())
+                .or(file)
+                .or(default)
         };
         let api = setting(
-            "API_BASE_URL",
+            API_BASE_URL,
             file_app.api_base_url,
             default_app.api_base_url,
         );
@@ -131,7 +149,7 @@ impl AppConfig {
 
         let oidc = source.build().map_err(invalid)?;
         let token_storage = setting(
-            "TOKEN_STORAGE",
+            TOKEN_STORAGE,
             file_app.token_storage,
             default_app.token_storage,
         )
@@ -175,20 +193,20 @@ impl NotConfigured {
     /// The settings without which nothing can be signed in to (issuer, client id, API), each named
     /// with its environment variable.
     fn check_present(source: &ConfigSource, api: bool, file: &Path) -> Result<(), NotConfigured> {
-        let missing: Vec<(&str, &str)> = [
-            ("issuer", "OIDC_ISSUER", source.issuer.is_some()),
-            ("clientId", "OIDC_CLIENT_ID", source.client_id.is_some()),
-            ("apiBaseUrl", "API_BASE_URL", api),
+        let missing: Vec<Setting> = [
+            (ISSUER, source.issuer.is_some()),
+            (CLIENT_ID, source.client_id.is_some()),
+            (API_BASE_URL, api),
         ]
         .into_iter()
-        .filter(|(_, _, present)| !present)
-        .map(|(name, variable, _)| (name, variable))
+        .filter(|(_, present)| !present)
+        .map(|(setting, _)| setting)
         .collect();
         if missing.is_empty() {
             return Ok(());
         }
-        let names: Vec<&str> = missing.iter().map(|(name, _)| *name).collect();
-        let variables: Vec<&str> = missing.iter().map(|(_, variable)| *variable).collect();
+        let names: Vec<&str> = missing.iter().map(|s| s.key).collect();
+        let variables: Vec<&str> = missing.iter().map(|s| s.env).collect();
         Err(NotConfigured {
             message: format!(
                 "Set {} in {} (or the environment variables {}).",

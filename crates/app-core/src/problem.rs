@@ -8,6 +8,7 @@ use native_oidc::{Error, ErrorKind, Storage, TokenStorage};
 use serde::Serialize;
 
 use crate::{
+    config::TOKEN_STORAGE,
     error::{AppError, Kind, Notice},
     store::AppStore,
 };
@@ -75,14 +76,18 @@ impl StorageProblem {
             let setting = if store.storage == TokenStorage::Keystore {
                 format!(
                     "Or let the app keep your tokens in a file only you can read when the keyring \
-                     is unavailable: set \"tokenStorage\" to \"auto\" (or \"file\") in {config} \
-                     (or the environment variable TOKEN_STORAGE), then restart the app."
+                     is unavailable: set \"{key}\" to \"auto\" (or \"file\") in {config} \
+                     (or the environment variable {env}), then restart the app.",
+                    key = TOKEN_STORAGE.key,
+                    env = TOKEN_STORAGE.env,
                 )
             } else {
                 format!(
-                    "Or keep your tokens in a file only you can read: set \"tokenStorage\" to \
-                     \"file\" in {config} (or the environment variable TOKEN_STORAGE), then restart \
-                     the app."
+                    "Or keep your tokens in a file only you can read: set \"{key}\" to \
+                     \"file\" in {config} (or the environment variable {env}), then restart \
+                     the app.",
+                    key = TOKEN_STORAGE.key,
+                    env = TOKEN_STORAGE.env,
                 )
             };
             return Self {

@@ -246,14 +246,55 @@ where
     })
 }
 
+/// One setting: its name in a config file (Okta's sample names) and its environment variable. Every
+/// program built on this crate names its settings with these, and the app adds its own the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The key in a JSON config file.
+    pub key: &'static str,
+    /// The environment variable, which takes precedence over the file.
+    pub env: &'static str,
+}
+
+/// The issuer URL.
+pub const ISSUER: Setting = Setting {
+    key: "issuer",
+    env: "OIDC_ISSUER",
+};
+/// The client id.
+pub const CLIENT_ID: Setting = Setting {
+    key: "clientId",
+    env: "OIDC_CLIENT_ID",
+};
+/// The redirect URI.
+pub const REDIRECT_URI: Setting = Setting {
+    key: "redirectUri",
+    env: "OIDC_REDIRECT_URI",
+};
+/// The post-logout redirect URI.
+pub const LOGOUT_REDIRECT_URI: Setting = Setting {
+    key: "logoutRedirectUri",
+    env: "OIDC_LOGOUT_REDIRECT_URI",
+};
+/// The scopes (space-separated in the environment).
+pub const SCOPES: Setting = Setting {
+    key: "scopes",
+    env: "OIDC_SCOPES",
+};
+/// DPoP on or off.
+pub const DPOP: Setting = Setting {
+    key: "dpop",
+    env: "OIDC_DPOP",
+};
+
 /// Environment variables read by [`ConfigSource::from_env`].
 pub const ENV_VARS: [&str; 6] = [
-    "OIDC_ISSUER",
-    "OIDC_CLIENT_ID",
-    "OIDC_REDIRECT_URI",
-    "OIDC_LOGOUT_REDIRECT_URI",
-    "OIDC_SCOPES",
-    "OIDC_DPOP",
+    ISSUER.env,
+    CLIENT_ID.env,
+    REDIRECT_URI.env,
+    LOGOUT_REDIRECT_URI.env,
+    SCOPES.env,
+    DPOP.env,
 ];
 
 impl ConfigSource {
@@ -283,12 +324,12 @@ impl ConfigSource {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         ConfigSource {
-            issuer: get(ENV_VARS[0]),
-            client_id: get(ENV_VARS[1]),
-            redirect_uri: get(ENV_VARS[2]),
-            logout_redirect_uri: get(ENV_VARS[3]),
-            scopes: get(ENV_VARS[4]).map(|s| s.split_whitespace().map(str::to_string).collect()),
-            dpop: get(ENV_VARS[5]).map(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
+            issuer: get(ISSUER.env),
+            client_id: get(CLIENT_ID.env),
+            redirect_uri: get(REDIRECT_URI.env),
+            logout_redirect_uri: get(LOGOUT_REDIRECT_URI.env),
+            scopes: get(SCOPES.env).map(|s| s.split_whitespace().map(str::to_string).collect()),
+            dpop: get(DPOP.env).map(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
         }
     }
 
