@@ -154,14 +154,7 @@ const HOP_BY_HOP: [&str; 8] = [
 
 impl Shared {
     fn plan(&self, is_token: bool) -> Plan {
-        let faults = self.faults.lock().map(|f| *f).unwrap_or(Faults {
-            delay: 0.0,
-            max_delay_ms: 0,
-            server_error: 0.0,
-            too_many: 0.0,
-            drop_before: 0.0,
-            drop_answer: 0.0,
-        });
+        let faults = self.faults.lock().map(|f| *f).unwrap_or(CALM);
         let Ok(mut rng) = self.rng.lock() else {
             return Plan::Drop;
         };
