@@ -49,7 +49,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 	$(IN_ROOT) cargo test --workspace --locked --lib
 	$(IN_ROOT) cargo test --locked -p native-oidc
 # make test, step by step (`make help` says what each is): the install steps first; then the cheap checks
-# (fmt, clippy, rustdoc); the Rust tests, where the engine, the CLI and app-core meet the real dev/idp and a real
+# (fmt, clippy, rustdoc); the Rust tests, where the engine, the CLI and tauri-plugin-oidc-core meet the real dev/idp and a real
 # Secret Service; the other platforms' type-check (a platform-only compile error shows nowhere else);
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
@@ -100,11 +100,11 @@ doc-check: ## the crates' documentation, warnings as errors (broken links, missi
 
 # The crates others depend on, packaged and built from their packages as crates.io would (cargo's
 # multi-package publish: each one's path dependencies are taken from the packages made before it).
-PUBLISHED := native-oidc app-core tauri-plugin-oidc
+PUBLISHED := native-oidc tauri-plugin-oidc-core tauri-plugin-oidc
 publish-check: deps-system ## cargo publish --dry-run of the publishable crates
 	$(IN_ROOT) cargo publish --dry-run --locked $(addprefix -p ,$(PUBLISHED))
 
-rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, app-core, demo API; the real dev/idp, a real Secret Service)
+rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, tauri-plugin-oidc-core, demo API; the real dev/idp, a real Secret Service)
 	$(IN_ROOT) cargo test --workspace --locked
 
 # Type-checks the app's library (the plugin, the keystores, the engine) for Android, iOS, macOS and

@@ -6,8 +6,8 @@
 // On iOS, `tauri::mobile_entry_point` adds an undocumented `start_app`; the docs are checked elsewhere.
 #![cfg_attr(target_os = "ios", allow(missing_docs))]
 
-use app_core::{AppConfig, Build};
 use tauri::{Builder, Runtime};
+use tauri_plugin_oidc_core::{AppConfig, Build};
 
 pub use tauri_plugin_oidc::{ConfigLoader, Launcher};
 
@@ -18,7 +18,7 @@ pub use tauri_plugin_oidc::{ConfigLoader, Launcher};
 pub const DEFAULT_CONFIG: &str = include_str!("../okta.json");
 /// The defaults the app is built with (see the debug build's).
 #[cfg(not(debug_assertions))]
-pub const DEFAULT_CONFIG: &str = app_core::RELEASE_DEFAULTS;
+pub const DEFAULT_CONFIG: &str = tauri_plugin_oidc_core::RELEASE_DEFAULTS;
 
 /// Loads the configuration: environment, the user's `okta.json` (app config folder, or
 /// `$OKTA_SIGNIN_CONFIG`), the built-in defaults.

@@ -7,8 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app_core::store::VAULT_FILE;
-use app_core::AppConfig;
 use native_oidc::Config;
 use okta_signin_app_lib::{test_context, with_core, ConfigLoader, Launcher};
 use serde_json::Value;
@@ -19,6 +17,8 @@ use tauri::{
     App, Emitter, Manager, WebviewWindow,
 };
 use tauri_plugin_oidc::OidcExt;
+use tauri_plugin_oidc_core::store::VAULT_FILE;
+use tauri_plugin_oidc_core::AppConfig;
 use testkit::{Browser, Idp, LoginAction, CLIENT_ID};
 use url::Url;
 
@@ -412,10 +412,10 @@ fn the_webview_never_receives_a_code_a_state_or_a_token() {
 #[test]
 fn a_release_build_without_settings_shows_what_to_configure() {
     let loader: ConfigLoader = Box::new(|file| {
-        app_core::AppConfig::load_with(
-            app_core::RELEASE_DEFAULTS,
+        tauri_plugin_oidc_core::AppConfig::load_with(
+            tauri_plugin_oidc_core::RELEASE_DEFAULTS,
             file,
-            app_core::Build::Release,
+            tauri_plugin_oidc_core::Build::Release,
             |_| None,
         )
     });
@@ -566,10 +566,14 @@ fn an_unparseable_store_file_of_an_earlier_version_opens_on_what_to_do_and_start
     let idp = Idp::start();
     let garbage = br#"{"session": {"refresh_token": "secret-looking", "#;
     let app = start_on(&idp, native_oidc::TokenStorage::File, |data| {
-        std::fs::write(data.join(app_core::store::LEGACY_STORE_FILE), garbage).unwrap();
+        std::fs::write(
+            data.join(tauri_plugin_oidc_core::store::LEGACY_STORE_FILE),
+            garbage,
+        )
+        .unwrap();
     });
     let data = app.app.path().app_data_dir().unwrap();
-    let legacy = data.join(app_core::store::LEGACY_STORE_FILE);
+    let legacy = data.join(tauri_plugin_oidc_core::store::LEGACY_STORE_FILE);
     let state = app.state();
     assert_eq!(state["status"], "storage_problem", "{state}");
     assert_eq!(state["kind"], "store_unreadable", "{state}");

@@ -29,9 +29,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app_core::{AuthView, Controller, Platform};
 use native_oidc::{Auth, Config, OidcClient, PendingAuthorizations, SessionStore, SignInOptions};
 use serde_json::{json, Value};
+use tauri_plugin_oidc_core::{AuthView, Controller, Platform};
 use testkit::{Browser, Idp, IdpOptions, LoginAction, SessionBus, CLIENT_ID};
 use url::Url;
 

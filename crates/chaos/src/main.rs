@@ -1,5 +1,5 @@
 //! `chaos`: the chaos test of the session store (issue 19). Several `signin` processes and an
-//! in-process app (app-core's `Controller`) share one session against dev/idp and do random operations
+//! in-process app (tauri-plugin-oidc-core's `Controller`) share one session against dev/idp and do random operations
 //! (status, token, refresh, API calls against the demo API, profile reloads, sign-in while others
 //! refresh, sign-out and sign-in again) while the harness injects faults: the Secret Service stopped
 //! and restarted, every keystore session chunked, a full disk, a fault proxy in front of dev/idp and
@@ -39,7 +39,7 @@ fn usage() -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    // The in-process app's log, for a failure's story: RUST_LOG=native_oidc=info,app_core=info.
+    // The in-process app's log, for a failure's story: RUST_LOG=native_oidc=info,tauri_plugin_oidc_core=info.
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
         tracing_subscriber::fmt()
             .with_env_filter(filter)

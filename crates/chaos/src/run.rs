@@ -17,8 +17,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app_core::{Controller, Platform};
 use native_oidc::{Auth, Config, FileVault, HttpClient, KeystoreVault, OidcClient, SessionStore};
+use tauri_plugin_oidc_core::{Controller, Platform};
 use testkit::{token_hash, Browser, LoginAction, Outcome, SecretItem, CLIENT_ID};
 use tokio::io::AsyncReadExt;
 
@@ -1132,12 +1132,12 @@ impl Platform for AppPlatform {
         Ok(())
     }
 
-    fn state_changed(&self, _view: &app_core::AuthView) {}
+    fn state_changed(&self, _view: &tauri_plugin_oidc_core::AuthView) {}
 }
 
 /// One operation of the in-process app; its outcome in a word.
 async fn app_op(app: &Controller<AppPlatform>, platform: &AppPlatform, kind: &str) -> String {
-    let view = |v: app_core::AuthView| {
+    let view = |v: tauri_plugin_oidc_core::AuthView| {
         if v.is_signed_in() {
             "signed_in"
         } else {

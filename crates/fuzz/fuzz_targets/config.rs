@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use app_core::{AppConfig, Build};
+use tauri_plugin_oidc_core::{AppConfig, Build};
 use libfuzzer_sys::fuzz_target;
 use native_oidc::{is_https_or_loopback, ConfigSource};
 

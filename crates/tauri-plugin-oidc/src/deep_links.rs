@@ -2,12 +2,12 @@
 //! mobile, queued as [`Incoming`] and handed to the controller one at a time and in order, once
 //! start-up has restored the session (`state.rs` starts it): the launch URL (`get_current`, for a cold
 //! start through a link) and links opened while the app runs (`on_open_url`; on Linux and Windows,
-//! single-instance forwards a second process's link to it). Which URL is which is app-core's
+//! single-instance forwards a second process's link to it). Which URL is which is tauri-plugin-oidc-core's
 //! `links.rs`.
 
-use app_core::{Controller, Platform};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
+use tauri_plugin_oidc_core::{Controller, Platform};
 use tokio::sync::mpsc;
 
 /// What reaches the controller: a URL to handle, or the end of an authentication session without one.

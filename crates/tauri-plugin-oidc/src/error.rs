@@ -10,7 +10,7 @@ pub enum Error {
     /// The sign-in, the session or the API call failed (kind `access_denied`, `network`,
     /// `session_expired`, `not_configured`, `forbidden_url`, …).
     #[error("{0}")]
-    App(#[from] app_core::AppError),
+    App(#[from] tauri_plugin_oidc_core::AppError),
     /// The plugin is still starting.
     #[error("the sign-in is still starting; try again in a moment")]
     NotReady,

@@ -46,11 +46,11 @@ mod state;
 
 use std::{path::Path, sync::Arc};
 
-use app_core::{AppConfig, Build, NotConfigured};
 use tauri::{
     plugin::{Builder as PluginBuilder, Plugin, TauriPlugin},
     AppHandle, Manager, Runtime,
 };
+use tauri_plugin_oidc_core::{AppConfig, Build, NotConfigured};
 use url::Url;
 
 pub use error::{Error, Result};
@@ -241,7 +241,12 @@ impl<S: ConfigOrigin> Builder<S> {
                         prefers_ephemeral_session,
                     },
                 )?;
-                state::install(app, config, &app_core::config_file(&file), page)?;
+                state::install(
+                    app,
+                    config,
+                    &tauri_plugin_oidc_core::config_file(&file),
+                    page,
+                )?;
                 deep_links::listen(app, sender);
                 state::start(app, receiver);
                 Ok(())

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use app_core::{ApiResponse, AppError, AuthView, Kind, LoginRequest, Notice, Profile};
 pub use native_oidc::{Storage, TokenStorage};
+pub use tauri_plugin_oidc_core::{
+    ApiResponse, AppError, AuthView, Kind, LoginRequest, Notice, Profile,
+};
 
 /// What the mobile side is asked to open: the sign-in (or sign-out) page in an authentication session
 /// that comes back on `callback_scheme`.

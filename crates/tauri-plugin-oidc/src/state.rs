@@ -4,9 +4,11 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use app_core::{AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem};
 use native_oidc::{Auth, OidcClient, SessionStore};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
+use tauri_plugin_oidc_core::{
+    AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem,
+};
 use tokio::sync::{mpsc, watch};
 use url::Url;
 
@@ -86,10 +88,12 @@ fn state<R: Runtime>(app: &AppHandle<R>) -> Result<tauri::State<'_, State<R>>> {
 pub(crate) fn controller<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<OidcController<R>>> {
     state(app)?.read(|setup| match setup {
         Some(Setup::Ready(controller)) => Ok(controller.clone()),
-        Some(Setup::NotConfigured(problem)) => Err(Error::App(app_core::AppError::new(
-            app_core::Kind::NotConfigured,
-            problem.message.clone(),
-        ))),
+        Some(Setup::NotConfigured(problem)) => {
+            Err(Error::App(tauri_plugin_oidc_core::AppError::new(
+                tauri_plugin_oidc_core::Kind::NotConfigured,
+                problem.message.clone(),
+            )))
+        }
         Some(Setup::StorageProblem(waiting)) => Err(Error::App((&waiting.problem).into())),
         None => Err(Error::NotReady),
     })

@@ -6,8 +6,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use app_core::{AuthView, Controller, LinkOutcome, Notice, Platform};
 use native_oidc::{Auth, Config, OidcClient, SessionStore, Storage};
+use tauri_plugin_oidc_core::{AuthView, Controller, LinkOutcome, Notice, Platform};
 use testkit::{Browser, Idp, IdpOptions, LoginAction, CLIENT_ID};
 use url::Url;
 
@@ -234,7 +234,9 @@ async fn cancel_forged_and_foreign_links() {
         .app_redirect();
     assert_eq!(
         app.handle_url(callback.as_str()).await,
-        LinkOutcome::SignInFailed(app_core::Kind::Engine(native_oidc::ErrorKind::AccessDenied))
+        LinkOutcome::SignInFailed(tauri_plugin_oidc_core::Kind::Engine(
+            native_oidc::ErrorKind::AccessDenied
+        ))
     );
     let notice = signed_out_notice(app.view());
     assert_eq!(notice.kind, "access_denied");
@@ -561,8 +563,8 @@ async fn sign_out_revokes_the_tokens_even_when_the_device_copy_cannot_be_erased(
 }
 
 /// The app's store in the data folder `data`, with the setting `storage`.
-fn app_store(data: &Path, storage: native_oidc::TokenStorage) -> app_core::AppStore {
-    app_core::AppStore {
+fn app_store(data: &Path, storage: native_oidc::TokenStorage) -> tauri_plugin_oidc_core::AppStore {
+    tauri_plugin_oidc_core::AppStore {
         data_dir: data.to_path_buf(),
         identifier: "com.okta.example".into(),
         storage,
@@ -572,8 +574,11 @@ fn app_store(data: &Path, storage: native_oidc::TokenStorage) -> app_core::AppSt
 
 /// A start-up storage problem says what is wrong and what to do in its own words (no engine or OS
 /// message), offers to start over, and has touched nothing.
-fn assert_unreadable(problem: &app_core::StorageProblem, broken: &Path) {
-    assert_eq!(problem.kind, app_core::ProblemKind::StoreUnreadable);
+fn assert_unreadable(problem: &tauri_plugin_oidc_core::StorageProblem, broken: &Path) {
+    assert_eq!(
+        problem.kind,
+        tauri_plugin_oidc_core::ProblemKind::StoreUnreadable
+    );
     assert_eq!(problem.set_aside.as_deref(), Some(broken));
     assert!(
         problem.message.contains(&broken.display().to_string()),
@@ -596,7 +601,7 @@ fn assert_unreadable(problem: &app_core::StorageProblem, broken: &Path) {
         "{problem:?}"
     );
     // Another tokenStorage helps only with the vault's own file (any store reads that of 0.1).
-    let vault = broken.ends_with(app_core::store::VAULT_FILE);
+    let vault = broken.ends_with(tauri_plugin_oidc_core::store::VAULT_FILE);
     assert_eq!(
         problem.actions.iter().any(|a| a.contains("tokenStorage")
             && a.contains(&problem.config_file.display().to_string())),
@@ -669,7 +674,7 @@ async fn an_unreadable_store_is_a_problem_until_the_user_starts_over() {
             Some(api.clone()),
         )
         .with_copies_outside_the_store(store.copies_outside_the_vault());
-        let notice = app_core::StorageProblem::started_over(Some(&aside));
+        let notice = tauri_plugin_oidc_core::StorageProblem::started_over(Some(&aside));
         let notice = signed_out_notice(app.start_with(notice).await);
         assert_eq!(notice.kind, "storage", "{case}");
         assert!(
@@ -705,7 +710,7 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
         serde_json::from_slice(&std::fs::read(&signed_in).unwrap()).unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let legacy = data.join(app_core::store::LEGACY_STORE_FILE);
+    let legacy = data.join(tauri_plugin_oidc_core::store::LEGACY_STORE_FILE);
     std::fs::write(
         &legacy,
         serde_json::json!({ "session": session, "pending": { "items": [] } }).to_string(),
@@ -732,7 +737,9 @@ async fn a_session_in_the_plaintext_store_file_of_version_0_1_moves_into_the_vau
         upgraded.call_api("/api/messages").await.unwrap().status,
         200
     );
-    assert!(data.join(app_core::store::VAULT_FILE).exists());
+    assert!(data
+        .join(tauri_plugin_oidc_core::store::VAULT_FILE)
+        .exists());
 }
 
 /// An API answering 2 MiB, once with a content length and once streamed without one, and a small answer.
@@ -784,7 +791,7 @@ async fn userinfo_for_another_subject_signs_out() {
     let outcome = sign_in(&app, &platform).await;
     assert_eq!(
         outcome,
-        LinkOutcome::SignInFailed(app_core::Kind::Engine(
+        LinkOutcome::SignInFailed(tauri_plugin_oidc_core::Kind::Engine(
             native_oidc::ErrorKind::InvalidUserinfo
         ))
     );

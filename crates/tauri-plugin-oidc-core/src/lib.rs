@@ -1,5 +1,5 @@
-//! `app-core`: everything the Tauri app does, behind a [`Platform`] trait so it is tested without a
-//! webview.
+//! `tauri-plugin-oidc-core`: the Tauri-free core of `tauri-plugin-oidc`, everything the plugin does
+//! behind a [`Platform`] trait, so it is tested without a webview.
 //!
 //! - [`AppConfig`]: the engine's settings plus `apiBaseUrl`, from the app's bundled defaults, a config
 //!   file and environment variables.
