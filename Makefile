@@ -35,7 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
 
 # `make help`: every target with its `##` line.
 help: ## lists the targets
@@ -50,11 +50,13 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 	$(IN_ROOT) cargo test --locked -p native-oidc
 # make test, step by step (`make help` says what each is): the install steps first; then the cheap checks
 # (fmt, clippy, rustdoc); the Rust tests, where the engine, the CLI and tauri-plugin-oidc-core meet the real dev/idp and a real
-# Secret Service; the other platforms' type-check (a platform-only compile error shows nowhere else);
+# Secret Service; the short chaos run (several processes at once, kills, keystore outages, a full disk,
+# a faulty provider: what one process at a time never meets); the other platforms' type-check (a
+# platform-only compile error shows nowhere else);
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
 # and the fuzz targets' short run.
-test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
