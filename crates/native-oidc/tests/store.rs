@@ -370,7 +370,7 @@ async fn saving_the_sign_ins_in_progress_waits_for_the_lock() {
         .contains(&state));
 }
 
-/// Sessions as earlier versions stored them (the fuzzer's seeds, written with plain strings for the
+/// Sessions (and sign-ins in progress) as earlier versions stored them (the fuzzer's seeds, with plain strings for the
 /// issuer, client id, subject, redirect URI and scopes) load through a file store, and are stored
 /// again exactly as they were: the protocol types inside `Session` change nothing on disk.
 #[tokio::test]
@@ -406,4 +406,27 @@ async fn a_session_stored_by_an_earlier_version_loads_and_is_saved_unchanged() {
         seen += 1;
     }
     assert!(seen >= 3, "the seeds are in {}", seeds.display());
+
+    // The sign-ins in progress, the same way.
+    let seeds = seeds.with_file_name("pending");
+    for name in ["one.json", "two-dpop.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        let pending_file = dir.path().join("session.pending.json");
+        std::fs::copy(seeds.join(name), &pending_file).unwrap();
+        let store = SessionStore::file(&path);
+        // (Their sign-ins have expired, so they are written back as they are read, not saved.)
+        let pending = store.load_pending().await.unwrap();
+        let seed: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(seeds.join(name)).unwrap()).unwrap();
+        let state = seed["items"][0]["state"].as_str().unwrap();
+        assert!(pending.contains(state), "{name}");
+        let again = serde_json::to_value(&pending).unwrap();
+        for field in ["issuer", "client_id", "redirect_uri", "scopes"] {
+            assert_eq!(
+                again["items"][0][field], seed["items"][0][field],
+                "{name}: {field}"
+            );
+        }
+    }
 }
