@@ -126,11 +126,22 @@ enum Leftovers {
 
 impl Leftovers {
     /// For a `signin login` or `logout` run: a login that exited 0 wrote the session; a logout that
-    /// exited 0 or found no session (3) erased the store.
+    /// exited 0 or found no session (3) erased the store; one killed, or stopped by the store (the
+    /// keystore went away between the entry and its chunks), may have left some.
     fn of(run: &Run, kind: &str) -> Self {
         match (run.killed, kind, run.code) {
             (true, ..) => Leftovers::MayRemain,
             (false, "login", Some(0)) | (false, "logout", Some(0 | 3)) => Leftovers::Erased,
+            _ if run.outcome() == "storage" => Leftovers::MayRemain,
+            _ => Leftovers::AsBefore,
+        }
+    }
+
+    /// For an operation of the in-process app (never killed), by its outcome.
+    fn of_app(outcome: &str) -> Self {
+        match outcome {
+            "SignedIn" | "signed_out" => Leftovers::Erased,
+            "signed_out_unerased" | "SignInFailed(Engine(Storage))" => Leftovers::MayRemain,
             _ => Leftovers::AsBefore,
         }
     }
@@ -516,7 +527,7 @@ impl State {
                     let args: Vec<&str> = args.iter().map(String::as_str).collect();
                     let run = self.spawn(&who, kind, &shared, backing, &args, kill).await;
                     self.after_membership_change(
-                        &format!("{who} {kind}"),
+                        &format!("{who} {kind} ({})", run.outcome()),
                         run.code == Some(0) && kind == "logout",
                         Leftovers::of(&run, kind),
                     )
@@ -975,13 +986,12 @@ impl State {
             self.count(&format!("app-{kind}"), &outcome);
             self.span(started_ms, format!("app {kind}: {outcome}"));
             if membership {
-                // The app is never killed; its sign-in wrote the session, its sign-out erased it.
-                let leftovers = match outcome.as_str() {
-                    "SignedIn" | "signed_out" => Leftovers::Erased,
-                    _ => Leftovers::AsBefore,
-                };
-                self.after_membership_change(&format!("app {kind}"), false, leftovers)
-                    .await;
+                self.after_membership_change(
+                    &format!("app {kind} ({outcome})"),
+                    false,
+                    Leftovers::of_app(&outcome),
+                )
+                .await;
                 drop(guard);
             } else {
                 self.check(&format!("app {kind}")).await;
@@ -1176,8 +1186,12 @@ async fn app_op(app: &Controller<AppPlatform>, platform: &AppPlatform, kind: &st
         }
         _ => {
             let (view_after, task) = app.sign_out().await;
+            let unerased = task.as_ref().is_some_and(|t| t.erase_error().is_some());
             if let Some(task) = task {
                 app.finish_sign_out(task).await;
+            }
+            if unerased {
+                return "signed_out_unerased".into();
             }
             view(view_after)
         }
