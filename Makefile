@@ -103,7 +103,13 @@ doc-check: ## the crates' documentation, warnings as errors (broken links, missi
 # The crates others depend on, packaged and built from their packages as crates.io would (cargo's
 # multi-package publish: each one's path dependencies are taken from the packages made before it).
 PUBLISHED := native-oidc tauri-plugin-oidc-core tauri-plugin-oidc
+# Cargo verifies each package against the others through a local registry, whose sources it unpacks
+# under $CARGO_HOME/registry/src/-<hash>/ once per version and never checks again, as it never checks
+# what it built from a registry: an earlier run's copy (same version, older code) would be used instead
+# of this tree's. So those copies, and what was built of these crates, go first (on a cold cache there
+# is nothing to remove; on a warm one these crates are rebuilt).
 publish-check: deps-system ## cargo publish --dry-run of the publishable crates
+	rm -rf $(foreach crate,$(PUBLISHED),$${CARGO_HOME:-$$HOME/.cargo}/registry/src/-*/$(crate)-[0-9]* $(TARGET)/debug/.fingerprint/$(crate)-[0-9a-f]*[0-9a-f])
 	$(IN_ROOT) cargo publish --dry-run --locked $(addprefix -p ,$(PUBLISHED))
 
 rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, tauri-plugin-oidc-core, demo API; the real dev/idp, a real Secret Service)
