@@ -251,6 +251,24 @@ impl KeystoreVault {
         }
     }
 
+    /// Removes every chunk of entry `name` that its head does not name: the other generation's, and
+    /// the current one's past its count.
+    fn sweep(&self, name: &str) -> Result<()> {
+        let head = self.get(name)?.and_then(Head::decode);
+        for generation in 0..2 {
+            let keep = match &head {
+                Some(Head::Chunked {
+                    generation: named,
+                    chunks,
+                    ..
+                }) if *named == generation => *chunks,
+                _ => 0,
+            };
+            self.delete_chunks(name, generation, keep)?;
+        }
+        Ok(())
+    }
+
     fn chunk_name(name: &str, generation: u8, index: usize) -> String {
         format!("{name}#{generation}.{index}")
     }
@@ -394,23 +412,19 @@ impl Vault for KeystoreVault {
                 }
                 .encode(),
             )?;
-            self.delete_chunks(name, generation, chunks.len())?;
         }
-        // Every generation the entry no longer names goes: the previous value's, and chunks a write
-        // cut short left with no entry naming them (a process killed before its switch).
-        let named = self.get(name)?.and_then(|h| Head::decode(h)?.generation());
-        for stale in (0..2).filter(|g| Some(*g) != named) {
-            self.delete_chunks(name, stale, 0)?;
+        // The value is stored. What no entry names goes now: the previous value's chunks, and chunks a
+        // write cut short left behind (a process killed before its switch). A failure here does not
+        // undo the write: the next write or removal tries again.
+        if let Err(error) = self.sweep(name) {
+            tracing::debug!(%error, "chunks no entry names are left for the next write");
         }
         Ok(())
     }
 
     fn remove(&self, name: &str) -> Result<()> {
         self.delete(name)?;
-        for generation in 0..2 {
-            self.delete_chunks(name, generation, 0)?;
-        }
-        Ok(())
+        self.sweep(name)
     }
 
     fn set_aside(&self, name: &str) -> Result<String> {

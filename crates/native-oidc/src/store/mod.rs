@@ -437,8 +437,8 @@ impl SessionStore {
     }
 
     /// Saves the sign-ins in progress (removes the entry when there are none), under the lock: a
-    /// chunked keystore value is a read-modify-write of its generations, and a migration or a
-    /// sign-out by another process changes the same entry.
+    /// chunked keystore value is a read-modify-write of its generations, and another process's move
+    /// out of a plaintext store ([`SessionStore::adopt`]) writes the same entry.
     pub async fn save_pending(&self, pending: &PendingAuthorizations) -> Result<()> {
         let _lock = self.lock().await?;
         if pending.is_empty() {
