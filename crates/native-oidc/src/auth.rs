@@ -28,15 +28,17 @@ use crate::{
     store::{SessionStore, Storage, StoreLock},
 };
 
-/// How long a save after a refresh is retried (a keystore restarting, a disk briefly full) before
-/// the error is returned: the answer holds the only valid refresh token.
-const SAVE_RETRIES: [Duration; 5] = [
-    Duration::from_millis(100),
-    Duration::from_millis(300),
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
+/// How long a save that must not fail (the answer to a refresh holds the only valid refresh token;
+/// a new sign-in's tokens) is retried by default before its error is returned: a keystore
+/// restarting, a disk briefly full. A long-running app keeps what it could not save in memory and
+/// saves it at its next chance; a program that exits should be more patient
+/// ([`Auth::with_save_patience`]).
+pub const DEFAULT_SAVE_PATIENCE: Duration = Duration::from_secs(8);
+
+/// The first wait between two tries of such a save; each wait is three times the last, at most
+/// [`MAX_SAVE_WAIT`].
+const FIRST_SAVE_WAIT: Duration = Duration::from_millis(100);
+const MAX_SAVE_WAIT: Duration = Duration::from_secs(4);
 
 /// Refresh this long before the access token expires (at most half its lifetime).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
@@ -88,6 +90,7 @@ pub struct Auth {
     store: SessionStore,
     session: Mutex<Option<Session>>,
     refresh_margin: Duration,
+    save_patience: Duration,
 }
 
 impl fmt::Debug for Auth {
@@ -107,12 +110,20 @@ impl Auth {
             store,
             session: Mutex::new(None),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
+            save_patience: DEFAULT_SAVE_PATIENCE,
         }
     }
 
     /// Sets how early before expiry the access token is refreshed.
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
+        self
+    }
+
+    /// Sets how long a save that must not fail is retried before its error is returned (see
+    /// [`DEFAULT_SAVE_PATIENCE`]).
+    pub fn with_save_patience(mut self, patience: Duration) -> Self {
+        self.save_patience = patience;
         self
     }
 
@@ -291,19 +302,19 @@ impl Auth {
         }
     }
 
-    /// Saves `session`, retrying for a few seconds (see [`SAVE_RETRIES`]).
+    /// Saves `session`, retrying for as long as the save patience allows.
     async fn save_durably(&self, session: &Session, lock: &StoreLock) -> Result<()> {
-        let mut retries = SAVE_RETRIES.iter();
+        let deadline = tokio::time::Instant::now() + self.save_patience;
+        let mut wait = FIRST_SAVE_WAIT;
         loop {
             match self.store.save(session, lock).await {
                 Ok(()) => return Ok(()),
-                Err(error) => match retries.next() {
-                    Some(delay) => {
-                        tracing::warn!(%error, "the session could not be saved; trying again");
-                        tokio::time::sleep(*delay).await;
-                    }
-                    None => return Err(error),
-                },
+                Err(error) if tokio::time::Instant::now() + wait <= deadline => {
+                    tracing::warn!(%error, "the session could not be saved; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 3).min(MAX_SAVE_WAIT);
+                }
+                Err(error) => return Err(error),
             }
         }
     }

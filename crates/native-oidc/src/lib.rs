@@ -89,7 +89,7 @@ mod session;
 pub mod store;
 pub mod text;
 
-pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN};
+pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN, DEFAULT_SAVE_PATIENCE};
 pub use callback::{is_redirect_to, Callback, IntoCallback};
 pub use client::{EndSessionRequest, OidcClient, RefreshAnswer};
 pub use config::{is_https_or_loopback, Config, ConfigSource, Setting, DEFAULT_SCOPES, ENV_VARS};

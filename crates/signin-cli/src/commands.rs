@@ -20,6 +20,17 @@ use crate::{
 /// The redirect when none is configured: loopback on a free port (RFC 8252 §7.3).
 const DEFAULT_REDIRECT: &str = "http://127.0.0.1/callback";
 
+/// How long tokens that must be kept (a refresh's answer, a new sign-in) are saved again when the
+/// store fails (the keyring restarting, a full disk). `signin` exits when its command is done, and
+/// what it could not save would go with it, so it waits longer than an app, which keeps them in
+/// memory until it can save them.
+const SAVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The engine for `store`, with `signin`'s patience for saves.
+fn engine(client: OidcClient, store: SessionStore) -> Auth {
+    Auth::new(client, store).with_save_patience(SAVE_PATIENCE)
+}
+
 /// A summary of the session, and where its tokens are kept.
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -41,7 +52,7 @@ impl Status {
 async fn signed_in(common: &Common) -> Result<Auth> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
-    let auth = Auth::new(
+    let auth = engine(
         OidcClient::new(settings::for_session(common, &store).await?)?,
         store,
     );
@@ -82,7 +93,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     }
     let config = source.build()?;
     let redirect = config.redirect_uri().to_string();
-    let auth = Auth::new(OidcClient::new(config)?, store);
+    let auth = engine(OidcClient::new(config)?, store);
 
     let request = auth.begin_sign_in(SignInOptions::default()).await?;
     let mut pending = PendingAuthorizations::new();
@@ -305,7 +316,7 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
             .map_err(|e| not_erased(e, "no tokens to revoke"))?;
         return Err(Error::NotSignedIn);
     }
-    let auth = Auth::new(
+    let auth = engine(
         OidcClient::new(settings::for_session(common, &store).await?)?,
         store,
     );

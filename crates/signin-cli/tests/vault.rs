@@ -489,3 +489,57 @@ fn a_sign_in_outlives_a_restart_of_the_secret_service() {
         "the session is in the restarted Secret Service"
     );
 }
+
+/// The provider has rotated the refresh token and the keyring goes away before its answer arrives
+/// (gnome-keyring stopped for 12 s): `signin`, which would take the only copy of the new refresh token
+/// with it when it exits, keeps trying to save it until the keyring is back (an app keeps it in
+/// memory instead). With no grace period, giving up would end the session.
+#[test]
+fn a_refreshs_answer_waits_for_the_keyring_to_come_back() {
+    let env = Env::new(IdpOptions {
+        refresh_token_grace: Some(0),
+        refresh_delay_ms: Some(1500),
+        ..Default::default()
+    });
+    let bus_dir = tempfile::tempdir().unwrap();
+    let mut bus = SessionBus::with_secret_service(bus_dir.path());
+    let login = env.login_on(&bus, "keystore");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let before = secret_tool(&bus, &env.account()).expect("the session is in the keystore");
+    let refreshes = block_on(env.idp.grants("refresh_token"));
+
+    let mut refresh = env.command(&["refresh", "--token-storage", "keystore"]);
+    refresh.envs(bus.env().into_iter().filter(|(k, _)| k != "HOME"));
+    let child = refresh
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The provider has rotated the token; its answer comes 1.5 s later, to a keyring that is gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while block_on(env.idp.grants("refresh_token")) == refreshes {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the provider"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bus.stop_secret_service();
+    std::thread::sleep(Duration::from_secs(12));
+    bus.start_secret_service();
+
+    let run = finish(child.wait_with_output().unwrap());
+    assert_eq!(
+        run.code, 0,
+        "the answer was saved once the keyring came back: {}",
+        run.stderr
+    );
+    let after = secret_tool(&bus, &env.account()).expect("the session is in the keystore");
+    assert_ne!(after, before, "the rotated tokens are stored");
+    let again = env.run_on(&bus, &["refresh", "--token-storage", "keystore"]);
+    assert_eq!(
+        again.code, 0,
+        "the saved refresh token works: {}",
+        again.stderr
+    );
+}
