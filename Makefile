@@ -35,7 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos chaos-check
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos
 
 # `make help`: every target with its `##` line.
 help: ## lists the targets

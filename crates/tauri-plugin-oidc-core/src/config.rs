@@ -161,8 +161,8 @@ impl AppConfig {
         // Plain http (on loopback, the only place the engine allows it) only where it is meant.
         if build == Build::Release && !file_app.allow_insecure_loopback {
             refuse_plain_http(&[
-                ("issuer", oidc.issuer().url()),
-                ("apiBaseUrl", &api_base_url),
+                (ISSUER.key, oidc.issuer().url()),
+                (API_BASE_URL.key, &api_base_url),
             ])
             .map_err(invalid)?;
         }
