@@ -251,10 +251,9 @@ impl KeystoreVault {
         }
     }
 
-    /// Removes every chunk of entry `name` that its head does not name: the other generation's, and
-    /// the current one's past its count.
-    fn sweep(&self, name: &str) -> Result<()> {
-        let head = self.get(name)?.and_then(Head::decode);
+    /// Removes every chunk of entry `name` that its head (`None`: it has none) does not name: the
+    /// other generation's, and the current one's past its count.
+    fn sweep(&self, name: &str, head: Option<Head>) -> Result<()> {
         for generation in 0..2 {
             let keep = match &head {
                 Some(Head::Chunked {
@@ -388,8 +387,8 @@ impl Vault for KeystoreVault {
             .get(name)?
             .and_then(Head::decode)
             .and_then(|h| h.generation());
-        if value.len() < self.max_value {
-            self.set(name, &Head::Inline(value.to_vec()).encode())?;
+        let head = if value.len() < self.max_value {
+            Head::Inline(value.to_vec()).encode()
         } else {
             let generation = old_generation.map_or(0, |g| 1 - g);
             let chunks: Vec<&[u8]> = value.chunks(self.max_value).collect();
@@ -402,21 +401,26 @@ impl Vault for KeystoreVault {
             for (index, chunk) in chunks.iter().enumerate() {
                 self.set(&Self::chunk_name(name, generation, index), chunk)?;
             }
-            // The switch: until here, the entry still names the previous value.
-            self.set(
-                name,
-                &Head::Chunked {
-                    generation,
-                    chunks: chunks.len(),
-                    sha256: hex_sha256(value),
-                }
-                .encode(),
-            )?;
+            Head::Chunked {
+                generation,
+                chunks: chunks.len(),
+                sha256: hex_sha256(value),
+            }
+            .encode()
+        };
+        // The switch: until here, the entry still names the previous value.
+        self.set(name, &head)?;
+        // Read back: a keystore that acknowledged the write and then lost it (a service stopped while
+        // it wrote) must not pass for one that kept it; the caller writes again.
+        if self.get(name)?.as_deref() != Some(head.as_slice()) {
+            return Err(Error::Storage(format!(
+                "the system keyring did not keep the {name} just written; {USE_A_FILE} if this goes on"
+            )));
         }
-        // The value is stored. What no entry names goes now: the previous value's chunks, and chunks a
-        // write cut short left behind (a process killed before its switch). A failure here does not
-        // undo the write: the next write or removal tries again.
-        if let Err(error) = self.sweep(name) {
+        // What no entry names goes now: the previous value's chunks, and chunks a write cut short left
+        // behind (a process killed before its switch). A failure here does not undo the write: the
+        // next write or removal tries again.
+        if let Err(error) = self.sweep(name, Head::decode(head)) {
             tracing::debug!(%error, "chunks no entry names are left for the next write");
         }
         Ok(())
@@ -424,7 +428,7 @@ impl Vault for KeystoreVault {
 
     fn remove(&self, name: &str) -> Result<()> {
         self.delete(name)?;
-        self.sweep(name)
+        self.sweep(name, None)
     }
 
     fn set_aside(&self, name: &str) -> Result<String> {
