@@ -35,7 +35,7 @@ export CARGO_INCREMENTAL ?= 0
 # Where cargo (and so the Tauri CLI) puts build output, as an absolute path.
 TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
 
-.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos
+.PHONY: help test-fast test run bench deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e scaffolded-e2e bundle bundle-check e2e-installed fuzz fuzz-check chaos
 
 # `make help`: every target with its `##` line.
 help: ## lists the targets
@@ -45,8 +45,8 @@ help: ## lists the targets
 # unit tests, and the engine's against dev/idp).
 test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the edit-compile loop
 	$(IN_ROOT) cargo fmt --all -- --check
-	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
-	$(IN_ROOT) cargo test --workspace --locked --lib
+	$(IN_ROOT) cargo clippy --workspace --exclude okta-scaffold --all-targets --locked -- -D warnings
+	$(IN_ROOT) cargo test --workspace --exclude okta-scaffold --locked --lib
 	$(IN_ROOT) cargo test --locked -p native-oidc
 # make test, step by step (`make help` says what each is): the install steps first; then the cheap checks
 # (fmt, clippy, rustdoc); the Rust tests, where the engine, the CLI and tauri-plugin-oidc-core meet the real dev/idp and a real
@@ -56,7 +56,7 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
 # proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
 # and the fuzz targets' short run.
-test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
+test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e scaffolded-e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
 	$(IN_ROOT) cargo build -p okta-signin-app -p demo-api
@@ -95,10 +95,10 @@ fmt-check: ## rustfmt, as CI checks it
 	$(IN_ROOT) cargo fmt --all -- --check
 
 clippy: ## clippy on every crate and test, warnings as errors
-	$(IN_ROOT) cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(IN_ROOT) cargo clippy --workspace --exclude okta-scaffold --all-targets --locked -- -D warnings
 
 doc-check: ## the crates' documentation, warnings as errors (broken links, missing docs)
-	$(IN_ROOT) RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+	$(IN_ROOT) RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude okta-scaffold --no-deps --locked
 
 # The crates others depend on, packaged and built from their packages as crates.io would (cargo's
 # multi-package publish: each one's path dependencies are taken from the packages made before it).
@@ -113,7 +113,7 @@ publish-check: deps-system ## cargo publish --dry-run of the publishable crates
 	$(IN_ROOT) cargo publish --dry-run --locked $(addprefix -p ,$(PUBLISHED))
 
 rust-tests: deps-system deps-node ## every Rust test of the workspace (unit, engine, CLI, tauri-plugin-oidc-core, demo API; the real dev/idp, a real Secret Service)
-	$(IN_ROOT) cargo test --workspace --locked
+	$(IN_ROOT) cargo test --workspace --exclude okta-scaffold --locked
 
 # Type-checks the app's library (the plugin, the keystores, the engine) for Android, iOS, macOS and
 # Windows, which this machine cannot build for, so a platform-only compile error shows up here. Nothing
@@ -156,6 +156,23 @@ browser-check: deps-system deps-node ## each identity-provider page that ends in
 e2e: deps-system deps-node $(TAURI_DRIVER) ## the real app in a real webview, signing in through Chromium and the OS URL handler
 	$(IN_ROOT) cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
 	$(IN_ROOT) PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
+
+# The app a Tauri developer starts from (crates/tauri-plugin-oidc/examples/scaffolded: create-tauri-app
+# 4.7.4, Vite + TypeScript) with the plugin README's steps: the npm package as `npm pack` makes it now
+# (no lock file: npm would take a cached tarball of the same version and integrity instead), its
+# page built by Vite (strict TypeScript), the app built as a workspace member (the workspace's
+# dependency versions and target folder), then signing in through Chromium and the OS URL handler.
+# The workspace-wide steps leave it out (--exclude okta-scaffold): its Rust needs the page Vite builds
+# here, so it is linted here.
+SCAFFOLDED := $(ROOT)/crates/tauri-plugin-oidc/examples/scaffolded
+scaffolded-e2e: deps-system deps-node $(TAURI_DRIVER) ## a freshly scaffolded Vite + TypeScript app with the README's steps, end to end
+	rm -rf $(SCAFFOLDED)/tauri-plugin-oidc-api-*.tgz $(SCAFFOLDED)/node_modules/tauri-plugin-oidc-api
+	cd $(ROOT)/crates/tauri-plugin-oidc && npm pack --silent --pack-destination $(SCAFFOLDED)
+	npm install --prefix $(SCAFFOLDED) --no-audit --no-fund --no-save --no-package-lock
+	npm run --prefix $(SCAFFOLDED) build
+	$(IN_ROOT) cargo clippy --locked -p okta-scaffold -- -D warnings
+	$(IN_ROOT) cargo build --locked -p okta-scaffold -p demo-api -p e2e --bins
+	$(IN_ROOT) PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact scaffolded::a_freshly_scaffolded_app_signs_in_with_the_readme_steps
 
 $(TAURI_DRIVER):
 	$(IN_ROOT) cargo install --locked tauri-driver --version '^2' --root $(TOOLS)

@@ -5,6 +5,8 @@
 //!   real Chromium that follows the redirect and hands it to the OS URL handler itself;
 //! - [`app`]: the built app in a real webview (tauri-driver → WebKitWebDriver) signing in through that
 //!   Chromium, the hand-offs done by the browser and the OS, never by the test;
+//! - [`scaffolded`]: the app `create-tauri-app` makes, with the plugin README's steps, signing in the
+//!   same way;
 //! - [`package`]: the `.deb` of `make bundle`, and [`installed`]: the app it installs, signing in
 //!   through the package's `.desktop` file.
 //!
@@ -14,4 +16,5 @@ mod app;
 mod idp_pages;
 mod installed;
 mod package;
+mod scaffolded;
 mod support;

@@ -1,22 +1,19 @@
-import { invoke } from "@tauri-apps/api/core";
+// The README's steps (crates/tauri-plugin-oidc/README.md, "Add it to your app"): the npm package, typed.
+import { subscribe, signIn, fetchApi, type AuthState } from "tauri-plugin-oidc-api";
 
-let greetInputEl: HTMLInputElement | null;
-let greetMsgEl: HTMLElement | null;
-
-async function greet() {
-  if (greetMsgEl && greetInputEl) {
-    // Learn more about Tauri commands at https://tauri.app/develop/calling-rust/
-    greetMsgEl.textContent = await invoke("greet", {
-      name: greetInputEl.value,
-    });
-  }
+function render(state: AuthState) {
+  const app = document.querySelector<HTMLElement>("#app")!;
+  app.dataset.status = state.status;
+  const name = document.querySelector<HTMLElement>("#profile-name")!;
+  name.textContent =
+    state.status === "signed_in" ? state.profile.name ?? state.profile.subject : "";
 }
 
 window.addEventListener("DOMContentLoaded", () => {
-  greetInputEl = document.querySelector("#greet-input");
-  greetMsgEl = document.querySelector("#greet-msg");
-  document.querySelector("#greet-form")?.addEventListener("submit", (e) => {
-    e.preventDefault();
-    greet();
+  subscribe(render).then(render);
+  document.querySelector("#sign-in")?.addEventListener("click", () => signIn());
+  document.querySelector("#call-api")?.addEventListener("click", async () => {
+    const { status, body } = await fetchApi("/api/messages");
+    document.querySelector<HTMLElement>("#api-result")!.textContent = `${status} ${JSON.stringify(body)}`;
   });
 });
