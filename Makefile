@@ -54,8 +54,9 @@ test-fast: deps-node ## fmt, clippy, unit tests and the engine's tests, for the 
 # a faulty provider: what one process at a time never meets); the other platforms' type-check (a
 # platform-only compile error shows nowhere else);
 # the JavaScript and dev/idp tests; then the slow end-to-end steps in a real Chromium and webview, each
-# proving a hand-off the unit tests cannot (browser → OS URL handler → app); the .deb and its install;
-# and the fuzz targets' short run.
+# proving a hand-off the unit tests cannot (browser → OS URL handler → app), in this repository's app
+# and in a freshly scaffolded one with only the plugin README's steps (what a developer would do); the
+# .deb and its install; and the fuzz targets' short run.
 test: deps-system deps-node deps-rust fmt-check clippy doc-check publish-check rust-tests chaos-check cross-check ui-tests plugin-js-tests idp-tests browser-check e2e scaffolded-e2e bundle-check e2e-installed fuzz-check ## everything CI runs (the README's test command)
 
 run: deps-system deps-node ## the app, with the local identity provider and the demo API (the README's run command)
