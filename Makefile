@@ -166,7 +166,7 @@ e2e: deps-system deps-node $(TAURI_DRIVER) ## the real app in a real webview, si
 # The workspace-wide steps leave it out (--exclude okta-scaffold): its Rust needs the page Vite builds
 # here, so it is linted here.
 SCAFFOLDED := $(ROOT)/crates/tauri-plugin-oidc/examples/scaffolded
-scaffolded-e2e: deps-system deps-node $(TAURI_DRIVER) ## a freshly scaffolded Vite + TypeScript app with the README's steps, end to end
+scaffolded-e2e: deps-system deps-node deps-rust $(TAURI_DRIVER) ## a freshly scaffolded Vite + TypeScript app with the README's steps, end to end
 	rm -rf $(SCAFFOLDED)/tauri-plugin-oidc-api-*.tgz $(SCAFFOLDED)/node_modules/tauri-plugin-oidc-api
 	cd $(ROOT)/crates/tauri-plugin-oidc && npm pack --silent --pack-destination $(SCAFFOLDED)
 	npm install --prefix $(SCAFFOLDED) --no-audit --no-fund --no-save --no-package-lock
