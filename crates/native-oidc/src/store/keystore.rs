@@ -253,9 +253,9 @@ impl KeystoreVault {
 
     /// Removes every chunk of entry `name` that its head (`None`: it has none) does not name: the
     /// other generation's, and the current one's past its count.
-    fn sweep(&self, name: &str, head: Option<Head>) -> Result<()> {
+    fn sweep(&self, name: &str, head: Option<&Head>) -> Result<()> {
         for generation in 0..2 {
-            let keep = match &head {
+            let keep = match head {
                 Some(Head::Chunked {
                     generation: named,
                     chunks,
@@ -388,7 +388,7 @@ impl Vault for KeystoreVault {
             .and_then(Head::decode)
             .and_then(|h| h.generation());
         let head = if value.len() < self.max_value {
-            Head::Inline(value.to_vec()).encode()
+            Head::Inline(value.to_vec())
         } else {
             let generation = old_generation.map_or(0, |g| 1 - g);
             let chunks: Vec<&[u8]> = value.chunks(self.max_value).collect();
@@ -406,13 +406,13 @@ impl Vault for KeystoreVault {
                 chunks: chunks.len(),
                 sha256: hex_sha256(value),
             }
-            .encode()
         };
+        let entry = head.encode();
         // The switch: until here, the entry still names the previous value.
-        self.set(name, &head)?;
+        self.set(name, &entry)?;
         // Read back: a keystore that acknowledged the write and then lost it (a service stopped while
         // it wrote) must not pass for one that kept it; the caller writes again.
-        if self.get(name)?.as_deref() != Some(head.as_slice()) {
+        if self.get(name)?.as_deref() != Some(entry.as_slice()) {
             return Err(Error::Storage(format!(
                 "the system keyring did not keep the {name} just written; {USE_A_FILE} if this goes on"
             )));
@@ -420,7 +420,7 @@ impl Vault for KeystoreVault {
         // What no entry names goes now: the previous value's chunks, and chunks a write cut short left
         // behind (a process killed before its switch). A failure here does not undo the write: the
         // next write or removal tries again.
-        if let Err(error) = self.sweep(name, Head::decode(head)) {
+        if let Err(error) = self.sweep(name, Some(&head)) {
             tracing::debug!(%error, "chunks no entry names are left for the next write");
         }
         Ok(())
