@@ -24,7 +24,7 @@ use crate::{
     dpop::{self, DpopKey},
     error::{Error, Result},
     pending::{AuthorizationRequest, PendingAuthorizations, SignInOptions},
-    session::{Session, SessionSummary},
+    session::{Session, SessionSummary, TokenType},
     store::{SessionStore, Storage, StoreLock},
 };
 
@@ -394,7 +394,8 @@ impl Auth {
         // The provider has answered: the refresh token in `current` may be used up. Keep the new tokens
         // before anything else can fail.
         let unchecked = answer.session().clone();
-        let answered_dpop = answer.token_type().eq_ignore_ascii_case("DPoP");
+        let answered_dpop =
+            TokenType::from_token_type(answer.token_type()) == Some(TokenType::DPoP);
         *guard = Some(unchecked.clone());
         self.save_durably(&unchecked, &lock).await?;
         tracing::info!(expires_at = ?unchecked.expires_at, "tokens refreshed");
@@ -474,7 +475,7 @@ impl Auth {
     ) -> Result<reqwest::Response> {
         let token = &session.access_token;
         let Some(key) = &session.dpop_key else {
-            return self.transmit(request, "Bearer", token, None).await;
+            return self.transmit(request, token, None).await;
         };
         let url = request.url().clone();
         let spare = request.try_clone();
@@ -484,21 +485,21 @@ impl Auth {
             let request = requests.next();
             async move {
                 let request = request.ok_or_else(|| Error::protocol("no request left to send"))?;
-                self.transmit(request, "DPoP", token, Some(key)).await
+                self.transmit(request, token, Some(key)).await
             }
         })
         .await
     }
 
-    /// Sends `request` with `Authorization: <scheme> <token>`, and a DPoP proof (for the server's
-    /// latest nonce) when `key` is given.
+    /// Sends `request` with `Authorization: Bearer <token>`, or with a key `Authorization: DPoP
+    /// <token>` and a DPoP proof (for the server's latest nonce).
     async fn transmit(
         &self,
         mut request: reqwest::Request,
-        scheme: &str,
         token: &AccessToken,
         key: Option<&DpopKey>,
     ) -> Result<reqwest::Response> {
+        let scheme = TokenType::bound_to_a_key(key.is_some());
         let mut value =
             reqwest::header::HeaderValue::from_str(&format!("{scheme} {}", token.secret()))
                 .map_err(|_| Error::protocol("the access token is not a valid header value"))?;

@@ -30,7 +30,7 @@ use crate::{
         PENDING_LIFETIME,
     },
     provider::Provider,
-    session::Session,
+    session::{Session, TokenType},
 };
 
 type Client = CoreClient<
@@ -275,10 +275,10 @@ impl OidcClient {
             Ok(checked) => checked,
             Err(error) => {
                 // Refused: the tokens of this answer are never used, so they must not stay live.
-                let key = pending
-                    .dpop_key
-                    .as_ref()
-                    .filter(|_| is_dpop(response.token_type().as_ref()));
+                let key = pending.dpop_key.as_ref().filter(|_| {
+                    TokenType::from_token_type(response.token_type().as_ref())
+                        == Some(TokenType::DPoP)
+                });
                 self.revoke_quietly(response.access_token(), response.refresh_token(), key)
                     .await;
                 return Err(error);
@@ -653,18 +653,14 @@ impl EndSessionRequest {
 
 /// The token type must be `DPoP` when the request carried a proof (RFC 9449 §5), `Bearer` otherwise.
 pub(crate) fn check_token_type(found: &str, dpop: bool) -> Result<()> {
-    if is_dpop(found) == dpop && (dpop || found.eq_ignore_ascii_case("Bearer")) {
+    let expected = TokenType::bound_to_a_key(dpop);
+    if TokenType::from_token_type(found) == Some(expected) {
         return Ok(());
     }
-    let expected = if dpop { "DPoP" } else { "Bearer" };
     Err(Error::protocol(format!(
         "the identity provider answered with the token type `{found}`, not `{expected}`; its tokens \
          were refused and revoked"
     )))
-}
-
-fn is_dpop(token_type: &str) -> bool {
-    token_type.eq_ignore_ascii_case("DPoP")
 }
 
 pub(crate) fn expiry(

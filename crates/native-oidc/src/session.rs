@@ -80,6 +80,23 @@ impl TokenType {
             TokenType::DPoP => "DPoP",
         }
     }
+
+    /// `DPoP` for tokens bound to a key, else `Bearer`.
+    pub fn bound_to_a_key(bound: bool) -> TokenType {
+        if bound {
+            TokenType::DPoP
+        } else {
+            TokenType::Bearer
+        }
+    }
+
+    /// The type a provider's `token_type` names (compared without case: RFC 6749 §5.1); `None` for
+    /// any other.
+    pub fn from_token_type(token_type: &str) -> Option<TokenType> {
+        [TokenType::Bearer, TokenType::DPoP]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(token_type))
+    }
 }
 
 impl fmt::Display for TokenType {
@@ -111,11 +128,7 @@ impl Session {
 
     /// `DPoP` when the tokens are bound to this session's key, else `Bearer`.
     pub fn token_type(&self) -> TokenType {
-        if self.dpop_key.is_some() {
-            TokenType::DPoP
-        } else {
-            TokenType::Bearer
-        }
+        TokenType::bound_to_a_key(self.dpop_key.is_some())
     }
 
     /// The key the tokens are bound to (DPoP).
