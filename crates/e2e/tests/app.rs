@@ -113,6 +113,17 @@ impl Stack {
             .collect()
     }
 
+    /// Waits until one app process is left: a link the OS started a second one for was handed over
+    /// to the first through single-instance, and the second exited.
+    pub async fn one_app_process(&self) -> Result<(), String> {
+        wait_for(
+            "the app's own process only",
+            Duration::from_secs(10),
+            || async { Ok(self.app_processes().len().eq(&1).then_some(())) },
+        )
+        .await
+    }
+
     /// Ends the app's WebDriver session and waits until the app has exited (a second instance
     /// started too early would hand over to it and exit, as single-instance should).
     pub async fn quit(&self, session: Session) -> Result<(), String> {

@@ -2,9 +2,6 @@
 //! throwaway machine). A release build registers no URL scheme itself: the link reaches it through the
 //! `.desktop` file of its package, found by the OS URL handler.
 
-use std::time::Duration;
-
-use e2e::wait_for;
 use testkit::IdpOptions;
 
 use crate::app::{click, step, wait_text, Stack};
@@ -52,12 +49,7 @@ async fn the_installed_app_signs_in_through_the_os_url_handler() {
             wait_text(&app, "#profile-name", "Demo User").await?;
             click(&app, "#call-api").await?;
             wait_text(&app, "#api-result", "Hello from the demo API").await?;
-            wait_for(
-                "the app's own process only",
-                Duration::from_secs(10),
-                || async { Ok(stack.app_processes().len().eq(&1).then_some(())) },
-            )
-            .await
+            stack.one_app_process().await
         },
     )
     .await;

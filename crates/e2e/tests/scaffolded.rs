@@ -4,9 +4,6 @@
 //! through Chromium and the OS URL handler against dev/idp and calls the demo API, as the app of this
 //! repository does.
 
-use std::time::Duration;
-
-use e2e::wait_for;
 use testkit::IdpOptions;
 
 use crate::{
@@ -33,12 +30,7 @@ async fn a_freshly_scaffolded_app_signs_in_with_the_readme_steps() {
             stack.handed_over("com.okta.example:/callback", 1).await?;
             wait_text(&app, "#profile-name", "Demo User").await?;
             // The link reached the running app through single-instance: no second app is left.
-            wait_for(
-                "the app's own process only",
-                Duration::from_secs(10),
-                || async { Ok(stack.app_processes().len().eq(&1).then_some(())) },
-            )
-            .await?;
+            stack.one_app_process().await?;
             click(&app, "#call-api").await?;
             wait_text(&app, "#api-result", "Hello from the demo API").await
         },

@@ -104,6 +104,35 @@ impl NotConfigured {
             ),
         }
     }
+
+    /// The settings without which nothing can be signed in to (issuer, client id, API), each named
+    /// with its environment variable.
+    fn check_present(source: &ConfigSource, api: bool, file: &Path) -> Result<(), NotConfigured> {
+        let missing: Vec<Setting> = [
+            (ISSUER, source.issuer.is_some()),
+            (CLIENT_ID, source.client_id.is_some()),
+            (API_BASE_URL, api),
+        ]
+        .into_iter()
+        .filter(|(_, present)| !present)
+        .map(|(setting, _)| setting)
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = missing.iter().map(|s| s.key).collect();
+        let variables: Vec<&str> = missing.iter().map(|s| s.env).collect();
+        Err(NotConfigured {
+            message: format!(
+                "Set {} in {} (or the environment variables {}).",
+                names.join(", "),
+                file.display(),
+                variables.join(", ")
+            ),
+            missing: names.into_iter().map(str::to_string).collect(),
+            file: file.to_path_buf(),
+        })
+    }
 }
 
 impl AppConfig {
@@ -186,37 +215,6 @@ impl AppConfig {
                 file.display()
             )))),
         }
-    }
-}
-
-impl NotConfigured {
-    /// The settings without which nothing can be signed in to (issuer, client id, API), each named
-    /// with its environment variable.
-    fn check_present(source: &ConfigSource, api: bool, file: &Path) -> Result<(), NotConfigured> {
-        let missing: Vec<Setting> = [
-            (ISSUER, source.issuer.is_some()),
-            (CLIENT_ID, source.client_id.is_some()),
-            (API_BASE_URL, api),
-        ]
-        .into_iter()
-        .filter(|(_, present)| !present)
-        .map(|(setting, _)| setting)
-        .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<&str> = missing.iter().map(|s| s.key).collect();
-        let variables: Vec<&str> = missing.iter().map(|s| s.env).collect();
-        Err(NotConfigured {
-            message: format!(
-                "Set {} in {} (or the environment variables {}).",
-                names.join(", "),
-                file.display(),
-                variables.join(", ")
-            ),
-            missing: names.into_iter().map(str::to_string).collect(),
-            file: file.to_path_buf(),
-        })
     }
 }
 
