@@ -454,6 +454,10 @@ impl State {
         // or sign-out that was cut short, sign out all the same: the next round keeps the session in
         // the other place, where nothing would erase what this one left.
         let _membership = self.membership.write().await;
+        // What the store holds now: a session that went while the store could not be read (the
+        // keyring down at the last check) is seen here, and counted as lost (the ledger explains it or
+        // not), rather than met by the sign-out as one that was never there.
+        self.check_locked("setup end of round").await;
         let (signed_in, cut_short) = self
             .belief
             .lock()
@@ -479,8 +483,6 @@ impl State {
                 Leftovers::of(&run, "logout"),
             )
             .await;
-        } else {
-            self.check_locked("setup end of round").await;
         }
     }
 
