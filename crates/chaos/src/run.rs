@@ -458,6 +458,7 @@ impl State {
         // keyring down at the last check) is seen here, and counted as lost (the ledger explains it or
         // not), rather than met by the sign-out as one that was never there.
         self.check_locked("setup end of round").await;
+        let seen = self.stored_summary().await;
         let (signed_in, cut_short) = self
             .belief
             .lock()
@@ -473,7 +474,10 @@ impl State {
             let signed_out = run.code == Some(0) || (!signed_in && run.code == Some(3));
             if !signed_out {
                 self.violation(format!(
-                    "sign-out at the end of a round failed: {}",
+                    "sign-out at the end of a round failed (the store held {seen} before it, {} after; \
+                     the last operations: {}): {}",
+                    self.stored_summary().await,
+                    self.last_spans(8),
                     run.stderr.trim()
                 ));
             }
@@ -766,6 +770,52 @@ impl State {
         let stored = checks::stored_session(items.as_deref(), shared, self.backing());
         drop(lock);
         Ok((items, stored))
+    }
+
+    /// What the store holds, in words, for a report: read under the lock, as the checks read it.
+    async fn stored_summary(&self) -> String {
+        match self.stored_locked().await {
+            Err(why) => why,
+            Ok((items, stored)) => {
+                let names = items
+                    .map(|items| {
+                        checks::entries_of(&items, &self.world.shared)
+                            .into_iter()
+                            .map(|(name, _)| name)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_else(|| "unreadable".into());
+                let session = match stored {
+                    Err(why) => format!("unreadable ({why})"),
+                    Ok(Err(why)) => format!("damaged ({why})"),
+                    Ok(Ok(None)) => "no session".into(),
+                    Ok(Ok(Some(_))) => "a session".into(),
+                };
+                format!(
+                    "{session} in its {} store [keystore entries: {names}]",
+                    self.backing().as_str()
+                )
+            }
+        }
+    }
+
+    /// The last `n` operations, oldest first, for a report.
+    fn last_spans(&self, n: usize) -> String {
+        let spans = self.spans.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut last: Vec<_> = spans.iter().rev().take(n).collect();
+        last.reverse();
+        last.iter()
+            .map(|s| {
+                format!(
+                    "{} ({}–{} ms)",
+                    s.what,
+                    s.from_ms % 100_000,
+                    s.to_ms % 100_000
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The invariants, after an operation.

@@ -153,7 +153,15 @@ impl Auth {
             let current = self.reconcile(&mut guard, &lock).await?;
             return Ok(current.as_ref().map(Session::summary));
         }
-        let stored = self.store.load().await?.filter(|s| self.belongs_here(s));
+        let stored = self.store.load().await?;
+        tracing::debug!(stored = stored.is_some(), "restore: the stored session");
+        let stored = stored.filter(|s| {
+            let here = self.belongs_here(s);
+            if !here {
+                tracing::debug!("restore: the stored session is for another issuer or client");
+            }
+            here
+        });
         let summary = stored.as_ref().map(Session::summary);
         *guard = stored;
         Ok(summary)

@@ -307,6 +307,10 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
         Ok(session) => session,
         Err(error) => return erase_unreadable(&store, &error).await,
     };
+    tracing::debug!(
+        stored = session.is_some(),
+        "sign-out: the stored session, read without the lock"
+    );
     if session.is_none() {
         // Nothing to revoke; a set-aside copy from an earlier run may still hold tokens.
         let lock = store.lock().await?;

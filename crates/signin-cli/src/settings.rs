@@ -97,6 +97,9 @@ pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
 pub async fn for_session(common: &Common, store: &SessionStore) -> Result<Config> {
     let mut source = sources(common, None, None, Vec::new(), false)?.or(from_session(store).await?);
     if source.issuer.is_none() || source.client_id.is_none() {
+        tracing::debug!(
+            "no issuer or client id configured, and no session stored to take them from"
+        );
         return Err(Error::NotSignedIn);
     }
     source
