@@ -13,6 +13,9 @@
 //!
 //! - `GET /api/messages` (scope [`Api::messages_scope`], `profile` by default): a short list of messages.
 //! - `GET /api/whoami` (scope `openid`): the verified `sub`, `scp` and `cid` of the token.
+//! - `GET /api/sensitive` (scope `openid`): only for a user who passed a second factor
+//!   ([`STEP_UP_ACR`]) within [`STEP_UP_MAX_AGE`] seconds (the token's `acr` and `auth_time`);
+//!   anyone else gets RFC 9470's `401` challenge `insufficient_user_authentication` naming both.
 
 pub mod dpop;
 mod public_url;
@@ -87,16 +90,22 @@ impl Api {
     }
 }
 
+/// The authentication level `/api/sensitive` needs: Okta's "any two factors".
+pub const STEP_UP_ACR: &str = "urn:okta:loa:2fa:any";
+/// How recent (seconds) that authentication must be for `/api/sensitive`.
+pub const STEP_UP_MAX_AGE: i64 = 300;
+
 /// The router.
 pub fn app(api: Arc<Api>) -> Router {
     Router::new()
         .route("/api/messages", get(messages))
         .route("/api/whoami", get(whoami))
+        .route("/api/sensitive", get(sensitive))
         .with_state(api)
 }
 
-/// The verified claims of the request's bearer token.
-pub struct Authorized(pub Claims);
+/// The verified claims of the request's token, and how it was presented.
+pub struct Authorized(pub Claims, pub Scheme);
 
 /// A refused request: never a reason, only the challenge (RFC 6750, RFC 9449).
 pub enum Refused {
@@ -108,6 +117,8 @@ pub enum Refused {
     UseNonce(String),
     /// 403: a valid token without the scope the route needs.
     InsufficientScope(String),
+    /// 401: a valid token from a sign-in that is too weak or too old for the route (RFC 9470).
+    StepUp(Scheme),
     /// 503: the issuer's keys cannot be fetched now; the token may well be good.
     Unavailable,
 }
@@ -164,6 +175,17 @@ impl IntoResponse for Refused {
                 Json(json!({ "error": "insufficient_scope" })),
             )
                 .into_response(),
+            Refused::StepUp(scheme) => unauthorized(
+                format!(
+                    r#"{} error="insufficient_user_authentication", error_description="A second factor within the last {} minutes is required", acr_values="{STEP_UP_ACR}", max_age={STEP_UP_MAX_AGE}"#,
+                    match scheme {
+                        Scheme::Bearer => "Bearer",
+                        Scheme::Dpop => "DPoP",
+                    },
+                    STEP_UP_MAX_AGE / 60
+                ),
+                "insufficient_user_authentication",
+            ),
             Refused::Unavailable => {
                 let mut response = (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -250,7 +272,7 @@ impl FromRequestParts<Arc<Api>> for Authorized {
             }
         }
         tracing::info!(%path, sub = %claims.sub, ?scheme, "authorized");
-        Ok(Authorized(claims))
+        Ok(Authorized(claims, scheme))
     }
 }
 
@@ -294,6 +316,21 @@ impl Authorized {
             Err(Refused::InsufficientScope(scope.to_string()))
         }
     }
+
+    /// The claims, when the user passed [`STEP_UP_ACR`] within [`STEP_UP_MAX_AGE`] seconds.
+    fn stepped_up(self, now: i64) -> Result<Claims, Refused> {
+        let Authorized(claims, scheme) = self;
+        let strong = claims.acr.as_deref() == Some(STEP_UP_ACR);
+        let recent = claims
+            .auth_time
+            .is_some_and(|at| now - at <= STEP_UP_MAX_AGE);
+        if strong && recent {
+            Ok(claims)
+        } else {
+            tracing::info!(sub = %claims.sub, strong, recent, "refused: step-up needed");
+            Err(Refused::StepUp(scheme))
+        }
+    }
 }
 
 async fn messages(
@@ -315,4 +352,15 @@ async fn whoami(authorized: Authorized) -> Result<Json<serde_json::Value>, Refus
     Ok(Json(
         json!({ "sub": claims.sub, "scp": claims.scp, "cid": claims.cid }),
     ))
+}
+
+async fn sensitive(authorized: Authorized) -> Result<Json<serde_json::Value>, Refused> {
+    let scheme = authorized.1;
+    let claims = Authorized(authorized.with_scope("openid")?, scheme).stepped_up(now())?;
+    Ok(Json(json!({
+        "sub": claims.sub,
+        "acr": claims.acr,
+        "auth_time": claims.auth_time,
+        "message": "Only after a second factor: this is the sensitive part of the demo API",
+    })))
 }

@@ -25,6 +25,10 @@ pub struct Claims {
     pub cid: Option<String>,
     /// The key the token is bound to (DPoP), as its RFC 7638 thumbprint.
     pub cnf: Option<Confirmation>,
+    /// How the user authenticated (Okta's `urn:okta:loa:…` levels).
+    pub acr: Option<String>,
+    /// When the user authenticated (seconds since the epoch).
+    pub auth_time: Option<i64>,
 }
 
 /// A token's `cnf` claim (RFC 7800).

@@ -1,6 +1,8 @@
 //! The demo API with real access tokens from `dev/idp` and forged ones, through `app()` (`oneshot`),
 //! and DPoP-bound tokens with proofs over real HTTP (the tests after `DpopSigner`).
 
+mod step_up;
+
 use std::{sync::Arc, time::Duration};
 
 use axum::{body::Body, http::Request};

@@ -454,11 +454,13 @@ impl Auth {
     /// tokens `Authorization: DPoP <token>` and a proof (answering the server's nonce challenge once).
     /// When the API answers 401 with a challenge for an invalid token (`error="invalid_token"`, or no
     /// error code: RFC 6750 §3), refreshes once and retries once (when the request body can be
-    /// replayed); any other 401 (`insufficient_scope`, no challenge) is returned as it is.
+    /// replayed). A 401 asking for a stronger sign-in (RFC 9470 `insufficient_user_authentication`)
+    /// is [`Error::StepUpRequired`], the session untouched; any other 401 (`insufficient_scope`, no
+    /// challenge) is returned as it is.
     pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response> {
         let retry = request.try_clone();
         let session = self.fresh_session(Refresh::IfExpiring).await?;
-        let response = self.execute(request, &session).await?;
+        let response = step_up_refusal(self.execute(request, &session).await?)?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED
             || !challenge::asks_for_a_new_token(response.headers(), session.token_type().as_str())
         {
@@ -471,7 +473,7 @@ impl Auth {
         let session = self
             .fresh_session(Refresh::IfStill(&session.access_token))
             .await?;
-        self.execute(retry, &session).await
+        step_up_refusal(self.execute(retry, &session).await?)
     }
 
     /// Sends `request` with the session's access token: Bearer, or DPoP with a proof (through
@@ -631,4 +633,15 @@ enum Refresh<'a> {
     Always,
     IfExpiring,
     IfStill(&'a AccessToken),
+}
+
+/// `response`, unless it is an API's RFC 9470 challenge for a stronger sign-in.
+fn step_up_refusal(response: reqwest::Response) -> Result<reqwest::Response> {
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        if let Some(step_up) = crate::StepUp::from_headers(response.headers()) {
+            tracing::info!(%step_up, "the API asks for a stronger sign-in");
+            return Err(Error::StepUpRequired(step_up));
+        }
+    }
+    Ok(response)
 }

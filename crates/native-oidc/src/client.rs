@@ -9,16 +9,17 @@ use openidconnect::{
         CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
         CoreIdToken, CoreTokenResponse,
     },
-    AccessToken, AsyncHttpClient, AuthorizationCode, CsrfToken, EmptyAdditionalClaims,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RefreshToken, RequestTokenError,
-    StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
+    AccessToken, AsyncHttpClient, AuthenticationContextClass, AuthorizationCode, CsrfToken,
+    EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RefreshToken,
+    RequestTokenError, StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::{
+    asked::{check_asked, Asked},
     callback::{Callback, IntoCallback},
     config::Config,
     dpop::{DpopHttp, DpopKey, Nonces},
@@ -198,6 +199,7 @@ impl OidcClient {
 
     /// Builds the authorization URL (PKCE S256, `state`, `nonce`) and the pending authorization to keep.
     pub async fn begin_sign_in(&self, options: SignInOptions) -> Result<AuthorizationRequest> {
+        let asked = Asked::of(&options)?;
         let discovered = self.discovered().await?;
         let client = &discovered.client;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -229,6 +231,18 @@ impl OidcClient {
                 other => CoreAuthPrompt::Extension(other.to_string()),
             });
         }
+        for acr in &options.acr_values {
+            request = request.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
+        }
+        if let Some(max_age) = options.max_age {
+            request = request.set_max_age(max_age);
+        }
+        if let Some(idp) = options.idp.filter(|i| !i.is_empty()) {
+            request = request.add_extra_param("idp", idp);
+        }
+        for (name, value) in options.extra_params {
+            request = request.add_extra_param(name, value);
+        }
         let (url, state, nonce) = request.url();
         let lifetime = chrono::Duration::from_std(self.pending_lifetime)
             .map_err(|_| Error::config("the pending sign-in lifetime is too long"))?;
@@ -245,6 +259,9 @@ impl OidcClient {
                 scopes: self.config.scopes().to_vec(),
                 expires_at: Utc::now() + lifetime,
                 dpop_key,
+                max_age: asked.max_age,
+                required_acr: asked.required_acr,
+                subject: asked.subject,
             },
         })
     }
@@ -380,6 +397,7 @@ impl OidcClient {
                 Some(response.access_token()),
             )
             .await?;
+        check_asked(&claims, pending, self.validator.leeway(), Utc::now())?;
         Ok((id_token.clone(), claims))
     }
 

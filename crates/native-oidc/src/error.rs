@@ -46,6 +46,12 @@ pub enum Error {
     SessionExpired(String),
     /// There is no session (kind `not_signed_in`).
     NotSignedIn,
+    /// An API needs a stronger or more recent sign-in (RFC 9470; kind `step_up_required`): sign in
+    /// with [`crate::StepUp::sign_in_options`], then call again. The session is kept.
+    StepUpRequired(crate::StepUp),
+    /// A sign-in that only one user may complete (a step-up) came back as another user (kind
+    /// `different_user`): refused, its tokens revoked, the session as it was.
+    DifferentUser,
     /// The session store could not be read or written (kind `storage`).
     Storage(String),
 }
@@ -81,6 +87,10 @@ impl fmt::Display for Error {
                 Cow::Owned(format!("the session has ended, sign in again: {message}"))
             }
             Error::NotSignedIn => Cow::Borrowed("not signed in"),
+            Error::StepUpRequired(step_up) => Cow::Owned(format!("the API needs {step_up}")),
+            Error::DifferentUser => Cow::Borrowed(
+                "another user signed in than the one this sign-in was for; the session is unchanged",
+            ),
         };
         Printable(&message).fmt(f)
     }
@@ -99,6 +109,10 @@ pub enum ErrorKind {
     Protocol,
     /// `access_denied`: the user cancelled or was refused.
     AccessDenied,
+    /// `login_required`: a sign-in with `prompt=none` found no session at the provider.
+    LoginRequired,
+    /// `interaction_required`: a sign-in with `prompt=none` needs the user (consent, a factor, …).
+    InteractionRequired,
     /// Any other OAuth error code from the provider (`login_required`, `invalid_grant`, …), shown
     /// through [`Printable`](crate::text::Printable) like every message.
     OAuth(String),
@@ -116,6 +130,10 @@ pub enum ErrorKind {
     SessionExpired,
     /// `not_signed_in`
     NotSignedIn,
+    /// `step_up_required`
+    StepUpRequired,
+    /// `different_user`
+    DifferentUser,
     /// `storage`
     Storage,
 }
@@ -128,6 +146,8 @@ impl ErrorKind {
             ErrorKind::Network => "network",
             ErrorKind::Protocol => "protocol",
             ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::LoginRequired => "login_required",
+            ErrorKind::InteractionRequired => "interaction_required",
             ErrorKind::OAuth(code) => code,
             ErrorKind::StateMismatch => "state_mismatch",
             ErrorKind::AuthorizationExpired => "authorization_expired",
@@ -136,6 +156,8 @@ impl ErrorKind {
             ErrorKind::InvalidUserinfo => "invalid_userinfo",
             ErrorKind::SessionExpired => "session_expired",
             ErrorKind::NotSignedIn => "not_signed_in",
+            ErrorKind::StepUpRequired => "step_up_required",
+            ErrorKind::DifferentUser => "different_user",
             ErrorKind::Storage => "storage",
         }
     }
@@ -169,9 +191,13 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::Network(_) => ErrorKind::Network,
             Error::Protocol(_) => ErrorKind::Protocol,
-            Error::Authorization { code, .. } if code == "access_denied" => ErrorKind::AccessDenied,
-            // The code is the provider's text too.
-            Error::Authorization { code, .. } => ErrorKind::OAuth(printable(code)),
+            Error::Authorization { code, .. } => match code.as_str() {
+                "access_denied" => ErrorKind::AccessDenied,
+                "login_required" => ErrorKind::LoginRequired,
+                "interaction_required" => ErrorKind::InteractionRequired,
+                // The code is the provider's text too.
+                _ => ErrorKind::OAuth(printable(code)),
+            },
             Error::StateMismatch => ErrorKind::StateMismatch,
             Error::AuthorizationExpired => ErrorKind::AuthorizationExpired,
             Error::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
@@ -179,6 +205,8 @@ impl Error {
             Error::InvalidUserinfo(_) => ErrorKind::InvalidUserinfo,
             Error::SessionExpired(_) => ErrorKind::SessionExpired,
             Error::NotSignedIn => ErrorKind::NotSignedIn,
+            Error::StepUpRequired(_) => ErrorKind::StepUpRequired,
+            Error::DifferentUser => ErrorKind::DifferentUser,
             Error::Storage(_) => ErrorKind::Storage,
         }
     }
@@ -217,6 +245,20 @@ mod tests {
                 },
                 "access_denied",
             ),
+            (
+                Error::Authorization {
+                    code: "login_required".into(),
+                    description: None,
+                },
+                "login_required",
+            ),
+            (
+                Error::Authorization {
+                    code: "interaction_required".into(),
+                    description: None,
+                },
+                "interaction_required",
+            ),
             (Error::StateMismatch, "state_mismatch"),
             (Error::AuthorizationExpired, "authorization_expired"),
             (
@@ -230,6 +272,11 @@ mod tests {
             (Error::InvalidUserinfo("x".into()), "invalid_userinfo"),
             (Error::SessionExpired("x".into()), "session_expired"),
             (Error::NotSignedIn, "not_signed_in"),
+            (
+                Error::StepUpRequired(crate::StepUp::default()),
+                "step_up_required",
+            ),
+            (Error::DifferentUser, "different_user"),
             (Error::Storage("x".into()), "storage"),
         ];
         for (error, kind) in cases {

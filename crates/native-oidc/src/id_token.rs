@@ -56,6 +56,11 @@ impl IdTokenValidator {
         }
     }
 
+    /// How long after `exp` a token is still accepted; also the slack of the `auth_time` check.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
     /// Sets how far in the future `iat` may be.
     pub fn with_iat_leeway(mut self, leeway: Duration) -> Self {
         self.iat_leeway = leeway;

@@ -70,6 +70,7 @@
 //! `state_mismatch`, `session_expired`, `network`, …). No error message, `Debug` output or log line
 //! contains a token.
 
+mod asked;
 mod auth;
 mod callback;
 mod challenge;
@@ -86,6 +87,7 @@ pub mod jwk;
 mod pending;
 mod provider;
 mod session;
+mod step_up;
 pub mod store;
 pub mod text;
 
@@ -107,6 +109,7 @@ pub use pending::{
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
 pub use session::{Session, SessionSummary, TokenType};
+pub use step_up::StepUp;
 #[cfg(feature = "keystore")]
 pub use store::KeystoreVault;
 pub use store::{

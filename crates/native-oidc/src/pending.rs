@@ -15,14 +15,56 @@ use url::Url;
 /// How long a sign-in may stay in the browser.
 pub const PENDING_LIFETIME: Duration = Duration::from_secs(600);
 
-/// Options of one sign-in.
+/// Options of one sign-in: what the authorization request asks of the provider (OpenID Connect Core
+/// §3.1.2.1), and what the ID token must then show.
 #[derive(Clone, Debug, Default)]
 pub struct SignInOptions {
     /// Pre-fills the username on the sign-in page (`login_hint`).
     pub login_hint: Option<String>,
-    /// `prompt` values, space-separated (`login`, `consent`, `none`, …).
+    /// `prompt` values, space-separated (`login`, `consent`, `none`, …). With `none` the provider
+    /// shows nothing: without a session it answers `login_required` (or `interaction_required`),
+    /// which the sign-in reports as that error kind.
     pub prompt: Option<String>,
+    /// `acr_values`: the authentication levels asked for, most wanted first (Okta's
+    /// `urn:okta:loa:1fa:any`, `urn:okta:loa:1fa:pwd`, `urn:okta:loa:2fa:any`,
+    /// `urn:okta:loa:2fa:any:ifpossible`, `phr`, `phrh`).
+    pub acr_values: Vec<String>,
+    /// Refuse an ID token whose `acr` is not one of [`SignInOptions::acr_values`]: nothing less than
+    /// what was asked is stored, and the tokens issued are revoked. A step-up sets it.
+    pub require_acr: bool,
+    /// `max_age`: the user must have authenticated at most this long ago, else the provider asks
+    /// again. The ID token must then carry an `auth_time` no older than this (plus the clock leeway).
+    pub max_age: Option<Duration>,
+    /// `idp`: Okta's id of a social or enterprise identity provider to send the user to.
+    pub idp: Option<String>,
+    /// More parameters, sent as they are. The ones this client sets itself (`client_id`,
+    /// `redirect_uri`, `state`, `nonce`, PKCE, …) are refused as a `config` error.
+    pub extra_params: Vec<(String, String)>,
+    /// The user (`sub`) who must sign in, as in a step-up: an ID token for anyone else is refused
+    /// ([`crate::Error::DifferentUser`]), its tokens revoked, and the session stays as it was.
+    pub subject: Option<String>,
 }
+
+/// The parameters of an authorization request that this client sets itself, never an app.
+pub(crate) const RESERVED_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "request",
+    "request_uri",
+    "login_hint",
+    "prompt",
+    "acr_values",
+    "max_age",
+    "idp",
+    "dpop_jkt",
+];
 
 /// The URL to open in the system browser, and what to keep until the callback.
 #[derive(Debug)]
@@ -47,6 +89,15 @@ pub struct PendingAuthorization {
     /// The key the tokens will be bound to (DPoP), made with the request.
     #[serde(default)]
     pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
+    /// The `max_age` asked for, in seconds: the ID token's `auth_time` is checked against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u64>,
+    /// The `acr` values one of which the ID token must show (empty: not checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) required_acr: Vec<String>,
+    /// The user who must sign in (a step-up), if only one may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subject: Option<String>,
 }
 
 impl PendingAuthorization {

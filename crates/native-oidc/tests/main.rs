@@ -7,6 +7,7 @@ mod discovery;
 mod dpop;
 mod id_token;
 mod refresh;
+mod request;
 mod sign_in;
 mod sign_out;
 mod store;

@@ -77,7 +77,68 @@ pub struct Login {
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,
     #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
     pub browser: BrowserArg,
+}
+
+/// What the authorization request asks of the provider (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The authentication levels to ask for, space- or comma-separated (Okta:
+    /// urn:okta:loa:1fa:any, urn:okta:loa:1fa:pwd, urn:okta:loa:2fa:any,
+    /// urn:okta:loa:2fa:any:ifpossible, phr, phrh). The ID token must show one of them, else
+    /// nothing is stored and the tokens are revoked.
+    #[arg(long, value_name = "ACRS")]
+    pub acr_values: Option<String>,
+    /// Ask the provider to authenticate the user again when their last authentication is older
+    /// than SECONDS; the ID token's auth_time is checked against it.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_age: Option<u64>,
+    /// prompt: login (ask for credentials even with a session), consent, or none (no page at all;
+    /// login_required without a session at the provider). Space-separated for several.
+    #[arg(long, value_name = "VALUES")]
+    pub prompt: Option<String>,
+    /// Pre-fill the username on the sign-in page.
+    #[arg(long, value_name = "USERNAME")]
+    pub login_hint: Option<String>,
+    /// Send the user to this identity provider of the organisation (Okta: its id, such as
+    /// 0oa…), without the provider's own sign-in page.
+    #[arg(long, value_name = "ID")]
+    pub idp: Option<String>,
+    /// One more authorization request parameter, sent as given (repeat for several).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub params: Vec<(String, String)>,
+}
+
+impl RequestArgs {
+    /// The engine's options: whoever types --acr-values wants that level and nothing less.
+    pub fn options(self) -> native_oidc::SignInOptions {
+        let acr_values: Vec<String> = self
+            .acr_values
+            .iter()
+            .flat_map(|v| v.split(|c: char| c == ',' || c.is_whitespace()))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect();
+        native_oidc::SignInOptions {
+            login_hint: self.login_hint,
+            prompt: self.prompt,
+            require_acr: !acr_values.is_empty(),
+            acr_values,
+            max_age: self.max_age.map(std::time::Duration::from_secs),
+            idp: self.idp,
+            extra_params: self.params,
+            subject: None,
+        }
+    }
+}
+
+fn name_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,8 +3,7 @@
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
     store::SESSION, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
-    PendingAuthorizations, Result, SessionStore, SessionSummary, SignInOptions, Storage,
-    PENDING_LIFETIME,
+    PendingAuthorizations, Result, SessionStore, SessionSummary, Storage, PENDING_LIFETIME,
 };
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -95,7 +94,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let redirect = config.redirect_uri().to_string();
     let auth = engine(OidcClient::new(config)?, store);
 
-    let request = auth.begin_sign_in(SignInOptions::default()).await?;
+    let request = auth.begin_sign_in(login.request.options()).await?;
     let mut pending = PendingAuthorizations::new();
     pending.insert(request.pending);
     let command = login.browser.browser.as_deref();

@@ -91,7 +91,14 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             // Both are shown without control characters (see native_oidc::text), on one line.
-            eprintln!("error: {}: {error}", error.kind());
+            match &error {
+                Error::StepUpRequired(step_up) => eprintln!(
+                    "error: {}: {error}; sign in with: {}",
+                    error.kind(),
+                    step_up_command(step_up)
+                ),
+                _ => eprintln!("error: {}: {error}", error.kind()),
+            }
             if is_status && matches!(error, Error::NotSignedIn) {
                 ExitCode::from(3)
             } else {
@@ -99,4 +106,17 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The `signin login` that answers an API's step-up challenge (the API's values shown without
+/// control characters, as every text from outside).
+fn step_up_command(step_up: &native_oidc::StepUp) -> String {
+    let mut command = String::from("signin login");
+    if !step_up.acr_values.is_empty() {
+        command.push_str(&format!(" --acr-values '{}'", step_up.acr_values.join(" ")));
+    }
+    if let Some(age) = step_up.max_age {
+        command.push_str(&format!(" --max-age {age}"));
+    }
+    native_oidc::text::printable(&command)
 }

@@ -7,6 +7,7 @@
 
 mod loopback;
 mod provider_text;
+mod request;
 mod store_states;
 mod vault;
 

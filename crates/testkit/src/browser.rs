@@ -28,6 +28,9 @@ impl LoginAction {
     }
 }
 
+/// The one-time code of dev/idp's second-factor page (its `IDP_OTP_CODE` default).
+pub const DEV_OTP_CODE: &str = "123456";
+
 /// Where the browser ended.
 #[derive(Clone, Debug)]
 pub enum Outcome {
@@ -86,6 +89,7 @@ impl Browser {
         let mut url = Url::parse(url).expect("the browser was given a URL");
         let mut form: Option<Vec<(String, String)>> = None;
         let mut logged_in = false;
+        let mut answered_otp = false;
         for _ in 0..30 {
             let request = match form.take() {
                 Some(fields) => self.http.post(url.clone()).form(&fields),
@@ -118,6 +122,19 @@ impl Browser {
                 url = url.join(&action_url).expect("bad form action");
                 form = Some(fields);
                 continue;
+            }
+            // dev/idp's second-factor page: its one-time code (after the password, or alone when
+            // only the second factor is missing).
+            if let Some((otp_url, _)) = matches!(action, LoginAction::SignIn { .. })
+                .then(|| find_form(&body, "/otp"))
+                .flatten()
+            {
+                if !answered_otp {
+                    answered_otp = true;
+                    url = url.join(&otp_url).expect("bad form action");
+                    form = Some(vec![("code".into(), DEV_OTP_CODE.into())]);
+                    continue;
+                }
             }
             if !logged_in {
                 if let Some((login_url, _)) = find_form(&body, "/login") {

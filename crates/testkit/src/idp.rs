@@ -44,6 +44,8 @@ pub struct IdpOptions {
     pub token_log: Option<PathBuf>,
     /// `IDP_USERS_FILE`: more users (a JSON array of `{ id, username, password, claims }`).
     pub users_file: Option<PathBuf>,
+    /// `IDP_TEST_IGNORE_MAX_AGE=1`: `max_age` is ignored (an old `auth_time` comes back).
+    pub ignore_max_age: bool,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -130,6 +132,9 @@ impl Idp {
         }
         if let Some(file) = &options.users_file {
             command.env("IDP_USERS_FILE", file);
+        }
+        if options.ignore_max_age {
+            command.env("IDP_TEST_IGNORE_MAX_AGE", "1");
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

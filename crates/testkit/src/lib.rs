@@ -17,7 +17,7 @@ mod idp;
 mod session_bus;
 mod small_disk;
 
-pub use browser::{Browser, LoginAction, Outcome};
+pub use browser::{Browser, LoginAction, Outcome, DEV_OTP_CODE};
 pub use idp::{token_hash, Idp, IdpOptions, TokenEvent, CLIENT_ID};
 pub use session_bus::{SecretItem, SessionBus};
 pub use small_disk::SmallDisk;

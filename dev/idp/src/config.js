@@ -41,6 +41,22 @@ export const DEFAULT_USERS = [
       zoneinfo: 'America/Los_Angeles',
     },
   },
+  // A second user, to show that a step-up (or a second account) is someone else's.
+  {
+    id: '00u1alice000000000002',
+    username: 'alice',
+    password: 'alice',
+    claims: {
+      name: 'Alice Example',
+      given_name: 'Alice',
+      family_name: 'Example',
+      preferred_username: 'alice@example.com',
+      email: 'alice@example.com',
+      email_verified: true,
+      locale: 'en-US',
+      zoneinfo: 'Europe/Paris',
+    },
+  },
 ];
 
 // Extra users come from IDP_USERS_FILE: a JSON array of { id, username, password, claims }.
@@ -80,6 +96,8 @@ export function loadConfig() {
     // Okta's grace period for refresh token rotation (0–60 s, default 30).
     refreshTokenGrace: seconds('IDP_REFRESH_TOKEN_GRACE', 30, { zero: true }),
     readyFile: process.env.IDP_READY_FILE || undefined,
+    // The one-time code of the second-factor page (a request with a urn:okta:loa:2fa:* acr_value).
+    otpCode: process.env.IDP_OTP_CODE || '123456',
     ttl: {
       accessToken: seconds('IDP_ACCESS_TOKEN_TTL', 3600),
       idToken: seconds('IDP_ID_TOKEN_TTL', 3600),
@@ -96,6 +114,8 @@ export function loadConfig() {
       userinfoDelayMs: Number(process.env.IDP_TEST_USERINFO_DELAY_MS ?? 0),
       refreshDelayMs: Number(process.env.IDP_TEST_REFRESH_DELAY_MS ?? 0),
       refreshTokenType: process.env.IDP_TEST_REFRESH_TOKEN_TYPE || undefined,
+      // `1`: max_age is ignored (no new sign-in, an old auth_time), as a provider that does not honour it.
+      ignoreMaxAge: process.env.IDP_TEST_IGNORE_MAX_AGE === '1',
       // One JSON line per refresh-token event, without token values (src/token-log.js).
       tokenLog: process.env.IDP_TEST_TOKEN_LOG || undefined,
     },

@@ -99,7 +99,7 @@ async function main() {
         req.url = url.pathname.slice(PREFIX.length) + url.search;
         callback(req, res);
       } else if (!handleDashboard({ config, orgUrl, targets }, req, res, url.pathname)
-        && !(await handleInteraction(provider, accounts, targets, req, res, url.pathname))) {
+        && !(await handleInteraction(provider, accounts, targets, config, req, res, url.pathname))) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found');
       }

@@ -1,6 +1,11 @@
-// The identity provider's own pages: a username/password form with Cancel, and consent approved
+// The identity provider's own pages: a username/password form with Cancel, a second-factor page
+// (a one-time code) when the request asks for a urn:okta:loa:2fa:* level, and consent approved
 // automatically (a native app registered by the organisation needs no consent screen, as on Okta).
 import { page, escapeHtml, htmlHeaders } from './pages.js';
+import { acrFor, wantsSecondFactor } from './provider.js';
+
+// Who passed the password step of an interaction that still needs its second factor, by uid.
+const passwordDone = new Map();
 
 async function readForm(req) {
   let body = '';
@@ -26,6 +31,32 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 </form>`);
 }
 
+function otpPage(uid, { error } = {}) {
+  return page('Verify it is you', `<h1>Verify it's you</h1>
+<p>Enter the code from your authenticator app.</p>
+${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${uid}/otp" autocomplete="off">
+  <label for="code">Code</label>
+  <input id="code" name="code" inputmode="numeric" required autofocus>
+  <button class="primary" id="verify" type="submit">Verify</button>
+</form>
+<form method="post" action="/interaction/${uid}/abort">
+  <button class="secondary" id="cancel" type="submit">Cancel</button>
+</form>`);
+}
+
+// The account whose second factor this interaction asks for: one that passed the password step
+// here, or the session's when only the second factor is missing (a step-up).
+function secondFactorAccount(details) {
+  const passed = passwordDone.get(details.uid);
+  if (passed) return passed;
+  const reasons = details.prompt.reasons ?? [];
+  if (details.session?.accountId && reasons.length === 1 && reasons[0] === 'second_factor') {
+    return details.session.accountId;
+  }
+  return undefined;
+}
+
 function send(res, targets, status, html) {
   res.writeHead(status, htmlHeaders(targets));
   res.end(html);
@@ -48,8 +79,8 @@ async function approveConsent(provider, req, res, details) {
 
 // Handles /interaction/:uid[/login|/abort]; answers false for any other path. `targets` are where the
 // page's forms may lead (see pages.js).
-export async function handleInteraction(provider, accounts, targets, req, res, pathname) {
-  const match = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/.exec(pathname);
+export async function handleInteraction(provider, accounts, targets, { otpCode }, req, res, pathname) {
+  const match = /^\/interaction\/([\w-]+)(?:\/(login|otp|abort))?$/.exec(pathname);
   if (!match) return false;
   const [, uid, action] = match;
   let details;
@@ -64,11 +95,30 @@ export async function handleInteraction(provider, accounts, targets, req, res, p
   }
 
   if (req.method === 'GET' && !action) {
-    if (details.prompt.name === 'login') send(res, targets, 200, loginPage(uid));
-    else await approveConsent(provider, req, res, details);
+    if (details.prompt.name !== 'login') await approveConsent(provider, req, res, details);
+    else if (secondFactorAccount(details)) send(res, targets, 200, otpPage(uid));
+    else send(res, targets, 200, loginPage(uid, { username: details.params.login_hint ?? '' }));
+    return true;
+  }
+  if (req.method === 'POST' && action === 'otp') {
+    const accountId = secondFactorAccount(details);
+    if (!accountId) {
+      send(res, targets, 400, loginPage(uid, { error: 'Sign in with your password first.' }));
+      return true;
+    }
+    const form = await readForm(req);
+    if (form.get('code') !== otpCode) {
+      send(res, targets, 401, otpPage(uid, { error: 'That code is not right.' }));
+      return true;
+    }
+    passwordDone.delete(uid);
+    await provider.interactionFinished(req, res, {
+      login: { accountId, acr: acrFor(details.params, { otp: true }), amr: ['pwd', 'otp'] },
+    }, { mergeWithLastSubmission: false });
     return true;
   }
   if (req.method === 'POST' && action === 'abort') {
+    passwordDone.delete(uid);
     await provider.interactionFinished(req, res, {
       error: 'access_denied',
       error_description: 'The user cancelled the sign-in.',
@@ -83,9 +133,16 @@ export async function handleInteraction(provider, accounts, targets, req, res, p
       send(res, targets, 401, loginPage(uid, { username, error: 'Unknown username or wrong password.' }));
       return true;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: account.id } }, {
-      mergeWithLastSubmission: false,
-    });
+    if (wantsSecondFactor(details.params)) {
+      passwordDone.set(uid, account.id);
+      // Forgotten with the interaction (its lifetime is 600 s).
+      setTimeout(() => passwordDone.delete(uid), 600_000).unref();
+      send(res, targets, 200, otpPage(uid));
+      return true;
+    }
+    await provider.interactionFinished(req, res, {
+      login: { accountId: account.id, acr: acrFor(details.params, { otp: false }), amr: ['pwd'] },
+    }, { mergeWithLastSubmission: false });
     return true;
   }
   send(res, targets, 405, page('Not allowed', '<h1>Method not allowed</h1>'));

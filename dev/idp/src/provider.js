@@ -2,7 +2,7 @@
 // Okta's route names, JWT access tokens for `api://default` with `cid`/`uid`/`scp`, refresh tokens for
 // `offline_access` without `prompt=consent`, rotation of refresh tokens, RFC 9207 `iss` on every callback.
 import { randomBytes } from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT } from 'jose';
 import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
 import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
@@ -12,8 +12,51 @@ import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 
 export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
+// Okta's authentication levels (`acr_values` on the authorize request, `acr` in the tokens).
+export const ACR = {
+  password: 'urn:okta:loa:1fa:pwd',
+  secondFactor: 'urn:okta:loa:2fa:any',
+};
+export const ACR_VALUES = [
+  'urn:okta:loa:1fa:any', ACR.password, ACR.secondFactor, 'urn:okta:loa:2fa:any:ifpossible', 'phr', 'phrh',
+];
+
+const isSecondFactor = (acr) => String(acr ?? '').startsWith('urn:okta:loa:2fa:');
+const asked = (params) => String(params.acr_values ?? '').split(' ').filter(Boolean);
+
+// True when the request asks for a second factor (dev/idp can always give one, so `ifpossible` too).
+export function wantsSecondFactor(params) {
+  return asked(params).some(isSecondFactor);
+}
+
+// The `acr` of a sign-in by password (and one-time code, with `otp`): as on Okta, the level asked for
+// that it meets, else what it is. (Phishing-resistant levels, phr and phrh, are never met here.)
+export function acrFor(params, { otp }) {
+  const met = otp
+    ? ['urn:okta:loa:1fa:any', ACR.secondFactor, 'urn:okta:loa:2fa:any:ifpossible']
+    : ['urn:okta:loa:1fa:any', ACR.password];
+  return asked(params).find((acr) => met.includes(acr)) ?? (otp ? ACR.secondFactor : ACR.password);
+}
+
+// oidc-provider's login prompt, plus Okta's step-up: a session signed in with a password only is
+// asked for the second factor when the request wants one. `ignoreMaxAge` (a test option) drops the
+// max_age check, as a provider that ignores max_age would.
+function policy({ ignoreMaxAge }) {
+  const prompts = interactionPolicy.base();
+  const login = prompts.get('login');
+  login.checks.add(new interactionPolicy.Check('second_factor', 'a second factor is required', (ctx) => {
+    const { oidc } = ctx;
+    return wantsSecondFactor(oidc.params) && oidc.session.accountId && !isSecondFactor(oidc.session.acr)
+      ? interactionPolicy.Check.REQUEST_PROMPT
+      : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  }));
+  if (ignoreMaxAge) login.checks.remove('max_age');
+  return prompts;
+}
+
 const CLAIMS = {
-  openid: ['sub'],
+  // How and when the user authenticated, in every ID token as on Okta (`amr` ["pwd"], ["pwd","otp"]).
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
   email: ['email', 'email_verified'],
 };
@@ -104,14 +147,23 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
     formats: {
       customizers: {
         // Okta's access token claims: client id, user id and the granted scopes as an array.
-        jwt(_ctx, token, jwt) {
+        // How and when the user authenticated (`acr`, `auth_time`), from the code or refresh token the
+        // access token is issued for, so an API can ask for a step-up (RFC 9470).
+        jwt(ctx, token, jwt) {
           jwt.payload.cid = token.clientId;
           if (token.accountId) jwt.payload.uid = token.accountId;
           jwt.payload.scp = [...token.scopes];
+          const source = ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken;
+          if (source?.acr) jwt.payload.acr = source.acr;
+          if (source?.authTime) jwt.payload.auth_time = source.authTime;
         },
       },
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    acrValues: ACR_VALUES,
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: policy({ ignoreMaxAge: config.test.ignoreMaxAge }),
+    },
     findAccount: (_ctx, sub) => {
       const account = accounts.byId(sub);
       if (!account) return undefined;

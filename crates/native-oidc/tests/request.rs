@@ -1,0 +1,252 @@
+//! The authorization request's options against dev/idp: each reaches the provider, which acts on it,
+//! and the ID token is held to what was asked (`acr`, `auth_time`).
+
+use std::{path::Path, time::Duration};
+
+use native_oidc::{
+    Auth, Error, ErrorKind, OidcClient, PendingAuthorizations, SessionStore, SignInOptions,
+};
+use testkit::{Browser, Idp, IdpOptions, LoginAction};
+
+use crate::support::config;
+
+const SECOND_FACTOR: &str = "urn:okta:loa:2fa:any";
+
+fn auth_with_leeway(idp: &Idp, path: &Path, leeway: Duration) -> Auth {
+    let client = OidcClient::new(config(idp))
+        .unwrap()
+        .with_clock_leeway(leeway);
+    Auth::new(client, SessionStore::file(path))
+}
+
+/// A sign-in with `options` in `browser` (whose cookies hold the provider's session, if any).
+async fn sign_in_with(
+    auth: &Auth,
+    browser: &Browser,
+    options: SignInOptions,
+) -> native_oidc::Result<native_oidc::SessionSummary> {
+    let request = auth.begin_sign_in(options).await?;
+    let mut pending = PendingAuthorizations::new();
+    pending.insert(request.pending);
+    let callback = browser
+        .open(request.url.as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    auth.complete_sign_in(callback.as_str(), &mut pending).await
+}
+
+#[tokio::test]
+async fn a_second_factor_asked_for_is_asked_by_the_provider_and_shown_in_the_id_token() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let summary = sign_in_with(
+        &auth,
+        &Browser::new(),
+        SignInOptions {
+            acr_values: vec![SECOND_FACTOR.into()],
+            require_acr: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.claims["acr"], SECOND_FACTOR);
+    // The one-time code page was passed (dev/idp says `otp` only then).
+    assert_eq!(summary.claims["amr"], serde_json::json!(["pwd", "otp"]));
+}
+
+#[tokio::test]
+async fn a_level_the_provider_did_not_reach_is_refused_and_its_tokens_revoked() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = crate::support::auth(&idp, &path);
+    // Phishing-resistant: dev/idp signs in with a password all the same, as a lenient provider would.
+    let error = sign_in_with(
+        &auth,
+        &Browser::new(),
+        SignInOptions {
+            acr_values: vec!["phr".into()],
+            require_acr: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidIdToken, "{error}");
+    assert!(
+        error.to_string().contains("urn:okta:loa:1fa:pwd") && error.to_string().contains("phr"),
+        "{error}"
+    );
+    assert!(!path.exists(), "nothing is stored");
+    assert!(
+        idp.revocations().await >= 1,
+        "the tokens issued are revoked"
+    );
+    assert!(auth.session().await.is_none());
+}
+
+#[tokio::test]
+async fn a_level_asked_for_but_not_required_is_a_wish() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let summary = sign_in_with(
+        &auth,
+        &Browser::new(),
+        SignInOptions {
+            acr_values: vec!["phr".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.claims["acr"], "urn:okta:loa:1fa:pwd");
+}
+
+#[tokio::test]
+async fn max_age_and_prompt_login_make_the_provider_ask_again() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let browser = Browser::new();
+    sign_in_with(&auth, &browser, SignInOptions::default())
+        .await
+        .unwrap();
+    for options in [
+        SignInOptions {
+            max_age: Some(Duration::from_secs(1)),
+            ..Default::default()
+        },
+        SignInOptions {
+            prompt: Some("login".into()),
+            ..Default::default()
+        },
+    ] {
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let before = chrono::Utc::now().timestamp();
+        let summary = sign_in_with(&auth, &browser, options.clone())
+            .await
+            .unwrap();
+        let auth_time = summary.claims["auth_time"].as_i64().expect("auth_time");
+        assert!(
+            auth_time >= before,
+            "{options:?}: signed in again at {auth_time}, not before {before}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_auth_time_older_than_max_age_is_refused() {
+    let idp = Idp::start_with(IdpOptions {
+        ignore_max_age: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = auth_with_leeway(&idp, &path, Duration::from_secs(1));
+    let browser = Browser::new();
+    let first = sign_in_with(&auth, &browser, SignInOptions::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let error = sign_in_with(
+        &auth,
+        &browser,
+        SignInOptions {
+            max_age: Some(Duration::from_secs(1)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidIdToken, "{error}");
+    assert!(error.to_string().contains("max_age"), "{error}");
+    // The earlier session stays.
+    assert_eq!(auth.session().await.unwrap().subject, first.subject);
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_provider_session_is_login_required() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = crate::support::auth(&idp, &path);
+    let error = sign_in_with(
+        &auth,
+        &Browser::new(),
+        SignInOptions {
+            prompt: Some("none".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::LoginRequired, "{error}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn every_option_is_in_the_authorization_url() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let request = auth
+        .begin_sign_in(SignInOptions {
+            login_hint: Some("demo@example.com".into()),
+            prompt: Some("login consent".into()),
+            acr_values: vec![SECOND_FACTOR.into(), "urn:okta:loa:1fa:any".into()],
+            require_acr: false,
+            max_age: Some(Duration::from_secs(300)),
+            idp: Some("0oa1enterprise".into()),
+            extra_params: vec![("locale".into(), "fr-FR".into())],
+            // Checked on return, never sent.
+            subject: Some("00u1demo0000000000001".into()),
+        })
+        .await
+        .unwrap();
+    let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    for (name, value) in [
+        ("login_hint", "demo@example.com"),
+        ("prompt", "login consent"),
+        ("acr_values", "urn:okta:loa:2fa:any urn:okta:loa:1fa:any"),
+        ("max_age", "300"),
+        ("idp", "0oa1enterprise"),
+        ("locale", "fr-FR"),
+    ] {
+        assert!(
+            query.contains(&(name.to_string(), value.to_string())),
+            "{name}={value} in {query:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn options_that_cannot_be_sent_are_config_errors() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let cases = [
+        SignInOptions {
+            extra_params: vec![("state".into(), "chosen".into())],
+            ..Default::default()
+        },
+        SignInOptions {
+            extra_params: vec![("redirect_uri".into(), "https://evil.example".into())],
+            ..Default::default()
+        },
+        SignInOptions {
+            acr_values: vec!["two words".into()],
+            ..Default::default()
+        },
+        SignInOptions {
+            require_acr: true,
+            ..Default::default()
+        },
+    ];
+    for options in cases {
+        let error = auth.begin_sign_in(options.clone()).await.unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{options:?}: {error}");
+    }
+}
