@@ -108,3 +108,55 @@ fn parameters_reach_the_browser_and_reserved_ones_are_refused() {
         );
     }
 }
+
+/// dev/idp's demo API, served on a thread of its own; its base URL.
+fn demo_api(env: &Env) -> String {
+    let issuer = env.idp.issuer().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let api = demo_api::Api::new(demo_api::Verifier::new(
+                    &issuer,
+                    "api://default",
+                    [testkit::CLIENT_ID],
+                ));
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, demo_api::app(std::sync::Arc::new(api)))
+                    .await
+                    .unwrap();
+            })
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn call_says_which_flags_answer_a_step_up_and_they_do() {
+    let env = Env::new(IdpOptions::default());
+    let sensitive = format!("{}/api/sensitive", demo_api(&env));
+    env.login(&[]).json();
+
+    let run = env.run(&["call", &sensitive]);
+    let line = run.error_line();
+    assert_eq!(
+        line,
+        "error: step_up_required: the API needs a sign-in at level urn:okta:loa:2fa:any within \
+         the last 300 s; sign in with: signin login --acr-values 'urn:okta:loa:2fa:any' --max-age 300"
+    );
+    // Still signed in, with the same tokens.
+    assert_eq!(env.run(&["status"]).code, 0);
+
+    let summary = env
+        .login(&["--acr-values", "urn:okta:loa:2fa:any", "--max-age", "300"])
+        .json();
+    assert_eq!(summary["claims"]["acr"], "urn:okta:loa:2fa:any");
+    let run = env.run(&["call", &sensitive]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(body["acr"], "urn:okta:loa:2fa:any");
+}
