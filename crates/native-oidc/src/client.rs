@@ -26,6 +26,7 @@ use crate::{
     error::{Error, Result},
     http::{HttpClient, HttpError},
     id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY},
+    par,
     pending::{
         AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
         PENDING_LIFETIME,
@@ -197,7 +198,9 @@ impl OidcClient {
             .cloned()
     }
 
-    /// Builds the authorization URL (PKCE S256, `state`, `nonce`) and the pending authorization to keep.
+    /// Builds the authorization request (PKCE S256, `state`, `nonce`, the options; `dpop_jkt` with
+    /// DPoP), pushes it first when [`crate::Par`] and the provider say so, and returns the URL for the
+    /// browser and the pending authorization to keep.
     pub async fn begin_sign_in(&self, options: SignInOptions) -> Result<AuthorizationRequest> {
         let asked = Asked::of(&options)?;
         let discovered = self.discovered().await?;
@@ -243,10 +246,22 @@ impl OidcClient {
         for (name, value) in options.extra_params {
             request = request.add_extra_param(name, value);
         }
+        let dpop_key = self.config.dpop().then(DpopKey::generate).transpose()?;
+        let pushed = par::endpoint(self.config.par(), discovered.provider.extra())?;
+        if let (Some(key), None) = (&dpop_key, pushed) {
+            // RFC 9449 §10: the code is bound to the key, so a stolen one is worth nothing. (A pushed
+            // request binds it with the proof it is sent with.)
+            request = request.add_extra_param("dpop_jkt", key.thumbprint());
+        }
         let (url, state, nonce) = request.url();
+        let url = match pushed {
+            Some(endpoint) => {
+                par::push(&self.transport(dpop_key.as_ref(), false), endpoint, &url).await?
+            }
+            None => url,
+        };
         let lifetime = chrono::Duration::from_std(self.pending_lifetime)
             .map_err(|_| Error::config("the pending sign-in lifetime is too long"))?;
-        let dpop_key = self.config.dpop().then(DpopKey::generate).transpose()?;
         Ok(AuthorizationRequest {
             url,
             pending: PendingAuthorization {

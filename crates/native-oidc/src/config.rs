@@ -25,6 +25,37 @@ pub struct Config {
     post_logout_redirect_uri: Option<PostLogoutRedirectUrl>,
     scopes: Vec<Scope>,
     dpop: bool,
+    par: Par,
+}
+
+/// Whether sign-ins push their authorization request first (RFC 9126, Pushed Authorization
+/// Requests): the browser then opens a URL with only `client_id` and `request_uri`, so nothing of the
+/// request can be read or changed on the way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Par {
+    /// When the provider's discovery names a `pushed_authorization_request_endpoint` (default).
+    #[default]
+    Auto,
+    /// Always; a provider without the endpoint is a `config` error.
+    On,
+    /// Never; a provider that requires it (`require_pushed_authorization_requests`) is a `config`
+    /// error.
+    Off,
+}
+
+impl std::str::FromStr for Par {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Par::Auto),
+            "on" | "true" | "1" | "yes" => Ok(Par::On),
+            "off" | "false" | "0" | "no" => Ok(Par::Off),
+            other => Err(Error::config(format!(
+                "par must be auto, on or off, not {other:?}"
+            ))),
+        }
+    }
 }
 
 impl Config {
@@ -44,6 +75,7 @@ impl Config {
             redirect_uri: RedirectUrl::from_url(redirect),
             post_logout_redirect_uri: None,
             dpop: false,
+            par: Par::Auto,
             scopes: DEFAULT_SCOPES
                 .iter()
                 .map(|s| Scope::new(s.to_string()))
@@ -68,6 +100,17 @@ impl Config {
     /// True when sign-ins use DPoP.
     pub fn dpop(&self) -> bool {
         self.dpop
+    }
+
+    /// Sets whether sign-ins push their request first ([`Par`]; `Auto` by default).
+    pub fn with_par(mut self, par: Par) -> Self {
+        self.par = par;
+        self
+    }
+
+    /// Whether sign-ins push their request first.
+    pub fn par(&self) -> Par {
+        self.par
     }
 
     /// Replaces the scopes; `openid` must be among them.
@@ -227,6 +270,8 @@ pub struct ConfigSource {
     pub scopes: Option<Vec<String>>,
     /// `dpop`: bind tokens to the device with DPoP.
     pub dpop: Option<bool>,
+    /// `par`: `auto`, `on` or `off` ([`Par`]).
+    pub par: Option<String>,
 }
 
 fn scopes_from_string_or_list<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
@@ -286,15 +331,21 @@ pub const DPOP: Setting = Setting {
     key: "dpop",
     env: "OIDC_DPOP",
 };
+/// Pushed authorization requests: `auto`, `on` or `off`.
+pub const PAR: Setting = Setting {
+    key: "par",
+    env: "OIDC_PAR",
+};
 
 /// Environment variables read by [`ConfigSource::from_env`].
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     ISSUER.env,
     CLIENT_ID.env,
     REDIRECT_URI.env,
     LOGOUT_REDIRECT_URI.env,
     SCOPES.env,
     DPOP.env,
+    PAR.env,
 ];
 
 impl ConfigSource {
@@ -315,7 +366,8 @@ impl ConfigSource {
     }
 
     /// Reads `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_REDIRECT_URI`, `OIDC_LOGOUT_REDIRECT_URI`,
-    /// `OIDC_SCOPES` (space-separated) and `OIDC_DPOP` (`true`/`1`); empty variables count as unset.
+    /// `OIDC_SCOPES` (space-separated), `OIDC_DPOP` (`true`/`1`) and `OIDC_PAR` (`auto`, `on`,
+    /// `off`); empty variables count as unset.
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -330,6 +382,7 @@ impl ConfigSource {
             logout_redirect_uri: get(LOGOUT_REDIRECT_URI.env),
             scopes: get(SCOPES.env).map(|s| s.split_whitespace().map(str::to_string).collect()),
             dpop: get(DPOP.env).map(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
+            par: get(PAR.env),
         }
     }
 
@@ -342,6 +395,7 @@ impl ConfigSource {
             logout_redirect_uri: self.logout_redirect_uri.or(fallback.logout_redirect_uri),
             scopes: self.scopes.or(fallback.scopes),
             dpop: self.dpop.or(fallback.dpop),
+            par: self.par.or(fallback.par),
         }
     }
 
@@ -362,7 +416,11 @@ impl ConfigSource {
         if let Some(scopes) = self.scopes {
             config = config.with_scopes(scopes)?;
         }
-        Ok(config.with_dpop(self.dpop.unwrap_or(false)))
+        let par = match self.par {
+            Some(par) => par.parse()?,
+            None => Par::Auto,
+        };
+        Ok(config.with_dpop(self.dpop.unwrap_or(false)).with_par(par))
     }
 }
 

@@ -84,6 +84,7 @@ pub mod fuzzing;
 pub mod http;
 mod id_token;
 pub mod jwk;
+mod par;
 mod pending;
 mod provider;
 mod session;
@@ -94,10 +95,14 @@ pub mod text;
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN, DEFAULT_SAVE_PATIENCE};
 pub use callback::{is_redirect_to, Callback, IntoCallback};
 pub use client::{EndSessionRequest, OidcClient, RefreshAnswer};
-pub use config::{is_https_or_loopback, Config, ConfigSource, Setting, DEFAULT_SCOPES, ENV_VARS};
+pub use config::{
+    is_https_or_loopback, Config, ConfigSource, Par, Setting, DEFAULT_SCOPES, ENV_VARS,
+};
 /// The settings every program built on this crate reads, by name in a config file and in the environment.
 pub mod settings {
-    pub use crate::config::{CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, REDIRECT_URI, SCOPES};
+    pub use crate::config::{
+        CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES,
+    };
 }
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};

@@ -33,6 +33,11 @@ pub struct ExtraMetadata {
     /// RFC 9207: the authorization response always carries `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126: where authorization requests are pushed (Okta: `/v1/par`).
+    pub pushed_authorization_request_endpoint: Option<url::Url>,
+    /// RFC 9126: the provider takes no authorization request that was not pushed.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -167,6 +172,10 @@ fn check_endpoints(metadata: &Metadata) -> Result<()> {
         (
             "end_session_endpoint",
             extra.end_session_endpoint.as_ref().map(|u| u.url()),
+        ),
+        (
+            "pushed_authorization_request_endpoint",
+            extra.pushed_authorization_request_endpoint.as_ref(),
         ),
     ];
     for (name, url) in endpoints {

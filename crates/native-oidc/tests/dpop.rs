@@ -12,9 +12,12 @@ use url::Url;
 
 use crate::support::{config, sign_in, Fixture};
 
+/// DPoP required, and no pushed requests (a pushed request's answer carries the first nonce; see
+/// `request::a_pushed_request_with_dpop_binds_the_code_to_the_key`).
 fn dpop_required() -> IdpOptions {
     IdpOptions {
         dpop: Some("required"),
+        par: Some("off"),
         ..Default::default()
     }
 }

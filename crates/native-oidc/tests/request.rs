@@ -1,10 +1,11 @@
-//! The authorization request's options against dev/idp: each reaches the provider, which acts on it,
-//! and the ID token is held to what was asked (`acr`, `auth_time`).
+//! The authorization request against dev/idp: each option reaches the provider, which acts on it, and
+//! the ID token is held to what was asked (`acr`, `auth_time`); pushed requests (PAR) and codes
+//! bound to a DPoP key.
 
 use std::{path::Path, time::Duration};
 
 use native_oidc::{
-    Auth, Error, ErrorKind, OidcClient, PendingAuthorizations, SessionStore, SignInOptions,
+    Auth, Error, ErrorKind, OidcClient, Par, PendingAuthorizations, SessionStore, SignInOptions,
 };
 use testkit::{Browser, Idp, IdpOptions, LoginAction};
 
@@ -189,7 +190,10 @@ async fn prompt_none_without_a_provider_session_is_login_required() {
 
 #[tokio::test]
 async fn every_option_is_in_the_authorization_url() {
-    let idp = Idp::start();
+    let idp = Idp::start_with(IdpOptions {
+        par: Some("off"),
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
     let request = auth
@@ -248,5 +252,153 @@ async fn options_that_cannot_be_sent_are_config_errors() {
     for options in cases {
         let error = auth.begin_sign_in(options.clone()).await.unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{options:?}: {error}");
+    }
+}
+
+/// The query parameter names of a URL, sorted.
+fn param_names(url: &url::Url) -> Vec<String> {
+    let mut names: Vec<String> = url.query_pairs().map(|(n, _)| n.into_owned()).collect();
+    names.sort();
+    names
+}
+
+fn auth_with_par(idp: &Idp, path: &Path, par: Par, dpop: bool) -> Auth {
+    let client = OidcClient::new(config(idp).with_par(par).with_dpop(dpop)).unwrap();
+    Auth::new(client, SessionStore::file(path))
+}
+
+#[tokio::test]
+async fn a_pushed_request_leaves_only_client_id_and_request_uri_in_the_browser_url() {
+    for provider in ["on", "required"] {
+        let idp = Idp::start_with(IdpOptions {
+            par: Some(provider),
+            ..Default::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let auth = auth_with_par(&idp, &dir.path().join("session.json"), Par::Auto, false);
+        let request = auth
+            .begin_sign_in(SignInOptions {
+                login_hint: Some("demo@example.com".into()),
+                acr_values: vec![SECOND_FACTOR.into()],
+                require_acr: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            param_names(&request.url),
+            ["client_id", "request_uri"],
+            "IDP_PAR={provider}"
+        );
+        assert_eq!(
+            idp.stats().await["requests"]["POST /oauth2/default/v1/par"],
+            1
+        );
+        // What was pushed is what the provider acts on: the second factor, and its acr.
+        let mut pending = PendingAuthorizations::new();
+        pending.insert(request.pending);
+        let callback = Browser::new()
+            .open(request.url.as_str(), &LoginAction::demo())
+            .await
+            .app_redirect();
+        let summary = auth
+            .complete_sign_in(callback.as_str(), &mut pending)
+            .await
+            .unwrap();
+        assert_eq!(summary.claims["acr"], SECOND_FACTOR);
+    }
+}
+
+#[tokio::test]
+async fn the_par_setting_forces_pushing_on_or_off_and_says_when_the_provider_disagrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    // Offered, but off: a plain request.
+    let offered = Idp::start();
+    let request = auth_with_par(&offered, &path, Par::Off, false)
+        .begin_sign_in(SignInOptions::default())
+        .await
+        .unwrap();
+    assert!(param_names(&request.url).contains(&"code_challenge".to_string()));
+    // Required, and off: refused before anything is sent.
+    let required = Idp::start_with(IdpOptions {
+        par: Some("required"),
+        ..Default::default()
+    });
+    let error = auth_with_par(&required, &path, Par::Off, false)
+        .begin_sign_in(SignInOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error}");
+    assert!(error.to_string().contains("requires pushed"), "{error}");
+    // Not offered, and on.
+    let none = Idp::start_with(IdpOptions {
+        par: Some("off"),
+        ..Default::default()
+    });
+    let error = auth_with_par(&none, &path, Par::On, false)
+        .begin_sign_in(SignInOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error}");
+    // A plain request to a provider that requires pushing is refused by it (the engine never
+    // sends one: this is what it would meet).
+    let plain = with_param_removed(&request.url, &required);
+    let refused = Browser::new()
+        .open(&plain, &LoginAction::demo())
+        .await
+        .app_redirect();
+    assert!(
+        refused
+            .query_pairs()
+            .any(|(n, v)| n == "error" && v == "invalid_request"),
+        "{refused}"
+    );
+}
+
+/// `url`'s request sent to `idp`'s authorization endpoint instead.
+fn with_param_removed(url: &url::Url, idp: &Idp) -> String {
+    let mut moved = url::Url::parse(&format!("{}/v1/authorize", idp.issuer())).unwrap();
+    moved.set_query(url.query());
+    moved.to_string()
+}
+
+/// The pending sign-in as it would be with another DPoP key: the code redeemed with that key.
+fn with_another_key(
+    pending: native_oidc::PendingAuthorization,
+) -> native_oidc::PendingAuthorization {
+    let mut json = serde_json::to_value(&pending).unwrap();
+    let other = native_oidc::DpopKey::generate().unwrap();
+    json["dpop_key"] = serde_json::to_value(&other).unwrap();
+    serde_json::from_value(json).unwrap()
+}
+
+#[tokio::test]
+async fn a_code_bound_to_a_dpop_key_is_refused_with_another_key() {
+    // Without pushing, the request carries `dpop_jkt`; pushed, the push's proof binds the code.
+    for (provider, par) in [("off", Par::Auto), ("on", Par::Auto)] {
+        let idp = Idp::start_with(IdpOptions {
+            par: Some(provider),
+            ..Default::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        let auth = auth_with_par(&idp, &path, par, true);
+        let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
+        if provider == "off" {
+            assert!(param_names(&request.url).contains(&"dpop_jkt".to_string()));
+        }
+        let mut pending = PendingAuthorizations::new();
+        pending.insert(with_another_key(request.pending));
+        let callback = Browser::new()
+            .open(request.url.as_str(), &LoginAction::demo())
+            .await
+            .app_redirect();
+        let error = auth
+            .complete_sign_in(callback.as_str(), &mut pending)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "invalid_grant", "IDP_PAR={provider}: {error}");
+        assert!(!path.exists());
     }
 }

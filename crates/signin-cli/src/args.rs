@@ -38,7 +38,7 @@ pub struct Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in through the browser and store the session; prints a summary as JSON.
-    Login(Login),
+    Login(Box<Login>),
     /// Prints a summary of the stored session as JSON (exit code 3 when there is none).
     Status,
     /// Prints a valid access token (refreshed if needed), nothing else.

@@ -55,7 +55,7 @@ fn for_stdout(body: String) -> String {
 async fn run(cli: Cli) -> Result<String, Error> {
     let common = &cli.common;
     match cli.command {
-        Command::Login(login) => commands::login(common, login).await.map(|s| json(&s)),
+        Command::Login(login) => commands::login(common, *login).await.map(|s| json(&s)),
         Command::Status => commands::status(common).await.map(|s| json(&s)),
         Command::Token => commands::token(common).await,
         Command::Refresh => commands::refresh(common).await.map(|s| json(&s)),

@@ -73,6 +73,7 @@ pub fn sources(
         logout_redirect_uri,
         scopes: (!scopes.is_empty()).then_some(scopes),
         dpop: dpop.then_some(true),
+        par: None,
     };
     let file = match &common.config {
         Some(path) => ConfigSource::from_file(path)?,

@@ -68,7 +68,11 @@ struct Env {
 }
 
 impl Env {
-    fn new(options: IdpOptions) -> Self {
+    /// A provider with `options`; without pushed authorization requests unless they say so (the
+    /// listener tests read `redirect_uri` and `state` from the browser's URL, which a pushed request
+    /// leaves out; `request` tests PAR).
+    fn new(mut options: IdpOptions) -> Self {
+        options.par = options.par.or(Some("off"));
         Self {
             idp: Idp::start_with(options),
             dir: tempfile::tempdir().unwrap(),

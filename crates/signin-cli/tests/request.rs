@@ -58,6 +58,7 @@ fn prompt_none_without_a_provider_session_is_login_required() {
 
 #[test]
 fn parameters_reach_the_browser_and_reserved_ones_are_refused() {
+    // Not pushed (PAR), so the browser's URL holds them all.
     let env = Env::new(IdpOptions::default());
     // A browser command that writes down the URL it was given and stops: the sign-in cannot complete.
     let opened = env.dir.path().join("opened");
@@ -159,4 +160,34 @@ fn call_says_which_flags_answer_a_step_up_and_they_do() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let body: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(body["acr"], "urn:okta:loa:2fa:any");
+}
+
+#[test]
+fn with_a_provider_that_offers_par_the_browser_gets_only_a_request_uri() {
+    let env = Env::new(IdpOptions {
+        par: Some("on"),
+        ..Default::default()
+    });
+    let opened = env.dir.path().join("opened");
+    let browser = format!("sh -c 'echo \"$0\" > {}'", opened.display());
+    crate::finish(
+        env.login_command(&browser, &["--redirect-uri", "com.okta.example:/callback"])
+            .output()
+            .unwrap(),
+    );
+    let url = url::Url::parse(std::fs::read_to_string(&opened).unwrap().trim()).unwrap();
+    let names: Vec<String> = url.query_pairs().map(|(n, _)| n.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"]);
+    // And with OIDC_PAR=off, a plain request.
+    crate::finish(
+        env.login_command(&browser, &["--redirect-uri", "com.okta.example:/callback"])
+            .env("OIDC_PAR", "off")
+            .output()
+            .unwrap(),
+    );
+    let url = url::Url::parse(std::fs::read_to_string(&opened).unwrap().trim()).unwrap();
+    assert!(
+        url.query_pairs().any(|(n, _)| n == "code_challenge"),
+        "{url}"
+    );
 }

@@ -327,7 +327,11 @@ async fn cancel_forged_and_foreign_links() {
 
 #[tokio::test]
 async fn initiate_login_links_cannot_hijack_a_sign_in() {
-    let idp = Idp::start();
+    // Requests not pushed (PAR), so the browser's URL shows what the sign-in asks for.
+    let idp = Idp::start_with(IdpOptions {
+        par: Some("off"),
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let (app, platform) = started(
         &idp,

@@ -46,6 +46,8 @@ pub struct IdpOptions {
     pub users_file: Option<PathBuf>,
     /// `IDP_TEST_IGNORE_MAX_AGE=1`: `max_age` is ignored (an old `auth_time` comes back).
     pub ignore_max_age: bool,
+    /// `IDP_PAR`: `off`, `on` (dev/idp's default) or `required`.
+    pub par: Option<&'static str>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -132,6 +134,9 @@ impl Idp {
         }
         if let Some(file) = &options.users_file {
             command.env("IDP_USERS_FILE", file);
+        }
+        if let Some(par) = options.par {
+            command.env("IDP_PAR", par);
         }
         if options.ignore_max_age {
             command.env("IDP_TEST_IGNORE_MAX_AGE", "1");

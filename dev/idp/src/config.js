@@ -93,6 +93,8 @@ export function loadConfig() {
     keysFile: process.env.IDP_KEYS_FILE || undefined,
     // DPoP (RFC 9449): off, on (tokens bound when the client sends proofs), required (the client must).
     dpop: choice('IDP_DPOP', ['off', 'on', 'required'], 'on'),
+    // Pushed authorization requests (RFC 9126, Okta's /v1/par): off, on (offered), required (the only way).
+    par: choice('IDP_PAR', ['off', 'on', 'required'], 'on'),
     // Okta's grace period for refresh token rotation (0–60 s, default 30).
     refreshTokenGrace: seconds('IDP_REFRESH_TOKEN_GRACE', 30, { zero: true }),
     readyFile: process.env.IDP_READY_FILE || undefined,

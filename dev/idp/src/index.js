@@ -44,13 +44,27 @@ function createStats(provider) {
 }
 
 // Okta sends no `prompt` and still issues a refresh token for `offline_access`; oidc-provider drops
-// `offline_access` unless the prompt includes `consent`. Add it (consent is approved automatically).
-function okta_offline_access(url) {
-  const scope = url.searchParams.get('scope') ?? '';
-  const prompt = (url.searchParams.get('prompt') ?? '').split(' ').filter(Boolean);
+// `offline_access` unless the prompt includes `consent`. Add it (consent is approved automatically),
+// to the parameters of an authorization request (its URL's, or a pushed one's).
+function okta_offline_access(params) {
+  const scope = params.get('scope') ?? '';
+  const prompt = (params.get('prompt') ?? '').split(' ').filter(Boolean);
   if (scope.split(' ').includes('offline_access') && !prompt.includes('none') && !prompt.includes('consent')) {
-    url.searchParams.set('prompt', [...prompt, 'consent'].join(' '));
+    params.set('prompt', [...prompt, 'consent'].join(' '));
   }
+}
+
+// A pushed authorization request (POST /v1/par) with the same rule: its form is read here and
+// handed to oidc-provider already parsed (as `req.body`, which it takes instead of the stream).
+async function okta_offline_access_pushed(req) {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 56 * 1024) throw new Error('request entity too large');
+  }
+  const params = new URLSearchParams(body);
+  okta_offline_access(params);
+  req.body = Object.fromEntries(params);
 }
 
 // The cookie signing keys: kept in the data folder, so sessions survive a restart.
@@ -90,7 +104,8 @@ async function main() {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(stats));
       } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
-        if (url.pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url);
+        if (url.pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url.searchParams);
+        if (url.pathname === `${PREFIX}/v1/par` && req.method === 'POST') await okta_offline_access_pushed(req);
         // Mounted like express does it: the provider sees the path below the prefix, and
         // `originalUrl` keeps the prefix so the URLs it builds (resume, callbacks) keep it too.
         req.originalUrl = url.pathname + url.search;

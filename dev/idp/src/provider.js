@@ -111,6 +111,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       jwks: '/v1/keys',
       revocation: '/v1/revoke',
       end_session: '/v1/logout',
+      pushed_authorization_request: '/v1/par',
       introspection: '/v1/introspect',
     },
     ttl: {
@@ -133,6 +134,10 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
         requireNonce: (ctx) => ctx.oidc?.route === 'token',
       },
       introspection: { enabled: true },
+      pushedAuthorizationRequests: {
+        enabled: config.par !== 'off',
+        requirePushedAuthorizationRequests: config.par === 'required',
+      },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
