@@ -27,7 +27,8 @@ rm -f "$ready"
 # Keys, grants and sessions in a folder of the user's cache: stopping and starting `make run` keeps the
 # app signed in and the API answering.
 idp_data="${XDG_CACHE_HOME:-$HOME/.cache}/tauri-okta-signin/idp"
-PORT=$IDP_PORT IDP_READY_FILE="$ready" IDP_DATA_DIR="$idp_data" node dev/idp/src/index.js &
+# Pushed authorization requests on, as an Okta custom authorization server offers them: the app pushes.
+PORT=$IDP_PORT IDP_READY_FILE="$ready" IDP_DATA_DIR="$idp_data" IDP_PAR=on node dev/idp/src/index.js &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 [ -s "$ready" ] || { echo "dev/idp did not start" >&2; exit 1; }

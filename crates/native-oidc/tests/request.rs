@@ -314,7 +314,10 @@ async fn the_par_setting_forces_pushing_on_or_off_and_says_when_the_provider_dis
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.json");
     // Offered, but off: a plain request.
-    let offered = Idp::start();
+    let offered = Idp::start_with(IdpOptions {
+        par: Some("on"),
+        ..Default::default()
+    });
     let request = auth_with_par(&offered, &path, Par::Off, false)
         .begin_sign_in(SignInOptions::default())
         .await

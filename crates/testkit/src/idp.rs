@@ -46,7 +46,7 @@ pub struct IdpOptions {
     pub users_file: Option<PathBuf>,
     /// `IDP_TEST_IGNORE_MAX_AGE=1`: `max_age` is ignored (an old `auth_time` comes back).
     pub ignore_max_age: bool,
-    /// `IDP_PAR`: `off`, `on` (dev/idp's default) or `required`.
+    /// `IDP_PAR`: `off` (dev/idp's default), `on` or `required`.
     pub par: Option<&'static str>,
 }
 

@@ -94,7 +94,8 @@ export function loadConfig() {
     // DPoP (RFC 9449): off, on (tokens bound when the client sends proofs), required (the client must).
     dpop: choice('IDP_DPOP', ['off', 'on', 'required'], 'on'),
     // Pushed authorization requests (RFC 9126, Okta's /v1/par): off, on (offered), required (the only way).
-    par: choice('IDP_PAR', ['off', 'on', 'required'], 'on'),
+    // Off unless asked (make run turns it on), so a test sees the whole request in the browser's URL.
+    par: choice('IDP_PAR', ['off', 'on', 'required'], 'off'),
     // Okta's grace period for refresh token rotation (0–60 s, default 30).
     refreshTokenGrace: seconds('IDP_REFRESH_TOKEN_GRACE', 30, { zero: true }),
     readyFile: process.env.IDP_READY_FILE || undefined,
