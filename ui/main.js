@@ -8,6 +8,9 @@ let current = { status: 'restoring' };
 let apiResult = null;
 let banner = null;
 let busy = false;
+// The API path to call again once the step-up sign-in it asked for is back (once, and only if it
+// succeeded).
+let stepUpRetry = null;
 // A restore takes a millisecond; the spinner shows only when it takes longer (a keystore waiting to be
 // unlocked), so it does not flash, nor cost the idle window the memory of an animation.
 let slowStart = false;
@@ -94,11 +97,24 @@ function waiting() {
     el('div', { class: 'spinner', 'aria-hidden': 'true' }),
     el('h1', {}, 'Continue in your browser'),
     el('p', { class: 'muted' }, 'Finish signing in on the page that opened in your browser. You will come back here automatically.'),
-    el('button', { id: 'cancel', class: 'secondary', onclick: () => act(auth.cancelSignIn) }, 'Cancel'));
+    el('button', { id: 'cancel', class: 'secondary', onclick: () => { stepUpRetry = null; act(auth.cancelSignIn); } }, 'Cancel'));
+}
+
+// An API that needs a stronger sign-in (RFC 9470): why, and a button that runs it in the browser; the
+// call is made again once the user is back.
+function stepUpPanel({ stepUp, path, message }) {
+  return el('div', { id: 'api-result', class: 'api step-up', 'data-kind': 'step_up_required' },
+    el('p', { id: 'step-up-message' }, message),
+    el('button', {
+      id: 'step-up',
+      class: 'primary',
+      onclick: () => { stepUpRetry = path; act(() => auth.stepUp(stepUp)); },
+    }, 'Verify it\u2019s you'));
 }
 
 function apiPanel() {
   if (!apiResult) return null;
+  if (apiResult.stepUp) return stepUpPanel(apiResult);
   if (apiResult.error) return el('div', { id: 'api-result', class: 'api error' }, apiResult.error);
   const { status, body } = apiResult;
   const messages = Array.isArray(body?.messages) ? body.messages : null;
@@ -125,7 +141,8 @@ function signedIn(state) {
     el('p', { class: 'muted small', id: 'storage', 'data-storage': state.storage }, storageText(state.storage)),
     state.token_type === 'DPoP' ? el('p', { class: 'muted small', id: 'dpop' }, 'Tokens bound to this device (DPoP).') : null,
     el('div', { class: 'actions' },
-      el('button', { id: 'call-api', class: 'primary', onclick: callApi }, 'Call API'),
+      el('button', { id: 'call-api', class: 'primary', onclick: () => callApi('/api/messages') }, 'Call API'),
+      el('button', { id: 'call-sensitive', class: 'secondary', onclick: () => callApi('/api/sensitive') }, 'Call sensitive API'),
       el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out')),
     apiPanel(),
     el('details', { class: 'claims' },
@@ -133,14 +150,16 @@ function signedIn(state) {
       el('table', {}, el('tbody', {}, claims.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, claimText(v))))))));
 }
 
-async function callApi() {
+async function callApi(path) {
   if (busy) return;
   busy = true;
   render();
   try {
-    apiResult = await auth.fetchApi('/api/messages');
+    apiResult = await auth.fetchApi(path);
   } catch (error) {
-    apiResult = { error: errorMessage(error) };
+    apiResult = error?.kind === 'step_up_required' && error.step_up
+      ? { stepUp: error.step_up, path, message: errorMessage(error) }
+      : { error: errorMessage(error) };
   } finally {
     busy = false;
     render();
@@ -166,5 +185,11 @@ auth.subscribe((state) => {
   current = state;
   if (state.status !== 'signed_in') apiResult = null;
   render();
+  if (state.status === 'signed_in' && stepUpRetry) {
+    const path = stepUpRetry;
+    stepUpRetry = null;
+    // Back from the step-up: call again if it succeeded (a notice says why it did not).
+    if (!state.notice) callApi(path);
+  }
 }).then((state) => { current = state; render(); }, (error) => { banner = errorMessage(error); render(); });
 setInterval(() => { if (current.status === 'signed_in') render(); }, 30_000);

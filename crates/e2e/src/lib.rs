@@ -146,6 +146,17 @@ impl Session {
             .map(|_| ())
     }
 
+    /// Empties the first input matching `css`.
+    pub async fn clear(&self, css: &str) -> Result<(), String> {
+        let id = self
+            .find(css)
+            .await?
+            .ok_or_else(|| format!("no element {css} to clear"))?;
+        self.post(&format!("/element/{id}/clear"), json!({}))
+            .await
+            .map(|_| ())
+    }
+
     /// Saves a PNG screenshot (after a moment, so the page shown is painted, not only in the DOM).
     pub async fn screenshot(&self, path: &Path) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(300)).await;

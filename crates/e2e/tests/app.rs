@@ -595,6 +595,81 @@ async fn dpop() -> Result<(), String> {
     stack.quit(app).await
 }
 
+/// Step-up (RFC 9470): the demo API's sensitive route asks a password sign-in for a second factor;
+/// the app says so, the browser shows dev/idp's one-time-code page, and back in the app the call is
+/// made again and succeeds. Cancelling keeps the user signed in; a step-up that comes back as another
+/// user is refused, and the user stays signed in as before.
+async fn step_up() -> Result<(), String> {
+    // Pushed authorization requests on, as `make run` has them: the real app pushes its step-up.
+    let stack = Stack::start(
+        "step-up",
+        IdpOptions {
+            par: Some("on"),
+            ..Default::default()
+        },
+    )?;
+    let app = stack.launch().await?;
+    step(
+        "11. signed in with a password, Call sensitive API asks for a second factor",
+        Some(&app),
+        || async {
+            click(&app, "#sign-in").await?;
+            stack.handed_over("com.okta.example:/callback", 1).await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            click(&app, "#call-sensitive").await?;
+            wait_text(&app, "#step-up-message", "This needs a second factor").await?;
+            app.screenshot(&shots().join("11-step-up-asked.png")).await
+        },
+    )
+    .await?;
+    step(
+        "11. cancelled on the provider's page: still signed in, nothing called",
+        Some(&app),
+        || async {
+            stack.desktop.set_browser_action("cancel");
+            click(&app, "#step-up").await?;
+            stack.handed_over("com.okta.example:/callback", 2).await?;
+            wait_text(&app, "#notice", "Sign-in was cancelled").await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            (status(&app).await? == "signed_in")
+                .then_some(())
+                .ok_or("not signed in after a cancelled step-up".to_string())
+        },
+    )
+    .await?;
+    step(
+        "11. a step-up that comes back as alice is refused; demo stays signed in",
+        Some(&app),
+        || async {
+            stack.desktop.set_browser_action("alice");
+            click(&app, "#call-sensitive").await?;
+            click(&app, "#step-up").await?;
+            stack.handed_over("com.okta.example:/callback", 3).await?;
+            wait_text(&app, "#notice", "Another account signed in").await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            (stack.stored()["subject"] == "00u1demo0000000000001")
+                .then_some(())
+                .ok_or(format!("the stored session is {}", stack.stored()["subject"]))
+        },
+    )
+    .await?;
+    step(
+        "11. the second factor in the browser, then the call succeeds",
+        Some(&app),
+        || async {
+            stack.desktop.set_browser_action("signin");
+            click(&app, "#call-sensitive").await?;
+            click(&app, "#step-up").await?;
+            stack.handed_over("com.okta.example:/callback", 4).await?;
+            wait_text(&app, "#api-result", "Only after a second factor").await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            app.screenshot(&shots().join("11-step-up-done.png")).await
+        },
+    )
+    .await?;
+    stack.quit(app).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
 async fn app_signs_in_through_the_system_browser() {
@@ -602,7 +677,8 @@ async fn app_signs_in_through_the_system_browser() {
     if let Err(error) = async {
         journey().await?;
         short_lived_tokens().await?;
-        dpop().await
+        dpop().await?;
+        step_up().await
     }
     .await
     {

@@ -119,7 +119,7 @@ impl Desktop {
         std::fs::write(list, text).map_err(|e| e.to_string())
     }
 
-    /// What the person does on the login page: `signin` or `cancel`.
+    /// What the person does on the login page: `signin` (demo), `alice` or `cancel`.
     pub fn set_browser_action(&self, action: &str) {
         std::fs::write(self.dir.join("browser-action"), action).unwrap();
     }

@@ -5,16 +5,18 @@
 //! [`crate::Error::StepUpRequired`] with a [`StepUp`], whose [`StepUp::sign_in_options`] ask the
 //! provider for exactly that, for the same user.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{challenge, pending::SignInOptions, session::SessionSummary};
 
 /// What an API asked for in its `insufficient_user_authentication` challenge.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepUp {
     /// The authentication levels it accepts (`acr_values`), in its order; empty when it named none.
+    #[serde(default)]
     pub acr_values: Vec<String>,
     /// How recent the authentication must be, in seconds (`max_age`), if it said.
+    #[serde(default)]
     pub max_age: Option<u64>,
 }
 

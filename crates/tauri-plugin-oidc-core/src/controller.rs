@@ -7,7 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use native_oidc::{Auth, Callback, Error, PendingAuthorizations, SignInOptions, SignOutTask};
+use native_oidc::{
+    Auth, Callback, Error, PendingAuthorizations, SignInOptions, SignOutTask, StepUp,
+};
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
 
@@ -187,20 +189,35 @@ impl<P: Platform> Controller<P> {
         }
     }
 
-    /// Starts a sign-in: persists the pending authorization (replacing any earlier attempt), then
-    /// opens the system browser.
+    /// Starts a sign-in with this account suggested: [`Controller::sign_in_with`].
     pub async fn sign_in(&self, login_hint: Option<String>) -> Result<AuthView, AppError> {
-        let request = match self
+        self.sign_in_with(SignInOptions {
+            login_hint,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The sign-in an API's step-up challenge asks for (RFC 9470), for the signed-in user only: its
+    /// levels required, its `max_age`, the user's name as the hint. Another user coming back is
+    /// refused and the session stays; so it does when the user cancels.
+    pub async fn step_up(&self, step_up: &StepUp) -> Result<AuthView, AppError> {
+        let current = self
             .auth
-            .begin_sign_in(SignInOptions {
-                login_hint,
-                ..Default::default()
-            })
+            .session()
             .await
-        {
+            .ok_or_else(|| AppError::from(Error::NotSignedIn))?;
+        self.sign_in_with(step_up.sign_in_options(&current)).await
+    }
+
+    /// Starts a sign-in with `options`: persists the pending authorization (replacing any earlier
+    /// attempt), then opens the system browser. When it cannot start, the session (if any) stays
+    /// shown, with why.
+    pub async fn sign_in_with(&self, options: SignInOptions) -> Result<AuthView, AppError> {
+        let request = match self.auth.begin_sign_in(options).await {
             Ok(request) => request,
             Err(error) => {
-                self.set_view(AuthView::signed_out(Some(Notice::from(&error))));
+                self.show_session(Some(Notice::from(&error))).await;
                 return Err(error.into());
             }
         };
@@ -217,7 +234,7 @@ impl<P: Platform> Controller<P> {
                 Kind::Browser,
                 format!("The browser could not be opened: {reason}"),
             );
-            self.set_view(AuthView::signed_out(Some(error.clone())));
+            self.show_session(Some(error.clone())).await;
             return Err(error);
         }
         Ok(view)

@@ -1,7 +1,7 @@
 //! The one error type the UI sees, as a notice in a state or as a command's error: `{ kind, message }`,
 //! a stable kind to branch on and a sentence for a person. Never a token.
 
-use native_oidc::{Error, ErrorKind};
+use native_oidc::{Error, ErrorKind, StepUp};
 use serde::Serialize;
 
 /// What went wrong: the engine's kinds and the app's own.
@@ -59,6 +59,9 @@ pub struct AppError {
     pub kind: Kind,
     /// Words a person understands.
     pub message: String,
+    /// With `step_up_required`: what the API asked for, to hand back to a step-up sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUp>,
 }
 
 /// A message shown with a state (cancelled, session ended, offline, …).
@@ -70,6 +73,7 @@ impl AppError {
         Self {
             kind,
             message: message.into(),
+            step_up: None,
         }
     }
 }
@@ -85,6 +89,10 @@ impl From<&Error> for AppError {
         Self {
             kind: Kind::Engine(error.kind()),
             message: describe(error),
+            step_up: match error {
+                Error::StepUpRequired(step_up) => Some(step_up.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -110,6 +118,18 @@ pub fn describe(error: &Error) -> String {
             format!("The sign-in answer could not be trusted ({error}). Please try again.")
         }
         ErrorKind::Config => format!("The app is not configured correctly: {error}"),
+        ErrorKind::StepUpRequired => match error {
+            Error::StepUpRequired(step_up)
+                if step_up.acr_values.iter().any(|acr| acr.contains(":2fa:")) =>
+            {
+                "This needs a second factor: verify it's you to continue.".into()
+            }
+            _ => "This needs a more recent sign-in: verify it's you to continue.".into(),
+        },
+        ErrorKind::DifferentUser => {
+            "Another account signed in than the one you use here; you are still signed in as before."
+                .into()
+        }
         ErrorKind::Storage => format!("The saved session could not be read or written: {error}"),
         _ => format!("Sign-in failed: {error}"),
     }
@@ -128,6 +148,18 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
             serde_json::json!({ "kind": "access_denied", "message": "Sign-in was cancelled." })
+        );
+        let error = AppError::from(Error::StepUpRequired(StepUp {
+            acr_values: vec!["urn:okta:loa:2fa:any".into()],
+            max_age: Some(300),
+        }));
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({
+                "kind": "step_up_required",
+                "message": "This needs a second factor: verify it's you to continue.",
+                "step_up": { "acr_values": ["urn:okta:loa:2fa:any"], "max_age": 300 },
+            })
         );
         let error = AppError::new(Kind::ForbiddenUrl, "no");
         assert_eq!(

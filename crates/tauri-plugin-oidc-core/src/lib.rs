@@ -8,9 +8,10 @@
 //!   plaintext store file of an earlier version.
 //! - [`StorageProblem`]: a store that cannot be opened, in words a user can act on, and what starting
 //!   over sets aside.
-//! - [`Controller`]: restore at start-up, sign in through the system browser, complete from a deep link,
-//!   call the API with the bearer token, sign out; every change is reported as an [`AuthView`], which
-//!   never contains a token.
+//! - [`Controller`]: restore at start-up, sign in through the system browser (with the options of a
+//!   [`SignInRequest`], or as a step-up an API asked for), complete from a deep link, call the API with
+//!   the bearer token, sign out; every change is reported as an [`AuthView`], which never contains a
+//!   token.
 
 mod api;
 mod config;
@@ -18,6 +19,7 @@ mod controller;
 mod error;
 pub mod links;
 mod problem;
+mod request;
 pub mod store;
 mod view;
 
@@ -26,5 +28,6 @@ pub use config::{config_file, AppConfig, Build, NotConfigured, CONFIG_ENV, RELEA
 pub use controller::{Controller, LinkOutcome, Platform};
 pub use error::{describe, AppError, Kind, Notice};
 pub use problem::{ProblemKind, StorageProblem};
+pub use request::SignInRequest;
 pub use store::AppStore;
 pub use view::{AuthView, LoginRequest, Profile};

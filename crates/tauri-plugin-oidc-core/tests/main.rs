@@ -810,3 +810,104 @@ async fn userinfo_for_another_subject_signs_out() {
     );
     assert!(!store.exists());
 }
+
+/// The notice of a signed-in view; panics on any other view.
+fn signed_in_notice(view: AuthView) -> Option<Notice> {
+    match view {
+        AuthView::SignedIn { notice, .. } => notice,
+        other => panic!("expected a signed-in view: {other:?}"),
+    }
+}
+
+/// The step-up a controller was asked for: the browser signs in as `action`, and the redirect comes
+/// back as a deep link.
+async fn step_up_as(
+    app: &Controller<TestPlatform>,
+    platform: &TestPlatform,
+    step_up: &native_oidc::StepUp,
+    action: &LoginAction,
+) -> LinkOutcome {
+    assert_eq!(
+        app.step_up(step_up).await.unwrap(),
+        AuthView::WaitingForBrowser
+    );
+    let callback = Browser::new()
+        .open(platform.last_opened().as_str(), action)
+        .await
+        .app_redirect();
+    app.handle_url(callback.as_str()).await
+}
+
+#[tokio::test]
+async fn a_step_up_the_api_asks_for_signs_the_same_user_in_again_and_refuses_another() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, platform) = started(
+        &idp,
+        &dir.path().join("s.json"),
+        demo_api(idp.issuer()).await,
+    )
+    .await;
+    assert_eq!(sign_in(&app, &platform).await, LinkOutcome::SignedIn);
+
+    let error = app.call_api("/api/sensitive").await.unwrap_err();
+    assert_eq!(error.kind, "step_up_required");
+    assert_eq!(
+        error.message,
+        "This needs a second factor: verify it's you to continue."
+    );
+    let step_up = error.step_up.clone().expect("what the API asked for");
+    assert!(app.view().is_signed_in(), "a step-up is not a sign-out");
+
+    // Another user in the browser: refused, the session and the screen as they were.
+    let alice = LoginAction::SignIn {
+        username: "alice".into(),
+        password: "alice".into(),
+    };
+    assert!(matches!(
+        step_up_as(&app, &platform, &step_up, &alice).await,
+        LinkOutcome::SignInFailed(kind) if kind == "different_user"
+    ));
+    assert_eq!(name(&app.view()).as_deref(), Some("Demo User"));
+    assert_eq!(
+        signed_in_notice(app.view()).map(|n| n.kind.as_str().to_string()),
+        Some("different_user".into())
+    );
+    assert_eq!(
+        app.call_api("/api/sensitive").await.unwrap_err().kind,
+        "step_up_required"
+    );
+
+    // Cancelled in the browser: still signed in.
+    assert!(matches!(
+        step_up_as(&app, &platform, &step_up, &LoginAction::Cancel).await,
+        LinkOutcome::SignInFailed(kind) if kind == "access_denied"
+    ));
+    assert_eq!(name(&app.view()).as_deref(), Some("Demo User"));
+
+    // The same user with the second factor: the call goes through.
+    assert_eq!(
+        step_up_as(&app, &platform, &step_up, &LoginAction::demo()).await,
+        LinkOutcome::SignedIn
+    );
+    let answer = app.call_api("/api/sensitive").await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["acr"], "urn:okta:loa:2fa:any");
+}
+
+#[tokio::test]
+async fn a_step_up_needs_a_session() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _platform) = started(
+        &idp,
+        &dir.path().join("s.json"),
+        demo_api(idp.issuer()).await,
+    )
+    .await;
+    let error = app
+        .step_up(&native_oidc::StepUp::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, "not_signed_in");
+}

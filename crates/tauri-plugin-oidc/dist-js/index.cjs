@@ -22,11 +22,23 @@ function getState() {
 }
 /**
  * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
- * @param loginHint the account to suggest (from a sign-in request)
+ * @param options the account to suggest (a string, from a sign-in request), or the sign-in's options
  */
-function signIn(loginHint) {
+function signIn(options) {
     tauri();
-    return core.invoke('plugin:oidc|sign_in', loginHint ? { loginHint } : {});
+    if (typeof options === 'string') {
+        return core.invoke('plugin:oidc|sign_in', options ? { loginHint: options } : {});
+    }
+    return core.invoke('plugin:oidc|sign_in', options ? { options } : {});
+}
+/**
+ * Signs the same user in again as an API asked (`step_up_required`: pass the error's `step_up`): the
+ * levels it named required, its `max_age`. Another user coming back is refused (`different_user`) and
+ * the session stays as it was; so it does when the user cancels. Call the API again once signed in.
+ */
+function stepUp(stepUp) {
+    tauri();
+    return core.invoke('plugin:oidc|sign_in', { stepUp });
 }
 /**
  * Stops waiting for the browser.
@@ -59,7 +71,9 @@ function startOver() {
     return core.invoke('plugin:oidc|reopen_store', { startOver: true });
 }
 /**
- * GET a path of the configured API with the access token (refreshed when it has to be).
+ * GET a path of the configured API with the access token (refreshed when it has to be). An API that
+ * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
+ * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
  */
 function fetchApi(path) {
@@ -86,4 +100,5 @@ exports.retryStorage = retryStorage;
 exports.signIn = signIn;
 exports.signOut = signOut;
 exports.startOver = startOver;
+exports.stepUp = stepUp;
 exports.subscribe = subscribe;

@@ -20,11 +20,23 @@ function getState() {
 }
 /**
  * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
- * @param loginHint the account to suggest (from a sign-in request)
+ * @param options the account to suggest (a string, from a sign-in request), or the sign-in's options
  */
-function signIn(loginHint) {
+function signIn(options) {
     tauri();
-    return invoke('plugin:oidc|sign_in', loginHint ? { loginHint } : {});
+    if (typeof options === 'string') {
+        return invoke('plugin:oidc|sign_in', options ? { loginHint: options } : {});
+    }
+    return invoke('plugin:oidc|sign_in', options ? { options } : {});
+}
+/**
+ * Signs the same user in again as an API asked (`step_up_required`: pass the error's `step_up`): the
+ * levels it named required, its `max_age`. Another user coming back is refused (`different_user`) and
+ * the session stays as it was; so it does when the user cancels. Call the API again once signed in.
+ */
+function stepUp(stepUp) {
+    tauri();
+    return invoke('plugin:oidc|sign_in', { stepUp });
 }
 /**
  * Stops waiting for the browser.
@@ -57,7 +69,9 @@ function startOver() {
     return invoke('plugin:oidc|reopen_store', { startOver: true });
 }
 /**
- * GET a path of the configured API with the access token (refreshed when it has to be).
+ * GET a path of the configured API with the access token (refreshed when it has to be). An API that
+ * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
+ * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
  */
 function fetchApi(path) {
@@ -77,4 +91,4 @@ function subscribe(onState) {
     return invoke('plugin:oidc|subscribe', { onState: channel });
 }
 
-export { cancelSignIn, fetchApi, getState, retryStorage, signIn, signOut, startOver, subscribe };
+export { cancelSignIn, fetchApi, getState, retryStorage, signIn, signOut, startOver, stepUp, subscribe };

@@ -13,11 +13,20 @@ export interface Notice {
   message: string;
 }
 
+/** What an API asked for when it answered `step_up_required` (RFC 9470): the error's `step_up`. */
+export interface StepUp {
+  acr_values: string[];
+  max_age?: number | null;
+}
+
 /**
- * What a rejected call of this API gives: the plugin's errors are `{ kind, message }`, like notices.
- * (`fetchApi` with a path that is not a single-`/` path rejects with a plain `Error` before any call.)
+ * What a rejected call of this API gives: the plugin's errors are `{ kind, message }`, like notices;
+ * with `step_up_required` (from `fetchApi`), `step_up` says what the API asked for. (`fetchApi` with a
+ * path that is not a single-`/` path rejects with a plain `Error` before any call.)
  */
-export type OidcError = Notice;
+export interface OidcError extends Notice {
+  step_up?: StepUp;
+}
 
 /** The signed-in user, from the ID token and userinfo. */
 export interface Profile {
@@ -82,13 +91,44 @@ export function getState(): Promise<AuthState> {
   return invoke<AuthState>('plugin:oidc|get_state');
 }
 
+/** What a sign-in asks of the identity provider (OpenID Connect Core §3.1.2.1). */
+export interface SignInOptions {
+  /** Pre-fills the username. */
+  loginHint?: string;
+  /** The authentication levels wanted (Okta: `urn:okta:loa:2fa:any`, …). */
+  acrValues?: string[];
+  /** Refuse a sign-in whose `acr` is not one of `acrValues` (nothing is stored, its tokens revoked). */
+  requireAcr?: boolean;
+  /** Ask again when the user's last authentication is older than this many seconds. */
+  maxAge?: number;
+  /** `login`, `consent` or `none` (space-separated for several). */
+  prompt?: string;
+  /** Okta: the id of the identity provider to send the user to. */
+  idp?: string;
+  /** More authorization request parameters, sent as given. */
+  params?: Record<string, string>;
+}
+
 /**
  * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
- * @param loginHint the account to suggest (from a sign-in request)
+ * @param options the account to suggest (a string, from a sign-in request), or the sign-in's options
  */
-export function signIn(loginHint?: string): Promise<AuthState> {
+export function signIn(options?: string | SignInOptions): Promise<AuthState> {
   tauri();
-  return invoke<AuthState>('plugin:oidc|sign_in', loginHint ? { loginHint } : {});
+  if (typeof options === 'string') {
+    return invoke<AuthState>('plugin:oidc|sign_in', options ? { loginHint: options } : {});
+  }
+  return invoke<AuthState>('plugin:oidc|sign_in', options ? { options } : {});
+}
+
+/**
+ * Signs the same user in again as an API asked (`step_up_required`: pass the error's `step_up`): the
+ * levels it named required, its `max_age`. Another user coming back is refused (`different_user`) and
+ * the session stays as it was; so it does when the user cancels. Call the API again once signed in.
+ */
+export function stepUp(stepUp: StepUp): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|sign_in', { stepUp });
 }
 
 /**
@@ -126,7 +166,9 @@ export function startOver(): Promise<AuthState> {
 }
 
 /**
- * GET a path of the configured API with the access token (refreshed when it has to be).
+ * GET a path of the configured API with the access token (refreshed when it has to be). An API that
+ * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
+ * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
  */
 export function fetchApi(path: string): Promise<ApiResponse> {

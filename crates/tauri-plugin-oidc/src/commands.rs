@@ -1,7 +1,9 @@
 //! The plugin's IPC commands: thin wrappers over the sign-in controller. None returns a token; state
 //! changes reach the webview through the channel it hands to `subscribe`.
 
+use native_oidc::StepUp;
 use tauri::{ipc::Channel, AppHandle, Runtime};
+use tauri_plugin_oidc_core::SignInRequest;
 
 use crate::{
     models::{ApiResponse, AuthView},
@@ -23,13 +25,21 @@ pub(crate) fn subscribe<R: Runtime>(
     state::subscribe(&app, on_state)
 }
 
-/// Opens the sign-in page (with the account a sign-in request suggested, when the user accepts it).
+/// Opens the sign-in page: with the account a sign-in request suggested (`login_hint`), with the
+/// options of `signIn({ … })`, or as the step-up an API asked for (`step_up`, the signed-in user only).
 #[tauri::command]
 pub(crate) async fn sign_in<R: Runtime>(
     app: AppHandle<R>,
     login_hint: Option<String>,
+    options: Option<SignInRequest>,
+    step_up: Option<StepUp>,
 ) -> Result<AuthView> {
-    Ok(state::controller(&app)?.sign_in(login_hint).await?)
+    let controller = state::controller(&app)?;
+    Ok(match (step_up, options) {
+        (Some(step_up), _) => controller.step_up(&step_up).await?,
+        (None, Some(options)) => controller.sign_in_with(options.into()).await?,
+        (None, None) => controller.sign_in(login_hint).await?,
+    })
 }
 
 /// Stops waiting for the browser.

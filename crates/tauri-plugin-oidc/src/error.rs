@@ -1,5 +1,5 @@
 //! The plugin's error: crosses to the webview as `{ kind, message }` (never a token), so a UI can branch
-//! on the kind and show the message.
+//! on the kind and show the message; a `step_up_required` carries `step_up`, what the API asked for.
 
 use serde::{ser::SerializeStruct, Serialize, Serializer};
 
@@ -34,9 +34,17 @@ impl Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut error = serializer.serialize_struct("Error", 2)?;
+        let step_up = match self {
+            Error::App(error) => error.step_up.as_ref(),
+            Error::NotReady => None,
+        };
+        let mut error = serializer.serialize_struct("Error", 3)?;
         error.serialize_field("kind", self.kind())?;
         error.serialize_field("message", &self.to_string())?;
+        match step_up {
+            Some(step_up) => error.serialize_field("step_up", step_up)?,
+            None => error.skip_field("step_up")?,
+        }
         error.end()
     }
 }

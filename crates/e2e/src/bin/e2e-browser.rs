@@ -3,8 +3,9 @@
 //!
 //! It plays the person at a real browser: Debian's Chromium, with a window (on the tests' Xvfb display),
 //! driven through its own chromedriver. It opens the URL and, on the identity provider's pages, does what
-//! `$E2E_DIR/browser-action` says: `signin` (demo / demo, the default) or `cancel` on the login page, and
-//! a click on the app's tile on the dashboard. Everything after that is Chromium's own doing: it follows
+//! `$E2E_DIR/browser-action` says: `signin` (demo / demo, the default), `alice` (alice / alice) or
+//! `cancel` on the login page; on the second-factor page, dev/idp's one-time code (`123456`); and a
+//! click on the app's tile on the dashboard. Everything after that is Chromium's own doing: it follows
 //! the redirects, applies the pages' Content-Security-Policy, and hands a `com.okta.example:` URL to the
 //! OS URL handler (xdg-open), because the profile allows the provider's origin to open that scheme, as
 //! a person does by ticking "Always allow" in Chromium's "Open Okta Sign-In Example?" prompt. This
@@ -29,6 +30,8 @@ use url::Url;
 const APP_SCHEME: &str = "com.okta.example";
 /// How long a page may take to end in a hand-off or on a page of another origin.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// dev/idp's one-time code (its `IDP_OTP_CODE` default).
+const OTP_CODE: &str = "123456";
 
 fn log(dir: &Path, line: &str) {
     if let Ok(mut file) = std::fs::OpenOptions::new()
@@ -93,9 +96,12 @@ async fn person(session: &Session, action: &str) -> Result<(), String> {
     if session.find("#username").await?.is_some() {
         match action {
             "cancel" => session.click("#cancel").await?,
-            _ => {
-                session.type_into("#username", "demo").await?;
-                session.type_into("#password", "demo").await?;
+            other => {
+                let user = if other == "alice" { "alice" } else { "demo" };
+                // The page may have it pre-filled (login_hint): type over it, as a person would.
+                session.clear("#username").await?;
+                session.type_into("#username", user).await?;
+                session.type_into("#password", user).await?;
                 session.click("#sign-in").await?;
             }
         }
@@ -170,8 +176,16 @@ async fn chromium(dir: &Path, profile: &Path) -> Result<(Process, Session), Stri
 /// (reported as handed over) or shows a page of another origin (reported as that page).
 async fn follow(session: &Session, dir: &Path, url: &str, origin: &str) -> Result<(), String> {
     let mut seen = Vec::new();
+    let mut code_entered = false;
     let deadline = Instant::now() + TIMEOUT;
     loop {
+        // The second-factor page, after the password: the person types the code from their app.
+        if !code_entered && session.find("#code").await?.is_some() {
+            code_entered = true;
+            session.type_into("#code", OTP_CODE).await?;
+            session.click("#verify").await?;
+            continue;
+        }
         let entries = session
             .post("/se/log", json!({ "type": "browser" }))
             .await?;

@@ -9,6 +9,7 @@ import {
   signIn,
   signOut,
   startOver,
+  stepUp,
   subscribe,
   type ApiResponse,
   type AuthState,
@@ -40,6 +41,9 @@ export async function main(): Promise<string[]> {
   const current: AuthState = await subscribe((state) => seen.push(describe(state)));
   await signIn();
   await signIn('user@example.com');
+  await signIn({ acrValues: ['urn:okta:loa:2fa:any'], requireAcr: true, maxAge: 300, prompt: 'login' });
+  // @ts-expect-error maxAge is a number of seconds
+  await signIn({ maxAge: '300' });
   await cancelSignIn();
   await retryStorage();
   await startOver();
@@ -51,6 +55,9 @@ export async function main(): Promise<string[]> {
     const error = e as OidcError;
     const notice: Notice = error;
     seen.push(notice.kind);
+    if (error.kind === 'step_up_required' && error.step_up) {
+      await stepUp(error.step_up);
+    }
   }
   // @ts-expect-error a path is a string
   await fetchApi(42);

@@ -23,9 +23,10 @@ function webview({ answers, withGlobalTauri = true } = {}) {
   return { window, ...fake };
 }
 
-test('the package exports the eight functions, in ESM and in CJS alike', () => {
+test('the package exports the nine functions, in ESM and in CJS alike', () => {
   assert.deepEqual(exported, [
-    'cancelSignIn', 'fetchApi', 'getState', 'retryStorage', 'signIn', 'signOut', 'startOver', 'subscribe',
+    'cancelSignIn', 'fetchApi', 'getState', 'retryStorage', 'signIn', 'signOut', 'startOver', 'stepUp',
+    'subscribe',
   ]);
   const cjs = createRequire(import.meta.url)('../../dist-js/index.cjs');
   assert.deepEqual(Object.keys(cjs).sort(), exported);

@@ -15,6 +15,8 @@ test('each function calls its plugin command', async () => {
   assert.equal((await oidc.getState()).status, 'signed_out');
   assert.equal((await oidc.signIn()).status, 'waiting_for_browser');
   await oidc.signIn('demo');
+  await oidc.signIn({ acrValues: ['urn:okta:loa:2fa:any'], requireAcr: true, maxAge: 300 });
+  await oidc.stepUp({ acr_values: ['urn:okta:loa:2fa:any'], max_age: 300 });
   await oidc.cancelSignIn();
   await oidc.signOut();
   // `@tauri-apps/api`'s invoke sends `{}` for a command called without arguments.
@@ -22,6 +24,8 @@ test('each function calls its plugin command', async () => {
     ['plugin:oidc|get_state', {}],
     ['plugin:oidc|sign_in', {}],
     ['plugin:oidc|sign_in', { loginHint: 'demo' }],
+    ['plugin:oidc|sign_in', { options: { acrValues: ['urn:okta:loa:2fa:any'], requireAcr: true, maxAge: 300 } }],
+    ['plugin:oidc|sign_in', { stepUp: { acr_values: ['urn:okta:loa:2fa:any'], max_age: 300 } }],
     ['plugin:oidc|cancel_sign_in', {}],
     ['plugin:oidc|sign_out', {}],
   ]);
