@@ -649,7 +649,10 @@ async fn step_up() -> Result<(), String> {
             wait_text(&app, "#profile-name", "Demo User").await?;
             (stack.stored()["subject"] == "00u1demo0000000000001")
                 .then_some(())
-                .ok_or(format!("the stored session is {}", stack.stored()["subject"]))
+                .ok_or(format!(
+                    "the stored session is {}",
+                    stack.stored()["subject"]
+                ))
         },
     )
     .await?;
