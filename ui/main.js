@@ -108,7 +108,12 @@ function stepUpPanel({ stepUp, path, message }) {
     el('button', {
       id: 'step-up',
       class: 'primary',
-      onclick: () => { stepUpRetry = path; act(() => auth.stepUp(stepUp)); },
+      // The call is made again only after this step-up's own sign-in (not if it never started).
+      onclick: () => act(async () => {
+        const next = await auth.stepUp(stepUp);
+        if (next?.status === 'waiting_for_browser') stepUpRetry = path;
+        return next;
+      }),
     }, 'Verify it\u2019s you'));
 }
 

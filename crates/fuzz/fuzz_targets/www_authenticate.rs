@@ -1,6 +1,7 @@
 //! An API's or authorization server's `WWW-Authenticate` challenges and `DPoP-Nonce` header: the input's
 //! first line is the nonce, every other line a challenge. No panic; the remembered nonce is the header's
-//! text exactly; a challenge of another scheme never asks for a new token.
+//! text exactly; a challenge of another scheme never asks for a new token; a step-up (RFC 9470) is
+//! read only from a challenge that names `insufficient_user_authentication`, and its levels are words.
 #![no_main]
 
 use http::{HeaderMap, HeaderValue};
@@ -40,6 +41,17 @@ fuzz_target!(|input: &[u8]| {
     }
     for status in [400, 401] {
         asks_for_nonce(status, &headers, input);
+    }
+    if let Some(step_up) = native_oidc::StepUp::from_headers(&headers) {
+        let named = headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("insufficient_user_authentication"));
+        assert!(named, "a step-up read from a challenge that does not ask for one");
+        for acr in &step_up.acr_values {
+            assert!(!acr.is_empty() && !acr.contains(char::is_whitespace), "{acr:?}");
+        }
     }
     let url = url::Url::parse("https://api.example.com/api/messages").unwrap();
     let nonces = Nonces::default();

@@ -16,6 +16,10 @@ use crate::{
     pending::{PendingAuthorization, SignInOptions, RESERVED_PARAMS},
 };
 
+/// The largest `max_age` a sign-in may ask for (a year): anything larger means nothing a provider
+/// would honour, and is refused rather than carried into the time arithmetic of the check.
+pub(crate) const MAX_AGE_LIMIT: Duration = Duration::from_secs(366 * 86_400);
+
 /// What the ID token must show, from the options of a sign-in.
 #[derive(Debug, Default)]
 pub(crate) struct Asked {
@@ -36,6 +40,12 @@ impl Asked {
                     "an acr value must be one word (got {acr:?})"
                 )));
             }
+        }
+        if options.max_age.is_some_and(|age| age > MAX_AGE_LIMIT) {
+            return Err(Error::config(format!(
+                "max_age can be at most {} days",
+                MAX_AGE_LIMIT.as_secs() / 86_400
+            )));
         }
         if options.require_acr && options.acr_values.is_empty() {
             return Err(Error::config(
@@ -79,8 +89,13 @@ pub(crate) fn check_asked(
         let auth_time = claims.auth_time().ok_or_else(|| {
             Error::InvalidIdToken("max_age was asked for, but the ID token has no auth_time".into())
         })?;
-        let allowed = chrono::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX / 2))
-            + chrono::Duration::from_std(leeway).unwrap_or_default();
+        // `max_age` is at most MAX_AGE_LIMIT (Asked::of), the leeway minutes: no overflow; an
+        // unrepresentable value counts as no allowance at all.
+        let allowed = i64::try_from(max_age)
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|age| age.checked_add(&chrono::Duration::from_std(leeway).ok()?))
+            .unwrap_or_default();
         if now - auth_time > allowed {
             return Err(Error::InvalidIdToken(format!(
                 "the user authenticated {} s ago (auth_time), longer ago than the max_age of {max_age} s asked for",

@@ -214,7 +214,16 @@ impl Auth {
         callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<SessionSummary> {
-        let session = self.client.complete_sign_in(callback, pending).await?;
+        // Whose session this app holds (in memory, else stored): a refused answer for that user is not
+        // revoked, as it may share the session's grant (see `OidcClient::complete_sign_in_beside`).
+        let holder = match self.session.lock().await.as_ref() {
+            Some(session) => Some(session.subject.clone()),
+            None => self.store.load().await.ok().flatten().map(|s| s.subject),
+        };
+        let session = self
+            .client
+            .complete_sign_in_beside(callback, pending, holder.as_ref())
+            .await?;
         let mut current = self.session.lock().await;
         let lock = self.store.lock().await?;
         self.save_durably(&session, &lock).await?;

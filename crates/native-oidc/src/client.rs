@@ -12,7 +12,7 @@ use openidconnect::{
     AccessToken, AsyncHttpClient, AuthenticationContextClass, AuthorizationCode, CsrfToken,
     EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest,
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RefreshToken,
-    RequestTokenError, StandardErrorResponse, TokenResponse, UserInfoClaims, UserInfoError,
+    RequestTokenError, StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims, UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -256,7 +256,14 @@ impl OidcClient {
         let (url, state, nonce) = request.url();
         let url = match pushed {
             Some(endpoint) => {
-                par::push(&self.transport(dpop_key.as_ref(), false), endpoint, &url).await?
+                let authorization_endpoint = discovered.provider.metadata().authorization_endpoint();
+                par::push(
+                    &self.transport(dpop_key.as_ref(), false),
+                    endpoint,
+                    authorization_endpoint.url(),
+                    &url,
+                )
+                .await?
             }
             None => url,
         };
@@ -289,6 +296,19 @@ impl OidcClient {
         callback: impl IntoCallback,
         pending: &mut PendingAuthorizations,
     ) -> Result<Session> {
+        self.complete_sign_in_beside(callback, pending, None).await
+    }
+
+    /// [`OidcClient::complete_sign_in`] for an app that holds a session of user `current`. An answer
+    /// refused for what the sign-in asked (a level, `max_age`) is revoked, unless it is that same
+    /// user's: a provider may issue it on the session's own grant (one per user and client), and
+    /// revoking it would end the session the refusal is meant to keep. Those tokens are dropped unused.
+    pub async fn complete_sign_in_beside(
+        &self,
+        callback: impl IntoCallback,
+        pending: &mut PendingAuthorizations,
+        current: Option<&SubjectIdentifier>,
+    ) -> Result<Session> {
         let (pending, code) = self.read_callback(callback, pending).await?;
         let discovered = self.discovered().await?;
         let response = discovered
@@ -300,12 +320,22 @@ impl OidcClient {
             .request_async(&self.transport(pending.dpop_key.as_ref(), false))
             .await
             .map_err(token_error)?;
-        let (id_token, claims) = match self
+        let checked = self
             .check_code_answer(&discovered.provider, &response, &pending)
-            .await
-        {
-            Ok(checked) => checked,
-            Err(error) => {
+            .await;
+        let refused = match &checked {
+            Ok((_, claims)) => check_asked(claims, &pending, self.validator.leeway(), Utc::now())
+                .err()
+                .map(|error| (error, current == Some(claims.subject()))),
+            Err(_) => None,
+        };
+        let (id_token, claims) = match (checked, refused) {
+            (Ok(checked), None) => checked,
+            (Ok(_), Some((error, true))) => {
+                tracing::warn!(%error, "refused the signed-in user's new tokens; not revoked, as they may share the session's grant");
+                return Err(error);
+            }
+            (Ok(_), Some((error, false))) | (Err(error), _) => {
                 // Refused: the tokens of this answer are never used, so they must not stay live.
                 let key = pending.dpop_key.as_ref().filter(|_| {
                     TokenType::from_token_type(response.token_type().as_ref())
@@ -391,7 +421,8 @@ impl OidcClient {
     }
 
     /// The checks of the code exchange's answer: the token type asked for, and a valid ID token
-    /// (with this sign-in's nonce, and `at_hash` of the access token).
+    /// (with this sign-in's nonce, and `at_hash` of the access token). What the sign-in asked for is
+    /// checked after, by [`check_asked`].
     async fn check_code_answer(
         &self,
         provider: &Provider,
@@ -412,7 +443,6 @@ impl OidcClient {
                 Some(response.access_token()),
             )
             .await?;
-        check_asked(&claims, pending, self.validator.leeway(), Utc::now())?;
         Ok((id_token.clone(), claims))
     }
 

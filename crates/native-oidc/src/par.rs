@@ -49,14 +49,22 @@ struct Refused {
     error_description: Option<String>,
 }
 
-/// Pushes the parameters of `authorization_url` to `endpoint` through `transport`, and returns the
-/// URL for the browser: the authorization endpoint with `client_id` and `request_uri` only.
+/// Pushes the request parameters of `authorization_url` (those the authorization endpoint's own URL
+/// does not carry) to `endpoint` through `transport`, and returns the URL for the browser: the
+/// authorization endpoint as discovered (its own query kept, RFC 6749 §3.1) with `client_id` and
+/// `request_uri`.
 pub(crate) async fn push(
     transport: &DpopHttp<'_>,
     endpoint: &Url,
+    authorization_endpoint: &Url,
     authorization_url: &Url,
 ) -> Result<Url> {
-    let params: Vec<(String, String)> = authorization_url.query_pairs().into_owned().collect();
+    let own: Vec<(String, String)> = authorization_endpoint.query_pairs().into_owned().collect();
+    let params: Vec<(String, String)> = authorization_url
+        .query_pairs()
+        .into_owned()
+        .filter(|pair| !own.contains(pair))
+        .collect();
     let client_id = params
         .iter()
         .find(|(name, _)| name == "client_id")
@@ -92,9 +100,8 @@ pub(crate) async fn push(
     let pushed: Pushed = serde_json::from_slice(response.body()).map_err(|_| {
         Error::protocol("the pushed authorization request endpoint's answer has no request_uri")
     })?;
-    let mut url = authorization_url.clone();
+    let mut url = authorization_endpoint.clone();
     url.query_pairs_mut()
-        .clear()
         .append_pair("client_id", &client_id)
         .append_pair("request_uri", &pushed.request_uri);
     Ok(url)

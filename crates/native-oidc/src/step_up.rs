@@ -42,7 +42,10 @@ impl StepUp {
     }
 
     /// The sign-in that answers it for the user of `current`: its `acr_values` required of the ID
-    /// token, its `max_age`, the user's name as `login_hint`, and only that user accepted.
+    /// token, its `max_age`, the user's name as `login_hint`, and only that user accepted. A challenge
+    /// that names no level asks for the session's level again (not required), so re-authenticating
+    /// does not lower it; one that names neither a level nor an age asks the provider to
+    /// authenticate the user again (`prompt=login`), else its session would answer as before.
     pub fn sign_in_options(&self, current: &SessionSummary) -> SignInOptions {
         let claim = |name: &str| {
             current
@@ -53,11 +56,18 @@ impl StepUp {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         };
+        let acr_values = if self.acr_values.is_empty() {
+            claim("acr").into_iter().collect()
+        } else {
+            self.acr_values.clone()
+        };
         SignInOptions {
             login_hint: claim("preferred_username").or_else(|| claim("email")),
-            acr_values: self.acr_values.clone(),
+            acr_values,
             require_acr: !self.acr_values.is_empty(),
             max_age: self.max_age.map(std::time::Duration::from_secs),
+            prompt: (self.acr_values.is_empty() && self.max_age.is_none())
+                .then(|| "login".to_string()),
             subject: Some(current.subject.clone()),
             ..Default::default()
         }
@@ -122,6 +132,54 @@ mod tests {
             assert_eq!(StepUp::from_headers(&headers(&[value])), None, "{value}");
         }
         assert_eq!(StepUp::from_headers(&headers(&[])), None);
+    }
+
+    fn summary(acr: &str) -> SessionSummary {
+        SessionSummary {
+            issuer: "https://idp.example.com".into(),
+            subject: "00u1".into(),
+            name: None,
+            email: Some("demo@example.com".into()),
+            scopes: Vec::new(),
+            expires_at: None,
+            has_refresh_token: true,
+            claims: serde_json::json!({ "acr": acr, "email": "demo@example.com" })
+                .as_object()
+                .cloned()
+                .unwrap(),
+            profile: None,
+            token_type: crate::TokenType::Bearer,
+        }
+    }
+
+    #[test]
+    fn the_options_answer_the_challenge_for_the_same_user() {
+        let current = summary("urn:okta:loa:1fa:pwd");
+        let options = StepUp {
+            acr_values: vec!["urn:okta:loa:2fa:any".into()],
+            max_age: Some(300),
+        }
+        .sign_in_options(&current);
+        assert_eq!(options.acr_values, ["urn:okta:loa:2fa:any"]);
+        assert!(options.require_acr);
+        assert_eq!(options.max_age, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(options.subject.as_deref(), Some("00u1"));
+        assert_eq!(options.login_hint.as_deref(), Some("demo@example.com"));
+        assert_eq!(options.prompt, None);
+
+        // Only an age: the session's level asked again (a wish), the provider re-authenticates.
+        let options = StepUp {
+            acr_values: Vec::new(),
+            max_age: Some(60),
+        }
+        .sign_in_options(&current);
+        assert_eq!(options.acr_values, ["urn:okta:loa:1fa:pwd"]);
+        assert!(!options.require_acr);
+        assert_eq!(options.prompt, None);
+
+        // Nothing named: a fresh authentication all the same.
+        let options = StepUp::default().sign_in_options(&current);
+        assert_eq!(options.prompt.as_deref(), Some("login"));
     }
 
     #[test]

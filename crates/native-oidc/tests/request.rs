@@ -405,3 +405,34 @@ async fn a_code_bound_to_a_dpop_key_is_refused_with_another_key() {
         assert!(!path.exists());
     }
 }
+
+#[tokio::test]
+async fn a_refused_sign_in_of_the_signed_in_user_leaves_the_session_working() {
+    // The same browser: the provider's session answers the second sign-in on the same grant.
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.json");
+    let auth = crate::support::auth(&idp, &path);
+    let browser = Browser::new();
+    sign_in_with(&auth, &browser, SignInOptions::default())
+        .await
+        .unwrap();
+    let before = SessionStore::file(&path).load().await.unwrap().unwrap();
+    let error = sign_in_with(
+        &auth,
+        &browser,
+        SignInOptions {
+            acr_values: vec!["phr".into()],
+            require_acr: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidIdToken, "{error}");
+    let kept = SessionStore::file(&path).load().await.unwrap().unwrap();
+    assert!(kept.same_tokens(&before), "the stored session is as it was");
+    // Its refresh token still works: nothing of its grant was revoked.
+    auth.refresh().await.unwrap();
+    assert_eq!(idp.revocations().await, 0);
+}

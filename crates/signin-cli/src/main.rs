@@ -108,15 +108,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// The `signin login` that answers an API's step-up challenge (the API's values shown without
-/// control characters, as every text from outside).
+/// The `signin login` that answers an API's step-up challenge, safe to paste into a shell: the API's
+/// values single-quoted (a quote in them closed, escaped and reopened), and shown without control
+/// characters, as every text from outside.
 fn step_up_command(step_up: &native_oidc::StepUp) -> String {
     let mut command = String::from("signin login");
     if !step_up.acr_values.is_empty() {
-        command.push_str(&format!(" --acr-values '{}'", step_up.acr_values.join(" ")));
+        let quoted = step_up.acr_values.join(" ").replace('\'', r"'\''");
+        command.push_str(&format!(" --acr-values '{quoted}'"));
     }
     if let Some(age) = step_up.max_age {
         command.push_str(&format!(" --max-age {age}"));
     }
     native_oidc::text::printable(&command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_step_up_hint_is_safe_to_paste_into_a_shell() {
+        let hostile = native_oidc::StepUp {
+            acr_values: vec!["x'$(touch${IFS}/tmp/owned)'".into(), "urn:okta:loa:2fa:any".into()],
+            max_age: Some(300),
+        };
+        let hint = step_up_command(&hostile);
+        assert_eq!(
+            hint,
+            r"signin login --acr-values 'x'\''$(touch${IFS}/tmp/owned)'\'' urn:okta:loa:2fa:any' --max-age 300"
+        );
+        // What a shell makes of it: the API's text, one argument, nothing run.
+        let words = std::process::Command::new("sh")
+            .args(["-c", &format!("printf '%s\\n' {}", &hint["signin login ".len()..])])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(words.stdout).unwrap(),
+            "--acr-values\nx'$(touch${IFS}/tmp/owned)' urn:okta:loa:2fa:any\n--max-age\n300\n"
+        );
+    }
 }

@@ -54,8 +54,9 @@ function okta_offline_access(params) {
   }
 }
 
-// A pushed authorization request (POST /v1/par) with the same rule: its form is read here and
-// handed to oidc-provider already parsed (as `req.body`, which it takes instead of the stream).
+// A pushed authorization request (POST /v1/par) with the same rule: its form is read here and handed
+// to oidc-provider as text (`req.body`, which it parses instead of the stream), a repeated parameter
+// still repeated, so it is refused as in a plain request.
 async function okta_offline_access_pushed(req) {
   let body = '';
   for await (const chunk of req) {
@@ -64,7 +65,7 @@ async function okta_offline_access_pushed(req) {
   }
   const params = new URLSearchParams(body);
   okta_offline_access(params);
-  req.body = Object.fromEntries(params);
+  req.body = params.toString();
 }
 
 // The cookie signing keys: kept in the data folder, so sessions survive a restart.
