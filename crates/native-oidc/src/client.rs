@@ -12,7 +12,8 @@ use openidconnect::{
     AccessToken, AsyncHttpClient, AuthenticationContextClass, AuthorizationCode, CsrfToken,
     EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest,
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PostLogoutRedirectUrl, RefreshToken,
-    RequestTokenError, StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims, UserInfoError,
+    RequestTokenError, StandardErrorResponse, SubjectIdentifier, TokenResponse, UserInfoClaims,
+    UserInfoError,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -256,7 +257,8 @@ impl OidcClient {
         let (url, state, nonce) = request.url();
         let url = match pushed {
             Some(endpoint) => {
-                let authorization_endpoint = discovered.provider.metadata().authorization_endpoint();
+                let authorization_endpoint =
+                    discovered.provider.metadata().authorization_endpoint();
                 par::push(
                     &self.transport(dpop_key.as_ref(), false),
                     endpoint,

@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn the_step_up_hint_is_safe_to_paste_into_a_shell() {
         let hostile = native_oidc::StepUp {
-            acr_values: vec!["x'$(touch${IFS}/tmp/owned)'".into(), "urn:okta:loa:2fa:any".into()],
+            acr_values: vec![
+                "x'$(touch${IFS}/tmp/owned)'".into(),
+                "urn:okta:loa:2fa:any".into(),
+            ],
             max_age: Some(300),
         };
         let hint = step_up_command(&hostile);
@@ -140,7 +143,10 @@ mod tests {
         );
         // What a shell makes of it: the API's text, one argument, nothing run.
         let words = std::process::Command::new("sh")
-            .args(["-c", &format!("printf '%s\\n' {}", &hint["signin login ".len()..])])
+            .args([
+                "-c",
+                &format!("printf '%s\\n' {}", &hint["signin login ".len()..]),
+            ])
             .output()
             .unwrap();
         assert_eq!(

@@ -198,5 +198,8 @@ fn with_a_provider_that_offers_par_the_browser_gets_only_a_request_uri() {
 fn stored_tokens(env: &Env) -> (serde_json::Value, serde_json::Value) {
     let stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.session()).unwrap()).unwrap();
-    (stored["access_token"].clone(), stored["refresh_token"].clone())
+    (
+        stored["access_token"].clone(),
+        stored["refresh_token"].clone(),
+    )
 }
