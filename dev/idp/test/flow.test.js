@@ -359,3 +359,38 @@ test('IDP_TEST_TOKEN_LOG logs every refresh-token issue, rotation, refusal and r
     await stopIdp(logged);
   }
 });
+
+test('IDP_PAR=on offers /v1/par; a pushed request gets a request_uri, one with a repeated parameter is refused', async () => {
+  const running = await startIdp({ IDP_PAR: 'on' });
+  try {
+    const discovery = await (await fetch(`${running.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(discovery.pushed_authorization_request_endpoint, `${running.issuer}/v1/par`);
+    assert.notEqual(discovery.require_pushed_authorization_requests, true);
+    const verifier = randomBytes(32).toString('base64url');
+    const form = new URLSearchParams({
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      state: 'st',
+      nonce: 'no',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    });
+    const push = (body) => fetch(discovery.pushed_authorization_request_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    });
+    const pushed = await push(form);
+    assert.equal(pushed.status, 201);
+    assert.match((await pushed.json()).request_uri, /^urn:ietf:params:oauth:request_uri:/);
+    const repeated = new URLSearchParams(form);
+    repeated.append('scope', 'openid');
+    const refused = await push(repeated);
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error, 'invalid_request');
+  } finally {
+    await stopIdp(running);
+  }
+});
