@@ -188,6 +188,9 @@ async fn prompt_none_without_a_provider_session_is_login_required() {
     assert!(!path.exists());
 }
 
+/// Every option is sent. What the provider does with `acr_values`, `max_age`, `prompt` and `login_hint`
+/// is tested above against dev/idp; `idp` and extra parameters only in the URL: dev/idp has no other
+/// identity provider to send the user to (Okta does), and no use for `locale`.
 #[tokio::test]
 async fn every_option_is_in_the_authorization_url() {
     let idp = Idp::start_with(IdpOptions {
