@@ -457,7 +457,19 @@ impl State {
         // What the store holds now: a session that went while the store could not be read (the
         // keyring down at the last check) is seen here, and counted as lost (the ledger explains it or
         // not), rather than met by the sign-out as one that was never there.
-        self.check_locked("setup end of round").await;
+        //
+        // This check must judge: a check skipped while the keyring was down (or restarting: `calm`
+        // just started it, and secret-tool can fail for a moment) would leave a session that went
+        // meanwhile (a refresh that met revoked tokens) believed stored, and the sign-out below would
+        // find nothing to sign out of.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.check_locked("setup end of round").await {
+            if Instant::now() > deadline {
+                self.violation("the store could not be read for 30 s at the end of a round".into());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let seen = self.stored_summary().await;
         let (signed_in, cut_short) = self
             .belief
@@ -827,16 +839,18 @@ impl State {
     /// The invariants (the membership lock held): under the store's lock, the stored session is whole
     /// and present while signed in; nothing is set aside; the other user's sessions are as they were;
     /// signed out, no token of the session is left anywhere.
-    async fn check_locked(&self, who: &str) {
+    /// False when the store could not be read, so nothing was judged.
+    async fn check_locked(&self, who: &str) -> bool {
         self.checks.fetch_add(1, Ordering::SeqCst);
         let Ok((items, stored)) = self.stored_locked().await else {
             self.checks_skipped.fetch_add(1, Ordering::SeqCst);
-            return;
+            return false;
         };
         let shared = &self.world.shared;
         match stored {
             Err(_) => {
                 self.checks_skipped.fetch_add(1, Ordering::SeqCst);
+                return false;
             }
             Ok(Err(why)) => self.violation(format!("after {who}: under the lock, {why}")),
             Ok(Ok(Some(session))) => {
@@ -954,6 +968,7 @@ impl State {
                 }
             }
         }
+        true
     }
 
     /// The in-process app's store on the shared session, as `signin` opens it.
