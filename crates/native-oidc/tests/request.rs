@@ -9,7 +9,7 @@ use native_oidc::{
 };
 use testkit::{Browser, Idp, IdpOptions, LoginAction};
 
-use crate::support::config;
+use crate::support::{browser_callback_in, config, Fixture};
 
 const SECOND_FACTOR: &str = "urn:okta:loa:2fa:any";
 
@@ -20,29 +20,24 @@ fn auth_with_leeway(idp: &Idp, path: &Path, leeway: Duration) -> Auth {
     Auth::new(client, SessionStore::file(path))
 }
 
-/// A sign-in with `options` in `browser` (whose cookies hold the provider's session, if any).
+/// A sign-in as the demo user with `options` in `browser` (whose cookies hold the provider's
+/// session, if any).
 async fn sign_in_with(
     auth: &Auth,
     browser: &Browser,
     options: SignInOptions,
 ) -> native_oidc::Result<native_oidc::SessionSummary> {
-    let request = auth.begin_sign_in(options).await?;
-    let mut pending = PendingAuthorizations::new();
-    pending.insert(request.pending);
-    let callback = browser
-        .open(request.url.as_str(), &LoginAction::demo())
-        .await
-        .app_redirect();
+    let (callback, mut pending) =
+        browser_callback_in(auth, browser, options, &LoginAction::demo()).await;
     auth.complete_sign_in(callback.as_str(), &mut pending).await
 }
 
 #[tokio::test]
 async fn a_second_factor_asked_for_is_asked_by_the_provider_and_shown_in_the_id_token() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let f = Fixture::new(IdpOptions::default());
+    let auth = &f.auth;
     let summary = sign_in_with(
-        &auth,
+        auth,
         &Browser::new(),
         SignInOptions {
             acr_values: vec![SECOND_FACTOR.into()],
@@ -59,13 +54,11 @@ async fn a_second_factor_asked_for_is_asked_by_the_provider_and_shown_in_the_id_
 
 #[tokio::test]
 async fn a_level_the_provider_did_not_reach_is_refused_and_its_tokens_revoked() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = crate::support::auth(&idp, &path);
+    let f = Fixture::new(IdpOptions::default());
+    let (idp, auth, path) = (&f.idp, &f.auth, &f.path);
     // Phishing-resistant: dev/idp signs in with a password all the same, as a lenient provider would.
     let error = sign_in_with(
-        &auth,
+        auth,
         &Browser::new(),
         SignInOptions {
             acr_values: vec!["phr".into()],
@@ -90,11 +83,10 @@ async fn a_level_the_provider_did_not_reach_is_refused_and_its_tokens_revoked() 
 
 #[tokio::test]
 async fn a_level_asked_for_but_not_required_is_a_wish() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let f = Fixture::new(IdpOptions::default());
+    let auth = &f.auth;
     let summary = sign_in_with(
-        &auth,
+        auth,
         &Browser::new(),
         SignInOptions {
             acr_values: vec!["phr".into()],
@@ -108,11 +100,10 @@ async fn a_level_asked_for_but_not_required_is_a_wish() {
 
 #[tokio::test]
 async fn max_age_and_prompt_login_make_the_provider_ask_again() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let f = Fixture::new(IdpOptions::default());
+    let auth = &f.auth;
     let browser = Browser::new();
-    sign_in_with(&auth, &browser, SignInOptions::default())
+    sign_in_with(auth, &browser, SignInOptions::default())
         .await
         .unwrap();
     for options in [
@@ -127,9 +118,7 @@ async fn max_age_and_prompt_login_make_the_provider_ask_again() {
     ] {
         tokio::time::sleep(Duration::from_millis(2100)).await;
         let before = chrono::Utc::now().timestamp();
-        let summary = sign_in_with(&auth, &browser, options.clone())
-            .await
-            .unwrap();
+        let summary = sign_in_with(auth, &browser, options.clone()).await.unwrap();
         let auth_time = summary.claims["auth_time"].as_i64().expect("auth_time");
         assert!(
             auth_time >= before,
@@ -170,12 +159,10 @@ async fn an_auth_time_older_than_max_age_is_refused() {
 
 #[tokio::test]
 async fn prompt_none_without_a_provider_session_is_login_required() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = crate::support::auth(&idp, &path);
+    let f = Fixture::new(IdpOptions::default());
+    let (auth, path) = (&f.auth, &f.path);
     let error = sign_in_with(
-        &auth,
+        auth,
         &Browser::new(),
         SignInOptions {
             prompt: Some("none".into()),
@@ -231,9 +218,8 @@ async fn every_option_is_in_the_authorization_url() {
 
 #[tokio::test]
 async fn options_that_cannot_be_sent_are_config_errors() {
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let auth = crate::support::auth(&idp, &dir.path().join("session.json"));
+    let f = Fixture::new(IdpOptions::default());
+    let auth = &f.auth;
     let cases = [
         SignInOptions {
             extra_params: vec![("state".into(), "chosen".into())],
@@ -412,17 +398,15 @@ async fn a_code_bound_to_a_dpop_key_is_refused_with_another_key() {
 #[tokio::test]
 async fn a_refused_sign_in_of_the_signed_in_user_leaves_the_session_working() {
     // The same browser: the provider's session answers the second sign-in on the same grant.
-    let idp = Idp::start();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("session.json");
-    let auth = crate::support::auth(&idp, &path);
+    let f = Fixture::new(IdpOptions::default());
+    let (idp, auth, path) = (&f.idp, &f.auth, &f.path);
     let browser = Browser::new();
-    sign_in_with(&auth, &browser, SignInOptions::default())
+    sign_in_with(auth, &browser, SignInOptions::default())
         .await
         .unwrap();
-    let before = SessionStore::file(&path).load().await.unwrap().unwrap();
+    let before = SessionStore::file(path).load().await.unwrap().unwrap();
     let error = sign_in_with(
-        &auth,
+        auth,
         &browser,
         SignInOptions {
             acr_values: vec!["phr".into()],
@@ -433,7 +417,7 @@ async fn a_refused_sign_in_of_the_signed_in_user_leaves_the_session_working() {
     .await
     .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidIdToken, "{error}");
-    let kept = SessionStore::file(&path).load().await.unwrap().unwrap();
+    let kept = SessionStore::file(path).load().await.unwrap().unwrap();
     assert!(kept.same_tokens(&before), "the stored session is as it was");
     // Its refresh token still works: nothing of its grant was revoked.
     auth.refresh().await.unwrap();

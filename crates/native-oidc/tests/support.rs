@@ -68,10 +68,20 @@ impl Fixture {
 
 /// Begins a sign-in and lets the browser do `action`; returns the callback URL and the pending set.
 pub async fn browser_callback(auth: &Auth, action: &LoginAction) -> (Url, PendingAuthorizations) {
-    let request = auth.begin_sign_in(SignInOptions::default()).await.unwrap();
+    browser_callback_in(auth, &Browser::new(), SignInOptions::default(), action).await
+}
+
+/// [`browser_callback`] for a sign-in with `options`, in `browser` (its cookies, its provider session).
+pub async fn browser_callback_in(
+    auth: &Auth,
+    browser: &Browser,
+    options: SignInOptions,
+    action: &LoginAction,
+) -> (Url, PendingAuthorizations) {
+    let request = auth.begin_sign_in(options).await.unwrap();
     let mut pending = PendingAuthorizations::new();
     pending.insert(request.pending);
-    let callback = Browser::new()
+    let callback = browser
         .open(request.url.as_str(), action)
         .await
         .app_redirect();
