@@ -89,8 +89,18 @@ async fn sign_in(app: &Controller<TestPlatform>, platform: &TestPlatform) -> Lin
         app.sign_in(None).await.unwrap(),
         AuthView::WaitingForBrowser
     );
+    browser_returns(app, platform, &LoginAction::demo()).await
+}
+
+/// The "system browser" does `action` on the page the app opened last; its redirect comes back as
+/// a deep link.
+async fn browser_returns(
+    app: &Controller<TestPlatform>,
+    platform: &TestPlatform,
+    action: &LoginAction,
+) -> LinkOutcome {
     let callback = Browser::new()
-        .open(platform.last_opened().as_str(), &LoginAction::demo())
+        .open(platform.last_opened().as_str(), action)
         .await
         .app_redirect();
     app.handle_url(callback.as_str()).await
@@ -164,11 +174,10 @@ async fn sign_in_call_the_api_and_sign_out() {
         opened + 1,
         "the end-session page is opened"
     );
-    let back = Browser::new()
-        .open(platform.last_opened().as_str(), &LoginAction::demo())
-        .await
-        .app_redirect();
-    assert_eq!(app.handle_url(back.as_str()).await, LinkOutcome::SignedOut);
+    assert_eq!(
+        browser_returns(&app, &platform, &LoginAction::demo()).await,
+        LinkOutcome::SignedOut
+    );
     let error = app.auth().client().refresh(&session).await.unwrap_err();
     assert_eq!(error.kind(), "session_expired", "tokens were revoked");
 }
@@ -228,12 +237,8 @@ async fn cancel_forged_and_foreign_links() {
 
     // Cancel on the login page.
     app.sign_in(None).await.unwrap();
-    let callback = Browser::new()
-        .open(platform.last_opened().as_str(), &LoginAction::Cancel)
-        .await
-        .app_redirect();
     assert_eq!(
-        app.handle_url(callback.as_str()).await,
+        browser_returns(&app, &platform, &LoginAction::Cancel).await,
         LinkOutcome::SignInFailed(tauri_plugin_oidc_core::Kind::Engine(
             native_oidc::ErrorKind::AccessDenied
         ))
@@ -831,11 +836,7 @@ async fn step_up_as(
         app.step_up(step_up).await.unwrap(),
         AuthView::WaitingForBrowser
     );
-    let callback = Browser::new()
-        .open(platform.last_opened().as_str(), action)
-        .await
-        .app_redirect();
-    app.handle_url(callback.as_str()).await
+    browser_returns(app, platform, action).await
 }
 
 #[tokio::test]
