@@ -26,14 +26,14 @@ fn browser() -> String {
         .parent()
         .unwrap()
         .join("testkit-browser");
+    // Built every time (a no-op when it is fresh): `cargo test` builds no other package's binary,
+    // and a copy left in the target folder by an earlier build may not know today's pages.
     BUILD.call_once(|| {
-        if !path.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "testkit", "--bin", "testkit-browser"])
-                .status()
-                .unwrap();
-            assert!(status.success(), "cannot build testkit-browser");
-        }
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "testkit", "--bin", "testkit-browser"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build testkit-browser");
     });
     path.display().to_string()
 }
