@@ -224,6 +224,22 @@ impl Auth {
             .client
             .complete_sign_in_beside(callback, pending, holder.as_ref())
             .await?;
+        self.keep_signed_in(session).await
+    }
+
+    /// Completes a device sign-in (RFC 8628; see [`OidcClient::begin_device_sign_in`]): polls until
+    /// the user has signed in on the other device, then stores the session durably, as
+    /// [`Auth::finish_sign_in`] does. [`Auth::load_profile`] adds userinfo.
+    pub async fn finish_device_sign_in(
+        &self,
+        authorization: &crate::DeviceAuthorization,
+    ) -> Result<SessionSummary> {
+        let session = self.client.complete_device_sign_in(authorization).await?;
+        self.keep_signed_in(session).await
+    }
+
+    /// Stores a new session durably in place of what the store held, and keeps it in memory.
+    async fn keep_signed_in(&self, session: Session) -> Result<SessionSummary> {
         let mut current = self.session.lock().await;
         let lock = self.store.lock().await?;
         self.save_durably(&session, &lock).await?;

@@ -101,9 +101,9 @@ impl std::fmt::Debug for RefreshAnswer {
 
 /// The discovered provider and the protocol client built for it once (not per request).
 #[derive(Debug)]
-struct Discovered {
-    provider: Arc<Provider>,
-    client: Client,
+pub(crate) struct Discovered {
+    pub(crate) provider: Arc<Provider>,
+    pub(crate) client: Client,
 }
 
 /// An OpenID Connect client for one configuration, with discovery and keys cached.
@@ -164,7 +164,11 @@ impl OidcClient {
 
     /// The HTTP client for a request of a session or sign-in: with proofs of its DPoP `key` when it
     /// has one, plain otherwise. `bound_token`: the request carries its access token (a resource).
-    fn transport<'a>(&'a self, key: Option<&'a DpopKey>, bound_token: bool) -> DpopHttp<'a> {
+    pub(crate) fn transport<'a>(
+        &'a self,
+        key: Option<&'a DpopKey>,
+        bound_token: bool,
+    ) -> DpopHttp<'a> {
         DpopHttp {
             http: &self.http,
             key,
@@ -180,7 +184,7 @@ impl OidcClient {
 
     /// Discovery, and the protocol client built from it once. The client carries no keys: ID tokens
     /// are checked by [`IdTokenValidator`] against the provider's cached key set.
-    async fn discovered(&self) -> Result<Arc<Discovered>> {
+    pub(crate) async fn discovered(&self) -> Result<Arc<Discovered>> {
         self.discovered
             .get_or_try_init(|| async {
                 let provider = Provider::discover(self.config.issuer(), &self.http).await?;
@@ -323,7 +327,12 @@ impl OidcClient {
             .await
             .map_err(token_error)?;
         let checked = self
-            .check_code_answer(&discovered.provider, &response, &pending)
+            .check_code_answer(
+                &discovered.provider,
+                &response,
+                pending.dpop_key.is_some(),
+                NonceRule::Equals(&pending.nonce),
+            )
             .await;
         let refused = match &checked {
             Ok((_, claims)) => check_asked(claims, &pending, self.validator.leeway(), Utc::now())
@@ -338,16 +347,38 @@ impl OidcClient {
                 return Err(error);
             }
             (Ok(_), Some((error, false))) | (Err(error), _) => {
-                // Refused: the tokens of this answer are never used, so they must not stay live.
-                let key = pending.dpop_key.as_ref().filter(|_| {
-                    TokenType::from_token_type(response.token_type().as_ref())
-                        == Some(TokenType::DPoP)
-                });
-                self.revoke_quietly(response.access_token(), response.refresh_token(), key)
-                    .await;
+                self.refuse(&response, pending.dpop_key.as_ref()).await;
                 return Err(error);
             }
         };
+        let nonce = pending.nonce.clone();
+        self.session_from(
+            &response,
+            (id_token, claims),
+            Some(nonce),
+            pending.scopes,
+            pending.dpop_key,
+        )
+    }
+
+    /// A token answer that was refused: its tokens are never used, so they must not stay live.
+    pub(crate) async fn refuse(&self, response: &CoreTokenResponse, dpop_key: Option<&DpopKey>) {
+        let key = dpop_key.filter(|_| {
+            TokenType::from_token_type(response.token_type().as_ref()) == Some(TokenType::DPoP)
+        });
+        self.revoke_quietly(response.access_token(), response.refresh_token(), key)
+            .await;
+    }
+
+    /// The session of a checked sign-in answer (`checked`: its ID token and claims).
+    pub(crate) fn session_from(
+        &self,
+        response: &CoreTokenResponse,
+        (id_token, claims): (CoreIdToken, openidconnect::core::CoreIdTokenClaims),
+        nonce: Option<Nonce>,
+        asked_scopes: Vec<openidconnect::Scope>,
+        dpop_key: Option<DpopKey>,
+    ) -> Result<Session> {
         let now = Utc::now();
         Ok(Session {
             issuer: self.config.issuer().clone(),
@@ -355,15 +386,15 @@ impl OidcClient {
             subject: claims.subject().clone(),
             access_token: response.access_token().clone(),
             issued_at: now,
-            expires_at: expiry(&response, now),
+            expires_at: expiry(response, now),
             refresh_token: response.refresh_token().cloned(),
             id_token: Some(id_token),
-            nonce: Some(pending.nonce.clone()),
+            nonce,
             post_logout_redirect_uri: self.config.post_logout_redirect_uri().cloned(),
-            scopes: response.scopes().cloned().unwrap_or(pending.scopes),
+            scopes: response.scopes().cloned().unwrap_or(asked_scopes),
             claims: json_map(&claims)?,
             profile: None,
-            dpop_key: pending.dpop_key,
+            dpop_key,
         })
     }
 
@@ -422,16 +453,17 @@ impl OidcClient {
         Ok((pending, code.clone()))
     }
 
-    /// The checks of the code exchange's answer: the token type asked for, and a valid ID token
-    /// (with this sign-in's nonce, and `at_hash` of the access token). What the sign-in asked for is
-    /// checked after, by [`check_asked`].
-    async fn check_code_answer(
+    /// The checks of a sign-in's token answer (a code exchange, a device grant): the token type asked
+    /// for (`dpop`: bound to a key), and a valid ID token (its `nonce` as the rule says, and `at_hash`
+    /// of the access token). What a sign-in asked for is checked after, by [`check_asked`].
+    pub(crate) async fn check_code_answer(
         &self,
         provider: &Provider,
         response: &CoreTokenResponse,
-        pending: &PendingAuthorization,
+        dpop: bool,
+        nonce: NonceRule<'_>,
     ) -> Result<(CoreIdToken, openidconnect::core::CoreIdTokenClaims)> {
-        check_token_type(response.token_type().as_ref(), pending.dpop_key.is_some())?;
+        check_token_type(response.token_type().as_ref(), dpop)?;
         let id_token = response
             .id_token()
             .ok_or_else(|| Error::InvalidIdToken("the token response has no ID token".into()))?;
@@ -441,7 +473,7 @@ impl OidcClient {
                 provider,
                 &self.http,
                 id_token,
-                NonceRule::Equals(&pending.nonce),
+                nonce,
                 Some(response.access_token()),
             )
             .await?;

@@ -113,6 +113,8 @@ pub enum ErrorKind {
     LoginRequired,
     /// `interaction_required`: a sign-in with `prompt=none` needs the user (consent, a factor, …).
     InteractionRequired,
+    /// `expired_token`: a device sign-in's code expired before the user finished.
+    ExpiredToken,
     /// Any other OAuth error code from the provider (`login_required`, `invalid_grant`, …), shown
     /// through [`Printable`](crate::text::Printable) like every message.
     OAuth(String),
@@ -148,6 +150,7 @@ impl ErrorKind {
             ErrorKind::AccessDenied => "access_denied",
             ErrorKind::LoginRequired => "login_required",
             ErrorKind::InteractionRequired => "interaction_required",
+            ErrorKind::ExpiredToken => "expired_token",
             ErrorKind::OAuth(code) => code,
             ErrorKind::StateMismatch => "state_mismatch",
             ErrorKind::AuthorizationExpired => "authorization_expired",
@@ -195,6 +198,7 @@ impl Error {
                 "access_denied" => ErrorKind::AccessDenied,
                 "login_required" => ErrorKind::LoginRequired,
                 "interaction_required" => ErrorKind::InteractionRequired,
+                "expired_token" => ErrorKind::ExpiredToken,
                 // The code is the provider's text too.
                 _ => ErrorKind::OAuth(printable(code)),
             },
@@ -258,6 +262,13 @@ mod tests {
                     description: None,
                 },
                 "interaction_required",
+            ),
+            (
+                Error::Authorization {
+                    code: "expired_token".into(),
+                    description: None,
+                },
+                "expired_token",
             ),
             (Error::StateMismatch, "state_mismatch"),
             (Error::AuthorizationExpired, "authorization_expired"),

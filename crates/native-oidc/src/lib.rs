@@ -76,6 +76,7 @@ mod callback;
 mod challenge;
 mod client;
 mod config;
+mod device;
 pub mod dpop;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -104,6 +105,7 @@ pub mod settings {
         CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES,
     };
 }
+pub use device::DeviceAuthorization;
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};
 pub use http::HttpClient;

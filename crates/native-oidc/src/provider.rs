@@ -38,6 +38,8 @@ pub struct ExtraMetadata {
     /// RFC 9126: the provider takes no authorization request that was not pushed.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8628: where a device sign-in starts (Okta: `/v1/device/authorize`).
+    pub device_authorization_endpoint: Option<url::Url>,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -176,6 +178,10 @@ fn check_endpoints(metadata: &Metadata) -> Result<()> {
         (
             "pushed_authorization_request_endpoint",
             extra.pushed_authorization_request_endpoint.as_ref(),
+        ),
+        (
+            "device_authorization_endpoint",
+            extra.device_authorization_endpoint.as_ref(),
         ),
     ];
     for (name, url) in endpoints {

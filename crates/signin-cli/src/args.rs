@@ -37,7 +37,8 @@ pub struct Common {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in through the browser and store the session; prints a summary as JSON.
+    /// Sign in through the browser (or, with --device, on another device) and store the session;
+    /// prints a summary as JSON.
     Login(Box<Login>),
     /// Prints a summary of the stored session as JSON (exit code 3 when there is none).
     Status,
@@ -76,6 +77,13 @@ pub struct Login {
     /// A scope to ask for (repeat for several); default: openid profile email offline_access.
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,
+    /// Sign in on another device, for a machine with no browser (over SSH): prints a URL and a code
+    /// (and a QR code) to open on a phone or another computer, and waits until you have signed in
+    /// there (the Device Authorization Grant, RFC 8628; the app integration must allow it).
+    #[arg(long, conflicts_with_all = [
+        "redirect_uri", "browser", "acr_values", "max_age", "prompt", "login_hint", "idp", "params",
+    ])]
+    pub device: bool,
     #[command(flatten)]
     pub request: RequestArgs,
     #[command(flatten)]

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::{
     args::{Common, Login},
-    browser,
+    browser, device,
     loopback::{page_html, Loopback},
     settings,
 };
@@ -79,6 +79,15 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
         login.dpop,
     )?
     .or(stored);
+    if login.device {
+        // No browser comes back here: the redirect URI is only what the configuration needs.
+        source
+            .redirect_uri
+            .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
+        let auth = engine(OidcClient::new(source.build()?)?, store);
+        let summary = device::sign_in(&auth).await?;
+        return Ok(Status::new(summary, &auth));
+    }
     let redirect = source
         .redirect_uri
         .get_or_insert_with(|| DEFAULT_REDIRECT.to_string())

@@ -11,6 +11,7 @@
 mod args;
 mod browser;
 mod commands;
+mod device;
 mod logging;
 mod loopback;
 mod settings;

@@ -2,9 +2,11 @@
 //! `testkit-browser` as the `--browser` command (it signs in over HTTP like a person in a browser).
 //! Unless a test says otherwise, tokens are kept in a file (`--token-storage file`) and no session bus
 //! is reachable, so no test touches a keyring outside it; `vault` runs a real Secret Service.
+//! `device` signs in with the device grant while a browser completes the activation page;
 //! `loopback` sends the listeners of `login` and `logout` real requests while they wait;
 //! `provider_text` feeds `signin` hostile provider texts; `store_states` breaks the store's files.
 
+mod device;
 mod loopback;
 mod provider_text;
 mod request;

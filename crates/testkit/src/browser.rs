@@ -83,13 +83,15 @@ impl Browser {
         Self { http }
     }
 
-    /// Opens `url`, follows redirects, does `action` on a login page and submits sign-out confirmation
-    /// forms, until a redirect to a non-http scheme or a page with nothing to do.
+    /// Opens `url`, follows redirects, does `action` on a login page (and on a device activation's
+    /// confirmation page: Continue, or Cancel) and submits sign-out confirmation forms, until a
+    /// redirect to a non-http scheme or a page with nothing to do.
     pub async fn open(&self, url: &str, action: &LoginAction) -> Outcome {
         let mut url = Url::parse(url).expect("the browser was given a URL");
         let mut form: Option<Vec<(String, String)>> = None;
         let mut logged_in = false;
         let mut answered_otp = false;
+        let mut confirmed_device = false;
         for _ in 0..30 {
             let request = match form.take() {
                 Some(fields) => self.http.post(url.clone()).form(&fields),
@@ -135,6 +137,19 @@ impl Browser {
                     form = Some(vec![("code".into(), DEV_OTP_CODE.into())]);
                     continue;
                 }
+            }
+            // dev/idp's device activation: "Sign in to … on the device that shows this code".
+            if let Some((confirm_url, mut fields)) = (!confirmed_device)
+                .then(|| find_form(&body, "op.deviceConfirmForm"))
+                .flatten()
+            {
+                confirmed_device = true;
+                if matches!(action, LoginAction::Cancel) {
+                    fields.push(("abort".into(), "yes".into()));
+                }
+                url = url.join(&confirm_url).expect("bad form action");
+                form = Some(fields);
+                continue;
             }
             if !logged_in {
                 if let Some((login_url, _)) = find_form(&body, "/login") {

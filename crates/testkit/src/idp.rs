@@ -48,6 +48,12 @@ pub struct IdpOptions {
     pub ignore_max_age: bool,
     /// `IDP_PAR`: `off` (dev/idp's default), `on` or `required`.
     pub par: Option<&'static str>,
+    /// `IDP_DEVICE_INTERVAL`: how often a device sign-in polls, in seconds (dev/idp's default: 5).
+    pub device_interval: Option<u64>,
+    /// `IDP_TEST_DEVICE_POLL_LIMIT`: the spacing of polls enforced with `slow_down`, when not the interval.
+    pub device_poll_limit: Option<u64>,
+    /// `IDP_DEVICE_CODE_TTL`: how long a device sign-in's codes last, in seconds.
+    pub device_code_ttl: Option<u64>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -140,6 +146,15 @@ impl Idp {
         }
         if options.ignore_max_age {
             command.env("IDP_TEST_IGNORE_MAX_AGE", "1");
+        }
+        for (name, value) in [
+            ("IDP_DEVICE_INTERVAL", options.device_interval),
+            ("IDP_TEST_DEVICE_POLL_LIMIT", options.device_poll_limit),
+            ("IDP_DEVICE_CODE_TTL", options.device_code_ttl),
+        ] {
+            if let Some(value) = value {
+                command.env(name, value.to_string());
+            }
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -101,12 +101,20 @@ export function loadConfig() {
     readyFile: process.env.IDP_READY_FILE || undefined,
     // The one-time code of the second-factor page (a request with a urn:okta:loa:2fa:* acr_value).
     otpCode: process.env.IDP_OTP_CODE || '123456',
+    // The Device Authorization Grant: how often a client polls (Okta: 5 s).
+    device: {
+      interval: seconds('IDP_DEVICE_INTERVAL', 5),
+      // Test option: the spacing enforced with `slow_down`, when not the interval announced.
+      pollLimit: process.env.IDP_TEST_DEVICE_POLL_LIMIT ? seconds('IDP_TEST_DEVICE_POLL_LIMIT', 5) : undefined,
+    },
     ttl: {
       accessToken: seconds('IDP_ACCESS_TOKEN_TTL', 3600),
       idToken: seconds('IDP_ID_TOKEN_TTL', 3600),
       refreshToken: seconds('IDP_REFRESH_TOKEN_TTL', 7 * 24 * 3600),
       authorizationCode: seconds('IDP_CODE_TTL', 300),
       session: seconds('IDP_SESSION_TTL', 2 * 3600),
+      // A device code (and its user code), as on Okta: 10 minutes.
+      deviceCode: seconds('IDP_DEVICE_CODE_TTL', 600),
     },
     users: users(),
     // Options for tests only.

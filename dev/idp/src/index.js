@@ -10,6 +10,7 @@ import { createProvider } from './provider.js';
 import { createStorage } from './adapter.js';
 import { handleInteraction } from './interactions.js';
 import { handleDashboard } from './dashboard.js';
+import { readBody } from './form.js';
 import { formTargets, contentSecurityPolicy } from './pages.js';
 
 const PREFIX = '/oauth2/default';
@@ -39,7 +40,11 @@ function createStats(provider) {
   const stats = { requests: {}, grants: {} };
   const bump = (table, key) => { table[key] = (table[key] ?? 0) + 1; };
   provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
-  provider.on('grant.error', (ctx) => bump(stats.grants, `${ctx.oidc.params?.grant_type}:error`));
+  // By error code: `refresh_token:invalid_grant`, `urn:…:device_code:slow_down`.
+  provider.on('grant.error', (ctx, error) => {
+    const grantType = ctx.oidc?.params?.grant_type ?? new URLSearchParams(ctx.req.body ?? '').get('grant_type');
+    bump(stats.grants, `${grantType}:${error?.error ?? 'error'}`);
+  });
   return { stats, count: (method, pathname) => bump(stats.requests, `${method} ${pathname}`) };
 }
 
@@ -54,16 +59,11 @@ function okta_offline_access(params) {
   }
 }
 
-// A pushed authorization request (POST /v1/par) with the same rule: its form is read here and handed
-// to oidc-provider as text (`req.body`, which it parses instead of the stream), a repeated parameter
-// still repeated, so it is refused as in a plain request.
-async function okta_offline_access_pushed(req) {
-  let body = '';
-  for await (const chunk of req) {
-    body += chunk;
-    if (body.length > 56 * 1024) throw new Error('request entity too large');
-  }
-  const params = new URLSearchParams(body);
+// A pushed authorization request (POST /v1/par) or a device authorization request with the same rule:
+// its form is read here and handed to oidc-provider as text (`req.body`), a repeated parameter still
+// repeated, so it is refused as in a plain request.
+async function okta_offline_access_posted(req) {
+  const params = new URLSearchParams(await readBody(req));
   okta_offline_access(params);
   req.body = params.toString();
 }
@@ -106,7 +106,9 @@ async function main() {
         res.end(JSON.stringify(stats));
       } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
         if (url.pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url.searchParams);
-        if (url.pathname === `${PREFIX}/v1/par` && req.method === 'POST') await okta_offline_access_pushed(req);
+        if ([`${PREFIX}/v1/par`, `${PREFIX}/v1/device/authorize`].includes(url.pathname) && req.method === 'POST') {
+          await okta_offline_access_posted(req);
+        }
         // Mounted like express does it: the provider sees the path below the prefix, and
         // `originalUrl` keeps the prefix so the URLs it builds (resume, callbacks) keep it too.
         req.originalUrl = url.pathname + url.search;

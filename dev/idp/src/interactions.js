@@ -3,17 +3,13 @@
 // automatically (a native app registered by the organisation needs no consent screen, as on Okta).
 import { page, escapeHtml, htmlHeaders } from './pages.js';
 import { acrFor, wantsSecondFactor } from './provider.js';
+import { readBody } from './form.js';
 
 // Who passed the password step of an interaction that still needs its second factor, by uid.
 const passwordDone = new Map();
 
 async function readForm(req) {
-  let body = '';
-  for await (const chunk of req) {
-    body += chunk;
-    if (body.length > 16 * 1024) throw new Error('form too large');
-  }
-  return new URLSearchParams(body);
+  return new URLSearchParams(await readBody(req, 16 * 1024));
 }
 
 function loginPage(uid, { username = '', error } = {}) {

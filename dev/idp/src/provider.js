@@ -8,6 +8,7 @@ import { page, escapeHtml, contentSecurityPolicy } from './pages.js';
 import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import { logTokens } from './token-log.js';
+import { readBody } from './form.js';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 
 export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
@@ -88,7 +89,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       client_name: 'Local native app',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
       response_types: ['code'],
       redirect_uris: config.redirectUris,
       post_logout_redirect_uris: config.postLogoutRedirectUris,
@@ -113,6 +114,9 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       end_session: '/v1/logout',
       pushed_authorization_request: '/v1/par',
       introspection: '/v1/introspect',
+      // RFC 8628. Okta's verification page is at the org URL (`{org}/activate`); here it is below the issuer.
+      device_authorization: '/v1/device/authorize',
+      code_verification: '/activate',
     },
     ttl: {
       AccessToken: config.ttl.accessToken,
@@ -122,6 +126,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       Grant: config.ttl.refreshToken,
       Session: config.ttl.session,
       Interaction: 600,
+      DeviceCode: config.ttl.deviceCode,
     },
     features: {
       devInteractions: { enabled: false },
@@ -134,6 +139,15 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
         requireNonce: (ctx) => ctx.oidc?.route === 'token',
       },
       introspection: { enabled: true },
+      // The Device Authorization Grant (RFC 8628), its pages styled like the sign-in page.
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: deviceCodeInputSource,
+        userCodeConfirmSource: deviceCodeConfirmSource,
+        successSource: deviceSuccessSource,
+      },
       pushedAuthorizationRequests: {
         enabled: config.par !== 'off',
         requirePushedAuthorizationRequests: config.par === 'required',
@@ -179,6 +193,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   provider.proxy = false;
   acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
+  devicePollingInterval(provider, { ...config.device, ttl: config.ttl.deviceCode });
   if (config.test.invalidRefreshedIdToken === 'signature') breakRefreshedIdTokens(provider);
   if (config.test.invalidRefreshedIdToken === 'iss') reissueRefreshedIdTokens(provider, jwks);
   if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);
@@ -225,6 +240,42 @@ function lieAboutTheSubject(provider, sub) {
     await next();
     if (ctx.oidc?.route === 'userinfo' && ctx.body && typeof ctx.body === 'object') {
       ctx.body = { ...ctx.body, sub };
+    }
+  });
+}
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+// RFC 8628 §3.2/§3.5 as Okta does it: the device authorization answer says how often to poll
+// (`interval`), and a client that polls a device code sooner than that is answered `slow_down`; its
+// interval is then 5 s longer for every later poll (10 s after two, …). `pollLimit` (a test option) is the spacing enforced,
+// when it differs from the one announced (a client can then be shown a `slow_down`).
+function devicePollingInterval(provider, { interval, pollLimit, ttl }) {
+  const polls = new Map(); // device code → { last poll (ms), slow_downs answered }
+  provider.use(async (ctx, next) => {
+    // Before routing (`ctx.oidc.route` is not known yet): the token endpoint by its path.
+    const params = ctx.method === 'POST' && ctx.path === '/v1/token' && new URLSearchParams(await readBody(ctx.req));
+    const code = params && params.get('grant_type') === DEVICE_CODE_GRANT && params.get('device_code');
+    if (code) {
+      if (!polls.has(code)) setTimeout(() => polls.delete(code), ttl * 1000).unref();
+      const poll = polls.get(code) ?? { last: 0, slowDowns: 0 };
+      const spacing = poll.slowDowns ? interval + 5 * poll.slowDowns : (pollLimit ?? interval);
+      if (Date.now() - poll.last < spacing * 1000) {
+        polls.set(code, { last: Date.now(), slowDowns: poll.slowDowns + 1 });
+        provider.emit('grant.error', ctx, { error: 'slow_down' });
+        ctx.status = 400;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = { error: 'slow_down', error_description: 'you are polling too quickly; wait longer between requests' };
+        return;
+      }
+    }
+    await next();
+    // A request refused for its DPoP nonce is retried at once with it (RFC 9449 §8): not a poll.
+    if (code && ctx.body?.error !== 'use_dpop_nonce') {
+      polls.set(code, { ...(polls.get(code) ?? { slowDowns: 0 }), last: Date.now() });
+    }
+    if (ctx.oidc?.route === 'device_authorization' && ctx.body?.device_code) {
+      ctx.body = { ...ctx.body, interval };
     }
   });
 }
@@ -308,6 +359,36 @@ function acceptJwtAccessTokens(provider, jwks, issued) {
 // Okta signs out without asking: the confirmation form is submitted at once by a script that the page's
 // Content-Security-Policy allows by its hash (a button stays for browsers without scripts).
 const SUBMIT_LOGOUT = "document.getElementById('op.logoutForm').submit()";
+
+// The device flow's pages (oidc-provider renders them through these), with the look of the sign-in page.
+// The policy of every page of the provider is set by index.js.
+async function deviceCodeInputSource(ctx, form, _out, err) {
+  let message = '<p>Enter the code shown on your device.</p>';
+  if (err?.name === 'AbortedError') message = '<p class="error" role="alert">The sign-in was cancelled. You can close this window.</p>';
+  else if (err?.userCode || err?.name === 'NoCodeError') message = '<p class="error" role="alert">That code is not right, or has expired. Try again.</p>';
+  else if (err) message = '<p class="error" role="alert">Something went wrong. Start again on your device.</p>';
+  ctx.type = 'html';
+  ctx.body = page('Activate a device', `<h1>Activate a device</h1>
+${message}
+${form}
+<button class="primary" id="continue" type="submit" form="op.deviceInputForm">Next</button>`);
+}
+
+async function deviceCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
+  ctx.type = 'html';
+  ctx.body = page('Activate a device', `<h1>Activate a device</h1>
+<p>Sign in to <strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> on the device that shows this code:</p>
+<p id="user-code" style="font-size:1.6em;text-align:center;letter-spacing:.1em"><code>${escapeHtml(userCode)}</code></p>
+<p>If you did not start this, or the code differs, cancel.</p>
+${form}
+<button class="primary" id="continue" type="submit" form="op.deviceConfirmForm">Continue</button>
+<button class="secondary" id="cancel" type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Cancel</button>`);
+}
+
+async function deviceSuccessSource(ctx) {
+  ctx.type = 'html';
+  ctx.body = page('Device activated', '<h1>Device activated</h1><p>Go back to your device. You can close this window.</p>');
+}
 
 function pages(targets) {
   const html = (ctx, body, scripts = []) => {

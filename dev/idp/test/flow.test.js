@@ -394,3 +394,45 @@ test('IDP_PAR=on offers /v1/par; a pushed request gets a request_uri, one with a
     await stopIdp(running);
   }
 });
+
+test('the device grant: Okta route names, an interval, the code typed on the activation page, slow_down, tokens', async () => {
+  const running = await startIdp({ IDP_DEVICE_INTERVAL: '1' });
+  try {
+    const discovery = await (await fetch(`${running.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(discovery.device_authorization_endpoint, `${running.issuer}/v1/device/authorize`);
+    const started = await fetch(discovery.device_authorization_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: CLIENT_ID, scope: 'openid profile offline_access' }).toString(),
+    });
+    const device = await started.json();
+    assert.equal(device.interval, 1);
+    assert.equal(device.verification_uri, `${running.issuer}/activate`);
+    assert.match(device.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    const poll = () => token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code }, running.issuer);
+    assert.equal((await poll()).body.error, 'authorization_pending');
+    assert.equal((await poll()).body.error, 'slow_down', 'a poll sooner than the interval');
+
+    // The person types the code on the activation page, confirms, signs in.
+    const b = browser();
+    const input = await b.follow(device.verification_uri);
+    assert.match(input.html, /Activate a device/);
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(input.html)[1];
+    const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const confirm = await b.follow(device.verification_uri, { ...form, body: new URLSearchParams({ xsrf, user_code: device.user_code.toLowerCase() }).toString() });
+    assert.match(confirm.html, new RegExp(device.user_code));
+    const fields = Object.fromEntries([...confirm.html.matchAll(/type="hidden" name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const login = await b.follow(device.verification_uri, { ...form, body: new URLSearchParams(fields).toString() });
+    assert.match(login.html, /Sign in/);
+    const done = await b.follow(formAction(login.html, login.url, '/login'), { ...form, body: new URLSearchParams({ username: 'demo', password: 'demo' }).toString() });
+    assert.match(done.html, /Device activated/);
+
+    await new Promise((resolve) => setTimeout(resolve, 6100)); // the interval after one slow_down
+    const tokens = await poll();
+    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+    assert.equal(decodeJwt(tokens.body.id_token).sub, '00u1demo0000000000001');
+    assert.ok(tokens.body.refresh_token, 'offline_access gives a refresh token, as on Okta');
+  } finally {
+    await stopIdp(running);
+  }
+});
