@@ -83,6 +83,12 @@ export function loadConfig() {
   return {
     port,
     clientId: process.env.IDP_CLIENT_ID || '0oa1localnative0001',
+    // Native SSO: the vendor's second app, and the apps that may exchange a device secret.
+    sso: (() => {
+      const secondClientId = process.env.IDP_SSO_CLIENT_ID || '0oa1localsecond0002';
+      const clients = list('IDP_SSO_CLIENTS', [process.env.IDP_CLIENT_ID || '0oa1localnative0001', secondClientId]);
+      return { secondClientId, clients };
+    })(),
     redirectUris: list('IDP_REDIRECT_URIS', ['com.okta.example:/callback', 'http://127.0.0.1/callback']),
     postLogoutRedirectUris: list('IDP_POST_LOGOUT_REDIRECT_URIS', ['com.okta.example:/logout', 'http://127.0.0.1/logout']),
     // The app's initiate login URI (Okta: "Initiate login URI"); empty for none.

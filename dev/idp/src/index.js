@@ -95,6 +95,8 @@ async function main() {
     issuer, config, jwks, accounts, targets, Adapter, cookieKeys: cookieKeys(config.dataDir),
   });
   const { stats, count } = createStats(provider);
+  // A bug here answers 500 server_error; say what it was.
+  provider.on('server_error', (_ctx, error) => console.error('dev/idp server error:', error));
   const callback = provider.callback();
 
   server.on('request', async (req, res) => {

@@ -9,9 +9,11 @@ import userinfoActions from 'oidc-provider/lib/actions/userinfo.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import { logTokens } from './token-log.js';
 import { readBody } from './form.js';
+import { nativeSso, TOKEN_EXCHANGE } from './native-sso.js';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 
-export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+// `device_sso`: Native SSO (src/native-sso.js).
+export const SCOPES = ['openid', 'profile', 'email', 'offline_access', 'device_sso'];
 
 // Okta's authentication levels (`acr_values` on the authorize request, `acr` in the tokens).
 export const ACR = {
@@ -84,18 +86,21 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   };
 
   const provider = new Provider(issuer, {
-    clients: [{
-      client_id: config.clientId,
-      client_name: 'Local native app',
+    // The app, and the vendor's second app (Native SSO signs it in with the first one's session).
+    clients: [
+      { client_id: config.clientId, client_name: 'Local native app' },
+      { client_id: config.sso.secondClientId, client_name: 'Local second app' },
+    ].map((client) => ({
+      ...client,
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT, TOKEN_EXCHANGE],
       response_types: ['code'],
       redirect_uris: config.redirectUris,
       post_logout_redirect_uris: config.postLogoutRedirectUris,
       // Okta's "Require Demonstrating Proof of Possession (DPoP) header in token requests".
       dpop_bound_access_tokens: config.dpop === 'required',
-    }],
+    })),
     adapter: Adapter,
     jwks,
     cookies: { keys: cookieKeys },
@@ -194,6 +199,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
   devicePollingInterval(provider, { ...config.device, ttl: config.ttl.deviceCode });
+  nativeSso(provider, { jwks, config, Adapter });
   if (config.test.invalidRefreshedIdToken === 'signature') breakRefreshedIdTokens(provider);
   if (config.test.invalidRefreshedIdToken === 'iss') reissueRefreshedIdTokens(provider, jwks);
   if (config.test.userinfoSubject) lieAboutTheSubject(provider, config.test.userinfoSubject);

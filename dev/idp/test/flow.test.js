@@ -436,3 +436,70 @@ test('the device grant: Okta route names, an interval, the code typed on the act
     await stopIdp(running);
   }
 });
+
+test('Native SSO: device_secret and ds_hash for device_sso, the token exchange for the second app, revocation ends it for both', async () => {
+  const SECOND = '0oa1localsecond0002';
+  const signIn = async (username) => {
+    const { result, verifier } = await authorize({ username, password: username, scope: 'openid profile offline_access device_sso' });
+    const code = result.redirect.searchParams.get('code');
+    return (await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier })).body;
+  };
+  const first = await signIn('demo');
+  assert.ok(first.device_secret, JSON.stringify(first));
+  const id = decodeJwt(first.id_token);
+  assert.equal(id.ds_hash, createHash('sha256').update(first.device_secret).digest().subarray(0, 16).toString('base64url'));
+  assert.ok(id.sid);
+  const keys = createLocalJWKSet(await (await fetch(`${issuer}/v1/keys`)).json());
+  await jwtVerify(first.id_token, keys, { issuer, audience: CLIENT_ID });
+
+  const exchange = (subject, actor, extra = {}) => token({
+    client_id: SECOND,
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token: subject,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+    actor_token: actor,
+    actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
+    audience: 'api://default',
+    scope: 'openid profile offline_access',
+    ...extra,
+  });
+  const second = await exchange(first.id_token, first.device_secret);
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  const secondId = decodeJwt(second.body.id_token);
+  assert.equal(secondId.aud, SECOND);
+  assert.equal(secondId.sub, id.sub);
+  assert.equal(decodeJwt(second.body.access_token).cid, SECOND);
+  assert.ok(second.body.refresh_token);
+
+  // Both tokens required, bound to each other: another user's ID token, another secret, a plain
+  // sign-in's ID token (no ds_hash), a client outside the group.
+  const alice = await signIn('alice');
+  assert.equal((await exchange(alice.id_token, first.device_secret)).body.error, 'invalid_grant');
+  assert.equal((await exchange(first.id_token, alice.device_secret)).body.error, 'invalid_grant');
+  assert.equal((await exchange(first.id_token, 'made-up')).body.error, 'invalid_grant');
+  assert.equal((await exchange(first.id_token, undefined, { actor_token: '' })).body.error, 'invalid_request');
+  const outsider = await startIdp({ IDP_SSO_CLIENTS: 'someone-else' });
+  try {
+    const refused = await token({
+      client_id: CLIENT_ID, grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'x',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', actor_token: 'y',
+      actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret', audience: 'api://default',
+    }, outsider.issuer);
+    assert.equal(refused.body.error, 'unauthorized_client');
+  } finally {
+    await stopIdp(outsider);
+  }
+
+  // Revoking the secret: no more exchanges, and neither app's refresh token works.
+  const revoked = await fetch(`${issuer}/v1/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: CLIENT_ID, token: first.device_secret, token_type_hint: 'device_secret' }).toString(),
+  });
+  assert.equal(revoked.status, 200);
+  assert.equal((await exchange(first.id_token, first.device_secret)).body.error, 'invalid_grant');
+  assert.equal((await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).body.error, 'invalid_grant');
+  assert.equal((await token({ client_id: SECOND, grant_type: 'refresh_token', refresh_token: second.body.refresh_token })).body.error, 'invalid_grant');
+  // Alice's own sign-in is untouched.
+  assert.equal((await token({ grant_type: 'refresh_token', refresh_token: alice.refresh_token })).status, 200);
+});
