@@ -91,6 +91,7 @@ pub struct Auth {
     session: Mutex<Option<Session>>,
     refresh_margin: Duration,
     save_patience: Duration,
+    sso: Option<crate::sso::SsoShare>,
 }
 
 impl fmt::Debug for Auth {
@@ -111,7 +112,17 @@ impl Auth {
             session: Mutex::new(None),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             save_patience: DEFAULT_SAVE_PATIENCE,
+            sso: None,
         }
+    }
+
+    /// Signs in once for all the vendor's apps (Native SSO): sign-ins leave their device secret in
+    /// `share`, [`Auth::sign_in_with_sso`] uses what another app left there, and
+    /// [`Auth::sign_out_of_all_apps`] revokes it. The configuration needs an SSO group
+    /// ([`crate::Config::with_sso_group`]).
+    pub fn with_sso_share(mut self, share: crate::sso::SsoShare) -> Self {
+        self.sso = Some(share);
+        self
     }
 
     /// Sets how early before expiry the access token is refreshed.
@@ -239,14 +250,103 @@ impl Auth {
     }
 
     /// Stores a new session durably in place of what the store held, and keeps it in memory.
+    /// With Native SSO, a sign-in that came with a device secret leaves it, with its ID token, in
+    /// the group's share for the vendor's other apps (a failure there is logged: this app is signed
+    /// in all the same).
     async fn keep_signed_in(&self, session: Session) -> Result<SessionSummary> {
         let mut current = self.session.lock().await;
         let lock = self.store.lock().await?;
         self.save_durably(&session, &lock).await?;
         let summary = session.summary();
+        let item = crate::sso::SsoItem::of(&session);
         *current = Some(session);
+        drop((current, lock));
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
+        if let (Some(share), Some(item)) = (&self.sso, item) {
+            match share.save(&item).await {
+                Ok(()) => tracing::info!("left the sign-in for the other apps of the SSO group"),
+                Err(error) => {
+                    tracing::warn!(%error, "the sign-in could not be shared with the SSO group")
+                }
+            }
+        }
         Ok(summary)
+    }
+
+    /// Signs in with no browser, with a sign-in another app of the vendor's SSO group left in the
+    /// share (Native SSO: [`OidcClient::exchange_device_secret`]), then loads the profile. `None`
+    /// when there is no share or nothing of this issuer in it. A device secret the provider no longer
+    /// takes (`invalid_grant`: revoked, expired) is removed from the share; the error is returned
+    /// either way, and a browser sign-in is the way on.
+    pub async fn sign_in_with_sso(&self) -> Result<Option<SessionSummary>> {
+        let Some(share) = &self.sso else {
+            return Ok(None);
+        };
+        let Some(item) = share.load(self.client.config().issuer()).await? else {
+            return Ok(None);
+        };
+        match self.client.exchange_device_secret(&item).await {
+            Ok(session) => {
+                self.keep_signed_in(session).await?;
+                tracing::info!("signed in with Native SSO");
+                self.load_profile().await.map(Some)
+            }
+            Err(error) => {
+                if error.kind() == "invalid_grant" {
+                    tracing::info!(%error, "the shared sign-in is no longer valid; removing it");
+                    if let Err(error) = share.erase(item.device_secret()).await {
+                        tracing::warn!(%error, "the shared sign-in could not be removed");
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends the sign-in this device shares with the vendor's other apps (Native SSO): revokes the
+    /// shared device secret (the provider then refuses every app's next exchange and refresh) and
+    /// removes it from the share, also when the revocation failed (this app will not sign in with it
+    /// again; the other apps stay signed in until it expires, which the result says).
+    pub async fn end_shared_sign_in(&self) -> Result<crate::sso::SharedSignOut> {
+        use crate::sso::SharedSignOut;
+        let Some(share) = &self.sso else {
+            return Ok(SharedSignOut::NothingShared);
+        };
+        let Some(item) = share.load(self.client.config().issuer()).await? else {
+            return Ok(SharedSignOut::NothingShared);
+        };
+        let revoked = self.client.revoke_device_secret(item.device_secret()).await;
+        share.erase(item.device_secret()).await?;
+        Ok(match revoked {
+            Ok(_) => SharedSignOut::Revoked,
+            Err(error) => {
+                tracing::warn!(%error, "the device secret could not be revoked");
+                SharedSignOut::NotRevoked(error)
+            }
+        })
+    }
+
+    /// Signs out of every app of the SSO group ([`Auth::end_shared_sign_in`]), then this app as
+    /// [`Auth::sign_out`] does. A device secret that could not be revoked is the returned
+    /// [`SignOut::error`] when nothing else failed.
+    pub async fn sign_out_of_all_apps(&self) -> Result<SignOut> {
+        let secret_error = match self.end_shared_sign_in().await? {
+            crate::sso::SharedSignOut::NotRevoked(error) => Some(error),
+            _ => None,
+        };
+        let mut sign_out = match self.sign_out_locally().await {
+            Ok(task) => self.finish_sign_out(task).await,
+            Err(Error::NotSignedIn) if secret_error.is_none() => SignOut {
+                end_session: None,
+                error: None,
+                erase_error: None,
+            },
+            Err(error) => return Err(secret_error.unwrap_or(error)),
+        };
+        if sign_out.error.is_none() {
+            sign_out.error = secret_error;
+        }
+        Ok(sign_out)
     }
 
     /// Loads userinfo into the session (and the store). Its `sub` must be the session's: anything

@@ -6,8 +6,10 @@ use std::{sync::Arc, time::Duration};
 use chrono::Utc;
 use openidconnect::{
     core::{
-        CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-        CoreIdToken, CoreTokenResponse,
+        CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
+        CoreGenderClaim, CoreIdToken, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm, CoreRevocableToken, CoreRevocationErrorResponse,
+        CoreTokenIntrospectionResponse, CoreTokenType,
     },
     AccessToken, AsyncHttpClient, AuthenticationContextClass, AuthorizationCode, CsrfToken,
     EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, LoginHint, LogoutRequest,
@@ -36,7 +38,39 @@ use crate::{
     session::{Session, TokenType},
 };
 
-type Client = CoreClient<
+/// What a token answer may carry beyond OpenID Connect's fields: Okta's Native SSO `device_secret`.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub(crate) struct NativeSsoFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) device_secret: Option<crate::sso::DeviceSecret>,
+}
+impl openidconnect::ExtraTokenFields for NativeSsoFields {}
+
+/// A token endpoint's answer: OpenID Connect's, with [`NativeSsoFields`].
+pub(crate) type TokenAnswer = openidconnect::StandardTokenResponse<
+    openidconnect::IdTokenFields<
+        EmptyAdditionalClaims,
+        NativeSsoFields,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
+    CoreTokenType,
+>;
+
+/// `openidconnect`'s core client, with [`TokenAnswer`] for token answers.
+type Client = openidconnect::Client<
+    EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    TokenAnswer,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
@@ -188,7 +222,7 @@ impl OidcClient {
         self.discovered
             .get_or_try_init(|| async {
                 let provider = Provider::discover(self.config.issuer(), &self.http).await?;
-                let client = CoreClient::from_provider_metadata(
+                let client = Client::from_provider_metadata(
                     provider.metadata().clone(),
                     self.config.client_id().clone(),
                     None,
@@ -362,7 +396,7 @@ impl OidcClient {
     }
 
     /// A token answer that was refused: its tokens are never used, so they must not stay live.
-    pub(crate) async fn refuse(&self, response: &CoreTokenResponse, dpop_key: Option<&DpopKey>) {
+    pub(crate) async fn refuse(&self, response: &TokenAnswer, dpop_key: Option<&DpopKey>) {
         let key = dpop_key.filter(|_| {
             TokenType::from_token_type(response.token_type().as_ref()) == Some(TokenType::DPoP)
         });
@@ -373,7 +407,7 @@ impl OidcClient {
     /// The session of a checked sign-in answer (`checked`: its ID token and claims).
     pub(crate) fn session_from(
         &self,
-        response: &CoreTokenResponse,
+        response: &TokenAnswer,
         (id_token, claims): (CoreIdToken, openidconnect::core::CoreIdTokenClaims),
         nonce: Option<Nonce>,
         asked_scopes: Vec<openidconnect::Scope>,
@@ -395,6 +429,7 @@ impl OidcClient {
             claims: json_map(&claims)?,
             profile: None,
             dpop_key,
+            device_secret: response.extra_fields().extra_fields().device_secret.clone(),
         })
     }
 
@@ -459,7 +494,7 @@ impl OidcClient {
     pub(crate) async fn check_code_answer(
         &self,
         provider: &Provider,
-        response: &CoreTokenResponse,
+        response: &TokenAnswer,
         dpop: bool,
         nonce: NonceRule<'_>,
     ) -> Result<(CoreIdToken, openidconnect::core::CoreIdTokenClaims)> {
@@ -477,6 +512,10 @@ impl OidcClient {
                 Some(response.access_token()),
             )
             .await?;
+        // Native SSO: a device secret must be the one the (now validated) ID token names.
+        if let Some(secret) = &response.extra_fields().extra_fields().device_secret {
+            crate::sso::check_ds_hash(id_token, secret)?;
+        }
         Ok((id_token.clone(), claims))
     }
 
@@ -661,37 +700,58 @@ impl OidcClient {
         }
         tokens.push((access_token.secret(), "access_token"));
         for (token, hint) in tokens {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("token", token)
-                .append_pair("token_type_hint", hint)
-                .append_pair("client_id", self.config.client_id().as_str())
-                .finish();
-            let request = http::Request::post(url.as_str())
-                .header(
-                    http::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .header(http::header::ACCEPT, "application/json")
-                .body(body.into_bytes())
-                .map_err(|e| {
-                    Error::protocol(format!("cannot build the revocation request: {e}"))
-                })?;
-            let response = self.transport(key, false).call(request).await?;
-            if !response.status().is_success() {
-                let error: Option<StandardErrorResponse<CoreErrorResponseType>> =
-                    serde_json::from_slice(response.body()).ok();
-                return Err(match error {
-                    Some(error) => Error::Authorization {
-                        code: error.error().to_string(),
-                        description: error.error_description().cloned(),
-                    },
-                    None => {
-                        Error::protocol(format!("revocation answered HTTP {}", response.status()))
-                    }
-                });
-            }
+            self.post_form(
+                url.url(),
+                &[
+                    ("token", token),
+                    ("token_type_hint", hint),
+                    ("client_id", self.config.client_id().as_str()),
+                ],
+                key,
+                "the revocation",
+            )
+            .await?;
         }
         Ok(true)
+    }
+
+    /// POSTs a form (with proofs of `key`, for DPoP-bound tokens) to an endpoint this crate sends
+    /// hand-made requests to (revocation, the token exchange): the answer when it is a success, else
+    /// the provider's OAuth error, or a `protocol` error naming `what` and the HTTP status.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        fields: &[(&str, &str)],
+        key: Option<&DpopKey>,
+        what: &str,
+    ) -> Result<http::Response<Vec<u8>>> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = http::Request::post(url.as_str())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json")
+            .body(body.into_bytes())
+            .map_err(|e| Error::protocol(format!("cannot build {what} request: {e}")))?;
+        let response = self.transport(key, false).call(request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        if response.status().is_server_error() || response.status().as_u16() == 429 {
+            return Err(HttpError::Unavailable(response.status().as_u16()).into());
+        }
+        let error: Option<StandardErrorResponse<CoreErrorResponseType>> =
+            serde_json::from_slice(response.body()).ok();
+        Err(match error {
+            Some(error) => Error::Authorization {
+                code: error.error().to_string(),
+                description: error.error_description().cloned(),
+            },
+            None => Error::protocol(format!("{what} answered HTTP {}", response.status())),
+        })
     }
 
     /// The end-session URL (`id_token_hint`, `post_logout_redirect_uri`, `state`), when the provider
@@ -761,7 +821,7 @@ pub(crate) fn check_token_type(found: &str, dpop: bool) -> Result<()> {
 }
 
 pub(crate) fn expiry(
-    response: &CoreTokenResponse,
+    response: &TokenAnswer,
     now: chrono::DateTime<Utc>,
 ) -> Option<chrono::DateTime<Utc>> {
     response

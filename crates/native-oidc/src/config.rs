@@ -26,7 +26,19 @@ pub struct Config {
     scopes: Vec<Scope>,
     dpop: bool,
     par: Par,
+    sso: Option<NativeSso>,
 }
+
+/// Native SSO settings: the vendor's SSO group, and the audience the token exchange asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NativeSso {
+    group: String,
+    audience: String,
+}
+
+/// The audience of an Okta custom authorization server named `default`, asked for by Native SSO's
+/// token exchange unless configured (`ssoAudience`).
+pub const DEFAULT_SSO_AUDIENCE: &str = "api://default";
 
 /// Whether sign-ins push their authorization request first (RFC 9126, Pushed Authorization
 /// Requests): the browser then opens a URL with only `client_id` and `request_uri`, so nothing of the
@@ -76,6 +88,7 @@ impl Config {
             post_logout_redirect_uri: None,
             dpop: false,
             par: Par::Auto,
+            sso: None,
             scopes: DEFAULT_SCOPES
                 .iter()
                 .map(|s| Scope::new(s.to_string()))
@@ -111,6 +124,44 @@ impl Config {
     /// Whether sign-ins push their request first.
     pub fn par(&self) -> Par {
         self.par
+    }
+
+    /// Signs in once for all apps of the vendor's SSO group `group` (Native SSO, see
+    /// [`crate::SsoShare`]): sign-ins ask for the `device_sso` scope too, and the token exchange
+    /// asks for `audience` (`None`: [`DEFAULT_SSO_AUDIENCE`]).
+    pub fn with_sso_group(mut self, group: &str, audience: Option<&str>) -> Result<Self> {
+        let group = group.trim();
+        // It names a keystore service (an Apple keychain access group) and a file.
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+        if group.is_empty() || group.starts_with('.') || !group.chars().all(allowed) {
+            return Err(Error::config(format!(
+                "the SSO group {group:?} may hold only letters, digits, `.`, `-` and `_` (such as \
+                 com.example.shared, or an Apple keychain access group ABCDE12345.com.example.shared)"
+            )));
+        }
+        if !self
+            .scopes
+            .iter()
+            .any(|s| s.as_str() == crate::sso::DEVICE_SSO_SCOPE)
+        {
+            self.scopes
+                .push(Scope::new(crate::sso::DEVICE_SSO_SCOPE.to_string()));
+        }
+        self.sso = Some(NativeSso {
+            group: group.to_string(),
+            audience: audience.unwrap_or(DEFAULT_SSO_AUDIENCE).to_string(),
+        });
+        Ok(self)
+    }
+
+    /// The vendor's SSO group, when Native SSO is on.
+    pub fn sso_group(&self) -> Option<&str> {
+        self.sso.as_ref().map(|sso| sso.group.as_str())
+    }
+
+    /// The audience Native SSO's token exchange asks for, when Native SSO is on.
+    pub fn sso_audience(&self) -> Option<&str> {
+        self.sso.as_ref().map(|sso| sso.audience.as_str())
     }
 
     /// Replaces the scopes; `openid` must be among them.
@@ -272,6 +323,10 @@ pub struct ConfigSource {
     pub dpop: Option<bool>,
     /// `par`: `auto`, `on` or `off` ([`Par`]).
     pub par: Option<String>,
+    /// `ssoGroup`: the vendor's Native SSO group ([`Config::with_sso_group`]).
+    pub sso_group: Option<String>,
+    /// `ssoAudience`: the audience of Native SSO's token exchange (default `api://default`).
+    pub sso_audience: Option<String>,
 }
 
 fn scopes_from_string_or_list<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
@@ -336,9 +391,19 @@ pub const PAR: Setting = Setting {
     key: "par",
     env: "OIDC_PAR",
 };
+/// The vendor's Native SSO group.
+pub const SSO_GROUP: Setting = Setting {
+    key: "ssoGroup",
+    env: "OIDC_SSO_GROUP",
+};
+/// The audience of Native SSO's token exchange.
+pub const SSO_AUDIENCE: Setting = Setting {
+    key: "ssoAudience",
+    env: "OIDC_SSO_AUDIENCE",
+};
 
 /// Environment variables read by [`ConfigSource::from_env`].
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 9] = [
     ISSUER.env,
     CLIENT_ID.env,
     REDIRECT_URI.env,
@@ -346,6 +411,8 @@ pub const ENV_VARS: [&str; 7] = [
     SCOPES.env,
     DPOP.env,
     PAR.env,
+    SSO_GROUP.env,
+    SSO_AUDIENCE.env,
 ];
 
 impl ConfigSource {
@@ -366,8 +433,8 @@ impl ConfigSource {
     }
 
     /// Reads `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_REDIRECT_URI`, `OIDC_LOGOUT_REDIRECT_URI`,
-    /// `OIDC_SCOPES` (space-separated), `OIDC_DPOP` (`true`/`1`) and `OIDC_PAR` (`auto`, `on`,
-    /// `off`); empty variables count as unset.
+    /// `OIDC_SCOPES` (space-separated), `OIDC_DPOP` (`true`/`1`), `OIDC_PAR` (`auto`, `on`,
+    /// `off`), `OIDC_SSO_GROUP` and `OIDC_SSO_AUDIENCE`; empty variables count as unset.
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -383,6 +450,8 @@ impl ConfigSource {
             scopes: get(SCOPES.env).map(|s| s.split_whitespace().map(str::to_string).collect()),
             dpop: get(DPOP.env).map(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
             par: get(PAR.env),
+            sso_group: get(SSO_GROUP.env),
+            sso_audience: get(SSO_AUDIENCE.env),
         }
     }
 
@@ -396,6 +465,8 @@ impl ConfigSource {
             scopes: self.scopes.or(fallback.scopes),
             dpop: self.dpop.or(fallback.dpop),
             par: self.par.or(fallback.par),
+            sso_group: self.sso_group.or(fallback.sso_group),
+            sso_audience: self.sso_audience.or(fallback.sso_audience),
         }
     }
 
@@ -420,7 +491,11 @@ impl ConfigSource {
             Some(par) => par.parse()?,
             None => Par::Auto,
         };
-        Ok(config.with_dpop(self.dpop.unwrap_or(false)).with_par(par))
+        let mut config = config.with_dpop(self.dpop.unwrap_or(false)).with_par(par);
+        if let Some(group) = self.sso_group {
+            config = config.with_sso_group(&group, self.sso_audience.as_deref())?;
+        }
+        Ok(config)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, str::FromStr, sync::OnceLock, time::Duration};
 
 use openidconnect::{
-    core::{CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims, CoreTokenResponse},
+    core::{CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims},
     AccessToken, ClientId, Nonce, OAuth2TokenResponse, RequestTokenError, StandardErrorResponse,
     TokenResponse,
 };
@@ -47,7 +47,7 @@ pub struct TokenAnswer {
 /// the ID token's structure included), then its token type checked for a request with or without
 /// DPoP.
 pub fn token_response(body: &[u8], dpop: bool) -> Result<TokenAnswer> {
-    let response: CoreTokenResponse = serde_json::from_slice(body)
+    let response: crate::client::TokenAnswer = serde_json::from_slice(body)
         .map_err(|_| Error::protocol("the identity provider's answer could not be read"))?;
     crate::client::check_token_type(response.token_type().as_ref(), dpop)?;
     Ok(TokenAnswer {

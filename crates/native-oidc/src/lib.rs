@@ -89,6 +89,7 @@ mod par;
 mod pending;
 mod provider;
 mod session;
+mod sso;
 mod step_up;
 pub mod store;
 pub mod text;
@@ -97,12 +98,14 @@ pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN, DEFAULT_SAVE_
 pub use callback::{is_redirect_to, Callback, IntoCallback};
 pub use client::{EndSessionRequest, OidcClient, RefreshAnswer};
 pub use config::{
-    is_https_or_loopback, Config, ConfigSource, Par, Setting, DEFAULT_SCOPES, ENV_VARS,
+    is_https_or_loopback, Config, ConfigSource, Par, Setting, DEFAULT_SCOPES, DEFAULT_SSO_AUDIENCE,
+    ENV_VARS,
 };
 /// The settings every program built on this crate reads, by name in a config file and in the environment.
 pub mod settings {
     pub use crate::config::{
-        CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES,
+        CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES, SSO_AUDIENCE,
+        SSO_GROUP,
     };
 }
 pub use device::DeviceAuthorization;
@@ -116,6 +119,7 @@ pub use pending::{
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
 pub use session::{Session, SessionSummary, TokenType};
+pub use sso::{DeviceSecret, SharedSignOut, SsoItem, SsoShare, DEVICE_SSO_SCOPE};
 pub use step_up::StepUp;
 #[cfg(feature = "keystore")]
 pub use store::KeystoreVault;

@@ -35,6 +35,10 @@ pub struct Session {
     /// The key the tokens are bound to (DPoP), kept with them; `None` for bearer tokens.
     #[serde(default)]
     pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
+    /// The Native SSO device secret of the sign-in (scope `device_sso`), on its way to the group's
+    /// [`crate::SsoShare`]: kept there, never in the app's own session.
+    #[serde(skip)]
+    pub(crate) device_secret: Option<crate::sso::DeviceSecret>,
 }
 
 /// A token-free view of a [`Session`].

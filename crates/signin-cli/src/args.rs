@@ -33,6 +33,11 @@ pub struct Common {
     /// keystore when one answers and the file otherwise (`auto`).
     #[arg(long, global = true, value_name = "WHERE", default_value = "auto", value_parser = ["auto", "keystore", "file"])]
     pub token_storage: String,
+    /// Sign in once for all apps of the vendor's SSO group NAME (Native SSO; overrides
+    /// OIDC_SSO_GROUP and `ssoGroup` in the config file): `login` first tries the sign-in another app
+    /// of the group left, with no browser, and leaves its own for the others.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub sso_group: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +58,10 @@ pub enum Command {
     },
     /// Revokes the tokens, opens the provider's sign-out page and removes the session file.
     Logout {
+        /// Sign out of every app of the SSO group too: revokes the sign-in they share (Native SSO),
+        /// so each is signed out at its next refresh.
+        #[arg(long)]
+        all_apps: bool,
         #[command(flatten)]
         browser: BrowserArg,
     },

@@ -3,7 +3,8 @@
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
     store::SESSION, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
-    PendingAuthorizations, Result, SessionStore, SessionSummary, Storage, PENDING_LIFETIME,
+    PendingAuthorizations, Result, SessionStore, SessionSummary, SharedSignOut, Storage,
+    PENDING_LIFETIME,
 };
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -36,6 +37,9 @@ pub struct Status {
     #[serde(flatten)]
     summary: SessionSummary,
     storage: Storage,
+    /// After `login`: `browser`, `device` or `native_sso`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_in_with: Option<&'static str>,
 }
 
 impl Status {
@@ -43,7 +47,13 @@ impl Status {
         Self {
             summary,
             storage: auth.storage(),
+            signed_in_with: None,
         }
+    }
+
+    fn signed_in_with(mut self, way: &'static str) -> Self {
+        self.signed_in_with = Some(way);
+        self
     }
 }
 
@@ -86,7 +96,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
             .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
         let auth = engine(OidcClient::new(source.build()?)?, store);
         let summary = device::sign_in(&auth).await?;
-        return Ok(Status::new(summary, &auth));
+        return Ok(Status::new(summary, &auth).signed_in_with("device"));
     }
     let redirect = source
         .redirect_uri
@@ -101,7 +111,28 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     }
     let config = source.build()?;
     let redirect = config.redirect_uri().to_string();
-    let auth = engine(OidcClient::new(config)?, store);
+    let share = settings::sso_share(common, &config).await?;
+    let group = config.sso_group().map(str::to_string);
+    let mut auth = engine(OidcClient::new(config)?, store);
+    if let (Some(share), Some(group)) = (share, group) {
+        auth = auth.with_sso_share(share);
+        match auth.sign_in_with_sso().await {
+            Ok(Some(summary)) => {
+                eprintln!(
+                    "Signed in with Native SSO: the sign-in another app of the SSO group {group} \
+                     left on this device; no browser needed."
+                );
+                return Ok(Status::new(summary, &auth).signed_in_with("native_sso"));
+            }
+            Ok(None) => eprintln!(
+                "No sign-in of the SSO group {group} on this device yet: signing in through the browser."
+            ),
+            Err(error) => eprintln!(
+                "Native SSO did not sign you in ({}: {error}): signing in through the browser.",
+                error.kind()
+            ),
+        }
+    }
 
     let request = auth.begin_sign_in(login.request.options()).await?;
     let mut pending = PendingAuthorizations::new();
@@ -130,7 +161,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     .map_err(|_| Error::AuthorizationExpired)?;
     drop(loopback);
     opened.finish().await?;
-    Ok(Status::new(outcome?, &auth))
+    Ok(Status::new(outcome?, &auth).signed_in_with("browser"))
 }
 
 /// Waits on the loopback listener for this sign-in's callback and completes the sign-in with it,
@@ -307,9 +338,12 @@ fn not_erased(error: Error, tokens: &str) -> Error {
 /// How long `logout` waits for the browser to come back to a loopback logout redirect.
 const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()> {
+pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bool) -> Result<()> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
+    if all_apps {
+        end_shared_sign_in(common, &store).await?;
+    }
     // Whatever state the store is in, what is on this device is erased (or said why not).
     let session = match store.load().await {
         Ok(session) => session,
@@ -374,6 +408,37 @@ pub async fn logout(common: &Common, browser_command: Option<&str>) -> Result<()
     drop(listener);
     opened.finish().await?;
     erased
+}
+
+/// `logout --all-apps`: revokes the sign-in the SSO group's apps share (each is then signed out at
+/// its next refresh), before this app's own sign-out.
+async fn end_shared_sign_in(common: &Common, store: &SessionStore) -> Result<()> {
+    let config = settings::for_session(common, store).await?;
+    let Some(group) = config.sso_group().map(str::to_string) else {
+        return Err(Error::Config(
+            "--all-apps needs the SSO group: --sso-group NAME (or ssoGroup in the config file, \
+             OIDC_SSO_GROUP)"
+                .into(),
+        ));
+    };
+    let share = settings::sso_share(common, &config)
+        .await?
+        .ok_or_else(|| Error::Config("no SSO group configured".into()))?;
+    let auth = engine(OidcClient::new(config)?, store.clone()).with_sso_share(share);
+    match auth.end_shared_sign_in().await? {
+        SharedSignOut::Revoked => eprintln!(
+            "Signed out of every app of the SSO group {group}: their shared sign-in is revoked."
+        ),
+        SharedSignOut::NothingShared => {
+            eprintln!("The SSO group {group} shares no sign-in on this device.")
+        }
+        SharedSignOut::NotRevoked(error) => eprintln!(
+            "warning: the shared sign-in of the SSO group {group} is removed from this device but \
+             could not be revoked ({}: {error}); the other apps stay signed in until it expires",
+            error.kind()
+        ),
+    }
+    Ok(())
 }
 
 /// Waits (at most [`LOGOUT_WAIT`]) on the loopback listener for the provider's return from its

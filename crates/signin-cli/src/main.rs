@@ -61,9 +61,11 @@ async fn run(cli: Cli) -> Result<String, Error> {
         Command::Token => commands::token(common).await,
         Command::Refresh => commands::refresh(common).await.map(|s| json(&s)),
         Command::Call { url } => commands::call(common, &url).await.map(for_stdout),
-        Command::Logout { browser } => commands::logout(common, browser.browser.as_deref())
-            .await
-            .map(|()| String::new()),
+        Command::Logout { all_apps, browser } => {
+            commands::logout(common, browser.browser.as_deref(), all_apps)
+                .await
+                .map(|()| String::new())
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use native_oidc::{Config, ConfigSource, Error, Result, SessionStore, StoreOptions};
+use native_oidc::{Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions};
 
 use crate::args::Common;
 
@@ -74,12 +74,27 @@ pub fn sources(
         scopes: (!scopes.is_empty()).then_some(scopes),
         dpop: dpop.then_some(true),
         par: None,
+        sso_group: common.sso_group.clone(),
+        sso_audience: None,
     };
     let file = match &common.config {
         Some(path) => ConfigSource::from_file(path)?,
         None => ConfigSource::default(),
     };
     Ok(flags.or(ConfigSource::from_env()).or(file))
+}
+
+/// The share of the configured SSO group (Native SSO), where `--token-storage` says; `None` without
+/// a group.
+pub async fn sso_share(common: &Common, config: &Config) -> Result<Option<SsoShare>> {
+    let Some(group) = config.sso_group() else {
+        return Ok(None);
+    };
+    let data = dirs::data_dir()
+        .ok_or_else(|| Error::Config("no data folder for the SSO group's shared sign-in".into()))?;
+    Ok(Some(
+        SsoShare::open(group, common.token_storage.parse()?, &data).await?,
+    ))
 }
 
 /// Issuer and client id of the stored session, as the last fallback.

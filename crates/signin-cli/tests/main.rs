@@ -3,11 +3,12 @@
 //! Unless a test says otherwise, tokens are kept in a file (`--token-storage file`) and no session bus
 //! is reachable, so no test touches a keyring outside it; `vault` runs a real Secret Service.
 //! `device` signs in with the device grant while a browser completes the activation page;
-//! `loopback` sends the listeners of `login` and `logout` real requests while they wait;
+//! `native_sso` signs a second app in with the first one's sign-in; `loopback` sends the listeners of `login` and `logout` real requests while they wait;
 //! `provider_text` feeds `signin` hostile provider texts; `store_states` breaks the store's files.
 
 mod device;
 mod loopback;
+mod native_sso;
 mod provider_text;
 mod request;
 mod store_states;
@@ -86,12 +87,19 @@ impl Env {
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        self.command_at(&self.session(), args)
+    }
+
+    /// A `signin` command with `session` as its session file (another app's, say). Its data folder
+    /// (the SSO group's share) is in this test's folder, as for every command of the test.
+    fn command_at(&self, session: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_signin"));
         command
             .args(args)
             .arg("--session")
-            .arg(self.session())
+            .arg(session)
             .env("HOME", self.dir.path())
+            .env_remove("XDG_DATA_HOME")
             .env("DBUS_SESSION_BUS_ADDRESS", "disabled:")
             .stdin(Stdio::null());
         if !args.contains(&"--token-storage") {

@@ -54,6 +54,10 @@ pub struct IdpOptions {
     pub device_poll_limit: Option<u64>,
     /// `IDP_DEVICE_CODE_TTL`: how long a device sign-in's codes last, in seconds.
     pub device_code_ttl: Option<u64>,
+    /// `IDP_DEVICE_SECRET_TTL`: how long a Native SSO device secret lasts, in seconds.
+    pub device_secret_ttl: Option<u64>,
+    /// `IDP_TEST_WRONG_DS_HASH=1`: ID tokens name another device secret than the one answered.
+    pub wrong_ds_hash: bool,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -151,10 +155,14 @@ impl Idp {
             ("IDP_DEVICE_INTERVAL", options.device_interval),
             ("IDP_TEST_DEVICE_POLL_LIMIT", options.device_poll_limit),
             ("IDP_DEVICE_CODE_TTL", options.device_code_ttl),
+            ("IDP_DEVICE_SECRET_TTL", options.device_secret_ttl),
         ] {
             if let Some(value) = value {
                 command.env(name, value.to_string());
             }
+        }
+        if options.wrong_ds_hash {
+            command.env("IDP_TEST_WRONG_DS_HASH", "1");
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -121,6 +121,8 @@ export function loadConfig() {
       session: seconds('IDP_SESSION_TTL', 2 * 3600),
       // A device code (and its user code), as on Okta: 10 minutes.
       deviceCode: seconds('IDP_DEVICE_CODE_TTL', 600),
+      // A Native SSO device secret (as long as a refresh token unless set).
+      deviceSecret: seconds('IDP_DEVICE_SECRET_TTL', seconds('IDP_REFRESH_TOKEN_TTL', 7 * 24 * 3600)),
     },
     users: users(),
     // Options for tests only.
@@ -133,6 +135,8 @@ export function loadConfig() {
       refreshTokenType: process.env.IDP_TEST_REFRESH_TOKEN_TYPE || undefined,
       // `1`: max_age is ignored (no new sign-in, an old auth_time), as a provider that does not honour it.
       ignoreMaxAge: process.env.IDP_TEST_IGNORE_MAX_AGE === '1',
+      // `1`: a sign-in's ID token carries the ds_hash of another device secret than the one answered.
+      wrongDsHash: process.env.IDP_TEST_WRONG_DS_HASH === '1',
       // One JSON line per refresh-token event, without token values (src/token-log.js).
       tokenLog: process.env.IDP_TEST_TOKEN_LOG || undefined,
     },

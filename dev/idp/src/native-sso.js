@@ -33,7 +33,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
   const publicKeys = createLocalJWKSet({
     keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
   });
-  const ttl = config.ttl.refreshToken;
+  const ttl = config.ttl.deviceSecret;
 
   // Forgets the secret and revokes every grant signed in with it.
   async function revokeSecret(secret) {
@@ -69,7 +69,9 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     const sid = claims.sid ?? randomBytes(16).toString('hex');
     const grantId = ctx.oidc.entities.Grant?.jti;
     await secrets.upsert(key(secret), { accountId: claims.sub, sid, grantIds: grantId ? [grantId] : [] }, ttl);
-    const idToken = await new SignJWT({ ...claims, sid, ds_hash: halfHash(secret) })
+    // Test option (IDP_TEST_WRONG_DS_HASH): the hash of another secret, as a mixed-up answer would carry.
+    const dsHash = halfHash(config.test.wrongDsHash ? `${secret}x` : secret);
+    const idToken = await new SignJWT({ ...claims, sid, ds_hash: dsHash })
       .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
       .sign(await signingKey);
     ctx.body = { ...body, id_token: idToken, device_secret: secret };

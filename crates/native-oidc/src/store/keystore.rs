@@ -43,7 +43,7 @@ pub struct KeystoreVault {
     service: String,
     prefix: String,
     max_value: usize,
-    modifiers: HashMap<&'static str, &'static str>,
+    modifiers: HashMap<&'static str, String>,
 }
 
 impl std::fmt::Debug for KeystoreVault {
@@ -133,11 +133,14 @@ fn new_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
 
 /// How items are created: on Apple platforms readable after the first unlock, never synchronised to
 /// other devices; on Windows kept on this machine (not roaming with the profile).
-fn item_modifiers() -> HashMap<&'static str, &'static str> {
+fn item_modifiers() -> HashMap<&'static str, String> {
     if cfg!(any(target_os = "macos", target_os = "ios")) {
-        HashMap::from([("access-policy", "after-first-unlock-this-device-only")])
+        HashMap::from([(
+            "access-policy",
+            "after-first-unlock-this-device-only".to_string(),
+        )])
     } else if cfg!(windows) {
-        HashMap::from([("persistence", "Local")])
+        HashMap::from([("persistence", "Local".to_string())])
     } else {
         HashMap::new()
     }
@@ -189,6 +192,17 @@ impl KeystoreVault {
         }
     }
 
+    /// Keeps the items where every app of the vendor can read them (Native SSO, [`crate::SsoShare`]):
+    /// on iOS and macOS in the keychain access group `group` (the apps' shared entitlement
+    /// `keychain-access-groups`, e.g. `ABCDE12345.com.example.shared`); elsewhere the user's keystore
+    /// already is shared by the user's apps, under the service name.
+    pub fn in_access_group(mut self, group: &str) -> Self {
+        if cfg!(any(target_os = "macos", target_os = "ios")) {
+            self.modifiers.insert("access-group", group.to_string());
+        }
+        self
+    }
+
     /// Sets the largest value one item may hold (larger values are split in chunks).
     pub fn with_max_value_size(mut self, bytes: usize) -> Self {
         self.max_value = bytes.max(64);
@@ -212,7 +226,12 @@ impl KeystoreVault {
             let entry = if self.modifiers.is_empty() {
                 Entry::new_in_store(store, &self.service, &account)
             } else {
-                Entry::new_in_store_with_modifiers(store, &self.service, &account, &self.modifiers)
+                let modifiers: HashMap<&str, &str> = self
+                    .modifiers
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect();
+                Entry::new_in_store_with_modifiers(store, &self.service, &account, &modifiers)
             };
             entry.and_then(|entry| operation(&entry))
         };

@@ -179,17 +179,26 @@ impl StoreOptions {
     /// file is erased.
     pub async fn open(&self) -> Result<SessionStore> {
         let options = self.clone();
-        tokio::task::spawn_blocking(move || options.open_blocking())
+        tokio::task::spawn_blocking(move || options.open_blocking(false))
             .await
             .map_err(|e| Error::Storage(format!("the store task failed: {e}")))?
     }
 
-    fn open_blocking(&self) -> Result<SessionStore> {
+    /// [`StoreOptions::open`] for a store every app of the vendor reads (Native SSO): in the keystore,
+    /// its items are in the access group named by `service` (`KeystoreVault::in_access_group`).
+    pub async fn open_shared(&self) -> Result<SessionStore> {
+        let options = self.clone();
+        tokio::task::spawn_blocking(move || options.open_blocking(true))
+            .await
+            .map_err(|e| Error::Storage(format!("the store task failed: {e}")))?
+    }
+
+    fn open_blocking(&self, shared: bool) -> Result<SessionStore> {
         let file: Arc<dyn Vault> = Arc::new(FileVault::new(&self.file));
         let vault = match self.storage {
             TokenStorage::File => file.clone(),
-            TokenStorage::Keystore => self.keystore()?,
-            TokenStorage::Auto => match self.keystore() {
+            TokenStorage::Keystore => self.keystore(shared)?,
+            TokenStorage::Auto => match self.keystore(shared) {
                 Ok(vault) => vault,
                 Err(error) => {
                     tracing::warn!(
@@ -222,14 +231,17 @@ impl StoreOptions {
 
     /// The keystore, if it stores: a canary entry is written, read back and deleted (once per open).
     #[cfg(feature = "keystore")]
-    fn keystore(&self) -> Result<Arc<dyn Vault>> {
-        let vault = KeystoreVault::open(&self.service, &self.account_prefix)?;
+    fn keystore(&self, shared: bool) -> Result<Arc<dyn Vault>> {
+        let mut vault = KeystoreVault::open(&self.service, &self.account_prefix)?;
+        if shared {
+            vault = vault.in_access_group(&self.service);
+        }
         vault.probe()?;
         Ok(Arc::new(vault))
     }
 
     #[cfg(not(feature = "keystore"))]
-    fn keystore(&self) -> Result<Arc<dyn Vault>> {
+    fn keystore(&self, _shared: bool) -> Result<Arc<dyn Vault>> {
         Err(Error::Storage(
             "this build has no keystore support (cargo feature `keystore` of native-oidc)".into(),
         ))

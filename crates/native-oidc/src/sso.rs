@@ -1,0 +1,362 @@
+//! Native SSO (OpenID Connect Native SSO for Mobile Apps 1.0, as Okta does it): one sign-in for all
+//! of a vendor's apps on a device.
+//!
+//! An app configured with an SSO group ([`crate::Config::with_sso_group`]) asks for the `device_sso`
+//! scope. The provider answers its sign-in with a `device_secret`, and the ID token carries its hash
+//! (`ds_hash`, checked here like `at_hash`: a secret that does not match the ID token is refused with
+//! the whole answer). [`crate::Auth`] then leaves the ID token and the device secret in the group's
+//! [`SsoShare`], one keystore item that every app of the group reads. Another app of the group, with
+//! its own client id, finds it at start and exchanges it for its own tokens with no browser
+//! ([`OidcClient::exchange_device_secret`]: RFC 8693 token exchange, the ID token as `subject_token`,
+//! the device secret as `actor_token`). Signing out of all apps revokes the device secret
+//! ([`OidcClient::revoke_device_secret`]): the provider then refuses every app's next exchange and
+//! refresh.
+
+use std::{path::Path, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use openidconnect::{core::CoreIdToken, IssuerUrl, SubjectIdentifier};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::{
+    client::{OidcClient, TokenAnswer},
+    dpop::DpopKey,
+    error::{Error, Result},
+    id_token::NonceRule,
+    session::Session,
+    store::{SessionStore, StoreLock, Vault},
+};
+
+/// The scope that asks for a device secret.
+pub const DEVICE_SSO_SCOPE: &str = "device_sso";
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+const DEVICE_SECRET_TYPE: &str = "urn:x-oath:params:oauth:token-type:device-secret";
+
+/// The entry of the shared item in the group's store: the keystore account `sign-in` of the group's
+/// service, or the file `<group>.sign-in.json`.
+const ITEM: &str = "sign-in";
+
+/// A device secret (Okta's `device_secret`): with the ID token it came with, it signs in any app of the
+/// vendor. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeviceSecret(String);
+
+impl DeviceSecret {
+    /// The secret itself.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DeviceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceSecret([redacted])")
+    }
+}
+
+/// What a signed-in app leaves for the other apps of its group: the ID token and device secret of its
+/// sign-in, and whose they are. Its `Debug` shows neither token.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SsoItem {
+    /// The provider that issued them.
+    pub issuer: IssuerUrl,
+    /// The user they sign in.
+    pub subject: SubjectIdentifier,
+    /// When the sign-in that left them was made.
+    pub saved_at: DateTime<Utc>,
+    id_token: CoreIdToken,
+    device_secret: DeviceSecret,
+}
+
+impl std::fmt::Debug for SsoItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoItem")
+            .field("issuer", &self.issuer.as_str())
+            .field("saved_at", &self.saved_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SsoItem {
+    /// The item of a session that came with a device secret.
+    pub(crate) fn of(session: &Session) -> Option<Self> {
+        Some(Self {
+            issuer: session.issuer.clone(),
+            subject: session.subject.clone(),
+            saved_at: session.issued_at,
+            id_token: session.id_token.clone()?,
+            device_secret: session.device_secret.clone()?,
+        })
+    }
+
+    /// The device secret.
+    pub fn device_secret(&self) -> &DeviceSecret {
+        &self.device_secret
+    }
+}
+
+/// The one item of an SSO group that all of the vendor's apps read and write: in the OS keystore
+/// under the group's name (on iOS and macOS in the keychain access group of that name), or in a file
+/// where there is none. Written under the store's cross-process lock, atomically.
+#[derive(Clone, Debug)]
+pub struct SsoShare {
+    store: SessionStore,
+}
+
+impl SsoShare {
+    /// The share in `store` (opened with [`crate::StoreOptions::open_shared`], the group's name as
+    /// its service).
+    pub fn new(store: SessionStore) -> Self {
+        Self { store }
+    }
+
+    /// The share of SSO group `group`: in the keystore (`storage` permitting) under the group's name,
+    /// else in the file `<data_dir>/native-sso/<group>.sign-in.json`, `data_dir` being the user's data folder
+    /// (`~/.local/share` on Linux), where every app of the vendor finds it.
+    pub async fn open(group: &str, storage: crate::TokenStorage, data_dir: &Path) -> Result<Self> {
+        let store = crate::StoreOptions {
+            storage,
+            file: data_dir.join("native-sso").join(format!("{group}.json")),
+            service: group.to_string(),
+            account_prefix: String::new(),
+        }
+        .open_shared()
+        .await?;
+        Ok(Self::new(store))
+    }
+
+    /// The share in `vault`, with no cross-process lock (tests, embedding).
+    pub fn in_vault(vault: Arc<dyn Vault>) -> Self {
+        Self::new(SessionStore::new(vault))
+    }
+
+    fn vault(&self) -> Arc<dyn Vault> {
+        self.store.vault().clone()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Vault) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let vault = self.vault();
+        tokio::task::spawn_blocking(move || work(vault.as_ref()))
+            .await
+            .map_err(|e| Error::Storage(format!("the SSO share task failed: {e}")))?
+    }
+
+    /// The item, when one of `issuer` is there. One that cannot be read is removed (it holds nothing
+    /// another sign-in cannot give again) and counts as none.
+    pub async fn load(&self, issuer: &IssuerUrl) -> Result<Option<SsoItem>> {
+        let _lock = self.store.lock().await?;
+        let Some(bytes) = self.blocking(|vault| vault.read(ITEM)).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<SsoItem>(&bytes) {
+            Ok(item) => Ok((item.issuer == *issuer).then_some(item)),
+            Err(error) => {
+                tracing::warn!(%error, "the Native SSO item cannot be read; removing it");
+                self.blocking(|vault| vault.remove(ITEM)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Leaves `item` for the other apps, in place of what was there.
+    pub async fn save(&self, item: &SsoItem) -> Result<()> {
+        let bytes = serde_json::to_vec(item)
+            .map_err(|e| Error::Storage(format!("cannot encode the Native SSO item: {e}")))?;
+        let _lock: StoreLock = self.store.lock().await?;
+        self.blocking(move |vault| vault.write(ITEM, &bytes)).await
+    }
+
+    /// Removes the item, if it still holds `secret` (another sign-in may have replaced it meanwhile).
+    pub async fn erase(&self, secret: &DeviceSecret) -> Result<()> {
+        let _lock = self.store.lock().await?;
+        let secret = secret.clone();
+        self.blocking(move |vault| {
+            let current = vault
+                .read(ITEM)?
+                .and_then(|bytes| serde_json::from_slice::<SsoItem>(&bytes).ok());
+            if current.is_none_or(|item| item.device_secret == secret) {
+                vault.remove(ITEM)?;
+                vault.remove_leftovers(ITEM)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// What [`crate::Auth::end_shared_sign_in`] did.
+#[derive(Debug)]
+pub enum SharedSignOut {
+    /// The share held no sign-in of this provider.
+    NothingShared,
+    /// The device secret is revoked and removed from the share.
+    Revoked,
+    /// The device secret is removed from the share, but the provider could not revoke it: the other
+    /// apps stay signed in until it expires.
+    NotRevoked(Error),
+}
+
+/// `ds_hash` of a device secret for an ID token signed with `alg`: the left half of its hash, as
+/// `at_hash` is for an access token (OIDC Core §3.1.3.6).
+fn ds_hash(secret: &DeviceSecret, alg: &str) -> Option<String> {
+    use base64::Engine;
+    let digest = match &alg[alg.len().saturating_sub(3)..] {
+        "256" => sha2::Sha256::digest(secret.0.as_bytes()).to_vec(),
+        "384" => sha2::Sha384::digest(secret.0.as_bytes()).to_vec(),
+        "512" => sha2::Sha512::digest(secret.0.as_bytes()).to_vec(),
+        _ => return None,
+    };
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
+
+/// Checks that the `device_secret` of a token answer belongs to its (validated) ID token: `ds_hash`.
+pub(crate) fn check_ds_hash(id_token: &CoreIdToken, secret: &DeviceSecret) -> Result<()> {
+    use base64::Engine;
+    let jwt = id_token.to_string();
+    let mut parts = jwt.split('.');
+    let header = parts.next().unwrap_or_default();
+    let payload = parts.next().unwrap_or_default();
+    let decode = |part: &str| -> Option<serde_json::Value> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let alg = decode(header).and_then(|h| h.get("alg")?.as_str().map(str::to_string));
+    let found = decode(payload).and_then(|p| p.get("ds_hash")?.as_str().map(str::to_string));
+    match (alg.and_then(|alg| ds_hash(secret, &alg)), found) {
+        (Some(expected), Some(found)) if expected == found => Ok(()),
+        (_, None) => Err(Error::InvalidIdToken(
+            "the answer has a device secret but the ID token no ds_hash".into(),
+        )),
+        _ => Err(Error::InvalidIdToken(
+            "the ID token's ds_hash does not match the device secret".into(),
+        )),
+    }
+}
+
+impl OidcClient {
+    /// Signs this app in with another app's sign-in (Native SSO): exchanges `item`'s ID token and
+    /// device secret at the token endpoint for this client's own tokens, with DPoP when it is on, and
+    /// checks the answer as a sign-in's (the token type; a valid ID token, of `item`'s user). The
+    /// provider's refusal is its OAuth error (`invalid_grant` for a revoked or expired device secret).
+    pub async fn exchange_device_secret(&self, item: &SsoItem) -> Result<Session> {
+        let audience = self.config().sso_audience().ok_or_else(|| {
+            Error::config("Native SSO needs an SSO group (setting ssoGroup) in the configuration")
+        })?;
+        let discovered = self.discovered().await?;
+        let token_endpoint = discovered
+            .provider
+            .metadata()
+            .token_endpoint()
+            .ok_or_else(|| Error::protocol("the identity provider has no token endpoint"))?
+            .url()
+            .clone();
+        let scopes: Vec<_> = self
+            .config()
+            .scopes()
+            .iter()
+            .filter(|s| s.as_str() != DEVICE_SSO_SCOPE)
+            .cloned()
+            .collect();
+        let scope = scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let dpop_key = self.config().dpop().then(DpopKey::generate).transpose()?;
+        let id_token = item.id_token.to_string();
+        let response = self
+            .post_form(
+                &token_endpoint,
+                &[
+                    ("grant_type", TOKEN_EXCHANGE),
+                    ("client_id", self.config().client_id().as_str()),
+                    ("subject_token", &id_token),
+                    ("subject_token_type", ID_TOKEN_TYPE),
+                    ("actor_token", item.device_secret.secret()),
+                    ("actor_token_type", DEVICE_SECRET_TYPE),
+                    ("audience", audience),
+                    ("scope", &scope),
+                ],
+                dpop_key.as_ref(),
+                "the token exchange",
+            )
+            .await?;
+        let answer: TokenAnswer = serde_json::from_slice(response.body()).map_err(|e| {
+            Error::protocol(format!(
+                "the identity provider's token exchange answer could not be read (at `{}`)",
+                e.line()
+            ))
+        })?;
+        let checked = self
+            .check_code_answer(
+                &discovered.provider,
+                &answer,
+                dpop_key.is_some(),
+                NonceRule::AbsentOrEquals(None),
+            )
+            .await
+            .and_then(|checked| {
+                if *checked.1.subject() == item.subject {
+                    Ok(checked)
+                } else {
+                    Err(Error::InvalidIdToken(
+                        "the token exchange answered for another user than the shared sign-in's"
+                            .into(),
+                    ))
+                }
+            });
+        match checked {
+            Ok(checked) => self.session_from(&answer, checked, None, scopes, dpop_key),
+            Err(error) => {
+                self.refuse(&answer, dpop_key.as_ref()).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Revokes a device secret (`token_type_hint=device_secret`, as Okta takes it): the provider
+    /// then refuses it to every app, and ends the sessions signed in with it. False when the provider
+    /// has no revocation endpoint.
+    pub async fn revoke_device_secret(&self, secret: &DeviceSecret) -> Result<bool> {
+        let provider = self.provider().await?;
+        let Some(url) = provider.extra().revocation_endpoint.clone() else {
+            return Ok(false);
+        };
+        self.post_form(
+            url.url(),
+            &[
+                ("token", secret.secret()),
+                ("token_type_hint", "device_secret"),
+                ("client_id", self.config().client_id().as_str()),
+            ],
+            None,
+            "the revocation",
+        )
+        .await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ds_hash_is_the_left_half_of_the_hash_as_at_hash() {
+        // The value dev/idp computes: base64url of the first 16 bytes of SHA-256("secret").
+        let secret = DeviceSecret("secret".into());
+        assert_eq!(ds_hash(&secret, "RS256").unwrap(), "K7gNU3sdo-OL0wNhqoVWhg");
+        assert_eq!(ds_hash(&secret, "ES384").unwrap().len(), 32);
+        assert_eq!(ds_hash(&secret, "none"), None);
+        assert_eq!(format!("{secret:?}"), "DeviceSecret([redacted])");
+    }
+}

@@ -1,0 +1,254 @@
+//! Native SSO between two `signin` apps of one vendor (each its own client id and session, one SSO
+//! group) against dev/idp: the first signs in through the browser, the second with no browser; a
+//! sign-out of all apps ends the second at its next refresh; what the provider refuses (a revoked or
+//! expired device secret, an ID token of another user, a wrong `ds_hash`) falls back to the browser or
+//! stores nothing.
+
+use std::path::PathBuf;
+
+use testkit::{IdpOptions, CLIENT_ID};
+
+use crate::{browser, finish, Env, Run};
+
+const GROUP: &str = "com.okta.example.shared";
+const SECOND_APP: &str = "0oa1localsecond0002";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// The vendor's two apps in one test folder (one data folder, so one share of the group).
+struct Apps {
+    env: Env,
+}
+
+impl Apps {
+    fn new(options: IdpOptions) -> Self {
+        Self {
+            env: Env::new(options),
+        }
+    }
+
+    fn session(&self, app: &str) -> PathBuf {
+        self.env.dir.path().join(format!("{app}.json"))
+    }
+
+    /// `signin login` as `app`, with `browser` as its browser command.
+    fn login(&self, app: &str, browser: &str) -> Run {
+        let issuer = self.env.idp.issuer().to_string();
+        let client = if app == "first" {
+            CLIENT_ID
+        } else {
+            SECOND_APP
+        };
+        let args = [
+            "login",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            client,
+            "--sso-group",
+            GROUP,
+            "--browser",
+            browser,
+        ];
+        finish(
+            self.env
+                .command_at(&self.session(app), &args)
+                .output()
+                .unwrap(),
+        )
+    }
+
+    fn run(&self, app: &str, args: &[&str]) -> Run {
+        finish(
+            self.env
+                .command_at(&self.session(app), args)
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// The share's file (`--token-storage file`).
+    fn share(&self) -> PathBuf {
+        self.env
+            .dir
+            .path()
+            .join(".local/share/native-sso")
+            .join(format!("{GROUP}.sign-in.json"))
+    }
+
+    fn exchanges(&self) -> u64 {
+        crate::block_on(self.env.idp.grants(TOKEN_EXCHANGE))
+    }
+}
+
+/// A browser command that fails the test if it is ever run.
+const NO_BROWSER: &str = "sh -c 'echo \"the browser was opened: $0\" >&2; exit 9'";
+
+#[test]
+fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
+    let apps = Apps::new(IdpOptions::default());
+    let first = apps.login("first", &browser());
+    let summary = first.json();
+    assert_eq!(summary["signed_in_with"], "browser");
+    assert!(
+        first.stderr.contains("No sign-in of the SSO group"),
+        "{}",
+        first.stderr
+    );
+    assert!(apps.share().exists(), "the sign-in is left for the group");
+    let shared = std::fs::read_to_string(apps.share()).unwrap();
+    assert!(!shared.is_empty());
+
+    let second = apps.login("second", NO_BROWSER);
+    let other = second.json();
+    assert_eq!(other["signed_in_with"], "native_sso", "{}", second.stderr);
+    assert!(
+        second.stderr.contains("Signed in with Native SSO"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(other["subject"], summary["subject"]);
+    assert_eq!(
+        other["claims"]["aud"],
+        serde_json::json!([SECOND_APP]),
+        "its own tokens, for its own client id"
+    );
+    assert_eq!(other["email"], "demo@example.com", "the profile is loaded");
+    assert_eq!(apps.exchanges(), 1);
+    // Its session is its own: it refreshes, and calls userinfo with its own tokens.
+    assert_eq!(apps.run("second", &["refresh"]).code, 0);
+
+    // The first app signs out of all apps: the second is signed out at its next refresh.
+    let out = apps.run(
+        "first",
+        &[
+            "logout",
+            "--all-apps",
+            "--sso-group",
+            GROUP,
+            "--browser",
+            "true",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("their shared sign-in is revoked"),
+        "{}",
+        out.stderr
+    );
+    assert!(!apps.share().exists(), "nothing left to sign in with");
+    let refresh = apps.run("second", &["refresh"]);
+    assert_eq!(refresh.code, 1);
+    assert!(
+        refresh.error_line().starts_with("error: session_expired"),
+        "{}",
+        refresh.stderr
+    );
+    assert_eq!(apps.run("second", &["status"]).code, 3);
+    // And a new sign-in of the second app has nothing to exchange: the browser.
+    let again = apps.login("second", &browser());
+    assert_eq!(again.json()["signed_in_with"], "browser");
+}
+
+#[test]
+fn a_revoked_device_secret_falls_back_to_the_browser_and_is_removed() {
+    let apps = Apps::new(IdpOptions::default());
+    apps.login("first", &browser()).json();
+    let shared: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    // Revoked at the provider (as an admin, or another device, would).
+    let secret = shared["device_secret"]
+        .as_str()
+        .expect("the device secret in the share")
+        .to_string();
+    crate::block_on(async {
+        let status = reqwest::Client::new()
+            .post(format!("{}/v1/revoke", apps.env.idp.issuer()))
+            .form(&[
+                ("token", secret.as_str()),
+                ("token_type_hint", "device_secret"),
+                ("client_id", CLIENT_ID),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    });
+    let second = apps.login("second", &browser());
+    assert_eq!(second.json()["signed_in_with"], "browser");
+    assert!(
+        second
+            .stderr
+            .contains("Native SSO did not sign you in (invalid_grant: "),
+        "{}",
+        second.stderr
+    );
+    // The browser sign-in left its own device secret in place of the revoked one.
+    let now: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    assert_ne!(now["device_secret"], shared["device_secret"]);
+}
+
+#[test]
+fn an_expired_device_secret_falls_back_to_the_browser() {
+    let apps = Apps::new(IdpOptions {
+        device_secret_ttl: Some(2),
+        ..Default::default()
+    });
+    apps.login("first", &browser()).json();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let second = apps.login("second", &browser());
+    assert_eq!(second.json()["signed_in_with"], "browser");
+    assert!(
+        second.stderr.contains("(invalid_grant: "),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn an_id_token_of_another_user_is_refused_by_the_provider() {
+    let apps = Apps::new(IdpOptions::default());
+    // alice signs in with the first app; her ID token goes into the share with demo's secret.
+    let alice = format!("{} --user alice --password alice", browser());
+    apps.login("first", &alice).json();
+    let alices: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    // (Without the share, the first app's next sign-in would be alice's again, with Native SSO.)
+    std::fs::remove_file(apps.share()).unwrap();
+    std::fs::remove_file(apps.session("first")).unwrap();
+    apps.login("first", &browser()).json();
+    let mut mixed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    assert_ne!(mixed["subject"], alices["subject"]);
+    mixed["id_token"] = alices["id_token"].clone();
+    std::fs::write(apps.share(), serde_json::to_vec(&mixed).unwrap()).unwrap();
+
+    let second = apps.login("second", &browser());
+    assert_eq!(second.json()["signed_in_with"], "browser");
+    assert!(
+        second.stderr.contains("(invalid_grant: "),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(apps.exchanges(), 0);
+}
+
+#[test]
+fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
+    let apps = Apps::new(IdpOptions {
+        wrong_ds_hash: true,
+        ..Default::default()
+    });
+    let run = apps.login("first", &browser());
+    assert_eq!(run.code, 1);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: invalid_id_token: "),
+        "{}",
+        run.stderr
+    );
+    assert!(last.contains("ds_hash"), "{last}");
+    assert!(!apps.share().exists());
+    assert!(!apps.session("first").exists());
+}
