@@ -177,9 +177,20 @@ impl Idp {
                 panic!("dev/idp exited before it was ready: {status}\n{log}");
             }
             if Instant::now() > deadline {
+                // What the process was doing (its state and where it waited in the kernel).
+                let proc = |name: &str| {
+                    std::fs::read_to_string(format!("/proc/{}/{name}", child.id()))
+                        .unwrap_or_default()
+                };
+                let state = proc("status")
+                    .lines()
+                    .filter(|l| l.starts_with("State:") || l.starts_with("Threads:"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let wchan = proc("wchan");
                 let _ = child.kill();
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                panic!("dev/idp was not ready within 30 s\n{log}");
+                panic!("dev/idp was not ready within 30 s ({state}; waiting in {wchan:?})\n{log}");
             }
             std::thread::sleep(Duration::from_millis(25));
         };

@@ -1,11 +1,19 @@
 // RS256 signing keys: generated at start, or kept in IDP_KEYS_FILE (mode 0600) so a restart keeps them
 // and tokens issued before the restart still verify.
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 
+// The key comes out of the generator as PKCS#8 text and is exported as a JWK from a key object of its
+// own: Node 20 can deadlock when a garbage collection during the JWK export of a freshly generated key
+// object runs the generator job's destructor, which waits for the lock the export holds.
 function generate() {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const jwk = createPrivateKey(privateKey).export({ format: 'jwk' });
+  return { ...jwk, kid: randomUUID(), alg: 'RS256', use: 'sig' };
 }
 
 export function loadKeys(file) {

@@ -29,7 +29,8 @@ const key = (secret) => createHash('sha256').update(secret).digest('base64url');
 export function nativeSso(provider, { jwks, config, Adapter }) {
   const secrets = new Adapter('DeviceSecret');
   const [jwk] = jwks.keys;
-  const signingKey = importJWK(jwk, 'RS256');
+  let signingKey; // imported on first use
+
   const publicKeys = createLocalJWKSet({
     keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
   });
@@ -73,7 +74,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     const dsHash = halfHash(config.test.wrongDsHash ? `${secret}x` : secret);
     const idToken = await new SignJWT({ ...claims, sid, ds_hash: dsHash })
       .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
-      .sign(await signingKey);
+      .sign(await (signingKey ??= importJWK(jwk, 'RS256')));
     ctx.body = { ...body, id_token: idToken, device_secret: secret };
   });
 
