@@ -155,7 +155,7 @@ browser-check: deps-system deps-node ## each identity-provider page that ends in
 # The real app in a real webview under Xvfb, signing in through Chromium and the OS URL handler
 # (crates/e2e). Screenshots: target/e2e/*.png.
 e2e: deps-system deps-node $(TAURI_DRIVER) ## the real app in a real webview, signing in through Chromium and the OS URL handler
-	$(IN_ROOT) cargo build --locked -p okta-signin-app -p demo-api -p e2e --bins
+	$(IN_ROOT) cargo build --locked -p okta-signin-app -p demo-api -p signin-cli -p e2e --bins
 	$(IN_ROOT) PATH="$(TOOLS)/bin:$$PATH" $(XVFB) cargo test --locked -p e2e --test main -- --ignored --exact app::app_signs_in_through_the_system_browser
 
 # The app a Tauri developer starts from (crates/tauri-plugin-oidc/examples/scaffolded: create-tauri-app

@@ -148,7 +148,10 @@ function signedIn(state) {
     el('div', { class: 'actions' },
       el('button', { id: 'call-api', class: 'primary', onclick: () => callApi('/api/messages') }, 'Call API'),
       el('button', { id: 'call-sensitive', class: 'secondary', onclick: () => callApi('/api/sensitive') }, 'Call sensitive API'),
-      el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out')),
+      el('button', { id: 'sign-out', class: 'secondary', onclick: () => { apiResult = null; act(auth.signOut); } }, 'Sign out'),
+      state.sso_group
+        ? el('button', { id: 'sign-out-all', class: 'secondary', title: `Every app of ${state.sso_group} on this device`, onclick: () => { apiResult = null; act(() => auth.signOut({ allApps: true })); } }, 'Sign out of all apps')
+        : null),
     apiPanel(),
     el('details', { class: 'claims' },
       el('summary', {}, `Profile and ID token claims (${claims.length})`),

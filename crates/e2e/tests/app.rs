@@ -673,6 +673,86 @@ async fn step_up() -> Result<(), String> {
     stack.quit(app).await
 }
 
+/// Native SSO: the app (in the SSO group `com.okta.example.shared`) signs in through Chromium;
+/// `signin`, another app of the vendor with its own client id and the same group, is then signed in
+/// with no browser from the keyring item the app left; "Sign out of all apps" in the app ends the
+/// other's session at its next refresh.
+async fn native_sso() -> Result<(), String> {
+    const GROUP: &str = "com.okta.example.shared";
+    let stack = Stack::start_app(
+        "native-sso",
+        IdpOptions::default(),
+        target_debug().join("okta-signin-app"),
+        |_, _, _| vec![("OIDC_SSO_GROUP".to_string(), GROUP.to_string())],
+    )?;
+    // `signin` on the same desktop (its keyring, its data folder), as the vendor's second app.
+    let signin = |args: &[&str]| -> Result<(i32, String, String), String> {
+        let output = Command::new(target_debug().join("signin"))
+            .args(args)
+            .args([
+                "--session",
+                &stack.desktop.path("signin.json").display().to_string(),
+            ])
+            .args(["--sso-group", GROUP, "--token-storage", "keystore"])
+            .envs(stack.desktop.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run signin: {e}"))?;
+        Ok((
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    };
+    let app = stack.launch().await?;
+    step(
+        "12. Native SSO: the app signs in in the browser, signin with no browser",
+        Some(&app),
+        || async {
+            click(&app, "#sign-in").await?;
+            stack.handed_over("com.okta.example:/callback", 1).await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            wait_text(&app, "#sign-out-all", "Sign out of all apps").await?;
+            let browser_runs = stack.desktop.browser_runs();
+            let issuer = stack.idp.issuer().to_string();
+            let (code, stdout, stderr) = signin(&[
+                "login",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                "0oa1localsecond0002",
+                "--browser",
+                "false",
+            ])?;
+            let summary: Value = serde_json::from_str(&stdout)
+                .map_err(|e| format!("signin login ({code}): {e}: {stdout} {stderr}"))?;
+            if summary["signed_in_with"] != "native_sso" || summary["email"] != "demo@example.com" {
+                return Err(format!("signin login: {summary} {stderr}"));
+            }
+            if stack.desktop.browser_runs() != browser_runs {
+                return Err("signin opened a browser".into());
+            }
+            app.screenshot(&shots().join("12-native-sso.png")).await
+        },
+    )
+    .await?;
+    step(
+        "12. Sign out of all apps in the app: signin is signed out at its next refresh",
+        Some(&app),
+        || async {
+            click(&app, "#sign-out-all").await?;
+            wait_status(&app, "signed_out").await?;
+            wait_for("signin's refresh to be refused", TIMEOUT, || async {
+                let (code, _, stderr) = signin(&["refresh"])?;
+                Ok((code == 1 && stderr.contains("session_expired")).then_some(()))
+            })
+            .await
+        },
+    )
+    .await?;
+    stack.quit(app).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
 async fn app_signs_in_through_the_system_browser() {
@@ -681,7 +761,8 @@ async fn app_signs_in_through_the_system_browser() {
         journey().await?;
         short_lived_tokens().await?;
         dpop().await?;
-        step_up().await
+        step_up().await?;
+        native_sso().await
     }
     .await
     {

@@ -273,6 +273,11 @@ impl Auth {
         Ok(summary)
     }
 
+    /// The SSO group whose apps share this app's sign-in, when Native SSO is on.
+    pub fn sso_group(&self) -> Option<&str> {
+        self.sso.as_ref().and(self.client.config().sso_group())
+    }
+
     /// Signs in with no browser, with a sign-in another app of the vendor's SSO group left in the
     /// share (Native SSO: [`OidcClient::exchange_device_secret`]), then loads the profile. `None`
     /// when there is no share or nothing of this issuer in it. A device secret the provider no longer

@@ -125,6 +125,7 @@ impl<P: Platform> Controller<P> {
         notice: Option<Notice>,
     ) -> AuthView {
         AuthView::signed_in(summary, self.auth.storage(), offline, notice)
+            .with_sso_group(self.auth.sso_group())
     }
 
     fn set_view(&self, view: AuthView) -> AuthView {
@@ -156,18 +157,34 @@ impl<P: Platform> Controller<P> {
             }
         };
         let Some(summary) = summary else {
-            let waiting = !self.pending.lock().await.is_empty();
-            return self.set_view(if waiting {
-                AuthView::WaitingForBrowser
-            } else {
-                AuthView::signed_out(notice)
-            });
+            if !self.pending.lock().await.is_empty() {
+                return self.set_view(AuthView::WaitingForBrowser);
+            }
+            return self.set_view(self.signed_in_by_another_app(notice).await);
         };
         self.set_view(self.signed_in(&summary, false, notice));
         if self.auth.needs_refresh().await {
             return self.refresh().await;
         }
         self.view()
+    }
+
+    /// With no session of its own: signed in with the sign-in another app of the SSO group left
+    /// (Native SSO, no browser), else signed out. A shared sign-in the provider refuses (revoked,
+    /// expired) is only logged: the user signs in as usual. One that cannot be tried (the provider is
+    /// unreachable) is said.
+    async fn signed_in_by_another_app(&self, notice: Option<Notice>) -> AuthView {
+        match self.auth.sign_in_with_sso().await {
+            Ok(Some(summary)) => self.signed_in(&summary, false, notice),
+            Ok(None) => AuthView::signed_out(notice),
+            Err(error) if error.is_transient() => {
+                AuthView::signed_out(notice.or_else(|| Some(Notice::from(&error))))
+            }
+            Err(error) => {
+                tracing::info!(%error, "the sign-in shared by another app cannot be used");
+                AuthView::signed_out(notice)
+            }
+        }
     }
 
     /// Refreshes now: `session_expired` signs out with a reason, a network failure keeps the user
@@ -316,6 +333,7 @@ impl<P: Platform> Controller<P> {
             notice,
             storage,
             token_type,
+            sso_group,
             ..
         } = self.view()
         {
@@ -331,6 +349,7 @@ impl<P: Platform> Controller<P> {
                     login_hint,
                 }),
                 token_type,
+                sso_group,
             });
             return LinkOutcome::SignInRequested;
         }
@@ -419,6 +438,26 @@ impl<P: Platform> Controller<P> {
                 (view, None)
             }
         }
+    }
+
+    /// Signs out of every app of the SSO group (Native SSO): revokes the sign-in they share, so each
+    /// is signed out at its next refresh, then signs this app out as [`Controller::sign_out`] does.
+    /// When the shared sign-in could not be revoked (the provider is unreachable), the UI says so.
+    pub async fn sign_out_of_all_apps(&self) -> (AuthView, Option<SignOutTask>) {
+        let shared = self.auth.end_shared_sign_in().await;
+        let (view, task) = self.sign_out().await;
+        let problem = match shared {
+            Ok(native_oidc::SharedSignOut::NotRevoked(error)) | Err(error) => error,
+            Ok(_) => return (view, task),
+        };
+        let notice = AppError::new(
+            Kind::Engine(problem.kind()),
+            format!(
+                "You are signed out of this app, but your sign-in could not be ended for the \
+                 other apps: {problem}"
+            ),
+        );
+        (self.set_view(AuthView::signed_out(Some(notice))), task)
     }
 
     /// The network half of sign-out: revocation and the provider's end-session page.

@@ -108,6 +108,8 @@ pub enum AuthView {
         login_request: Option<LoginRequest>,
         /// `DPoP` when the tokens are bound to this device's key, else `Bearer`.
         token_type: TokenType,
+        /// The vendor's SSO group when Native SSO is on: the UI offers to sign out of all its apps.
+        sso_group: Option<String>,
     },
 }
 
@@ -149,7 +151,16 @@ impl AuthView {
             storage,
             login_request: None,
             token_type: summary.token_type,
+            sso_group: None,
         }
+    }
+
+    /// The same state, naming the SSO group the user can sign out of all apps of.
+    pub fn with_sso_group(mut self, group: Option<&str>) -> Self {
+        if let AuthView::SignedIn { sso_group, .. } = &mut self {
+            *sso_group = group.map(str::to_string);
+        }
+        self
     }
 
     /// Signed out, with a reason.

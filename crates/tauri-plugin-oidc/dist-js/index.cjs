@@ -50,9 +50,9 @@ function cancelSignIn() {
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  */
-function signOut() {
+function signOut(options = {}) {
     tauri();
-    return core.invoke('plugin:oidc|sign_out');
+    return core.invoke('plugin:oidc|sign_out', options.allApps ? { allApps: true } : undefined);
 }
 /**
  * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission

@@ -61,6 +61,8 @@ export type AuthState = {
     storage: 'keystore' | 'file' | 'memory';
     login_request?: LoginRequest;
     token_type: 'Bearer' | 'DPoP';
+    /** The vendor's SSO group when Native SSO is on (`signOut({ allApps: true })` is offered). */
+    sso_group?: string;
 };
 /** An answer of the configured API: its HTTP status and its body (JSON, or text). */
 export interface ApiResponse {
@@ -103,10 +105,18 @@ export declare function stepUp(stepUp: StepUp): Promise<AuthState>;
  * Stops waiting for the browser.
  */
 export declare function cancelSignIn(): Promise<AuthState>;
+/** How to sign out. */
+export interface SignOutOptions {
+    /**
+     * Of every app of the SSO group too (Native SSO): the sign-in they share is revoked, so each is
+     * signed out at its next refresh.
+     */
+    allApps?: boolean;
+}
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  */
-export declare function signOut(): Promise<AuthState>;
+export declare function signOut(options?: SignOutOptions): Promise<AuthState>;
 /**
  * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
  * fixed, …). Resolves to the restored state, or the problem that remains.

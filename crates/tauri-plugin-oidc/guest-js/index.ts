@@ -67,6 +67,8 @@ export type AuthState =
       storage: 'keystore' | 'file' | 'memory';
       login_request?: LoginRequest;
       token_type: 'Bearer' | 'DPoP';
+      /** The vendor's SSO group when Native SSO is on (`signOut({ allApps: true })` is offered). */
+      sso_group?: string;
     };
 
 /** An answer of the configured API: its HTTP status and its body (JSON, or text). */
@@ -139,12 +141,21 @@ export function cancelSignIn(): Promise<AuthState> {
   return invoke<AuthState>('plugin:oidc|cancel_sign_in');
 }
 
+/** How to sign out. */
+export interface SignOutOptions {
+  /**
+   * Of every app of the SSO group too (Native SSO): the sign-in they share is revoked, so each is
+   * signed out at its next refresh.
+   */
+  allApps?: boolean;
+}
+
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  */
-export function signOut(): Promise<AuthState> {
+export function signOut(options: SignOutOptions = {}): Promise<AuthState> {
   tauri();
-  return invoke<AuthState>('plugin:oidc|sign_out');
+  return invoke<AuthState>('plugin:oidc|sign_out', options.allApps ? { allApps: true } : undefined);
 }
 
 /**

@@ -49,11 +49,18 @@ pub(crate) async fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> Result<Auth
 }
 
 /// Signs out at once, even offline; revocation and the provider's sign-out page follow in the
-/// background.
+/// background. With `all_apps`, of every app of the SSO group too (Native SSO).
 #[tauri::command]
-pub(crate) async fn sign_out<R: Runtime>(app: AppHandle<R>) -> Result<AuthView> {
+pub(crate) async fn sign_out<R: Runtime>(
+    app: AppHandle<R>,
+    all_apps: Option<bool>,
+) -> Result<AuthView> {
     let controller = state::controller(&app)?;
-    let (view, task) = controller.sign_out().await;
+    let (view, task) = if all_apps == Some(true) {
+        controller.sign_out_of_all_apps().await
+    } else {
+        controller.sign_out().await
+    };
     if let Some(task) = task {
         tauri::async_runtime::spawn(async move { controller.finish_sign_out(task).await });
     }

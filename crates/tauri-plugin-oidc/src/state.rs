@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use native_oidc::{Auth, OidcClient, SessionStore};
+use native_oidc::{Auth, OidcClient, SessionStore, SsoShare};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
 use tauri_plugin_oidc_core::{
     AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem,
@@ -34,6 +34,7 @@ struct Waiting<R: Runtime> {
     problem: StorageProblem,
     store: AppStore,
     client: OidcClient,
+    share: Option<SsoShare>,
     api_base_url: Option<Url>,
     page: SignInPage<R>,
 }
@@ -160,10 +161,12 @@ pub(crate) fn install<R: Runtime>(
                 storage: config.token_storage,
                 config_file: config_file.to_path_buf(),
             };
+            let share = sso_share(app, &config);
             let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
             match tauri::async_runtime::block_on(store.open()) {
                 Ok(vault) => Setup::Ready(build(
                     client,
+                    share,
                     (&store, vault),
                     page,
                     &state.channels,
@@ -173,6 +176,7 @@ pub(crate) fn install<R: Runtime>(
                     problem,
                     store,
                     client,
+                    share,
                     api_base_url: config.api_base_url,
                     page,
                 })),
@@ -191,8 +195,30 @@ pub(crate) fn install<R: Runtime>(
     Ok(())
 }
 
+/// The share of the app's SSO group (Native SSO) in the user's data folder or keystore, when one is
+/// configured. One that cannot be opened is logged, and the app works on without Native SSO.
+fn sso_share<R: Runtime>(app: &AppHandle<R>, config: &AppConfig) -> Option<SsoShare> {
+    let group = config.oidc.sso_group()?;
+    let opened = app
+        .path()
+        .data_dir()
+        .map_err(|e| e.to_string())
+        .and_then(|data| {
+            tauri::async_runtime::block_on(SsoShare::open(group, config.token_storage, &data))
+                .map_err(|e| e.to_string())
+        });
+    match opened {
+        Ok(share) => Some(share),
+        Err(error) => {
+            tracing::warn!(%error, "the SSO group's share cannot be opened: Native SSO is off");
+            None
+        }
+    }
+}
+
 fn build<R: Runtime>(
     client: OidcClient,
+    share: Option<SsoShare>,
     (store, vault): (&AppStore, SessionStore),
     page: SignInPage<R>,
     channels: &Arc<Subscribers>,
@@ -203,9 +229,20 @@ fn build<R: Runtime>(
         channels: channels.clone(),
     };
     Arc::new(
-        Controller::new(Auth::new(client, vault), platform, api_base_url)
-            .with_copies_outside_the_store(store.copies_outside_the_vault()),
+        Controller::new(
+            with_share(Auth::new(client, vault), share),
+            platform,
+            api_base_url,
+        )
+        .with_copies_outside_the_store(store.copies_outside_the_vault()),
     )
+}
+
+fn with_share(auth: Auth, share: Option<SsoShare>) -> Auth {
+    match share {
+        Some(share) => auth.with_sso_share(share),
+        None => auth,
+    }
 }
 
 /// Starts the controller once setup has made it (at once, or when the user has solved a storage
@@ -316,12 +353,20 @@ fn settle<R: Runtime>(
         Ok((vault, notice)) => {
             let Waiting {
                 client,
+                share,
                 api_base_url,
                 page,
                 store,
                 ..
             } = *waiting;
-            let controller = build(client, (&store, vault), page, &state.channels, api_base_url);
+            let controller = build(
+                client,
+                share,
+                (&store, vault),
+                page,
+                &state.channels,
+                api_base_url,
+            );
             *setup = Some(Setup::Ready(controller.clone()));
             Ok(Reopened::Ready(controller, notice))
         }

@@ -19,6 +19,7 @@ test('each function calls its plugin command', async () => {
   await oidc.stepUp({ acr_values: ['urn:okta:loa:2fa:any'], max_age: 300 });
   await oidc.cancelSignIn();
   await oidc.signOut();
+  await oidc.signOut({ allApps: true });
   // `@tauri-apps/api`'s invoke sends `{}` for a command called without arguments.
   assert.deepEqual(tauri.calls, [
     ['plugin:oidc|get_state', {}],
@@ -28,6 +29,7 @@ test('each function calls its plugin command', async () => {
     ['plugin:oidc|sign_in', { stepUp: { acr_values: ['urn:okta:loa:2fa:any'], max_age: 300 } }],
     ['plugin:oidc|cancel_sign_in', {}],
     ['plugin:oidc|sign_out', {}],
+    ['plugin:oidc|sign_out', { allApps: true }],
   ]);
 });
 
