@@ -686,8 +686,10 @@ async fn native_sso() -> Result<(), String> {
         |_, _, _| vec![("OIDC_SSO_GROUP".to_string(), GROUP.to_string())],
     )?;
     // `signin` on the same desktop (its keyring, its data folder), as the vendor's second app.
+    // (Not with the app's settings, which are in the desktop's environment: they name its client.)
     let signin = |args: &[&str]| -> Result<(i32, String, String), String> {
-        let output = Command::new(target_debug().join("signin"))
+        let mut command = Command::new(target_debug().join("signin"));
+        command
             .args(args)
             .args([
                 "--session",
@@ -695,7 +697,11 @@ async fn native_sso() -> Result<(), String> {
             ])
             .args(["--sso-group", GROUP, "--token-storage", "keystore"])
             .envs(stack.desktop.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        for var in native_oidc::ENV_VARS {
+            command.env_remove(var);
+        }
+        let output = command
             .output()
             .map_err(|e| format!("cannot run signin: {e}"))?;
         Ok((
@@ -742,11 +748,20 @@ async fn native_sso() -> Result<(), String> {
         || async {
             click(&app, "#sign-out-all").await?;
             wait_status(&app, "signed_out").await?;
-            wait_for("signin's refresh to be refused", TIMEOUT, || async {
-                let (code, _, stderr) = signin(&["refresh"])?;
-                Ok((code == 1 && stderr.contains("session_expired")).then_some(()))
+            // The app is signed out at once; the shared sign-in is revoked right after.
+            wait_for("the app to revoke the shared sign-in", TIMEOUT, || async {
+                Ok(stack
+                    .app_log()
+                    .contains("revoked the sign-in the SSO group's apps share")
+                    .then_some(()))
             })
-            .await
+            .await?;
+            let (code, _, stderr) = signin(&["refresh"])?;
+            (code == 1 && stderr.contains("error: session_expired"))
+                .then_some(())
+                .ok_or(format!(
+                    "signin refresh after the sign-out of all apps: {code}: {stderr}"
+                ))
         },
     )
     .await?;

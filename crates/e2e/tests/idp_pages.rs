@@ -145,4 +145,52 @@ async fn idp_pages_hand_off_to_the_app_in_a_real_browser() {
         "{}",
         desktop.file("browser.log")
     );
+
+    // The device grant: `signin login --device` polls while the person, in Chromium (on "another
+    // device"), opens the activation page with the code, continues and signs in.
+    device_sign_in(&desktop, &idp);
+}
+
+/// `signin login --device`, the activation done in Chromium from the URL `signin` printed.
+fn device_sign_in(desktop: &Desktop, idp: &Idp) {
+    use std::io::BufRead;
+    let mut signin = Command::new(target_debug().join("signin"))
+        .args([
+            "login",
+            "--device",
+            "--issuer",
+            idp.issuer(),
+            "--client-id",
+            CLIENT_ID,
+        ])
+        .arg("--session")
+        .arg(desktop.path("cli-device-session.json"))
+        .envs(desktop.env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("signin (built by make browser-check)");
+    let mut told = std::io::BufReader::new(signin.stderr.take().unwrap());
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        assert_ne!(told.read_line(&mut line).unwrap(), 0, "signin said no URL");
+        if let Some(rest) = line.strip_prefix("or scan this code, which opens ") {
+            break rest.trim_end().trim_end_matches(':').to_string();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut told, &mut std::io::sink()));
+    desktop.browse(&url).unwrap();
+    let output = signin.wait_with_output().unwrap();
+    assert!(output.status.success(), "signin login --device failed");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["signed_in_with"], "device");
+    assert_eq!(summary["email"], "demo@example.com");
+    let page = url.split('?').next().unwrap();
+    let log = desktop.file("browser.log");
+    let run = log
+        .split("opened ")
+        .find(|run| run.starts_with(page))
+        .unwrap_or_else(|| panic!("Chromium never opened {page}: {log}"));
+    assert!(run.contains("Chromium ended on "), "{log}");
 }

@@ -118,7 +118,7 @@ impl Auth {
 
     /// Signs in once for all the vendor's apps (Native SSO): sign-ins leave their device secret in
     /// `share`, [`Auth::sign_in_with_sso`] uses what another app left there, and
-    /// [`Auth::sign_out_of_all_apps`] revokes it. The configuration needs an SSO group
+    /// [`Auth::end_shared_sign_in`] revokes it. The configuration needs an SSO group
     /// ([`crate::Config::with_sso_group`]).
     pub fn with_sso_share(mut self, share: crate::sso::SsoShare) -> Self {
         self.sso = Some(share);
@@ -257,6 +257,11 @@ impl Auth {
         let mut current = self.session.lock().await;
         let lock = self.store.lock().await?;
         self.save_durably(&session, &lock).await?;
+        if self.sso.is_some() {
+            if let Err(error) = self.store.set_signed_out(false, &lock).await {
+                tracing::warn!(%error, "could not forget an earlier sign-out");
+            }
+        }
         let summary = session.summary();
         let item = crate::sso::SsoItem::of(&session);
         *current = Some(session);
@@ -279,10 +284,11 @@ impl Auth {
     }
 
     /// Signs in with no browser, with a sign-in another app of the vendor's SSO group left in the
-    /// share (Native SSO: [`OidcClient::exchange_device_secret`]), then loads the profile. `None`
-    /// when there is no share or nothing of this issuer in it. A device secret the provider no longer
-    /// takes (`invalid_grant`: revoked, expired) is removed from the share; the error is returned
-    /// either way, and a browser sign-in is the way on.
+    /// share (Native SSO: [`OidcClient::exchange_device_secret`]), then loads the profile (a profile
+    /// that cannot be loaded is logged: the user is signed in). `None` when there is no share or
+    /// nothing of this issuer in it. A device secret the provider no longer takes (`invalid_grant`:
+    /// revoked, expired, or not the ID token's) is revoked, best effort, and removed from the share;
+    /// the error is returned either way, and a browser sign-in is the way on.
     pub async fn sign_in_with_sso(&self) -> Result<Option<SessionSummary>> {
         let Some(share) = &self.sso else {
             return Ok(None);
@@ -292,13 +298,23 @@ impl Auth {
         };
         match self.client.exchange_device_secret(&item).await {
             Ok(session) => {
-                self.keep_signed_in(session).await?;
+                let summary = self.keep_signed_in(session).await?;
                 tracing::info!("signed in with Native SSO");
-                self.load_profile().await.map(Some)
+                match self.load_profile().await {
+                    Ok(summary) => Ok(Some(summary)),
+                    Err(error) => {
+                        tracing::warn!(%error, "signed in with Native SSO; the profile could not be loaded");
+                        Ok(Some(summary))
+                    }
+                }
             }
             Err(error) => {
                 if error.kind() == "invalid_grant" {
                     tracing::info!(%error, "the shared sign-in is no longer valid; removing it");
+                    if let Err(error) = self.client.revoke_device_secret(item.device_secret()).await
+                    {
+                        tracing::warn!(%error, "the refused device secret could not be revoked");
+                    }
                     if let Err(error) = share.erase(item.device_secret()).await {
                         tracing::warn!(%error, "the shared sign-in could not be removed");
                     }
@@ -308,10 +324,17 @@ impl Auth {
         }
     }
 
+    /// True when, with Native SSO, the user signed out of this app on purpose and has not signed in
+    /// since: an app does not then sign itself in at start with the group's shared sign-in.
+    pub async fn signed_out_on_purpose(&self) -> bool {
+        self.sso.is_some() && self.store.signed_out_on_purpose().await.unwrap_or(false)
+    }
+
     /// Ends the sign-in this device shares with the vendor's other apps (Native SSO): revokes the
     /// shared device secret (the provider then refuses every app's next exchange and refresh) and
     /// removes it from the share, also when the revocation failed (this app will not sign in with it
     /// again; the other apps stay signed in until it expires, which the result says).
+    /// Sign out of this app as usual first ([`Auth::sign_out_locally`]): this needs the network.
     pub async fn end_shared_sign_in(&self) -> Result<crate::sso::SharedSignOut> {
         use crate::sso::SharedSignOut;
         let Some(share) = &self.sso else {
@@ -323,35 +346,15 @@ impl Auth {
         let revoked = self.client.revoke_device_secret(item.device_secret()).await;
         share.erase(item.device_secret()).await?;
         Ok(match revoked {
-            Ok(_) => SharedSignOut::Revoked,
+            Ok(_) => {
+                tracing::info!("revoked the sign-in the SSO group's apps share");
+                SharedSignOut::Revoked
+            }
             Err(error) => {
                 tracing::warn!(%error, "the device secret could not be revoked");
                 SharedSignOut::NotRevoked(error)
             }
         })
-    }
-
-    /// Signs out of every app of the SSO group ([`Auth::end_shared_sign_in`]), then this app as
-    /// [`Auth::sign_out`] does. A device secret that could not be revoked is the returned
-    /// [`SignOut::error`] when nothing else failed.
-    pub async fn sign_out_of_all_apps(&self) -> Result<SignOut> {
-        let secret_error = match self.end_shared_sign_in().await? {
-            crate::sso::SharedSignOut::NotRevoked(error) => Some(error),
-            _ => None,
-        };
-        let mut sign_out = match self.sign_out_locally().await {
-            Ok(task) => self.finish_sign_out(task).await,
-            Err(Error::NotSignedIn) if secret_error.is_none() => SignOut {
-                end_session: None,
-                error: None,
-                erase_error: None,
-            },
-            Err(error) => return Err(secret_error.unwrap_or(error)),
-        };
-        if sign_out.error.is_none() {
-            sign_out.error = secret_error;
-        }
-        Ok(sign_out)
     }
 
     /// Loads userinfo into the session (and the store). Its `sub` must be the session's: anything
@@ -690,6 +693,11 @@ impl Auth {
             Ok(lock) => {
                 // An unreadable stored session is set aside by the read, then erased with the rest.
                 let stored = self.store.load_locked(&lock).await.ok().flatten();
+                if self.sso.is_some() {
+                    if let Err(error) = self.store.set_signed_out(true, &lock).await {
+                        tracing::warn!(%error, "could not record the sign-out");
+                    }
+                }
                 (stored, self.store.clear(&lock).await)
             }
             Err(error) => (None, Err(error)),

@@ -164,7 +164,7 @@ impl Config {
         self.sso.as_ref().map(|sso| sso.audience.as_str())
     }
 
-    /// Replaces the scopes; `openid` must be among them.
+    /// Replaces the scopes; `openid` must be among them (and `device_sso` stays, with an SSO group).
     pub fn with_scopes<I, S>(mut self, scopes: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -182,6 +182,13 @@ impl Config {
             return Err(Error::config(
                 "the scopes must include `openid` (this is an OpenID Connect client)",
             ));
+        }
+        if self.sso.is_some()
+            && !list
+                .iter()
+                .any(|s| s.as_str() == crate::sso::DEVICE_SSO_SCOPE)
+        {
+            list.push(Scope::new(crate::sso::DEVICE_SSO_SCOPE.to_string()));
         }
         self.scopes = list;
         Ok(self)

@@ -74,7 +74,7 @@
 //! - **Sign in once for all of a vendor's apps** (Native SSO, as Okta does it): configure an SSO group
 //!   ([`Config::with_sso_group`]) and give [`Auth::with_sso_share`] the group's [`SsoShare`]. A sign-in
 //!   leaves its device secret there; another app of the group signs in with it, no browser
-//!   ([`Auth::sign_in_with_sso`]); [`Auth::sign_out_of_all_apps`] revokes it for all.
+//!   ([`Auth::sign_in_with_sso`]); [`Auth::end_shared_sign_in`] revokes it for all.
 //!
 //! Errors are one [`Error`] enum whose [`Error::kind`] is a stable snake_case name (`access_denied`,
 //! `state_mismatch`, `session_expired`, `network`, …). No error message, `Debug` output or log line

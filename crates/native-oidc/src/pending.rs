@@ -17,7 +17,7 @@ pub const PENDING_LIFETIME: Duration = Duration::from_secs(600);
 
 /// Options of one sign-in: what the authorization request asks of the provider (OpenID Connect Core
 /// §3.1.2.1), and what the ID token must then show.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInOptions {
     /// Pre-fills the username on the sign-in page (`login_hint`).
     pub login_hint: Option<String>,

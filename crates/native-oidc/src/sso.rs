@@ -37,7 +37,7 @@ const DEVICE_SECRET_TYPE: &str = "urn:x-oath:params:oauth:token-type:device-secr
 
 /// The entry of the shared item in the group's store: the keystore account `sign-in` of the group's
 /// service, or the file `<group>.sign-in.json`.
-const ITEM: &str = "sign-in";
+pub(crate) const ITEM: &str = "sign-in";
 
 /// A device secret (Okta's `device_secret`): with the ID token it came with, it signs in any app of the
 /// vendor. Its `Debug` never shows it.

@@ -94,7 +94,13 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
         source
             .redirect_uri
             .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
-        let auth = engine(OidcClient::new(source.build()?)?, store);
+        let config = source.build()?;
+        let share = settings::sso_share(common, &config).await?;
+        let mut auth = engine(OidcClient::new(config)?, store);
+        if let Some(share) = share {
+            // The device sign-in's device secret is left for the group's apps too.
+            auth = auth.with_sso_share(share);
+        }
         let summary = device::sign_in(&auth).await?;
         return Ok(Status::new(summary, &auth).signed_in_with("device"));
     }
@@ -113,10 +119,14 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let redirect = config.redirect_uri().to_string();
     let share = settings::sso_share(common, &config).await?;
     let group = config.sso_group().map(str::to_string);
+    let options = login.request.options();
     let mut auth = engine(OidcClient::new(config)?, store);
     if let (Some(share), Some(group)) = (share, group) {
         auth = auth.with_sso_share(share);
-        match auth.sign_in_with_sso().await {
+        // A sign-in that asks for something (a level, max_age, prompt, another account, …) is the
+        // provider's to answer: the shared sign-in cannot.
+        let asks = options != native_oidc::SignInOptions::default();
+        match if asks { Err(None) } else { auth.sign_in_with_sso().await.map_err(Some) } {
             Ok(Some(summary)) => {
                 eprintln!(
                     "Signed in with Native SSO: the sign-in another app of the SSO group {group} \
@@ -127,14 +137,18 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
             Ok(None) => eprintln!(
                 "No sign-in of the SSO group {group} on this device yet: signing in through the browser."
             ),
-            Err(error) => eprintln!(
+            Err(None) => eprintln!(
+                "This sign-in asks the provider for something the SSO group's shared sign-in cannot \
+                 answer: signing in through the browser."
+            ),
+            Err(Some(error)) => eprintln!(
                 "Native SSO did not sign you in ({}: {error}): signing in through the browser.",
                 error.kind()
             ),
         }
     }
 
-    let request = auth.begin_sign_in(login.request.options()).await?;
+    let request = auth.begin_sign_in(options).await?;
     let mut pending = PendingAuthorizations::new();
     pending.insert(request.pending);
     let command = login.browser.browser.as_deref();
@@ -342,7 +356,14 @@ pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bo
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
     if all_apps {
-        end_shared_sign_in(common, &store).await?;
+        // Whatever becomes of it (the provider unreachable, no SSO group set), this app's own
+        // sign-out goes on: what went wrong is said.
+        if let Err(error) = end_shared_sign_in(common, &store).await {
+            eprintln!(
+                "warning: the sign-in shared by the SSO group's apps was not ended ({}: {error})",
+                error.kind()
+            );
+        }
     }
     // Whatever state the store is in, what is on this device is erased (or said why not).
     let session = match store.load().await {

@@ -32,13 +32,18 @@ impl Apps {
 
     /// `signin login` as `app`, with `browser` as its browser command.
     fn login(&self, app: &str, browser: &str) -> Run {
+        self.login_with(app, browser, &[])
+    }
+
+    /// [`Apps::login`] with more flags.
+    fn login_with(&self, app: &str, browser: &str, extra: &[&str]) -> Run {
         let issuer = self.env.idp.issuer().to_string();
         let client = if app == "first" {
             CLIENT_ID
         } else {
             SECOND_APP
         };
-        let args = [
+        let mut args = vec![
             "login",
             "--issuer",
             &issuer,
@@ -49,6 +54,7 @@ impl Apps {
             "--browser",
             browser,
         ];
+        args.extend_from_slice(extra);
         finish(
             self.env
                 .command_at(&self.session(app), &args)
@@ -249,6 +255,36 @@ fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
         run.stderr
     );
     assert!(last.contains("ds_hash"), "{last}");
+    // The refused answer's tokens are revoked (its refresh token, then its access token).
+    assert_eq!(crate::block_on(apps.env.idp.revocations()), 2);
     assert!(!apps.share().exists());
     assert!(!apps.session("first").exists());
+}
+
+#[test]
+fn with_dpop_the_exchanged_tokens_are_bound_to_the_second_app_s_key() {
+    let apps = Apps::new(IdpOptions {
+        dpop: Some("required"),
+        ..Default::default()
+    });
+    apps.login_with("first", &browser(), &["--dpop"]).json();
+    let second = apps.login_with("second", NO_BROWSER, &["--dpop"]);
+    let summary = second.json();
+    assert_eq!(summary["signed_in_with"], "native_sso", "{}", second.stderr);
+    assert_eq!(summary["token_type"], "DPoP");
+    assert_eq!(apps.run("second", &["refresh"]).code, 0);
+}
+
+#[test]
+fn a_sign_in_that_asks_for_something_goes_to_the_browser() {
+    let apps = Apps::new(IdpOptions::default());
+    apps.login("first", &browser()).json();
+    let second = apps.login_with("second", &browser(), &["--prompt", "login"]);
+    assert_eq!(second.json()["signed_in_with"], "browser");
+    assert!(
+        second.stderr.contains("asks the provider for something"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(apps.exchanges(), 0);
 }

@@ -170,10 +170,14 @@ impl<P: Platform> Controller<P> {
     }
 
     /// With no session of its own: signed in with the sign-in another app of the SSO group left
-    /// (Native SSO, no browser), else signed out. A shared sign-in the provider refuses (revoked,
+    /// (Native SSO, no browser), else signed out; never after the user signed out of this app on
+    /// purpose (until they sign in again). A shared sign-in the provider refuses (revoked,
     /// expired) is only logged: the user signs in as usual. One that cannot be tried (the provider is
     /// unreachable) is said.
     async fn signed_in_by_another_app(&self, notice: Option<Notice>) -> AuthView {
+        if self.auth.signed_out_on_purpose().await {
+            return AuthView::signed_out(notice);
+        }
         match self.auth.sign_in_with_sso().await {
             Ok(Some(summary)) => self.signed_in(&summary, false, notice),
             Ok(None) => AuthView::signed_out(notice),
@@ -444,8 +448,9 @@ impl<P: Platform> Controller<P> {
     /// is signed out at its next refresh, then signs this app out as [`Controller::sign_out`] does.
     /// When the shared sign-in could not be revoked (the provider is unreachable), the UI says so.
     pub async fn sign_out_of_all_apps(&self) -> (AuthView, Option<SignOutTask>) {
-        let shared = self.auth.end_shared_sign_in().await;
+        // Signed out here first (at once, even offline), then the shared sign-in is revoked.
         let (view, task) = self.sign_out().await;
+        let shared = self.auth.end_shared_sign_in().await;
         let problem = match shared {
             Ok(native_oidc::SharedSignOut::NotRevoked(error)) | Err(error) => error,
             Ok(_) => return (view, task),

@@ -913,14 +913,15 @@ async fn a_step_up_needs_a_session() {
     assert_eq!(error.kind, "not_signed_in");
 }
 
-/// An app of the SSO group `com.okta.example.shared` with client id `client`, its store at
-/// `store`, the group's share (a file) in `data`.
+/// An app of the SSO group `com.okta.example.shared` with client id `client`, its store
+/// `<data>/<name>.json`, the group's share (a file) in `data`.
 async fn app_of_the_group(
     idp: &Idp,
     client: &str,
-    store: &Path,
     data: &Path,
+    name: &str,
 ) -> (Controller<TestPlatform>, TestPlatform) {
+    let store = data.join(format!("{name}.json"));
     let group = "com.okta.example.shared";
     let config = Config::new(idp.issuer(), client, "com.okta.example:/callback")
         .unwrap()
@@ -929,19 +930,21 @@ async fn app_of_the_group(
     let share = native_oidc::SsoShare::open(group, native_oidc::TokenStorage::File, data)
         .await
         .unwrap();
-    let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::file(store))
+    let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::file(&store))
         .with_sso_share(share);
     let platform = TestPlatform::default();
     let app = Controller::new(auth, platform.clone(), None);
     (app, platform)
 }
 
+/// The vendor's second app (dev/idp's second client).
+const SECOND_APP: &str = "0oa1localsecond0002";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_it() {
     let idp = Idp::start();
     let dir = tempfile::tempdir().unwrap();
-    let (first, first_platform) =
-        app_of_the_group(&idp, CLIENT_ID, &dir.path().join("first.json"), dir.path()).await;
+    let (first, first_platform) = app_of_the_group(&idp, CLIENT_ID, dir.path(), "first").await;
     first.start().await;
     assert_eq!(
         sign_in(&first, &first_platform).await,
@@ -953,16 +956,24 @@ async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_
     assert_eq!(sso_group.as_deref(), Some("com.okta.example.shared"));
 
     // The vendor's second app, at its first start: signed in, no browser.
-    let (second, second_platform) = app_of_the_group(
-        &idp,
-        "0oa1localsecond0002",
-        &dir.path().join("second.json"),
-        dir.path(),
-    )
-    .await;
+    let (second, second_platform) = app_of_the_group(&idp, SECOND_APP, dir.path(), "second").await;
     let view = second.start().await;
     assert_eq!(name(&view).as_deref(), Some("Demo User"), "{view:?}");
     assert_eq!(second_platform.opened(), 0, "no browser");
+
+    // Signed out of the second app on purpose: its next start does not sign it in again by itself.
+    let (_, task) = second.sign_out().await;
+    second
+        .finish_sign_out(task.expect("tokens to revoke"))
+        .await;
+    drop(second);
+    let (second, second_platform) = app_of_the_group(&idp, SECOND_APP, dir.path(), "second").await;
+    assert_eq!(second.start().await, AuthView::signed_out(None));
+    // Until it signs in again (here through the browser).
+    assert_eq!(
+        sign_in(&second, &second_platform).await,
+        LinkOutcome::SignedIn
+    );
 
     // "Sign out of all apps" in the first: the second is signed out at its next refresh.
     let (view, task) = first.sign_out_of_all_apps().await;
@@ -971,13 +982,7 @@ async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_
     let notice = signed_out_notice(second.refresh().await);
     assert_eq!(notice.kind, "session_expired", "{notice:?}");
     // And a third start of an app of the group finds nothing to sign in with.
-    let (third, third_platform) = app_of_the_group(
-        &idp,
-        "0oa1localsecond0002",
-        &dir.path().join("third.json"),
-        dir.path(),
-    )
-    .await;
+    let (third, third_platform) = app_of_the_group(&idp, SECOND_APP, dir.path(), "third").await;
     assert_eq!(third.start().await, AuthView::signed_out(None));
     assert_eq!(third_platform.opened(), 0);
 }

@@ -53,7 +53,9 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     // Revocation of a device secret (oidc-provider knows no such token).
     if (ctx.method === 'POST' && ctx.path === '/v1/revoke') {
       const form = new URLSearchParams(await readBody(ctx.req));
-      if (form.get('token_type_hint') === 'device_secret' && await revokeSecret(form.get('token') ?? '')) {
+      // By an app of the group only (public clients: the client id it says it is, as Okta takes it).
+      if (form.get('token_type_hint') === 'device_secret' && config.sso.clients.includes(form.get('client_id'))
+        && await revokeSecret(form.get('token') ?? '')) {
         ctx.status = 200;
         ctx.body = '';
         return;
@@ -69,7 +71,8 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     const claims = decodeJwt(body.id_token);
     const sid = claims.sid ?? randomBytes(16).toString('hex');
     const grantId = ctx.oidc.entities.Grant?.jti;
-    await secrets.upsert(key(secret), { accountId: claims.sub, sid, grantIds: grantId ? [grantId] : [] }, ttl);
+    const expiresAt = Math.floor(Date.now() / 1000) + ttl;
+    await secrets.upsert(key(secret), { accountId: claims.sub, sid, grantIds: grantId ? [grantId] : [], expiresAt }, ttl);
     // Test option (IDP_TEST_WRONG_DS_HASH): the hash of another secret, as a mixed-up answer would carry.
     const dsHash = halfHash(config.test.wrongDsHash ? `${secret}x` : secret);
     const idToken = await new SignJWT({ ...claims, sid, ds_hash: dsHash })
@@ -107,15 +110,17 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     }
     const scope = [...new Set(['openid', ...String(p.scope ?? 'openid').split(' ').filter(Boolean)])]
       .filter((s) => s !== 'device_sso');
+    const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([n, h]) => [n, h.bind(undefined, provider)]));
+    const dPoP = await helpers.validateDpop(ctx);
+    helpers.checkDpopRequired(ctx, dPoP);
     const grant = new provider.Grant({ accountId: record.accountId, clientId: ctx.oidc.client.clientId });
     grant.addOIDCScope(scope.join(' '));
     grant.addResourceScope(config.audience, scope.join(' '));
     const grantId = await grant.save();
-    await secrets.upsert(key(p.actor_token), { ...record, grantIds: [...record.grantIds, grantId] }, ttl);
+    // The secret keeps the lifetime it was issued with.
+    const left = record.expiresAt - Math.floor(Date.now() / 1000);
+    await secrets.upsert(key(p.actor_token), { ...record, grantIds: [...record.grantIds, grantId] }, Math.max(left, 1));
     ctx.oidc.entity('Grant', grant);
-    const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([n, h]) => [n, h.bind(undefined, provider)]));
-    const dPoP = await helpers.validateDpop(ctx);
-    helpers.checkDpopRequired(ctx, dPoP);
     const source = {
       accountId: record.accountId,
       grantId,

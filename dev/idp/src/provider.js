@@ -393,7 +393,7 @@ ${form}
 
 async function deviceSuccessSource(ctx) {
   ctx.type = 'html';
-  ctx.body = page('Device activated', '<h1>Device activated</h1><p>Go back to your device. You can close this window.</p>');
+  ctx.body = page('Device activated', '<h1 id="device-activated">Device activated</h1><p>Go back to your device. You can close this window.</p>');
 }
 
 function pages(targets) {

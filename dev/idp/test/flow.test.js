@@ -477,6 +477,12 @@ test('Native SSO: device_secret and ds_hash for device_sso, the token exchange f
   assert.equal((await exchange(alice.id_token, first.device_secret)).body.error, 'invalid_grant');
   assert.equal((await exchange(first.id_token, alice.device_secret)).body.error, 'invalid_grant');
   assert.equal((await exchange(first.id_token, 'made-up')).body.error, 'invalid_grant');
+  // A sign-in without device_sso: its ID token has no ds_hash, and is no subject token for the secret.
+  const { result: plain, verifier: plainVerifier } = await authorize({ scope: 'openid offline_access' });
+  const plainTokens = (await token({ grant_type: 'authorization_code', code: plain.redirect.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: plainVerifier })).body;
+  assert.equal(plainTokens.device_secret, undefined);
+  assert.equal(decodeJwt(plainTokens.id_token).ds_hash, undefined);
+  assert.equal((await exchange(plainTokens.id_token, first.device_secret)).body.error, 'invalid_grant');
   assert.equal((await exchange(first.id_token, undefined, { actor_token: '' })).body.error, 'invalid_request');
   const outsider = await startIdp({ IDP_SSO_CLIENTS: 'someone-else' });
   try {

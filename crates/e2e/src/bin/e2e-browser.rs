@@ -4,13 +4,15 @@
 //! It plays the person at a real browser: Debian's Chromium, with a window (on the tests' Xvfb display),
 //! driven through its own chromedriver. It opens the URL and, on the identity provider's pages, does what
 //! `$E2E_DIR/browser-action` says: `signin` (demo / demo, the default), `alice` (alice / alice) or
-//! `cancel` on the login page; on the second-factor page, dev/idp's one-time code (`123456`); and a
-//! click on the app's tile on the dashboard. Everything after that is Chromium's own doing: it follows
+//! `cancel` on the login page; on the second-factor page, dev/idp's one-time code (`123456`); on a
+//! device activation page (RFC 8628), Continue, then the sign-in; and a click on the app's tile on the
+//! dashboard. Everything after that is Chromium's own doing: it follows
 //! the redirects, applies the pages' Content-Security-Policy, and hands a `com.okta.example:` URL to the
 //! OS URL handler (xdg-open), because the profile allows the provider's origin to open that scheme, as
 //! a person does by ticking "Always allow" in Chromium's "Open Okta Sign-In Example?" prompt. This
 //! program never hands a URL to anything itself; it watches Chromium's console for "Launched external
-//! handler", or for the page Chromium ends on (a loopback redirect), and then closes the browser.
+//! handler", or for the page Chromium ends on (a loopback redirect, "device activated"), and then
+//! closes the browser.
 //!
 //! Each run appends to `$E2E_DIR/browser.log` the URL it was given (without its query: an end-session URL
 //! carries an ID token) and what Chromium did; chromedriver's log goes to `$E2E_DIR/chromedriver-<pid>.log`.
@@ -67,7 +69,8 @@ fn profile(dir: &Path, origin: &str) -> Result<PathBuf, String> {
 enum Ending {
     /// It launched the OS handler for this URL.
     HandedOver(String),
-    /// It shows a page of another origin (a loopback redirect to a command-line app).
+    /// It shows a page of another origin (a loopback redirect to a command-line app), or the
+    /// provider's "device activated" page (a device sign-in, which hands nothing to an app).
     Page(String),
 }
 
@@ -111,13 +114,18 @@ async fn person(session: &Session, action: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What the person does (`$E2E_DIR/browser-action`; `signin` when it says nothing).
+fn action_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("browser-action"))
+        .unwrap_or_else(|_| "signin".into())
+        .trim()
+        .to_string()
+}
+
 async fn browse(url: &str, dir: &Path) -> Result<(), String> {
     let start = Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     let origin = start.origin().ascii_serialization();
-    let action = std::fs::read_to_string(dir.join("browser-action"))
-        .unwrap_or_else(|_| "signin".into())
-        .trim()
-        .to_string();
+    let action = action_of(dir);
     let profile = profile(dir, &origin)?;
     let (_driver, session) = chromium(dir, &profile).await?;
     let result = async {
@@ -177,8 +185,30 @@ async fn chromium(dir: &Path, profile: &Path) -> Result<(Process, Session), Stri
 async fn follow(session: &Session, dir: &Path, url: &str, origin: &str) -> Result<(), String> {
     let mut seen = Vec::new();
     let mut code_entered = false;
+    let (mut device_confirmed, mut signed_in_after) = (false, false);
     let deadline = Instant::now() + TIMEOUT;
     loop {
+        // A device sign-in (RFC 8628): the person checks the code the device shows and continues,
+        // signs in on the page that follows, and is told the device is activated.
+        if !device_confirmed && session.find("#user-code").await?.is_some() {
+            device_confirmed = true;
+            session.click("#continue").await?;
+            continue;
+        }
+        if device_confirmed && !signed_in_after && session.find("#username").await?.is_some() {
+            signed_in_after = true;
+            person(session, &action_of(dir)).await?;
+            continue;
+        }
+        if session.find("#device-activated").await?.is_some() {
+            let now = session.get("/url").await?;
+            report(
+                dir,
+                url,
+                &Ending::Page(now.as_str().unwrap_or_default().to_string()),
+            );
+            return Ok(());
+        }
         // The second-factor page, after the password: the person types the code from their app.
         if !code_entered && session.find("#code").await?.is_some() {
             code_entered = true;

@@ -192,15 +192,31 @@ impl KeystoreVault {
         }
     }
 
-    /// Keeps the items where every app of the vendor can read them (Native SSO, [`crate::SsoShare`]):
-    /// on iOS and macOS in the keychain access group `group` (the apps' shared entitlement
-    /// `keychain-access-groups`, e.g. `ABCDE12345.com.example.shared`); elsewhere the user's keystore
-    /// already is shared by the user's apps, under the service name.
-    pub fn in_access_group(mut self, group: &str) -> Self {
-        if cfg!(any(target_os = "macos", target_os = "ios")) {
-            self.modifiers.insert("access-group", group.to_string());
+    /// The keystore where every app of the vendor reads the items of `group` (Native SSO,
+    /// [`crate::SsoShare`]): on iOS and macOS a store of the keychain access group `group` (the
+    /// apps' shared `keychain-access-groups` entitlement, e.g. `ABCDE12345.com.example.shared`);
+    /// elsewhere the user's keystore, which the user's apps share, under the service `group`.
+    pub fn open_shared(group: &str) -> Result<Self> {
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        {
+            let config = HashMap::from([("access-group", group)]);
+            let store: Arc<CredentialStore> =
+                apple_native_keyring_store::protected::Store::new_with_configuration(&config)
+                    .map_err(unreachable)?;
+            let vault = Self {
+                store: Mutex::new(store),
+                // Its own store (the platform's is the app's own access group): never replaced.
+                reconnects: false,
+                service: group.to_string(),
+                prefix: String::new(),
+                max_value: MAX_VALUE,
+                modifiers: item_modifiers(),
+            };
+            vault.get(super::SESSION)?;
+            Ok(vault)
         }
-        self
+        #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+        Self::open(group, "")
     }
 
     /// Sets the largest value one item may hold (larger values are split in chunks).

@@ -40,6 +40,9 @@ pub use keystore::KeystoreVault;
 pub const SESSION: &str = "session";
 /// The entry holding the sign-ins in progress.
 pub const PENDING: &str = "pending";
+/// The entry that says the user signed out on purpose: an app of a Native SSO group does not sign
+/// itself in again at start with the group's shared sign-in.
+pub const SIGNED_OUT: &str = "signed-out";
 
 /// Where secrets are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -185,7 +188,8 @@ impl StoreOptions {
     }
 
     /// [`StoreOptions::open`] for a store every app of the vendor reads (Native SSO): in the keystore,
-    /// its items are in the access group named by `service` (`KeystoreVault::in_access_group`).
+    /// its items are in the access group named by `service` (`KeystoreVault::open_shared`), and an
+    /// entry left in the plaintext file moves into it.
     pub async fn open_shared(&self) -> Result<SessionStore> {
         let options = self.clone();
         tokio::task::spawn_blocking(move || options.open_blocking(true))
@@ -225,6 +229,14 @@ impl StoreOptions {
                     tracing::warn!(%error, "the session file could not be moved into the keystore")
                 }
             }
+            if shared {
+                // The Native SSO item, left in the file while no keystore answered.
+                if let Err(error) =
+                    move_entry(store.vault.as_ref(), file.as_ref(), crate::sso::ITEM)
+                {
+                    tracing::warn!(%error, "the shared sign-in could not be moved into the keystore");
+                }
+            }
         }
         Ok(store)
     }
@@ -232,10 +244,11 @@ impl StoreOptions {
     /// The keystore, if it stores: a canary entry is written, read back and deleted (once per open).
     #[cfg(feature = "keystore")]
     fn keystore(&self, shared: bool) -> Result<Arc<dyn Vault>> {
-        let mut vault = KeystoreVault::open(&self.service, &self.account_prefix)?;
-        if shared {
-            vault = vault.in_access_group(&self.service);
-        }
+        let vault = if shared {
+            KeystoreVault::open_shared(&self.service)?
+        } else {
+            KeystoreVault::open(&self.service, &self.account_prefix)?
+        };
         vault.probe()?;
         Ok(Arc::new(vault))
     }
@@ -290,6 +303,18 @@ fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool
         moved = true;
     }
     Ok(moved)
+}
+
+/// Moves entry `name` of `other` into `vault` when `vault` has none (else `vault`'s is kept), read
+/// back before `other`'s copy and its leftovers are erased.
+fn move_entry(vault: &dyn Vault, other: &dyn Vault, name: &str) -> Result<()> {
+    if let Some(theirs) = other.read(name)? {
+        if vault.read(name)?.is_none() {
+            write_verified(vault, name, &theirs)?;
+        }
+        other.remove(name)?;
+    }
+    other.remove_leftovers(name)
 }
 
 /// Writes `value` and reads it back: an error unless the vault returns exactly what was written.
@@ -441,6 +466,24 @@ impl SessionStore {
             results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
         })
         .await
+    }
+
+    /// Records (or forgets) that the user signed out on purpose ([`SIGNED_OUT`]).
+    pub async fn set_signed_out(&self, on: bool, _lock: &StoreLock) -> Result<()> {
+        self.blocking(move |vault| {
+            if on {
+                vault.write(SIGNED_OUT, b"1")
+            } else {
+                vault.remove(SIGNED_OUT)
+            }
+        })
+        .await
+    }
+
+    /// True when the user signed out on purpose and has not signed in since.
+    pub async fn signed_out_on_purpose(&self) -> Result<bool> {
+        self.blocking(|vault| vault.read(SIGNED_OUT).map(|value| value.is_some()))
+            .await
     }
 
     /// The sign-ins in progress saved by an earlier run (none when there are none).
