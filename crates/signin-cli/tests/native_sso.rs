@@ -288,3 +288,32 @@ fn a_sign_in_that_asks_for_something_goes_to_the_browser() {
     );
     assert_eq!(apps.exchanges(), 0);
 }
+
+#[test]
+fn an_exchange_answered_for_another_user_is_refused_and_revoked() {
+    // The provider answers the second app's exchange with alice's tokens for demo's sign-in.
+    let apps = Apps::new(IdpOptions {
+        exchange_subject: Some("00u1alice000000000002"),
+        ..Default::default()
+    });
+    apps.login("first", &browser()).json();
+    let revoked_before = crate::block_on(apps.env.idp.revocations());
+    let second = apps.login("second", &browser());
+    assert_eq!(second.json()["signed_in_with"], "browser");
+    assert!(
+        second
+            .stderr
+            .contains("Native SSO did not sign you in (invalid_id_token: "),
+        "{}",
+        second.stderr
+    );
+    // alice's tokens were revoked, and nothing of them was stored: the browser signed in demo.
+    assert_eq!(
+        crate::block_on(apps.env.idp.revocations()),
+        revoked_before + 2
+    );
+    assert_eq!(
+        apps.run("second", &["status"]).json()["subject"],
+        "00u1demo0000000000001"
+    );
+}

@@ -58,6 +58,8 @@ pub struct IdpOptions {
     pub device_secret_ttl: Option<u64>,
     /// `IDP_TEST_WRONG_DS_HASH=1`: ID tokens name another device secret than the one answered.
     pub wrong_ds_hash: bool,
+    /// `IDP_TEST_EXCHANGE_SUBJECT`: Native SSO's token exchange answers for this user instead.
+    pub exchange_subject: Option<&'static str>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -163,6 +165,9 @@ impl Idp {
         }
         if options.wrong_ds_hash {
             command.env("IDP_TEST_WRONG_DS_HASH", "1");
+        }
+        if let Some(subject) = options.exchange_subject {
+            command.env("IDP_TEST_EXCHANGE_SUBJECT", subject);
         }
         let mut child = command.spawn().expect("cannot start node for dev/idp");
         let deadline = Instant::now() + Duration::from_secs(30);

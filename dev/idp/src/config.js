@@ -137,6 +137,8 @@ export function loadConfig() {
       ignoreMaxAge: process.env.IDP_TEST_IGNORE_MAX_AGE === '1',
       // `1`: a sign-in's ID token carries the ds_hash of another device secret than the one answered.
       wrongDsHash: process.env.IDP_TEST_WRONG_DS_HASH === '1',
+      // A user id: Native SSO's token exchange answers for this user, whoever the device secret's is.
+      exchangeSubject: process.env.IDP_TEST_EXCHANGE_SUBJECT || undefined,
       // One JSON line per refresh-token event, without token values (src/token-log.js).
       tokenLog: process.env.IDP_TEST_TOKEN_LOG || undefined,
     },

@@ -113,7 +113,10 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([n, h]) => [n, h.bind(undefined, provider)]));
     const dPoP = await helpers.validateDpop(ctx);
     helpers.checkDpopRequired(ctx, dPoP);
-    const grant = new provider.Grant({ accountId: record.accountId, clientId: ctx.oidc.client.clientId });
+    // Test option (IDP_TEST_EXCHANGE_SUBJECT): the exchange answers for another user, as a mixed-up
+    // provider would; the client must refuse it.
+    const accountId = config.test.exchangeSubject ?? record.accountId;
+    const grant = new provider.Grant({ accountId, clientId: ctx.oidc.client.clientId });
     grant.addOIDCScope(scope.join(' '));
     grant.addResourceScope(config.audience, scope.join(' '));
     const grantId = await grant.save();
@@ -122,7 +125,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     await secrets.upsert(key(p.actor_token), { ...record, grantIds: [...record.grantIds, grantId] }, Math.max(left, 1));
     ctx.oidc.entity('Grant', grant);
     const source = {
-      accountId: record.accountId,
+      accountId,
       grantId,
       scope: scope.join(' '),
       scopes: new Set(scope),
