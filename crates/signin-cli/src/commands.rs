@@ -58,14 +58,29 @@ impl Status {
 }
 
 /// An `Auth` for the stored session; `NotSignedIn` when there is none.
+/// A stored session of another client or issuer than the configuration names (a flag, an `OIDC_*`
+/// variable, the config file) is a `config` error that says which, not "not signed in".
 async fn signed_in(common: &Common) -> Result<Auth> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
-    let auth = engine(
-        OidcClient::new(settings::for_session(common, &store).await?)?,
-        store,
-    );
-    auth.restore().await?.ok_or(Error::NotSignedIn)?;
+    let config = settings::for_session(common, &store).await?;
+    let auth = engine(OidcClient::new(config.clone())?, store);
+    if auth.restore().await?.is_none() {
+        if let Some(stored) = auth.store().load().await? {
+            if stored.client_id() != config.client_id() || stored.issuer() != config.issuer() {
+                return Err(Error::Config(format!(
+                    "the stored session is for client {} at {}, but the configuration (flags, \
+                     OIDC_* variables, --config) names client {} at {}: pass --client-id and \
+                     --issuer of the session, or unset what names the other",
+                    stored.client_id().as_str(),
+                    stored.issuer().as_str(),
+                    config.client_id().as_str(),
+                    config.issuer().as_str()
+                )));
+            }
+        }
+        return Err(Error::NotSignedIn);
+    }
     Ok(auth)
 }
 

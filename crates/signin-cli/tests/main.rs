@@ -483,3 +483,27 @@ fn dpop_binds_the_tokens_to_the_device() {
         refused.stderr
     );
 }
+
+#[test]
+fn a_session_of_another_client_than_the_configured_one_says_so() {
+    let env = Env::new(IdpOptions::default());
+    env.login(&[]).json();
+    // Another app's settings in the environment (its client id): not "not signed in", but which.
+    let run = finish(
+        env.command(&["refresh"])
+            .env("OIDC_CLIENT_ID", "0oa1localsecond0002")
+            .output()
+            .unwrap(),
+    );
+    let line = run.error_line();
+    assert!(
+        line.starts_with(&format!(
+            "error: config: the stored session is for client {CLIENT_ID} at {}, but the \
+             configuration (flags, OIDC_* variables, --config) names client 0oa1localsecond0002",
+            env.idp.issuer()
+        )),
+        "{line}"
+    );
+    // The session is untouched: with the session's client, it refreshes.
+    assert_eq!(env.run(&["refresh"]).code, 0);
+}
