@@ -257,7 +257,7 @@ impl Auth {
         let mut current = self.session.lock().await;
         let lock = self.store.lock().await?;
         self.save_durably(&session, &lock).await?;
-        if self.sso.is_some() {
+        if self.client.config().sso_group().is_some() {
             if let Err(error) = self.store.set_signed_out(false, &lock).await {
                 tracing::warn!(%error, "could not forget an earlier sign-out");
             }
@@ -285,10 +285,10 @@ impl Auth {
 
     /// Signs in with no browser, with a sign-in another app of the vendor's SSO group left in the
     /// share (Native SSO: [`OidcClient::exchange_device_secret`]), then loads the profile (a profile
-    /// that cannot be loaded is logged: the user is signed in). `None` when there is no share or
-    /// nothing of this issuer in it. A device secret the provider no longer takes (`invalid_grant`:
-    /// revoked, expired, or not the ID token's) is revoked, best effort, and removed from the share;
-    /// the error is returned either way, and a browser sign-in is the way on.
+    /// the provider cannot be reached for is logged: the user is signed in). `None` when there is no
+    /// share or nothing of this issuer in it. A refused exchange (`invalid_grant`: the secret revoked
+    /// or expired, or this app not allowed) is the error, and a browser sign-in is the way on; the
+    /// shared item stays for the group's other apps until a sign-in replaces it.
     pub async fn sign_in_with_sso(&self) -> Result<Option<SessionSummary>> {
         let Some(share) = &self.sso else {
             return Ok(None);
@@ -302,32 +302,27 @@ impl Auth {
                 tracing::info!("signed in with Native SSO");
                 match self.load_profile().await {
                     Ok(summary) => Ok(Some(summary)),
-                    Err(error) => {
+                    // Unreachable: signed in all the same, the profile comes later. Anything else
+                    // (another user at userinfo ended the session, a sign-out meanwhile) is said.
+                    Err(error) if error.is_transient() => {
                         tracing::warn!(%error, "signed in with Native SSO; the profile could not be loaded");
                         Ok(Some(summary))
                     }
+                    Err(error) => Err(error),
                 }
             }
-            Err(error) => {
-                if error.kind() == "invalid_grant" {
-                    tracing::info!(%error, "the shared sign-in is no longer valid; removing it");
-                    if let Err(error) = self.client.revoke_device_secret(item.device_secret()).await
-                    {
-                        tracing::warn!(%error, "the refused device secret could not be revoked");
-                    }
-                    if let Err(error) = share.erase(item.device_secret()).await {
-                        tracing::warn!(%error, "the shared sign-in could not be removed");
-                    }
-                }
-                Err(error)
-            }
+            // The shared item is left as it is, whatever the refusal: an `invalid_grant` may be this
+            // app's (its client, its policy) as well as the secret's, and the group's other apps may
+            // still sign in with it. The next sign-in of any app of the group replaces it.
+            Err(error) => Err(error),
         }
     }
 
     /// True when, with Native SSO, the user signed out of this app on purpose and has not signed in
     /// since: an app does not then sign itself in at start with the group's shared sign-in.
     pub async fn signed_out_on_purpose(&self) -> bool {
-        self.sso.is_some() && self.store.signed_out_on_purpose().await.unwrap_or(false)
+        self.client.config().sso_group().is_some()
+            && self.store.signed_out_on_purpose().await.unwrap_or(false)
     }
 
     /// Ends the sign-in this device shares with the vendor's other apps (Native SSO): revokes the
@@ -685,7 +680,9 @@ impl Auth {
     /// The local half of sign-out: forgets the session in memory and on the device (every copy:
     /// set-aside ones and temporary files too). Returns the task that revokes its tokens
     /// ([`Auth::finish_sign_out`]), also when the device copy could not be erased (the task says so).
-    /// [`Error::NotSignedIn`] when there was no session, in memory or stored.
+    /// [`Error::NotSignedIn`] when there was no session, in memory or stored. An app of a Native SSO
+    /// group records the sign-out ([`crate::store::SIGNED_OUT`]): it does not sign itself in again
+    /// with the group's shared sign-in at its next start ([`Auth::signed_out_on_purpose`]).
     pub async fn sign_out_locally(&self) -> Result<SignOutTask> {
         let mut guard = self.session.lock().await;
         let memory = guard.take();
@@ -693,7 +690,7 @@ impl Auth {
             Ok(lock) => {
                 // An unreadable stored session is set aside by the read, then erased with the rest.
                 let stored = self.store.load_locked(&lock).await.ok().flatten();
-                if self.sso.is_some() {
+                if self.client.config().sso_group().is_some() {
                     if let Err(error) = self.store.set_signed_out(true, &lock).await {
                         tracing::warn!(%error, "could not record the sign-out");
                     }

@@ -58,30 +58,38 @@ impl Status {
 }
 
 /// An `Auth` for the stored session; `NotSignedIn` when there is none.
-/// A stored session of another client or issuer than the configuration names (a flag, an `OIDC_*`
-/// variable, the config file) is a `config` error that says which, not "not signed in".
+/// An `Auth` for the stored session; `NotSignedIn` when there is none.
 async fn signed_in(common: &Common) -> Result<Auth> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
     let config = settings::for_session(common, &store).await?;
-    let auth = engine(OidcClient::new(config.clone())?, store);
-    if auth.restore().await?.is_none() {
-        if let Some(stored) = auth.store().load().await? {
-            if stored.client_id() != config.client_id() || stored.issuer() != config.issuer() {
-                return Err(Error::Config(format!(
-                    "the stored session is for client {} at {}, but the configuration (flags, \
-                     OIDC_* variables, --config) names client {} at {}: pass --client-id and \
-                     --issuer of the session, or unset what names the other",
-                    stored.client_id().as_str(),
-                    stored.issuer().as_str(),
-                    config.client_id().as_str(),
-                    config.issuer().as_str()
-                )));
-            }
-        }
-        return Err(Error::NotSignedIn);
-    }
+    let auth = engine(OidcClient::new(config)?, store);
+    restore(&auth).await?;
     Ok(auth)
+}
+
+/// Restores the stored session. One of another client or issuer than the configuration names (a
+/// flag, an `OIDC_*` variable, the config file) is a `config` error that says which, not "not
+/// signed in".
+async fn restore(auth: &Auth) -> Result<()> {
+    if auth.restore().await?.is_some() {
+        return Ok(());
+    }
+    let config = auth.client().config();
+    if let Some(stored) = auth.store().load().await? {
+        if stored.client_id() != config.client_id() || stored.issuer() != config.issuer() {
+            return Err(Error::Config(format!(
+                "the stored session is for client {} at {}, but the configuration (flags, OIDC_* \
+                 variables, --config) names client {} at {}: pass --client-id and --issuer of the \
+                 session, or unset what names the other",
+                stored.client_id().as_str(),
+                stored.issuer().as_str(),
+                config.client_id().as_str(),
+                config.issuer().as_str()
+            )));
+        }
+    }
+    Err(Error::NotSignedIn)
 }
 
 pub async fn login(common: &Common, login: Login) -> Result<Status> {
@@ -367,19 +375,43 @@ fn not_erased(error: Error, tokens: &str) -> Error {
 /// How long `logout` waits for the browser to come back to a loopback logout redirect.
 const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// `logout`: this app's own sign-out, then with `all_apps` the sign-in the SSO group's apps share
+/// (its settings read first, from the session this sign-out erases). Either failing is the command's
+/// error, once both have been tried.
 pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bool) -> Result<()> {
     let path = settings::session_path(common)?;
     let store = settings::store(common, &path).await?;
-    if all_apps {
-        // Whatever becomes of it (the provider unreachable, no SSO group set), this app's own
-        // sign-out goes on: what went wrong is said.
-        if let Err(error) = end_shared_sign_in(common, &store).await {
+    let group_config = if all_apps {
+        Some(settings::for_session(common, &store).await)
+    } else {
+        None
+    };
+    let here = logout_here(common, browser_command, store.clone()).await;
+    let Some(config) = group_config else {
+        return here;
+    };
+    let shared = end_shared_sign_in(common, config, &store).await;
+    match (here, shared) {
+        // Nothing was signed in here; the group's sign-in is ended: done.
+        (Ok(()) | Err(Error::NotSignedIn), Ok(())) => Ok(()),
+        (Err(here), Ok(())) => Err(here),
+        (Ok(()) | Err(Error::NotSignedIn), Err(shared)) => Err(shared),
+        (Err(here), Err(shared)) => {
             eprintln!(
-                "warning: the sign-in shared by the SSO group's apps was not ended ({}: {error})",
-                error.kind()
+                "warning: the sign-in shared by the SSO group's apps was not ended ({}: {shared})",
+                shared.kind()
             );
+            Err(here)
         }
     }
+}
+
+/// This app's own sign-out.
+async fn logout_here(
+    common: &Common,
+    browser_command: Option<&str>,
+    store: SessionStore,
+) -> Result<()> {
     // Whatever state the store is in, what is on this device is erased (or said why not).
     let session = match store.load().await {
         Ok(session) => session,
@@ -402,7 +434,7 @@ pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bo
         OidcClient::new(settings::for_session(common, &store).await?)?,
         store,
     );
-    auth.restore().await?.ok_or(Error::NotSignedIn)?;
+    restore(&auth).await?;
     let task = auth.sign_out_locally().await?;
     if task.erase_error().is_none() {
         eprintln!("Signed out: the stored session is erased.");
@@ -447,9 +479,13 @@ pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bo
 }
 
 /// `logout --all-apps`: revokes the sign-in the SSO group's apps share (each is then signed out at
-/// its next refresh), before this app's own sign-out.
-async fn end_shared_sign_in(common: &Common, store: &SessionStore) -> Result<()> {
-    let config = settings::for_session(common, store).await?;
+/// its next refresh), with the settings `config` (read before this app's own sign-out).
+async fn end_shared_sign_in(
+    common: &Common,
+    config: Result<native_oidc::Config>,
+    store: &SessionStore,
+) -> Result<()> {
+    let config = config?;
     let Some(group) = config.sso_group().map(str::to_string) else {
         return Err(Error::Config(
             "--all-apps needs the SSO group: --sso-group NAME (or ssoGroup in the config file, \

@@ -156,7 +156,7 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
 }
 
 #[test]
-fn a_revoked_device_secret_falls_back_to_the_browser_and_is_removed() {
+fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_replaces_it() {
     let apps = Apps::new(IdpOptions::default());
     apps.login("first", &browser()).json();
     let shared: serde_json::Value =
@@ -316,4 +316,26 @@ fn an_exchange_answered_for_another_user_is_refused_and_revoked() {
         apps.run("second", &["status"]).json()["subject"],
         "00u1demo0000000000001"
     );
+}
+
+#[test]
+fn logout_all_apps_without_a_group_signs_out_here_and_says_what_is_missing() {
+    let apps = Apps::new(IdpOptions::default());
+    apps.login("first", &browser()).json();
+    let run = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: config: --all-apps needs the SSO group"),
+        "{}",
+        run.stderr
+    );
+    // This app is signed out all the same.
+    assert!(
+        run.stderr
+            .contains("Signed out: the stored session is erased."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(apps.run("first", &["status"]).code, 3);
 }

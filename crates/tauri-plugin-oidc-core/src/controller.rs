@@ -444,24 +444,27 @@ impl<P: Platform> Controller<P> {
         }
     }
 
-    /// Signs out of every app of the SSO group (Native SSO): revokes the sign-in they share, so each
-    /// is signed out at its next refresh, then signs this app out as [`Controller::sign_out`] does.
-    /// When the shared sign-in could not be revoked (the provider is unreachable), the UI says so.
+    /// Signs out of every app of the SSO group (Native SSO): signs this app out as
+    /// [`Controller::sign_out`] does (at once, even offline), then revokes the sign-in the apps share,
+    /// so each is signed out at its next refresh. When that could not be revoked (the provider is
+    /// unreachable), the UI says so, after what the sign-out itself had to say.
     pub async fn sign_out_of_all_apps(&self) -> (AuthView, Option<SignOutTask>) {
-        // Signed out here first (at once, even offline), then the shared sign-in is revoked.
         let (view, task) = self.sign_out().await;
-        let shared = self.auth.end_shared_sign_in().await;
-        let problem = match shared {
+        let problem = match self.auth.end_shared_sign_in().await {
             Ok(native_oidc::SharedSignOut::NotRevoked(error)) | Err(error) => error,
             Ok(_) => return (view, task),
         };
-        let notice = AppError::new(
-            Kind::Engine(problem.kind()),
-            format!(
-                "You are signed out of this app, but your sign-in could not be ended for the \
-                 other apps: {problem}"
-            ),
+        let mut message = format!(
+            "You are signed out of this app, but your sign-in could not be ended for the other \
+             apps: {problem}"
         );
+        if let AuthView::SignedOut {
+            notice: Some(earlier),
+        } = &view
+        {
+            message = format!("{} {message}", earlier.message);
+        }
+        let notice = AppError::new(Kind::Engine(problem.kind()), message);
         (self.set_view(AuthView::signed_out(Some(notice))), task)
     }
 

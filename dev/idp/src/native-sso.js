@@ -121,7 +121,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     grant.addResourceScope(config.audience, scope.join(' '));
     const grantId = await grant.save();
     // The secret keeps the lifetime it was issued with.
-    const left = record.expiresAt - Math.floor(Date.now() / 1000);
+    const left = (record.expiresAt ?? Math.floor(Date.now() / 1000) + ttl) - Math.floor(Date.now() / 1000);
     await secrets.upsert(key(p.actor_token), { ...record, grantIds: [...record.grantIds, grantId] }, Math.max(left, 1));
     ctx.oidc.entity('Grant', grant);
     const source = {

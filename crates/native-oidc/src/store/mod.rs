@@ -1,6 +1,7 @@
 //! Where a [`Session`] and the sign-ins in progress live between runs.
 //!
-//! A [`SessionStore`] keeps two entries, `session` and `pending`, in a [`Vault`]:
+//! A [`SessionStore`] keeps the entries `session` and `pending` (and, for an app of a Native SSO
+//! group, `signed-out`: [`SIGNED_OUT`]) in a [`Vault`]:
 //!
 //! - [`KeystoreVault`] (cargo feature `keystore`): the OS keystore: the Keychain on macOS and iOS
 //!   (data-protection keychain, readable after first unlock, this device only), the Windows Credential
@@ -229,13 +230,11 @@ impl StoreOptions {
                     tracing::warn!(%error, "the session file could not be moved into the keystore")
                 }
             }
-            if shared {
-                // The Native SSO item, left in the file while no keystore answered.
-                if let Err(error) =
-                    move_entry(store.vault.as_ref(), file.as_ref(), crate::sso::ITEM)
-                {
-                    tracing::warn!(%error, "the shared sign-in could not be moved into the keystore");
-                }
+            // What else may have been left in the file while no keystore answered: the Native SSO
+            // item of a shared store, an app's record of a sign-out.
+            let entry = if shared { crate::sso::ITEM } else { SIGNED_OUT };
+            if let Err(error) = move_entry(store.vault.as_ref(), file.as_ref(), entry) {
+                tracing::warn!(%error, entry, "could not be moved into the keystore");
             }
         }
         Ok(store)
