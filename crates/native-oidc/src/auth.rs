@@ -325,30 +325,37 @@ impl Auth {
             && self.store.signed_out_on_purpose().await.unwrap_or(false)
     }
 
-    /// Ends the sign-in this device shares with the vendor's other apps (Native SSO): revokes the
-    /// shared device secret (the provider then refuses every app's next exchange and refresh) and
-    /// removes it from the share, also when the revocation failed (this app will not sign in with it
-    /// again; the other apps stay signed in until it expires, which the result says).
-    /// Sign out of this app as usual first ([`Auth::sign_out_locally`]): this needs the network.
+    /// Ends the sign-ins this device shares with the vendor's other apps (Native SSO): revokes every
+    /// device secret in the share (the provider then refuses every app's next exchange and refresh,
+    /// whichever secret it signed in with) and removes each from the share, also when its revocation
+    /// failed (no app will sign in with it again; those signed in with it stay so until it expires,
+    /// which the result says). Sign out of this app as usual first ([`Auth::sign_out_locally`]): this needs the network.
     pub async fn end_shared_sign_in(&self) -> Result<crate::sso::SharedSignOut> {
         use crate::sso::SharedSignOut;
         let Some(share) = &self.sso else {
             return Ok(SharedSignOut::NothingShared);
         };
-        let Some(item) = share.load(self.client.config().issuer()).await? else {
+        let items = share.load_all(self.client.config().issuer()).await?;
+        if items.is_empty() {
             return Ok(SharedSignOut::NothingShared);
-        };
-        let revoked = self.client.revoke_device_secret(item.device_secret()).await;
-        share.erase(item.device_secret()).await?;
-        Ok(match revoked {
-            Ok(_) => {
+        }
+        let mut failed = None;
+        for item in items {
+            match self.client.revoke_device_secret(item.device_secret()).await {
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "a shared device secret could not be revoked");
+                    failed.get_or_insert(error);
+                }
+            }
+            share.erase(item.device_secret()).await?;
+        }
+        Ok(match failed {
+            None => {
                 tracing::info!("revoked the sign-in the SSO group's apps share");
                 SharedSignOut::Revoked
             }
-            Err(error) => {
-                tracing::warn!(%error, "the device secret could not be revoked");
-                SharedSignOut::NotRevoked(error)
-            }
+            Some(error) => SharedSignOut::NotRevoked(error),
         })
     }
 

@@ -99,6 +99,15 @@ impl SsoItem {
     }
 }
 
+/// How many sign-ins a share keeps (each app's browser sign-in leaves one).
+pub const MAX_SHARED: usize = 8;
+
+/// What a share holds: the sign-ins the group's apps left, newest first.
+#[derive(Default, Serialize, Deserialize)]
+struct Shared {
+    items: Vec<SsoItem>,
+}
+
 /// The one item of an SSO group that all of the vendor's apps read and write: in the OS keystore
 /// under the group's name (on iOS and macOS in the keychain access group of that name), or in a file
 /// where there is none. Written under the store's cross-process lock, atomically.
@@ -148,44 +157,81 @@ impl SsoShare {
             .map_err(|e| Error::Storage(format!("the SSO share task failed: {e}")))?
     }
 
-    /// The item, when one of `issuer` is there. One that cannot be read is removed (it holds nothing
-    /// another sign-in cannot give again) and counts as none.
-    pub async fn load(&self, issuer: &IssuerUrl) -> Result<Option<SsoItem>> {
-        let _lock = self.store.lock().await?;
-        let Some(bytes) = self.blocking(|vault| vault.read(ITEM)).await? else {
-            return Ok(None);
+    /// What the share holds (nothing when it cannot be read: that is removed, as it holds nothing
+    /// another sign-in cannot give again). Call under the share's lock.
+    fn read(vault: &dyn Vault) -> Result<Shared> {
+        let Some(bytes) = vault.read(ITEM)? else {
+            return Ok(Shared::default());
         };
-        match serde_json::from_slice::<SsoItem>(&bytes) {
-            Ok(item) => Ok((item.issuer == *issuer).then_some(item)),
+        match serde_json::from_slice::<Shared>(&bytes) {
+            Ok(shared) => Ok(shared),
             Err(error) => {
-                tracing::warn!(%error, "the Native SSO item cannot be read; removing it");
-                self.blocking(|vault| vault.remove(ITEM)).await?;
-                Ok(None)
+                tracing::warn!(%error, "the Native SSO share cannot be read; removing it");
+                vault.remove(ITEM)?;
+                Ok(Shared::default())
             }
         }
     }
 
-    /// Leaves `item` for the other apps, in place of what was there.
-    pub async fn save(&self, item: &SsoItem) -> Result<()> {
-        let bytes = serde_json::to_vec(item)
-            .map_err(|e| Error::Storage(format!("cannot encode the Native SSO item: {e}")))?;
-        let _lock: StoreLock = self.store.lock().await?;
-        self.blocking(move |vault| vault.write(ITEM, &bytes)).await
+    /// Writes what the share holds (removes it when empty). Call under the share's lock.
+    fn write(vault: &dyn Vault, shared: &Shared) -> Result<()> {
+        if shared.items.is_empty() {
+            vault.remove(ITEM)?;
+            return vault.remove_leftovers(ITEM);
+        }
+        let bytes = serde_json::to_vec(shared)
+            .map_err(|e| Error::Storage(format!("cannot encode the Native SSO share: {e}")))?;
+        vault.write(ITEM, &bytes)
     }
 
-    /// Removes the item, if it still holds `secret` (another sign-in may have replaced it meanwhile).
+    /// The newest sign-in of `issuer` the group's apps left, if any.
+    pub async fn load(&self, issuer: &IssuerUrl) -> Result<Option<SsoItem>> {
+        Ok(self.load_all(issuer).await?.into_iter().next())
+    }
+
+    /// Every sign-in of `issuer` the group's apps left, newest first: each device secret is live at
+    /// the provider until revoked, and an app of the group may have signed in with any of them.
+    pub async fn load_all(&self, issuer: &IssuerUrl) -> Result<Vec<SsoItem>> {
+        let _lock = self.store.lock().await?;
+        let issuer = issuer.clone();
+        self.blocking(move |vault| {
+            Ok(Self::read(vault)?
+                .items
+                .into_iter()
+                .filter(|item| item.issuer == issuer)
+                .collect())
+        })
+        .await
+    }
+
+    /// Leaves `item` for the other apps, before the ones already there (at most [`MAX_SHARED`]
+    /// are kept; an older one beyond is forgotten, and lives at the provider until it expires).
+    pub async fn save(&self, item: &SsoItem) -> Result<()> {
+        let _lock: StoreLock = self.store.lock().await?;
+        let item = item.clone();
+        self.blocking(move |vault| {
+            let mut shared = Self::read(vault)?;
+            shared
+                .items
+                .retain(|kept| kept.device_secret != item.device_secret);
+            shared.items.insert(0, item);
+            if shared.items.len() > MAX_SHARED {
+                tracing::warn!("the Native SSO share is full; forgetting its oldest sign-in");
+                shared.items.truncate(MAX_SHARED);
+            }
+            Self::write(vault, &shared)
+        })
+        .await
+    }
+
+    /// Removes the sign-in of `secret`, if it is still there.
     pub async fn erase(&self, secret: &DeviceSecret) -> Result<()> {
         let _lock = self.store.lock().await?;
         let secret = secret.clone();
         self.blocking(move |vault| {
-            let current = vault
-                .read(ITEM)?
-                .and_then(|bytes| serde_json::from_slice::<SsoItem>(&bytes).ok());
-            if current.is_none_or(|item| item.device_secret == secret) {
-                vault.remove(ITEM)?;
-                vault.remove_leftovers(ITEM)?;
-            }
-            Ok(())
+            let mut shared = Self::read(vault)?;
+            shared.items.retain(|item| item.device_secret != secret);
+            Self::write(vault, &shared)
         })
         .await
     }

@@ -72,6 +72,12 @@ impl Apps {
         )
     }
 
+    /// `signin logout --all-apps` as `app`.
+    fn logout_of_all_apps(&self, app: &str) -> Run {
+        let args = ["logout", "--all-apps", "--sso-group", GROUP];
+        self.run(app, &[&args[..], &["--browser", "true"]].concat())
+    }
+
     /// The share's file (`--token-storage file`).
     fn share(&self) -> PathBuf {
         self.env
@@ -124,17 +130,7 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
     assert_eq!(apps.run("second", &["refresh"]).code, 0);
 
     // The first app signs out of all apps: the second is signed out at its next refresh.
-    let out = apps.run(
-        "first",
-        &[
-            "logout",
-            "--all-apps",
-            "--sso-group",
-            GROUP,
-            "--browser",
-            "true",
-        ],
-    );
+    let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("their shared sign-in is revoked"),
@@ -156,13 +152,13 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
 }
 
 #[test]
-fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_replaces_it() {
+fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_comes_first() {
     let apps = Apps::new(IdpOptions::default());
     apps.login("first", &browser()).json();
     let shared: serde_json::Value =
         serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
     // Revoked at the provider (as an admin, or another device, would).
-    let secret = shared["device_secret"]
+    let secret = shared["items"][0]["device_secret"]
         .as_str()
         .expect("the device secret in the share")
         .to_string();
@@ -192,7 +188,11 @@ fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_replaces_it()
     // The browser sign-in left its own device secret in place of the revoked one.
     let now: serde_json::Value =
         serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
-    assert_ne!(now["device_secret"], shared["device_secret"]);
+    // The browser sign-in left its own device secret, before the revoked one.
+    assert_ne!(
+        now["items"][0]["device_secret"],
+        shared["items"][0]["device_secret"]
+    );
 }
 
 #[test]
@@ -226,8 +226,8 @@ fn an_id_token_of_another_user_is_refused_by_the_provider() {
     apps.login("first", &browser()).json();
     let mut mixed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
-    assert_ne!(mixed["subject"], alices["subject"]);
-    mixed["id_token"] = alices["id_token"].clone();
+    assert_ne!(mixed["items"][0]["subject"], alices["items"][0]["subject"]);
+    mixed["items"][0]["id_token"] = alices["items"][0]["id_token"].clone();
     std::fs::write(apps.share(), serde_json::to_vec(&mixed).unwrap()).unwrap();
 
     let second = apps.login("second", &browser());
@@ -338,4 +338,34 @@ fn logout_all_apps_without_a_group_signs_out_here_and_says_what_is_missing() {
         run.stderr
     );
     assert_eq!(apps.run("first", &["status"]).code, 3);
+}
+
+#[test]
+fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
+    let apps = Apps::new(IdpOptions::default());
+    // The first app signs in (secret 1); the second with it (Native SSO); a third app of the
+    // group signs in through the browser on its own (secret 2, now the newest).
+    apps.login("first", &browser()).json();
+    assert_eq!(
+        apps.login("second", NO_BROWSER).json()["signed_in_with"],
+        "native_sso"
+    );
+    let third = apps.login_with("third", &browser(), &["--prompt", "login"]);
+    assert_eq!(third.json()["signed_in_with"], "browser");
+    let shared: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    assert_eq!(shared["items"].as_array().map(Vec::len), Some(2));
+
+    let out = apps.logout_of_all_apps("first");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The second app signed in with secret 1, the third with secret 2: both are signed out.
+    for app in ["second", "third"] {
+        let refresh = apps.run(app, &["refresh"]);
+        assert!(
+            refresh.error_line().starts_with("error: session_expired"),
+            "{app}: {}",
+            refresh.stderr
+        );
+    }
+    assert!(!apps.share().exists());
 }
