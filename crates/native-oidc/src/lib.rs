@@ -129,7 +129,7 @@ pub use pending::{
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
 pub use session::{Session, SessionSummary, TokenType};
-pub use sso::{DeviceSecret, SharedSignOut, SsoItem, SsoShare, DEVICE_SSO_SCOPE};
+pub use sso::{DeviceSecret, SharedSignOut, SsoItem, SsoShare, DEVICE_SSO_SCOPE, MAX_SHARED};
 pub use step_up::StepUp;
 #[cfg(feature = "keystore")]
 pub use store::KeystoreVault;
