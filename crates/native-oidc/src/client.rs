@@ -725,16 +725,7 @@ impl OidcClient {
         key: Option<&DpopKey>,
         what: &str,
     ) -> Result<http::Response<Vec<u8>>> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = http::Request::post(url.as_str())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(body.into_bytes())
+        let request = crate::http::form_post(url, fields)
             .map_err(|e| Error::protocol(format!("cannot build {what} request: {e}")))?;
         let response = self.transport(key, false).call(request).await?;
         if response.status().is_success() {

@@ -10,6 +10,21 @@ use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 
 use crate::error::{Error, Result};
 
+/// A `POST` of `fields` as an HTML form to `url`, asking for JSON: the request of every endpoint the
+/// engine writes by hand (pushed authorization requests, revocation, the token exchange).
+pub(crate) fn form_post(url: &url::Url, fields: &[(&str, &str)]) -> http::Result<HttpRequest> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    http::Request::post(url.as_str())
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(body.into_bytes())
+}
+
 /// Timeouts of [`HttpClient::new`].
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The whole request, including reading the body.

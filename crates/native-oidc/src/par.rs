@@ -70,16 +70,11 @@ pub(crate) async fn push(
         .find(|(name, _)| name == "client_id")
         .map(|(_, value)| value.clone())
         .ok_or_else(|| Error::protocol("the authorization request has no client_id"))?;
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
-        .finish();
-    let request = http::Request::post(endpoint.as_str())
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(http::header::ACCEPT, "application/json")
-        .body(body.into_bytes())
+    let fields: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let request = crate::http::form_post(endpoint, &fields)
         .map_err(|e| Error::config(format!("the pushed request could not be built: {e}")))?;
     let response = transport.call(request).await?;
     let status = response.status();
