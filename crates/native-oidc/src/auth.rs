@@ -87,8 +87,11 @@ impl SignOutTask {
 /// A signed-in user's session, kept in a store and refreshed as needed.
 pub struct Auth {
     client: OidcClient,
-    store: SessionStore,
+    /// The store of the account in memory; another one only when a sign-in as another account
+    /// switches to it (with the session lock held).
+    store: std::sync::RwLock<SessionStore>,
     session: Mutex<Option<Session>>,
+    accounts: Option<crate::Accounts>,
     refresh_margin: Duration,
     save_patience: Duration,
     sso: Option<crate::sso::SsoShare>,
@@ -98,7 +101,7 @@ impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
             .field("client", &self.client)
-            .field("storage", &self.store.storage())
+            .field("storage", &self.store().storage())
             .finish_non_exhaustive()
     }
 }
@@ -108,8 +111,9 @@ impl Auth {
     pub fn new(client: OidcClient, store: SessionStore) -> Self {
         Self {
             client,
-            store,
+            store: std::sync::RwLock::new(store),
             session: Mutex::new(None),
+            accounts: None,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             save_patience: DEFAULT_SAVE_PATIENCE,
             sso: None,
@@ -123,6 +127,20 @@ impl Auth {
     pub fn with_sso_share(mut self, share: crate::sso::SsoShare) -> Self {
         self.sso = Some(share);
         self
+    }
+
+    /// Keeps several accounts (see [`crate::Accounts`]): a sign-in is kept in its account's slot
+    /// (the one that holds it already, else a new one) and that account becomes the default and the
+    /// one in memory; a sign-out forgets the account signed out. `store` given to [`Auth::new`] is
+    /// the slot of the account to restore (e.g. [`crate::Accounts::default_store`]).
+    pub fn with_accounts(mut self, accounts: crate::Accounts) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// The accounts, when this `Auth` keeps several.
+    pub fn accounts(&self) -> Option<&crate::Accounts> {
+        self.accounts.as_ref()
     }
 
     /// Sets how early before expiry the access token is refreshed.
@@ -143,14 +161,45 @@ impl Auth {
         &self.client
     }
 
-    /// The store (for the sign-ins in progress, and where tokens are kept).
-    pub fn store(&self) -> &SessionStore {
-        &self.store
+    /// The store of the account in memory (for the sign-ins in progress, and where tokens are kept).
+    pub fn store(&self) -> SessionStore {
+        match self.store.read() {
+            Ok(store) => store.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_store(&self, store: SessionStore) {
+        match self.store.write() {
+            Ok(mut current) => *current = store,
+            Err(poisoned) => *poisoned.into_inner() = store,
+        }
+    }
+
+    /// Makes `account` the one in memory and the default (no network): its stored session is
+    /// loaded in place of the current one, which stays stored as it is.
+    pub async fn switch_to(&self, account: &crate::Account) -> Result<Option<SessionSummary>> {
+        let accounts = self
+            .accounts
+            .as_ref()
+            .ok_or_else(|| Error::Config("this app keeps one account".into()))?;
+        let mut guard = self.session.lock().await;
+        let store = accounts.store_of(account);
+        let stored = store.load().await?.filter(|s| s.account() == account.id);
+        let Some(stored) = stored else {
+            return Err(Error::NotSignedIn);
+        };
+        accounts.set_default(&account.id).await?;
+        self.set_store(store);
+        let summary = stored.summary();
+        *guard = Some(stored);
+        tracing::info!(account = %account.id, "switched account");
+        Ok(Some(summary))
     }
 
     /// Where tokens are kept.
     pub fn storage(&self) -> Storage {
-        self.store.storage()
+        self.store().storage()
     }
 
     /// Loads the stored session (no network). A session of another issuer or client is ignored.
@@ -160,11 +209,11 @@ impl Auth {
     pub async fn restore(&self) -> Result<Option<SessionSummary>> {
         let mut guard = self.session.lock().await;
         if guard.is_some() {
-            let lock = self.store.lock().await?;
+            let lock = self.store().lock().await?;
             let current = self.reconcile(&mut guard, &lock).await?;
             return Ok(current.as_ref().map(Session::summary));
         }
-        let stored = self.store.load().await?;
+        let stored = self.store().load().await?;
         tracing::debug!(stored = stored.is_some(), "restore: the stored session");
         let stored = stored.filter(|s| {
             let here = self.belongs_here(s);
@@ -229,7 +278,7 @@ impl Auth {
         // revoked, as it may share the session's grant (see `OidcClient::complete_sign_in_beside`).
         let holder = match self.session.lock().await.as_ref() {
             Some(session) => Some(session.subject.clone()),
-            None => self.store.load().await.ok().flatten().map(|s| s.subject),
+            None => self.store().load().await.ok().flatten().map(|s| s.subject),
         };
         let session = self
             .client
@@ -255,10 +304,15 @@ impl Auth {
     /// in all the same).
     async fn keep_signed_in(&self, session: Session) -> Result<SessionSummary> {
         let mut current = self.session.lock().await;
-        let lock = self.store.lock().await?;
+        if let Some(accounts) = &self.accounts {
+            // The account's own slot (updated when it is there already); it is the one in memory now.
+            let store = accounts.place(&session).await?;
+            self.set_store(store);
+        }
+        let lock = self.store().lock().await?;
         self.save_durably(&session, &lock).await?;
         if self.client.config().sso_group().is_some() {
-            if let Err(error) = self.store.set_signed_out(false, &lock).await {
+            if let Err(error) = self.store().set_signed_out(false, &lock).await {
                 tracing::warn!(%error, "could not forget an earlier sign-out");
             }
         }
@@ -322,7 +376,7 @@ impl Auth {
     /// since: an app does not then sign itself in at start with the group's shared sign-in.
     pub async fn signed_out_on_purpose(&self) -> bool {
         self.client.config().sso_group().is_some()
-            && self.store.signed_out_on_purpose().await.unwrap_or(false)
+            && self.store().signed_out_on_purpose().await.unwrap_or(false)
     }
 
     /// Ends the sign-ins this device shares with the vendor's other apps (Native SSO): revokes every
@@ -375,12 +429,12 @@ impl Auth {
             Err(error @ Error::InvalidUserinfo(_)) => {
                 tracing::warn!(%error, "userinfo cannot be trusted; ending the session");
                 let mut guard = self.session.lock().await;
-                let lock = self.store.lock().await?;
+                let lock = self.store().lock().await?;
                 let mut revoke = vec![session.clone()];
                 if let Some(current) = self.reconcile(&mut guard, &lock).await? {
                     if current.same_user(&session) {
                         *guard = None;
-                        self.store.clear(&lock).await?;
+                        self.store().clear(&lock).await?;
                         revoke.push(current);
                     }
                 }
@@ -391,7 +445,7 @@ impl Auth {
             Err(error) => return Err(error),
         };
         let mut guard = self.session.lock().await;
-        let lock = self.store.lock().await?;
+        let lock = self.store().lock().await?;
         let Some(mut current) = self
             .reconcile(&mut guard, &lock)
             .await?
@@ -400,7 +454,7 @@ impl Auth {
             return Err(Error::NotSignedIn); // signed out, or replaced by another sign-in, meanwhile
         };
         current.profile = profile;
-        self.store.save(&current, &lock).await?;
+        self.store().save(&current, &lock).await?;
         let summary = current.summary();
         *guard = Some(current);
         Ok(summary)
@@ -418,7 +472,7 @@ impl Auth {
         let Some(memory) = guard.clone() else {
             return Ok(None);
         };
-        let stored = self.store.load_locked(lock).await?;
+        let stored = self.store().load_locked(lock).await?;
         match stored {
             Some(stored) if stored.same_user(&memory) && self.belongs_here(&stored) => {
                 if memory.is_newer_than(&stored) {
@@ -450,7 +504,7 @@ impl Auth {
         let deadline = tokio::time::Instant::now() + self.save_patience;
         let mut wait = FIRST_SAVE_WAIT;
         loop {
-            match self.store.save(session, lock).await {
+            match self.store().save(session, lock).await {
                 Ok(()) => return Ok(()),
                 Err(error) if tokio::time::Instant::now() + wait <= deadline => {
                     tracing::warn!(%error, "the session could not be saved; trying again");
@@ -501,7 +555,7 @@ impl Auth {
         if !self.due(&in_memory, &when) {
             return Ok(in_memory);
         }
-        let lock = self.store.lock().await?;
+        let lock = self.store().lock().await?;
         let current = self
             .reconcile(&mut guard, &lock)
             .await?
@@ -520,13 +574,13 @@ impl Auth {
         // The answer will hold the only valid refresh token: the store must be able to keep it, so it
         // is written once before asking (a full disk, a keystore that went away), and nothing is spent
         // when it cannot.
-        self.store.save(&current, &lock).await?;
+        self.store().save(&current, &lock).await?;
         let answer = match self.client.refresh_tokens(&current).await {
             Ok(answer) => answer,
             Err(error @ Error::SessionExpired(_)) => {
                 tracing::info!(%error, "the session has ended");
                 *guard = None;
-                self.store.clear(&lock).await?;
+                self.store().clear(&lock).await?;
                 return Err(error);
             }
             Err(error) => {
@@ -562,7 +616,7 @@ impl Auth {
             Err(error) => {
                 tracing::info!(%error, "the refresh's answer was refused; ending the session");
                 *guard = None;
-                let cleared = self.store.clear(&lock).await;
+                let cleared = self.store().clear(&lock).await;
                 drop(lock);
                 let mut refused = unchecked;
                 if !answered_dpop {
@@ -693,16 +747,16 @@ impl Auth {
     pub async fn sign_out_locally(&self) -> Result<SignOutTask> {
         let mut guard = self.session.lock().await;
         let memory = guard.take();
-        let (stored, erased) = match self.store.lock().await {
+        let (stored, erased) = match self.store().lock().await {
             Ok(lock) => {
                 // An unreadable stored session is set aside by the read, then erased with the rest.
-                let stored = self.store.load_locked(&lock).await.ok().flatten();
+                let stored = self.store().load_locked(&lock).await.ok().flatten();
                 if self.client.config().sso_group().is_some() {
-                    if let Err(error) = self.store.set_signed_out(true, &lock).await {
+                    if let Err(error) = self.store().set_signed_out(true, &lock).await {
                         tracing::warn!(%error, "could not record the sign-out");
                     }
                 }
-                (stored, self.store.clear(&lock).await)
+                (stored, self.store().clear(&lock).await)
             }
             Err(error) => (None, Err(error)),
         };
@@ -725,6 +779,12 @@ impl Auth {
             }
         };
         let erase_error = erased.err();
+        if let (Some(accounts), None) = (&self.accounts, &erase_error) {
+            // The account leaves the list (the default moves on); the others stay as they are.
+            if let Err(error) = accounts.forget(&self.store(), &session.account()).await {
+                tracing::warn!(%error, "the account signed out is still listed");
+            }
+        }
         match &erase_error {
             Some(error) => {
                 tracing::warn!(%error, "signed out, but the device copy could not be erased")

@@ -76,10 +76,20 @@
 //!   leaves its device secret there; another app of the group signs in with it, no browser
 //!   ([`Auth::sign_in_with_sso`]); [`Auth::end_shared_sign_in`] revokes it for all.
 //!
+//! ## Several accounts
+//!
+//! [`Accounts`] keeps each account (issuer, client id, subject: [`AccountId`]) in a slot of the store
+//! with its own lock, one of them the default. Build the `Auth` on the default account's slot and
+//! [`Auth::with_accounts`]: every sign-in is kept as its account (signing in again as one updates
+//! it), sign-out forgets the account signed out, [`Auth::switch_to`] changes the one in memory. Ask
+//! for another account with `prompt=login` ([`SignInOptions::prompt`]), so the browser's session of
+//! the first one is not handed back.
+//!
 //! Errors are one [`Error`] enum whose [`Error::kind`] is a stable snake_case name (`access_denied`,
 //! `state_mismatch`, `session_expired`, `network`, …). No error message, `Debug` output or log line
 //! contains a token.
 
+mod accounts;
 mod asked;
 mod auth;
 mod callback;
@@ -104,6 +114,7 @@ mod step_up;
 pub mod store;
 pub mod text;
 
+pub use accounts::{Account, AccountId, Accounts};
 pub use auth::{Auth, SignOut, SignOutTask, DEFAULT_REFRESH_MARGIN, DEFAULT_SAVE_PATIENCE};
 pub use callback::{is_redirect_to, Callback, IntoCallback};
 pub use client::{EndSessionRequest, OidcClient, RefreshAnswer};

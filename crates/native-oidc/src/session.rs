@@ -44,6 +44,9 @@ pub struct Session {
 /// A token-free view of a [`Session`].
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SessionSummary {
+    /// The account: issuer, client id and subject in one id ([`crate::AccountId`]).
+    #[serde(default)]
+    pub account: crate::AccountId,
     /// The issuer that signed the user in.
     pub issuer: String,
     /// The user's `sub`.
@@ -110,6 +113,11 @@ impl fmt::Display for TokenType {
 }
 
 impl Session {
+    /// The account this session is of (issuer, client id and subject).
+    pub fn account(&self) -> crate::AccountId {
+        crate::AccountId::of(&self.issuer, &self.client_id, &self.subject)
+    }
+
     /// The issuer that signed the user in.
     pub fn issuer(&self) -> &IssuerUrl {
         &self.issuer
@@ -237,6 +245,7 @@ impl Session {
     /// The token-free view.
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {
+            account: self.account(),
             issuer: self.issuer.to_string(),
             subject: self.subject.to_string(),
             name: self.name(),

@@ -136,6 +136,7 @@ mod tests {
 
     fn summary(acr: &str) -> SessionSummary {
         SessionSummary {
+            account: Default::default(),
             issuer: "https://idp.example.com".into(),
             subject: "00u1".into(),
             name: None,

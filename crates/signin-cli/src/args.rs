@@ -38,6 +38,10 @@ pub struct Common {
     /// of the group left, with no browser, and leaves its own for the others.
     #[arg(long, global = true, value_name = "NAME")]
     pub sso_group: Option<String>,
+    /// The account to use, by its id, email or subject (`signin accounts` lists them); default: the
+    /// default account (the one signed in or switched to last).
+    #[arg(long, global = true, value_name = "ID|EMAIL")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +51,13 @@ pub enum Command {
     Login(Box<Login>),
     /// Prints a summary of the stored session as JSON (exit code 3 when there is none).
     Status,
+    /// Lists the accounts signed in here as JSON (no network): id, issuer, subject, name, email,
+    /// and which is the default.
+    Accounts {
+        /// Make this account (id, email or subject) the default one.
+        #[arg(long, value_name = "ID|EMAIL")]
+        switch: Option<String>,
+    },
     /// Prints a valid access token (refreshed if needed), nothing else.
     Token,
     /// Refreshes the tokens now; prints a summary as JSON.
@@ -62,6 +73,9 @@ pub enum Command {
         /// so each is signed out at its next refresh.
         #[arg(long)]
         all_apps: bool,
+        /// Sign out of every account signed in here (each revoked and ended at the provider).
+        #[arg(long, conflicts_with = "account")]
+        all_accounts: bool,
         #[command(flatten)]
         browser: BrowserArg,
     },
@@ -83,6 +97,12 @@ pub struct Login {
     /// require it). The key is kept with the session.
     #[arg(long)]
     pub dpop: bool,
+    /// Add another account, keeping those signed in here: the provider is asked for credentials
+    /// again (prompt=login, unless --prompt says otherwise), so the browser does not hand back the
+    /// account it is signed in as. The new account becomes the default. Signing in as an account
+    /// that is here already updates it.
+    #[arg(long, conflicts_with = "account")]
+    pub add: bool,
     /// A scope to ask for (repeat for several); default: openid profile email offline_access.
     #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,

@@ -2,7 +2,7 @@
 
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
-    store::SESSION, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
+    store::SESSION, Account, Accounts, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
     PendingAuthorizations, Result, SessionStore, SessionSummary, SharedSignOut, Storage,
     PENDING_LIFETIME,
 };
@@ -26,9 +26,12 @@ const DEFAULT_REDIRECT: &str = "http://127.0.0.1/callback";
 /// memory until it can save them.
 const SAVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The engine for `store`, with `signin`'s patience for saves.
-fn engine(client: OidcClient, store: SessionStore) -> Auth {
-    Auth::new(client, store).with_save_patience(SAVE_PATIENCE)
+/// The engine for the account of `store`, with `signin`'s patience for saves: a sign-in is kept as
+/// its account among `accounts`.
+fn engine(client: OidcClient, store: SessionStore, accounts: &Accounts) -> Auth {
+    Auth::new(client, store)
+        .with_save_patience(SAVE_PATIENCE)
+        .with_accounts(accounts.clone())
 }
 
 /// A summary of the session, and where its tokens are kept.
@@ -57,13 +60,11 @@ impl Status {
     }
 }
 
-/// An `Auth` for the stored session; `NotSignedIn` when there is none.
-/// An `Auth` for the stored session; `NotSignedIn` when there is none.
+/// An `Auth` for the stored session of the account to use; `NotSignedIn` when there is none.
 async fn signed_in(common: &Common) -> Result<Auth> {
-    let path = settings::session_path(common)?;
-    let store = settings::store(common, &path).await?;
+    let (accounts, store) = settings::account_store(common).await?;
     let config = settings::for_session(common, &store).await?;
-    let auth = engine(OidcClient::new(config)?, store);
+    let auth = engine(OidcClient::new(config)?, store, &accounts);
     restore(&auth).await?;
     Ok(auth)
 }
@@ -92,9 +93,12 @@ async fn restore(auth: &Auth) -> Result<()> {
     Err(Error::NotSignedIn)
 }
 
-pub async fn login(common: &Common, login: Login) -> Result<Status> {
-    let path = settings::session_path(common)?;
-    let store = settings::store(common, &path).await?;
+pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
+    let (accounts, store) = settings::account_store(common).await?;
+    if login.add {
+        // The browser is likely signed in at the provider as an account that is here already.
+        login.request.prompt.get_or_insert_with(|| "login".into());
+    }
     // The stored session only fills in issuer and client id; an unreadable one must not block a new
     // login: it is set aside (never deleted), out of the new session's way.
     let stored = match settings::from_session(&store).await {
@@ -119,7 +123,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
             .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
         let config = source.build()?;
         let share = settings::sso_share(common, &config).await?;
-        let mut auth = engine(OidcClient::new(config)?, store);
+        let mut auth = engine(OidcClient::new(config)?, store, &accounts);
         if let Some(share) = share {
             // The device sign-in's device secret is left for the group's apps too.
             auth = auth.with_sso_share(share);
@@ -143,7 +147,7 @@ pub async fn login(common: &Common, login: Login) -> Result<Status> {
     let share = settings::sso_share(common, &config).await?;
     let group = config.sso_group().map(str::to_string);
     let options = login.request.options();
-    let mut auth = engine(OidcClient::new(config)?, store);
+    let mut auth = engine(OidcClient::new(config)?, store, &accounts);
     if let (Some(share), Some(group)) = (share, group) {
         auth = auth.with_sso_share(share);
         // A sign-in that asks for something (a level, max_age, prompt, another account, …) is the
@@ -293,6 +297,17 @@ async fn paste_callback(redirect: &str) -> Result<String> {
     ))
 }
 
+/// `accounts`: every account signed in here (no network), after making `switch` the default.
+pub async fn accounts(common: &Common, switch: Option<&str>) -> Result<Vec<Account>> {
+    let path = settings::session_path(common)?;
+    let accounts = Accounts::new(settings::store(common, &path).await?);
+    if let Some(key) = switch {
+        let account = accounts.find(key).await?;
+        accounts.set_default(&account.id).await?;
+    }
+    accounts.list().await
+}
+
 pub async fn status(common: &Common) -> Result<Status> {
     let auth = signed_in(common).await?;
     let summary = auth.session().await.ok_or(Error::NotSignedIn)?;
@@ -378,19 +393,74 @@ const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// `logout`: this app's own sign-out, then with `all_apps` the sign-in the SSO group's apps share
 /// (its settings read first, from the session this sign-out erases). Either failing is the command's
 /// error, once both have been tried.
-pub async fn logout(common: &Common, browser_command: Option<&str>, all_apps: bool) -> Result<()> {
-    let path = settings::session_path(common)?;
-    let store = settings::store(common, &path).await?;
+pub async fn logout(
+    common: &Common,
+    browser_command: Option<&str>,
+    all_apps: bool,
+    all_accounts: bool,
+) -> Result<()> {
+    let (accounts, store) = settings::account_store(common).await?;
+    if all_accounts {
+        return logout_everyone(common, browser_command, all_apps, &accounts).await;
+    }
+    logout_account(common, browser_command, all_apps, &accounts, store).await
+}
+
+/// `logout --all-accounts`: each account's sign-out in turn, whatever became of the others; the
+/// first error is the command's.
+async fn logout_everyone(
+    common: &Common,
+    browser_command: Option<&str>,
+    all_apps: bool,
+    accounts: &Accounts,
+) -> Result<()> {
+    let list = accounts.list().await?;
+    if list.is_empty() {
+        return logout_account(
+            common,
+            browser_command,
+            all_apps,
+            accounts,
+            accounts.default_store().await?,
+        )
+        .await;
+    }
+    let mut first_error = None;
+    for account in list {
+        let who = account
+            .email
+            .as_deref()
+            .unwrap_or(&account.subject)
+            .to_string();
+        eprintln!("Signing out {}…", native_oidc::text::Printable(&who));
+        let store = accounts.store_of(&account);
+        if let Err(error) = logout_account(common, browser_command, all_apps, accounts, store).await
+        {
+            eprintln!("warning: {}: {error}", error.kind());
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The sign-out of the account of `store` (and with `all_apps`, of the SSO group's shared sign-in).
+async fn logout_account(
+    common: &Common,
+    browser_command: Option<&str>,
+    all_apps: bool,
+    accounts: &Accounts,
+    store: SessionStore,
+) -> Result<()> {
     let group_config = if all_apps {
         Some(settings::for_session(common, &store).await)
     } else {
         None
     };
-    let here = logout_here(common, browser_command, store.clone()).await;
+    let here = logout_here(common, browser_command, store.clone(), accounts).await;
     let Some(config) = group_config else {
         return here;
     };
-    let shared = end_shared_sign_in(common, config, &store).await;
+    let shared = end_shared_sign_in(common, config, &store, accounts).await;
     match (here, shared) {
         // Nothing was signed in here; the group's sign-in is ended: done.
         (Ok(()) | Err(Error::NotSignedIn), Ok(())) => Ok(()),
@@ -411,6 +481,7 @@ async fn logout_here(
     common: &Common,
     browser_command: Option<&str>,
     store: SessionStore,
+    accounts: &Accounts,
 ) -> Result<()> {
     // Whatever state the store is in, what is on this device is erased (or said why not).
     let session = match store.load().await {
@@ -433,6 +504,7 @@ async fn logout_here(
     let auth = engine(
         OidcClient::new(settings::for_session(common, &store).await?)?,
         store,
+        accounts,
     );
     restore(&auth).await?;
     let task = auth.sign_out_locally().await?;
@@ -484,6 +556,7 @@ async fn end_shared_sign_in(
     common: &Common,
     config: Result<native_oidc::Config>,
     store: &SessionStore,
+    accounts: &Accounts,
 ) -> Result<()> {
     let config = config?;
     let Some(group) = config.sso_group().map(str::to_string) else {
@@ -496,7 +569,7 @@ async fn end_shared_sign_in(
     let share = settings::sso_share(common, &config)
         .await?
         .ok_or_else(|| Error::Config("no SSO group configured".into()))?;
-    let auth = engine(OidcClient::new(config)?, store.clone()).with_sso_share(share);
+    let auth = engine(OidcClient::new(config)?, store.clone(), accounts).with_sso_share(share);
     match auth.end_shared_sign_in().await? {
         SharedSignOut::Revoked => eprintln!(
             "Signed out of every app of the SSO group {group}: their shared sign-in is revoked."

@@ -58,14 +58,19 @@ async fn run(cli: Cli) -> Result<String, Error> {
     match cli.command {
         Command::Login(login) => commands::login(common, *login).await.map(|s| json(&s)),
         Command::Status => commands::status(common).await.map(|s| json(&s)),
+        Command::Accounts { switch } => commands::accounts(common, switch.as_deref())
+            .await
+            .map(|a| json(&a)),
         Command::Token => commands::token(common).await,
         Command::Refresh => commands::refresh(common).await.map(|s| json(&s)),
         Command::Call { url } => commands::call(common, &url).await.map(for_stdout),
-        Command::Logout { all_apps, browser } => {
-            commands::logout(common, browser.browser.as_deref(), all_apps)
-                .await
-                .map(|()| String::new())
-        }
+        Command::Logout {
+            all_apps,
+            all_accounts,
+            browser,
+        } => commands::logout(common, browser.browser.as_deref(), all_apps, all_accounts)
+            .await
+            .map(|()| String::new()),
     }
 }
 

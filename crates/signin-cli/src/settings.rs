@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use native_oidc::{Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions};
+use native_oidc::{
+    Accounts, Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions,
+};
 
 use crate::args::Common;
 
@@ -56,6 +58,18 @@ pub async fn store(common: &Common, path: &Path) -> Result<SessionStore> {
         }
         _ => Ok(store),
     }
+}
+
+/// The accounts kept in the store `--token-storage` asks for, and the store of the account to use:
+/// `--account`'s, else the default one's (the first slot when no account is signed in).
+pub async fn account_store(common: &Common) -> Result<(Accounts, SessionStore)> {
+    let path = session_path(common)?;
+    let accounts = Accounts::new(store(common, &path).await?);
+    let store = match &common.account {
+        Some(key) => accounts.store_of(&accounts.find(key).await?),
+        None => accounts.default_store().await?,
+    };
+    Ok((accounts, store))
 }
 
 /// Flags, then environment, then config file.

@@ -4,8 +4,10 @@
 //! is reachable, so no test touches a keyring outside it; `vault` runs a real Secret Service.
 //! `device` signs in with the device grant while a browser completes the activation page;
 //! `native_sso` signs a second app in with the first one's sign-in; `loopback` sends the listeners of `login` and `logout` real requests while they wait;
+//! `accounts` keeps two users signed in side by side;
 //! `provider_text` feeds `signin` hostile provider texts; `store_states` breaks the store's files.
 
+mod accounts;
 mod device;
 mod loopback;
 mod native_sso;
@@ -150,6 +152,32 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .build()
         .unwrap()
         .block_on(future)
+}
+
+/// dev/idp's demo API, served on a thread of its own; its base URL.
+fn demo_api(env: &Env) -> String {
+    let issuer = env.idp.issuer().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let api = demo_api::Api::new(demo_api::Verifier::new(
+                    &issuer,
+                    "api://default",
+                    [testkit::CLIENT_ID],
+                ));
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, demo_api::app(std::sync::Arc::new(api)))
+                    .await
+                    .unwrap();
+            })
+    });
+    format!("http://{address}")
 }
 
 fn refresh_grant(idp: &Idp, refresh_token: &str) -> Value {

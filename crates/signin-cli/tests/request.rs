@@ -3,7 +3,7 @@
 
 use testkit::IdpOptions;
 
-use crate::{Env, Run};
+use crate::{demo_api, Env, Run};
 
 /// The error line of a failed login whose browser command also failed (it stopped on the page
 /// `signin` answered the refused callback with).
@@ -108,32 +108,6 @@ fn parameters_reach_the_browser_and_reserved_ones_are_refused() {
     let run = env.login(&["--param", "novalue"]);
     assert_eq!(run.code, 2, "a usage error: {}", run.stderr);
     assert!(run.stderr.contains("expected NAME=VALUE"), "{}", run.stderr);
-}
-
-/// dev/idp's demo API, served on a thread of its own; its base URL.
-fn demo_api(env: &Env) -> String {
-    let issuer = env.idp.issuer().to_string();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let api = demo_api::Api::new(demo_api::Verifier::new(
-                    &issuer,
-                    "api://default",
-                    [testkit::CLIENT_ID],
-                ));
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, demo_api::app(std::sync::Arc::new(api)))
-                    .await
-                    .unwrap();
-            })
-    });
-    format!("http://{address}")
 }
 
 #[test]

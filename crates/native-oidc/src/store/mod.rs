@@ -10,6 +10,12 @@
 //!   atomically and durably; the fallback where no keystore answers;
 //! - [`MemoryVault`]: nothing survives the process.
 //!
+//! Several accounts ([`crate::Accounts`]) share one vault: each account has a *slot*
+//! ([`SessionStore::for_slot`]) whose entries are named `<slot>.<entry>` and which has its own lock
+//! file, so a refresh of one account never waits for, reads, writes or erases another's. The store
+//! opened by [`StoreOptions::open`] is the first slot (the one an earlier, single-account version
+//! used), and holds the list of the others in the entry [`ACCOUNTS`].
+//!
 //! [`StoreOptions::open`] picks one by the `tokenStorage` setting ([`TokenStorage`]); with `auto` the
 //! keystore must pass a probe (a canary entry written, read back and deleted) or the file is used.
 //!
@@ -44,6 +50,9 @@ pub const PENDING: &str = "pending";
 /// The entry that says the user signed out on purpose: an app of a Native SSO group does not sign
 /// itself in again at start with the group's shared sign-in.
 pub const SIGNED_OUT: &str = "signed-out";
+
+/// The entry listing the accounts besides the first one, and which one is the default (no secret).
+pub const ACCOUNTS: &str = "accounts";
 
 /// Where secrets are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -160,6 +169,45 @@ impl Vault for MemoryVault {
     fn remove(&self, name: &str) -> Result<()> {
         self.values()?.remove(name);
         Ok(())
+    }
+}
+
+/// The entries of one account's slot in a shared vault: entry `name` is `<slot>.<name>` there.
+#[derive(Debug)]
+struct SlotVault {
+    inner: Arc<dyn Vault>,
+    prefix: String,
+}
+
+impl SlotVault {
+    fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+impl Vault for SlotVault {
+    fn storage(&self) -> Storage {
+        self.inner.storage()
+    }
+
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.read(&self.name(name))
+    }
+
+    fn write(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.inner.write(&self.name(name), value)
+    }
+
+    fn remove(&self, name: &str) -> Result<()> {
+        self.inner.remove(&self.name(name))
+    }
+
+    fn set_aside(&self, name: &str) -> Result<String> {
+        self.inner.set_aside(&self.name(name))
+    }
+
+    fn remove_leftovers(&self, name: &str) -> Result<()> {
+        self.inner.remove_leftovers(&self.name(name))
     }
 }
 
@@ -328,6 +376,16 @@ fn write_verified(vault: &dyn Vault, name: &str, value: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The lock file `<lock>.<name>` (the lock file itself when `name` is empty).
+fn beside(lock: &std::path::Path, name: &str) -> PathBuf {
+    if name.is_empty() {
+        return lock.to_path_buf();
+    }
+    let mut path = lock.as_os_str().to_owned();
+    path.push(format!(".{name}"));
+    PathBuf::from(path)
+}
+
 /// The lock file beside a session file.
 fn lock_path(file: &std::path::Path) -> PathBuf {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
@@ -335,11 +393,14 @@ fn lock_path(file: &std::path::Path) -> PathBuf {
     file.with_file_name(name)
 }
 
-/// The session and the sign-ins in progress of one app, in a [`Vault`].
+/// The session and the sign-ins in progress of one app (of one account of it: see
+/// [`SessionStore::for_slot`]), in a [`Vault`].
 #[derive(Clone, Debug)]
 pub struct SessionStore {
     vault: Arc<dyn Vault>,
     lock_file: Option<PathBuf>,
+    /// The account slot ("" for the first one, whose entries have no prefix).
+    slot: String,
 }
 
 /// Held while a process works on the shared session (see [`SessionStore::lock`]).
@@ -354,7 +415,42 @@ impl SessionStore {
         Self {
             vault,
             lock_file: None,
+            slot: String::new(),
         }
+    }
+
+    /// The store of the account slot `slot` beside this one (`slot` is a plain name: letters,
+    /// digits, `-`): the same vault, its entries named `<slot>.<entry>`, and a lock file of its own
+    /// (`<lock file>.<slot>`), so that each account's read-modify-writes are serialised apart.
+    pub fn for_slot(&self, slot: &str) -> SessionStore {
+        debug_assert!(self.slot.is_empty(), "slots are made from the first store");
+        let vault: Arc<dyn Vault> = if slot.is_empty() {
+            self.vault.clone()
+        } else {
+            Arc::new(SlotVault {
+                inner: self.vault.clone(),
+                prefix: format!("{slot}."),
+            })
+        };
+        SessionStore {
+            vault,
+            lock_file: self.lock_file.as_ref().map(|lock| beside(lock, slot)),
+            slot: slot.to_string(),
+        }
+    }
+
+    /// This store with its own lock file (`<lock file>.<name>`) over the same entries: for an
+    /// entry that is changed apart from the session (the list of accounts).
+    pub(crate) fn with_own_lock(&self, name: &str) -> SessionStore {
+        SessionStore {
+            lock_file: self.lock_file.as_ref().map(|lock| beside(lock, name)),
+            ..self.clone()
+        }
+    }
+
+    /// The account slot of this store ("" for the first one).
+    pub fn slot_name(&self) -> &str {
+        &self.slot
     }
 
     /// A store in memory only.
@@ -427,6 +523,33 @@ impl SessionStore {
             }
         })
         .await
+    }
+
+    /// Entry `name` as JSON, read like the session ([`SessionStore::load`]).
+    pub(crate) async fn load_entry<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<T>> {
+        self.read_json(name).await
+    }
+
+    /// Entry `name` as JSON, read afresh under the lock.
+    pub(crate) async fn load_entry_locked<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+        lock: &StoreLock,
+    ) -> Result<Option<T>> {
+        self.read_json_locked(name, lock).await
+    }
+
+    /// Replaces entry `name` with `value` as JSON, under the lock.
+    pub(crate) async fn save_entry(
+        &self,
+        name: &'static str,
+        value: &impl serde::Serialize,
+        _lock: &StoreLock,
+    ) -> Result<()> {
+        self.write_json(name, value).await
     }
 
     async fn write_json(&self, name: &'static str, value: &impl serde::Serialize) -> Result<()> {

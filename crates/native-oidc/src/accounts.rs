@@ -1,0 +1,314 @@
+//! Several accounts in one app: each kept apart, one of them the default.
+//!
+//! An account is an issuer, a client id and a subject: [`AccountId`] names it. Each account's
+//! session lives in a slot of the app's store ([`SessionStore::for_slot`]): its own entries (tokens,
+//! DPoP key, sign-ins in progress) and its own lock file, so a refresh of one account never reads,
+//! writes or erases another's, across processes too. The first slot is the store an earlier,
+//! single-account version used: the session stored there is an account as it is (the default one
+//! when no other is), with no sign-in needed. The entry [`crate::store::ACCOUNTS`] of the first slot
+//! lists the others and names the default; it holds no secret and changes under a lock of its own.
+//!
+//! A sign-in is kept where its account already is ([`Accounts::place`]): signing in again as an
+//! account updates it, never adds a second copy. An [`crate::Auth`] built
+//! [`with accounts`](crate::Auth::with_accounts) does this for every sign-in (browser, device,
+//! Native SSO), makes the account signed in the default, and forgets an account it signs out.
+
+use std::fmt;
+
+use openidconnect::{ClientId, IssuerUrl, SubjectIdentifier};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    error::{Error, Result},
+    session::Session,
+    store::{SessionStore, ACCOUNTS},
+};
+
+/// An account: issuer, client id and subject, as 16 hex digits of their SHA-256 (stable, the same
+/// in every process, and no personal data on its own).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// The id of `subject` signed in at `issuer` with `client_id`.
+    pub fn of(issuer: &IssuerUrl, client_id: &ClientId, subject: &SubjectIdentifier) -> Self {
+        let mut hash = Sha256::new();
+        for part in [issuer.as_str(), client_id.as_str(), subject.as_str()] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        let digest = hash.finalize();
+        Self(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The slot a new account's session is kept in.
+    fn slot(&self) -> String {
+        format!("account-{}", self.0)
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One account, without tokens: what an account switcher shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Account {
+    /// Its id.
+    pub id: AccountId,
+    /// The issuer it signed in at.
+    pub issuer: String,
+    /// The client it signed in with.
+    pub client_id: String,
+    /// The user's `sub`.
+    pub subject: String,
+    /// `name` from the profile or the ID token.
+    pub name: Option<String>,
+    /// `email` from the profile or the ID token.
+    pub email: Option<String>,
+    /// True for the account used when none is named.
+    pub default: bool,
+    #[serde(skip)]
+    slot: String,
+}
+
+/// The list of accounts besides the first slot's, and the default.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Registry {
+    #[serde(default)]
+    accounts: Vec<AccountId>,
+    #[serde(default)]
+    default: Option<AccountId>,
+}
+
+/// The accounts of one app, in the slots of its store (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    first: SessionStore,
+    registry: SessionStore,
+}
+
+impl Accounts {
+    /// The accounts kept in `store` (the store [`crate::StoreOptions::open`] opened: the first slot).
+    pub fn new(store: SessionStore) -> Self {
+        let first = store.for_slot("");
+        Self {
+            registry: first.with_own_lock(ACCOUNTS),
+            first,
+        }
+    }
+
+    /// Every account with a session stored (no network): the first slot's first, then the others
+    /// in the order they were added. A slot whose session cannot be read is left out, with a
+    /// warning (the store set it aside; its account is signed out). When the list itself cannot be
+    /// read (it is set aside), only the first slot's account is found.
+    pub async fn list(&self) -> Result<Vec<Account>> {
+        // An unreadable list is set aside by the read: the first slot's account is still found.
+        let registry = match self.registry.load_entry::<Registry>(ACCOUNTS).await {
+            Ok(registry) => registry.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%error, "the list of accounts cannot be read");
+                Registry::default()
+            }
+        };
+        let mut slots = vec![String::new()];
+        slots.extend(registry.accounts.iter().map(AccountId::slot));
+        let mut accounts: Vec<Account> = Vec::new();
+        for slot in slots {
+            let store = self.first.for_slot(&slot);
+            let session = match store.load().await {
+                Ok(Some(session)) => session,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, slot, "an account's session cannot be read");
+                    continue;
+                }
+            };
+            let id = session.account();
+            if accounts.iter().any(|a| a.id == id) {
+                continue; // a copy left by a crash between two writes: the first one is used
+            }
+            accounts.push(Account {
+                id,
+                issuer: session.issuer().to_string(),
+                client_id: session.client_id().to_string(),
+                subject: session.subject().to_string(),
+                name: session.name(),
+                email: session.email(),
+                default: false,
+                slot,
+            });
+        }
+        let default = registry
+            .default
+            .filter(|id| accounts.iter().any(|a| &a.id == id))
+            .or_else(|| accounts.first().map(|a| a.id.clone()));
+        for account in &mut accounts {
+            account.default = Some(&account.id) == default.as_ref();
+        }
+        Ok(accounts)
+    }
+
+    /// The default account, if any account is stored.
+    pub async fn default_account(&self) -> Result<Option<Account>> {
+        Ok(self.list().await?.into_iter().find(|a| a.default))
+    }
+
+    /// The store of the default account; the first slot when there is none (where a first sign-in
+    /// goes).
+    pub async fn default_store(&self) -> Result<SessionStore> {
+        Ok(match self.default_account().await? {
+            Some(account) => self.store_of(&account),
+            None => self.first.clone(),
+        })
+    }
+
+    /// The account `key` names: its id, its email or its subject. A `config` error when no
+    /// account, or more than one, matches.
+    pub async fn find(&self, key: &str) -> Result<Account> {
+        let accounts = self.list().await?;
+        let matching: Vec<&Account> = accounts
+            .iter()
+            .filter(|a| {
+                a.id.as_str() == key
+                    || a.subject == key
+                    || a.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(key))
+            })
+            .collect();
+        match matching.as_slice() {
+            [account] => Ok((*account).clone()),
+            [] => Err(Error::Config(format!(
+                "no account `{}` is signed in here ({} account(s) are: list them with their ids)",
+                crate::text::Printable(key),
+                accounts.len()
+            ))),
+            _ => Err(Error::Config(format!(
+                "`{}` names {} accounts (of several issuers or clients): name one by its id",
+                crate::text::Printable(key),
+                matching.len()
+            ))),
+        }
+    }
+
+    /// The store of `account`.
+    pub fn store_of(&self, account: &Account) -> SessionStore {
+        self.first.for_slot(&account.slot)
+    }
+
+    /// Makes `id` the default account (no check that it is stored: [`Accounts::list`] falls back to
+    /// the first account when the default is gone).
+    pub async fn set_default(&self, id: &AccountId) -> Result<()> {
+        let lock = self.registry.lock().await?;
+        let mut registry = self.read_locked(&lock).await?;
+        registry.default = Some(id.clone());
+        self.registry.save_entry(ACCOUNTS, &registry, &lock).await
+    }
+
+    /// Where the session of a sign-in is kept, and the account it is made the default: the slot
+    /// that holds its account already (it is updated), else the first slot when it is empty, else a
+    /// new slot of its own. Nothing is written to the slot here.
+    pub async fn place(&self, session: &Session) -> Result<SessionStore> {
+        let id = session.account();
+        let lock = self.registry.lock().await?;
+        let mut registry = self.read_locked(&lock).await?;
+        let mut slots = vec![String::new()];
+        slots.extend(registry.accounts.iter().map(AccountId::slot));
+        let mut empty = None;
+        let mut found = None;
+        for slot in slots {
+            match self.first.for_slot(&slot).load().await {
+                Ok(Some(stored)) if stored.account() == id => {
+                    found = Some(slot);
+                    break;
+                }
+                Ok(None) if empty.is_none() => empty = Some(slot),
+                // Another account, or one that cannot be read now: not this sign-in's place.
+                _ => {}
+            }
+        }
+        let slot = match (found, empty) {
+            (Some(slot), _) => slot,
+            (None, Some(slot)) if slot.is_empty() => slot,
+            _ => {
+                if !registry.accounts.contains(&id) {
+                    registry.accounts.push(id.clone());
+                }
+                id.slot()
+            }
+        };
+        registry.default = Some(id);
+        self.registry.save_entry(ACCOUNTS, &registry, &lock).await?;
+        Ok(self.first.for_slot(&slot))
+    }
+
+    /// Forgets the account of the slot `store` (after its sign-out): it leaves the list, and the
+    /// default moves to the first account left when it was the default.
+    pub async fn forget(&self, store: &SessionStore, id: &AccountId) -> Result<()> {
+        let lock = self.registry.lock().await?;
+        let mut registry = self.read_locked(&lock).await?;
+        if !store.slot_name().is_empty() {
+            registry.accounts.retain(|a| a.slot() != store.slot_name());
+        }
+        if registry.default.as_ref() == Some(id) {
+            registry.default = None;
+        }
+        self.registry.save_entry(ACCOUNTS, &registry, &lock).await
+    }
+
+    async fn read_locked(&self, lock: &crate::store::StoreLock) -> Result<Registry> {
+        match self.registry.load_entry_locked(ACCOUNTS, lock).await {
+            Ok(registry) => Ok(registry.unwrap_or_default()),
+            Err(error) => {
+                // A list that could not be parsed was set aside by the read: it is gone now, and a
+                // new one starts (the accounts' sessions are still in their slots; the first slot's
+                // is found all the same). Anything else (the keystore away) is the error.
+                if let Ok(None) = self
+                    .registry
+                    .load_entry_locked::<Registry>(ACCOUNTS, lock)
+                    .await
+                {
+                    tracing::warn!(%error, "the list of accounts was unreadable; starting a new one");
+                    return Ok(Registry::default());
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_id_tells_issuer_client_and_subject_apart() {
+        let issuer = IssuerUrl::new("https://example.okta.com".into()).unwrap();
+        let other = IssuerUrl::new("https://example.okta.com/oauth2/default".into()).unwrap();
+        let client = ClientId::new("0oa1".into());
+        let demo = SubjectIdentifier::new("demo".into());
+        let id = AccountId::of(&issuer, &client, &demo);
+        assert_eq!(id, AccountId::of(&issuer, &client, &demo));
+        assert_eq!(id.as_str().len(), 16);
+        assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(id, AccountId::of(&other, &client, &demo));
+        assert_ne!(
+            id,
+            AccountId::of(&issuer, &ClientId::new("0oa2".into()), &demo)
+        );
+        assert_ne!(
+            id,
+            AccountId::of(&issuer, &client, &SubjectIdentifier::new("alice".into()))
+        );
+    }
+}
