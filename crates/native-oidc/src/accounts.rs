@@ -108,9 +108,9 @@ impl Accounts {
     }
 
     /// Every account with a session stored (no network): the first slot's first, then the others
-    /// in the order they were added. A slot whose session cannot be read is left out, with a
-    /// warning (the store set it aside; its account is signed out). When the list itself cannot be
-    /// read (it is set aside), only the first slot's account is found.
+    /// in the order they were added. A slot whose session cannot be read is left out (and left as
+    /// it is: the command that uses that slot reports it and sets it aside). When the list itself
+    /// cannot be read (it is set aside), only the first slot's account is found.
     pub async fn list(&self) -> Result<Vec<Account>> {
         // An unreadable list is set aside by the read: the first slot's account is still found.
         let registry = match self.registry.load_entry::<Registry>(ACCOUNTS).await {
@@ -125,7 +125,7 @@ impl Accounts {
         let mut accounts: Vec<Account> = Vec::new();
         for slot in slots {
             let store = self.first.for_slot(&slot);
-            let session = match store.load().await {
+            let session = match store.peek().await {
                 Ok(Some(session)) => session,
                 Ok(None) => continue,
                 Err(error) => {

@@ -564,6 +564,17 @@ impl SessionStore {
         self.read_json(SESSION).await
     }
 
+    /// The stored session, if it can be read, without the lock and leaving an unreadable one where it
+    /// is (`None`): for a listing, which must not take away from the command that reads it next
+    /// the error it reports.
+    pub async fn peek(&self) -> Result<Option<Session>> {
+        Ok(self
+            .blocking(|vault| parse::<Session>(vault, SESSION))
+            .await?
+            .ok()
+            .flatten())
+    }
+
     /// The stored session, read afresh under the lock.
     pub async fn load_locked(&self, lock: &StoreLock) -> Result<Option<Session>> {
         self.read_json_locked(SESSION, lock).await
