@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "sign_out",
     "fetch_api",
     "reopen_store",
+    "accounts",
+    "switch_account",
 ];
 
 fn main() {

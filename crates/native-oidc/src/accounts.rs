@@ -201,6 +201,12 @@ impl Accounts {
         }
     }
 
+    /// The first slot: where a single-account version kept its session, and where an app keeps
+    /// what belongs to no account yet (a sign-in in progress that may add one).
+    pub fn first(&self) -> &SessionStore {
+        &self.first
+    }
+
     /// The store of `account`.
     pub fn store_of(&self, account: &Account) -> SessionStore {
         self.first.for_slot(&account.slot)

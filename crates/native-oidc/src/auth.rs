@@ -86,7 +86,7 @@ impl SignOutTask {
 
 /// A signed-in user's session, kept in a store and refreshed as needed.
 pub struct Auth {
-    client: OidcClient,
+    client: std::sync::Arc<OidcClient>,
     /// The store of the account in memory; another one only when a sign-in as another account
     /// switches to it (with the session lock held).
     store: std::sync::RwLock<SessionStore>,
@@ -110,7 +110,7 @@ impl Auth {
     /// An `Auth` with no session in memory; call [`Auth::restore`] to load the stored one.
     pub fn new(client: OidcClient, store: SessionStore) -> Self {
         Self {
-            client,
+            client: std::sync::Arc::new(client),
             store: std::sync::RwLock::new(store),
             session: Mutex::new(None),
             accounts: None,
@@ -174,6 +174,39 @@ impl Auth {
             Ok(mut current) => *current = store,
             Err(poisoned) => *poisoned.into_inner() = store,
         }
+    }
+
+    /// Loads the default account's session, as [`Auth::restore`] does (no network): the account
+    /// signed in or switched to last. Without accounts, [`Auth::restore`].
+    pub async fn restore_default(&self) -> Result<Option<SessionSummary>> {
+        if let Some(accounts) = &self.accounts {
+            let _guard = self.session.lock().await;
+            let store = accounts.default_store().await?;
+            self.set_store(store);
+        }
+        self.restore().await
+    }
+
+    /// An `Auth` for `account`, another of this one's accounts, with the same client and settings
+    /// (no Native SSO share), its session restored (no network): to call an API as that account,
+    /// or sign it out, while this one stays in memory. The two work on their stores under the
+    /// store's locks, as two processes would.
+    pub async fn for_account(&self, account: &crate::Account) -> Result<Auth> {
+        let accounts = self
+            .accounts
+            .clone()
+            .ok_or_else(|| Error::Config("this app keeps one account".into()))?;
+        let auth = Auth {
+            client: self.client.clone(),
+            store: std::sync::RwLock::new(accounts.store_of(account)),
+            session: Mutex::new(None),
+            accounts: Some(accounts),
+            refresh_margin: self.refresh_margin,
+            save_patience: self.save_patience,
+            sso: None,
+        };
+        auth.restore().await?;
+        Ok(auth)
     }
 
     /// Makes `account` the one in memory and the default (no network): its stored session is

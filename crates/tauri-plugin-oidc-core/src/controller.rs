@@ -8,7 +8,8 @@ use std::{
 };
 
 use native_oidc::{
-    Auth, Callback, Error, PendingAuthorizations, SignInOptions, SignOutTask, StepUp,
+    Account, Auth, Callback, Error, PendingAuthorizations, SessionStore, SignInOptions,
+    SignOutTask, StepUp,
 };
 use tokio::sync::Mutex as AsyncMutex;
 use url::Url;
@@ -100,8 +101,17 @@ impl<P: Platform> Controller<P> {
     /// Saves the sign-ins in progress with the session's secrets (they must survive the app being
     /// killed while the user is in the browser).
     async fn save_pending(&self, pending: &PendingAuthorizations) {
-        if let Err(error) = self.auth.store().save_pending(pending).await {
+        if let Err(error) = self.pending_store().save_pending(pending).await {
             tracing::warn!(%error, "could not save the sign-in in progress");
+        }
+    }
+
+    /// Where the sign-ins in progress are kept: with several accounts, the first slot (a sign-in may
+    /// come back as any account, or a new one), else the session's store.
+    fn pending_store(&self) -> SessionStore {
+        match self.auth.accounts() {
+            Some(accounts) => accounts.first().clone(),
+            None => self.auth.store(),
         }
     }
 
@@ -145,11 +155,11 @@ impl<P: Platform> Controller<P> {
     /// [`Controller::start`], showing `notice` with the state it restores (signed in or out), e.g. that
     /// an unreadable session was set aside when the user started over.
     pub async fn start_with(&self, notice: Option<Notice>) -> AuthView {
-        match self.auth.store().load_pending().await {
+        match self.pending_store().load_pending().await {
             Ok(pending) => *self.pending.lock().await = pending,
             Err(error) => tracing::warn!(%error, "could not read the sign-in in progress"),
         }
-        let summary = match self.auth.restore().await {
+        let summary = match self.auth.restore_default().await {
             Ok(summary) => summary,
             Err(error) => {
                 tracing::warn!(%error, "could not restore the session");
@@ -331,6 +341,7 @@ impl<P: Platform> Controller<P> {
             return ignore("initiate-login link while a sign-in is in progress");
         }
         if let AuthView::SignedIn {
+            account,
             profile,
             expires_at,
             offline,
@@ -343,6 +354,7 @@ impl<P: Platform> Controller<P> {
         {
             tracing::info!(%iss, "an initiate-login link asked for a sign-in; the UI asks the user");
             self.set_view(AuthView::SignedIn {
+                account,
                 profile,
                 expires_at,
                 offline,
@@ -484,8 +496,160 @@ impl<P: Platform> Controller<P> {
         }
     }
 
+    /// The accounts signed in on this device (no network; none when the app keeps one account).
+    pub async fn accounts(&self) -> Result<Vec<Account>, AppError> {
+        match self.auth.accounts() {
+            Some(accounts) => Ok(accounts.list().await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The account `key` (its id, email or subject) among the accounts.
+    async fn account(&self, key: &str) -> Result<Account, AppError> {
+        let accounts = self
+            .auth
+            .accounts()
+            .ok_or_else(|| AppError::from(Error::Config("this app keeps one account".into())))?;
+        Ok(accounts.find(key).await?)
+    }
+
+    /// True when `account` is the one shown.
+    async fn is_current(&self, account: &Account) -> bool {
+        self.auth
+            .session()
+            .await
+            .is_some_and(|summary| summary.account == account.id)
+    }
+
+    /// Shows account `key` (no network, unless its access token is due and is refreshed) and makes
+    /// it the default one at the next start.
+    pub async fn switch_account(&self, key: &str) -> Result<AuthView, AppError> {
+        let account = self.account(key).await?;
+        match self.auth.switch_to(&account).await? {
+            Some(summary) => {
+                self.set_view(self.signed_in(&summary, false, None));
+                if self.auth.needs_refresh().await {
+                    return Ok(self.refresh().await);
+                }
+                Ok(self.view())
+            }
+            None => Ok(self.show_session(None).await),
+        }
+    }
+
+    /// Signs out of account `key` (the one shown when `None`), leaving the others signed in. The one
+    /// shown: as [`Controller::sign_out`], then the default account of those left is shown. Another
+    /// one: its copy on this device is erased at once and its tokens are revoked by the task; the
+    /// account shown stays.
+    pub async fn sign_out_account(
+        &self,
+        key: Option<&str>,
+    ) -> Result<(AuthView, Option<SignOutTask>), AppError> {
+        let account = match key {
+            Some(key) => Some(self.account(key).await?),
+            None => None,
+        };
+        match account {
+            Some(account) if !self.is_current(&account).await => {
+                let other = self.auth.for_account(&account).await?;
+                let task = other.sign_out_locally().await?;
+                if let Some(error) = task.erase_error() {
+                    let notice = AppError::new(
+                        Kind::Engine(error.kind()),
+                        format!(
+                            "That account is signed out and its tokens are being revoked, but the \
+                             copy of its session on this device could not be erased: {error}"
+                        ),
+                    );
+                    return Ok((self.show_session(Some(notice)).await, Some(task)));
+                }
+                // The account shown is unchanged; its subscribers hear of the sign-out all the same.
+                Ok((self.set_view(self.view()), Some(task)))
+            }
+            _ => {
+                let (view, task) = self.sign_out().await;
+                Ok((self.show_next_account(view).await, task))
+            }
+        }
+    }
+
+    /// After the account shown signed out (`view`): the default account of those left, if any and
+    /// if there is nothing to tell about the sign-out.
+    async fn show_next_account(&self, view: AuthView) -> AuthView {
+        if !matches!(view, AuthView::SignedOut { notice: None }) {
+            return view;
+        }
+        match self.auth.restore_default().await {
+            Ok(Some(summary)) => self.set_view(self.signed_in(&summary, false, None)),
+            Ok(None) => view,
+            Err(error) => {
+                tracing::warn!(%error, "the next account could not be restored");
+                view
+            }
+        }
+    }
+
+    /// Signs out of every account: each erased on this device at once, the one shown last. The
+    /// tasks revoke their tokens; the first one (the account shown) also ends the provider's session
+    /// in the browser ([`Controller::finish_sign_out`]), the others only revoke
+    /// ([`Controller::finish_revocation`]).
+    pub async fn sign_out_of_every_account(&self) -> (AuthView, Vec<SignOutTask>) {
+        let mut others = Vec::new();
+        for account in self.accounts().await.unwrap_or_default() {
+            if self.is_current(&account).await {
+                continue;
+            }
+            let signed_out = match self.auth.for_account(&account).await {
+                Ok(other) => other.sign_out_locally().await,
+                Err(error) => Err(error),
+            };
+            match signed_out {
+                Ok(task) => others.push(task),
+                Err(error) => tracing::warn!(%error, "an account could not be signed out"),
+            }
+        }
+        let (view, task) = self.sign_out().await;
+        (view, task.into_iter().chain(others).collect())
+    }
+
+    /// The network half of an account's sign-out with no browser page: revocation only.
+    pub async fn finish_revocation(&self, task: SignOutTask) {
+        if let Some(error) = self.auth.finish_sign_out(task).await.error {
+            tracing::warn!(%error, "sign-out could not reach the identity provider");
+        }
+    }
+
     /// GET `path` of the configured API with the bearer token (refresh + one retry on 401).
     pub async fn call_api(&self, path: &str) -> Result<ApiResponse, AppError> {
+        self.call_api_as(path, None).await
+    }
+
+    /// [`Controller::call_api`] as account `key` (its id, email or subject; the one shown when
+    /// `None`).
+    pub async fn call_api_as(
+        &self,
+        path: &str,
+        key: Option<&str>,
+    ) -> Result<ApiResponse, AppError> {
+        let other = match key {
+            Some(key) => {
+                let account = self.account(key).await?;
+                if self.is_current(&account).await {
+                    None
+                } else {
+                    Some(self.auth.for_account(&account).await?)
+                }
+            }
+            None => None,
+        };
+        let Some(other) = other else {
+            return self.call_api_with(path, &self.auth).await;
+        };
+        self.call_api_with(path, &other).await
+    }
+
+    async fn call_api_with(&self, path: &str, auth: &Auth) -> Result<ApiResponse, AppError> {
+        let shown = std::ptr::eq(auth, &self.auth);
         let api = self.api.as_ref().ok_or_else(|| {
             AppError::new(Kind::ForbiddenUrl, "No API is configured (apiBaseUrl).")
         })?;
@@ -498,15 +662,17 @@ impl<P: Platform> Controller<P> {
                 ),
             )
         })?;
-        let mut request = self.auth.request(reqwest::Method::GET, url)?;
+        let mut request = auth.request(reqwest::Method::GET, url)?;
         request.headers_mut().insert(
             reqwest::header::ACCEPT,
             reqwest::header::HeaderValue::from_static("application/json"),
         );
-        let response = match self.auth.send(request).await {
+        let response = match auth.send(request).await {
             Ok(response) => response,
             Err(error) => {
-                self.after_failure(&error).await;
+                if shown {
+                    self.after_failure(&error).await;
+                }
                 return Err(error.into());
             }
         };
@@ -515,7 +681,7 @@ impl<P: Platform> Controller<P> {
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
         });
-        if let Some(summary) = self.auth.session().await {
+        if let Some(summary) = self.auth.session().await.filter(|_| shown) {
             // Tokens may have been refreshed: keep the expiry shown current.
             if self.view().is_signed_in() {
                 self.set_view(self.signed_in(&summary, false, None));

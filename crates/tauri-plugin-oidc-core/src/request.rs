@@ -27,13 +27,21 @@ pub struct SignInRequest {
     /// More parameters, sent as given (the engine refuses the ones it sets itself).
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, String>,
+    /// Add another account, keeping those signed in: the provider is asked for credentials again
+    /// (`prompt=login` unless `prompt` says otherwise), so the browser does not hand back the
+    /// account it is signed in as.
+    #[serde(default)]
+    pub add_account: bool,
 }
 
 impl From<SignInRequest> for SignInOptions {
     fn from(request: SignInRequest) -> Self {
         SignInOptions {
             login_hint: request.login_hint,
-            prompt: request.prompt,
+            prompt: match (request.prompt, request.add_account) {
+                (None, true) => Some("login".into()),
+                (prompt, _) => prompt,
+            },
             acr_values: request.acr_values,
             require_acr: request.require_acr,
             max_age: request.max_age.map(Duration::from_secs),
@@ -67,6 +75,25 @@ mod tests {
         assert_eq!(options.max_age, Some(Duration::from_secs(300)));
         assert_eq!(options.extra_params, [("locale".into(), "fr-FR".into())]);
         assert_eq!(options.subject, None, "only a step-up names the user");
+    }
+
+    #[test]
+    fn adding_an_account_asks_for_credentials_again() {
+        let request: SignInRequest = serde_json::from_value(serde_json::json!({
+            "addAccount": true, "loginHint": "alice@example.com",
+        }))
+        .unwrap();
+        let options = SignInOptions::from(request);
+        assert_eq!(options.prompt.as_deref(), Some("login"));
+        assert_eq!(options.login_hint.as_deref(), Some("alice@example.com"));
+        let consent: SignInRequest = serde_json::from_value(serde_json::json!({
+            "addAccount": true, "prompt": "login consent",
+        }))
+        .unwrap();
+        assert_eq!(
+            SignInOptions::from(consent).prompt.as_deref(),
+            Some("login consent")
+        );
     }
 
     #[test]

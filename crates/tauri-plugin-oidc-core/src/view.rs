@@ -93,6 +93,8 @@ pub enum AuthView {
     WaitingForBrowser,
     /// Signed in.
     SignedIn {
+        /// Which account ([`native_oidc::AccountId`]: issuer, client id and subject).
+        account: native_oidc::AccountId,
         /// Who.
         profile: Box<Profile>,
         /// When the access token expires (RFC 3339).
@@ -144,6 +146,7 @@ impl AuthView {
         notice: Option<Notice>,
     ) -> Self {
         AuthView::SignedIn {
+            account: summary.account.clone(),
             profile: Box::new(Profile::from(summary)),
             expires_at: summary.expires_at.clone(),
             offline,

@@ -986,3 +986,156 @@ async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_
     assert_eq!(third.start().await, AuthView::signed_out(None));
     assert_eq!(third_platform.opened(), 0);
 }
+
+/// An app that keeps several accounts, on a file store at `store` (its first slot).
+fn accounts_app(
+    idp: &Idp,
+    store: &Path,
+    platform: TestPlatform,
+    api: Url,
+) -> Controller<TestPlatform> {
+    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback")
+        .unwrap()
+        .with_post_logout_redirect_uri("com.okta.example:/logout")
+        .unwrap();
+    let first = SessionStore::file(store);
+    let auth = Auth::new(OidcClient::new(config).unwrap(), first.clone())
+        .with_accounts(native_oidc::Accounts::new(first));
+    Controller::new(auth, platform, Some(api))
+}
+
+fn shown_account(view: &AuthView) -> native_oidc::AccountId {
+    match view {
+        AuthView::SignedIn { account, .. } => account.clone(),
+        other => panic!("expected a signed-in view: {other:?}"),
+    }
+}
+
+async fn caller(app: &Controller<TestPlatform>, account: Option<&str>) -> String {
+    let answer = app.call_api_as("/api/whoami", account).await.unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["sub"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn two_accounts_are_added_switched_called_signed_out_apart_and_restored() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("session.json");
+    let api = demo_api(idp.issuer()).await;
+    let platform = TestPlatform::default();
+    let app = accounts_app(&idp, &store, platform.clone(), api.clone());
+    assert_eq!(app.start().await, AuthView::SignedOut { notice: None });
+
+    // One browser, as a person has: after the first sign-in it holds demo's session at the provider.
+    let browser = Browser::new();
+    app.sign_in(None).await.unwrap();
+    let callback = browser
+        .open(platform.last_opened().as_str(), &LoginAction::demo())
+        .await
+        .app_redirect();
+    assert_eq!(
+        app.handle_url(callback.as_str()).await,
+        LinkOutcome::SignedIn
+    );
+    let demo = shown_account(&app.view());
+
+    // Adding an account asks for credentials again (prompt=login): the browser's session of demo
+    // is not handed back, alice signs in on the login page.
+    let add = tauri_plugin_oidc_core::SignInRequest {
+        add_account: true,
+        login_hint: Some("alice".into()),
+        ..Default::default()
+    };
+    app.sign_in_with(add.into()).await.unwrap();
+    let alice_action = LoginAction::SignIn {
+        username: "alice".into(),
+        password: "alice".into(),
+    };
+    let callback = browser
+        .open(platform.last_opened().as_str(), &alice_action)
+        .await
+        .app_redirect();
+    assert_eq!(
+        app.handle_url(callback.as_str()).await,
+        LinkOutcome::SignedIn
+    );
+    let alice = shown_account(&app.view());
+    assert_ne!(alice, demo);
+    assert_eq!(name(&app.view()).as_deref(), Some("Alice Example"));
+
+    let accounts = app.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert!(accounts.iter().any(|a| a.id == alice && a.default));
+
+    // The API sees each account as itself: the one shown, or the one named.
+    let alice_sub = caller(&app, None).await;
+    let demo_sub = caller(&app, Some("demo@example.com")).await;
+    assert_ne!(alice_sub, demo_sub);
+    assert_eq!(
+        shown_account(&app.view()),
+        alice,
+        "calling as another shows no other"
+    );
+
+    // Switching needs no network and shows the other account.
+    let before = idp.request_count().await;
+    let view = app.switch_account(demo.as_str()).await.unwrap();
+    assert_eq!(shown_account(&view), demo);
+    assert_eq!(idp.request_count().await, before, "no request to switch");
+    assert_eq!(caller(&app, None).await, demo_sub);
+
+    // Signing alice out (not shown) revokes her tokens and leaves demo shown and working.
+    let alice_account = app
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.id == alice)
+        .unwrap();
+    let alice_store = app.auth().accounts().unwrap().store_of(&alice_account);
+    let alice_session = alice_store.load().await.unwrap().unwrap();
+    let (view, task) = app
+        .sign_out_account(Some("alice@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(shown_account(&view), demo);
+    app.finish_revocation(task.expect("alice's tokens to revoke"))
+        .await;
+    let error = app
+        .auth()
+        .client()
+        .refresh(&alice_session)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.kind(),
+        "session_expired",
+        "alice's tokens are revoked"
+    );
+    assert!(alice_store.load().await.unwrap().is_none());
+    assert_eq!(
+        caller(&app, None).await,
+        demo_sub,
+        "demo's tokens stay valid"
+    );
+    assert_eq!(app.accounts().await.unwrap().len(), 1);
+
+    // Relaunch: demo is shown with no request to the provider.
+    drop(app);
+    let before = idp.request_count().await;
+    let relaunched = accounts_app(&idp, &store, TestPlatform::default(), api);
+    let view = relaunched.start().await;
+    assert_eq!(shown_account(&view), demo);
+    assert_eq!(
+        idp.request_count().await,
+        before,
+        "restored with no request"
+    );
+
+    // Signing out of every account leaves none.
+    let (view, tasks) = relaunched.sign_out_of_every_account().await;
+    assert_eq!(view, AuthView::SignedOut { notice: None });
+    assert_eq!(tasks.len(), 1);
+    assert!(relaunched.accounts().await.unwrap().is_empty());
+}

@@ -49,10 +49,32 @@ function cancelSignIn() {
 }
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
+ * Another account signed in on this device is then shown, if there is one.
  */
 function signOut(options = {}) {
     tauri();
-    return core.invoke('plugin:oidc|sign_out', options.allApps ? { allApps: true } : undefined);
+    const args = {};
+    if (options.allApps)
+        args.allApps = true;
+    if (options.allAccounts)
+        args.allAccounts = true;
+    if (options.account)
+        args.account = options.account;
+    return core.invoke('plugin:oidc|sign_out', Object.keys(args).length ? args : undefined);
+}
+/**
+ * The accounts signed in on this device (no network request), the default one marked.
+ */
+function accounts() {
+    tauri();
+    return core.invoke('plugin:oidc|accounts');
+}
+/**
+ * Shows another account (its id, email or subject) and makes it the default; no sign-in needed.
+ */
+function switchAccount(id) {
+    tauri();
+    return core.invoke('plugin:oidc|switch_account', { id });
 }
 /**
  * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
@@ -75,13 +97,14 @@ function startOver() {
  * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
  * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
+ * @param options `account`: call as this account (its id, email or subject); default: the one shown
  */
-function fetchApi(path) {
+function fetchApi(path, options = {}) {
     if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
         return Promise.reject(new Error('API paths start with a single "/".'));
     }
     tauri();
-    return core.invoke('plugin:oidc|fetch_api', { path });
+    return core.invoke('plugin:oidc|fetch_api', options.account ? { path, account: options.account } : { path });
 }
 /**
  * Calls `onState` with every later state; resolves to the current one.
@@ -93,6 +116,7 @@ function subscribe(onState) {
     return core.invoke('plugin:oidc|subscribe', { onState: channel });
 }
 
+exports.accounts = accounts;
 exports.cancelSignIn = cancelSignIn;
 exports.fetchApi = fetchApi;
 exports.getState = getState;
@@ -102,3 +126,4 @@ exports.signOut = signOut;
 exports.startOver = startOver;
 exports.stepUp = stepUp;
 exports.subscribe = subscribe;
+exports.switchAccount = switchAccount;

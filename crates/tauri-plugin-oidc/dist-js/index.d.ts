@@ -54,6 +54,8 @@ export type AuthState = {
     status: 'waiting_for_browser';
 } | {
     status: 'signed_in';
+    /** The account shown (see {@link accounts}). */
+    account: string;
     profile: Profile;
     expires_at?: string;
     offline: boolean;
@@ -64,6 +66,18 @@ export type AuthState = {
     /** The vendor's SSO group when Native SSO is on (`signOut({ allApps: true })` is offered). */
     sso_group?: string;
 };
+/** An account signed in on this device (no token): see {@link accounts}. */
+export interface Account {
+    /** Its id: issuer, client id and subject in 16 hex digits. */
+    id: string;
+    issuer: string;
+    client_id: string;
+    subject: string;
+    name?: string;
+    email?: string;
+    /** True for the default account: the one shown at start, and when none is named. */
+    default: boolean;
+}
 /** An answer of the configured API: its HTTP status and its body (JSON, or text). */
 export interface ApiResponse {
     status: number;
@@ -89,6 +103,11 @@ export interface SignInOptions {
     idp?: string;
     /** More authorization request parameters, sent as given. */
     params?: Record<string, string>;
+    /**
+     * Add another account, keeping those signed in: the provider asks for credentials again
+     * (`prompt=login` unless `prompt` is given). The account signed in is then the one shown.
+     */
+    addAccount?: boolean;
 }
 /**
  * Opens the sign-in page: the system browser on desktop, an authentication session on iOS and Android.
@@ -112,11 +131,24 @@ export interface SignOutOptions {
      * signed out at its next refresh.
      */
     allApps?: boolean;
+    /** Of this account only (its id, email or subject); default: the one shown. The others stay. */
+    account?: string;
+    /** Of every account signed in on this device. */
+    allAccounts?: boolean;
 }
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
+ * Another account signed in on this device is then shown, if there is one.
  */
 export declare function signOut(options?: SignOutOptions): Promise<AuthState>;
+/**
+ * The accounts signed in on this device (no network request), the default one marked.
+ */
+export declare function accounts(): Promise<Account[]>;
+/**
+ * Shows another account (its id, email or subject) and makes it the default; no sign-in needed.
+ */
+export declare function switchAccount(id: string): Promise<AuthState>;
 /**
  * After a `storage_problem`: opens the session store again (once the keyring is unlocked, a permission
  * fixed, …). Resolves to the restored state, or the problem that remains.
@@ -132,8 +164,11 @@ export declare function startOver(): Promise<AuthState>;
  * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
  * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
+ * @param options `account`: call as this account (its id, email or subject); default: the one shown
  */
-export declare function fetchApi(path: string): Promise<ApiResponse>;
+export declare function fetchApi(path: string, options?: {
+    account?: string;
+}): Promise<ApiResponse>;
 /**
  * Calls `onState` with every later state; resolves to the current one.
  */

@@ -60,6 +60,8 @@ export type AuthState =
   | { status: 'waiting_for_browser' }
   | {
       status: 'signed_in';
+      /** The account shown (see {@link accounts}). */
+      account: string;
       profile: Profile;
       expires_at?: string;
       offline: boolean;
@@ -70,6 +72,19 @@ export type AuthState =
       /** The vendor's SSO group when Native SSO is on (`signOut({ allApps: true })` is offered). */
       sso_group?: string;
     };
+
+/** An account signed in on this device (no token): see {@link accounts}. */
+export interface Account {
+  /** Its id: issuer, client id and subject in 16 hex digits. */
+  id: string;
+  issuer: string;
+  client_id: string;
+  subject: string;
+  name?: string;
+  email?: string;
+  /** True for the default account: the one shown at start, and when none is named. */
+  default: boolean;
+}
 
 /** An answer of the configured API: its HTTP status and its body (JSON, or text). */
 export interface ApiResponse {
@@ -109,6 +124,11 @@ export interface SignInOptions {
   idp?: string;
   /** More authorization request parameters, sent as given. */
   params?: Record<string, string>;
+  /**
+   * Add another account, keeping those signed in: the provider asks for credentials again
+   * (`prompt=login` unless `prompt` is given). The account signed in is then the one shown.
+   */
+  addAccount?: boolean;
 }
 
 /**
@@ -148,14 +168,39 @@ export interface SignOutOptions {
    * signed out at its next refresh.
    */
   allApps?: boolean;
+  /** Of this account only (its id, email or subject); default: the one shown. The others stay. */
+  account?: string;
+  /** Of every account signed in on this device. */
+  allAccounts?: boolean;
 }
 
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
+ * Another account signed in on this device is then shown, if there is one.
  */
 export function signOut(options: SignOutOptions = {}): Promise<AuthState> {
   tauri();
-  return invoke<AuthState>('plugin:oidc|sign_out', options.allApps ? { allApps: true } : undefined);
+  const args: Record<string, unknown> = {};
+  if (options.allApps) args.allApps = true;
+  if (options.allAccounts) args.allAccounts = true;
+  if (options.account) args.account = options.account;
+  return invoke<AuthState>('plugin:oidc|sign_out', Object.keys(args).length ? args : undefined);
+}
+
+/**
+ * The accounts signed in on this device (no network request), the default one marked.
+ */
+export function accounts(): Promise<Account[]> {
+  tauri();
+  return invoke<Account[]>('plugin:oidc|accounts');
+}
+
+/**
+ * Shows another account (its id, email or subject) and makes it the default; no sign-in needed.
+ */
+export function switchAccount(id: string): Promise<AuthState> {
+  tauri();
+  return invoke<AuthState>('plugin:oidc|switch_account', { id });
 }
 
 /**
@@ -181,13 +226,17 @@ export function startOver(): Promise<AuthState> {
  * needs a stronger or more recent sign-in rejects it with an {@link OidcError} of kind
  * `step_up_required` whose `step_up` goes to {@link stepUp}.
  * @param path an absolute path, `/api/messages`
+ * @param options `account`: call as this account (its id, email or subject); default: the one shown
  */
-export function fetchApi(path: string): Promise<ApiResponse> {
+export function fetchApi(path: string, options: { account?: string } = {}): Promise<ApiResponse> {
   if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
     return Promise.reject(new Error('API paths start with a single "/".'));
   }
   tauri();
-  return invoke<ApiResponse>('plugin:oidc|fetch_api', { path });
+  return invoke<ApiResponse>(
+    'plugin:oidc|fetch_api',
+    options.account ? { path, account: options.account } : { path },
+  );
 }
 
 /**

@@ -49,17 +49,34 @@ pub(crate) async fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> Result<Auth
 }
 
 /// Signs out at once, even offline; revocation and the provider's sign-out page follow in the
-/// background. With `all_apps`, of every app of the SSO group too (Native SSO).
+/// background. With `account` (an id, email or subject), of that account only (the one shown by
+/// default; the others stay signed in); with `all_accounts`, of every account; with `all_apps`, of
+/// every app of the SSO group too (Native SSO).
 #[tauri::command]
 pub(crate) async fn sign_out<R: Runtime>(
     app: AppHandle<R>,
     all_apps: Option<bool>,
+    account: Option<String>,
+    all_accounts: Option<bool>,
 ) -> Result<AuthView> {
     let controller = state::controller(&app)?;
+    if all_accounts == Some(true) {
+        let (view, tasks) = controller.sign_out_of_every_account().await;
+        tauri::async_runtime::spawn(async move {
+            let mut tasks = tasks.into_iter();
+            if let Some(shown) = tasks.next() {
+                controller.finish_sign_out(shown).await;
+            }
+            for task in tasks {
+                controller.finish_revocation(task).await;
+            }
+        });
+        return Ok(view);
+    }
     let (view, task) = if all_apps == Some(true) {
         controller.sign_out_of_all_apps().await
     } else {
-        controller.sign_out().await
+        controller.sign_out_account(account.as_deref()).await?
     };
     if let Some(task) = task {
         tauri::async_runtime::spawn(async move { controller.finish_sign_out(task).await });
@@ -67,10 +84,30 @@ pub(crate) async fn sign_out<R: Runtime>(
     Ok(view)
 }
 
-/// GET a path of the configured API with the access token; returns status and body.
+/// GET a path of the configured API with the access token of `account` (an id, email or subject;
+/// the one shown by default); returns status and body.
 #[tauri::command]
-pub(crate) async fn fetch_api<R: Runtime>(app: AppHandle<R>, path: String) -> Result<ApiResponse> {
-    Ok(state::controller(&app)?.call_api(&path).await?)
+pub(crate) async fn fetch_api<R: Runtime>(
+    app: AppHandle<R>,
+    path: String,
+    account: Option<String>,
+) -> Result<ApiResponse> {
+    Ok(state::controller(&app)?
+        .call_api_as(&path, account.as_deref())
+        .await?)
+}
+
+/// The accounts signed in on this device, without tokens: id, issuer, subject, name, email, and
+/// which one is the default (shown at start).
+#[tauri::command]
+pub(crate) async fn accounts<R: Runtime>(app: AppHandle<R>) -> Result<Vec<native_oidc::Account>> {
+    Ok(state::controller(&app)?.accounts().await?)
+}
+
+/// Shows account `id` (an id, email or subject) and makes it the default.
+#[tauri::command]
+pub(crate) async fn switch_account<R: Runtime>(app: AppHandle<R>, id: String) -> Result<AuthView> {
+    Ok(state::controller(&app)?.switch_account(&id).await?)
 }
 
 /// After a storage problem at start-up: opens the store again (the user unlocked the keyring, fixed a

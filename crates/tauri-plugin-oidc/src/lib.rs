@@ -212,6 +212,8 @@ impl<S: ConfigOrigin> Builder<S> {
                 commands::sign_out,
                 commands::fetch_api,
                 commands::reopen_store,
+                commands::accounts,
+                commands::switch_account,
             ])
             .setup(move |app, api| {
                 if app

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use native_oidc::{Auth, OidcClient, SessionStore, SsoShare};
+use native_oidc::{Accounts, Auth, OidcClient, SessionStore, SsoShare};
 use tauri::{ipc::Channel, AppHandle, Manager, Runtime};
 use tauri_plugin_oidc_core::{
     AppConfig, AppStore, Controller, NotConfigured, Notice, Platform, StorageProblem,
@@ -230,7 +230,10 @@ fn build<R: Runtime>(
     };
     Arc::new(
         Controller::new(
-            with_share(Auth::new(client, vault), share),
+            with_share(
+                Auth::new(client, vault.clone()).with_accounts(Accounts::new(vault)),
+                share,
+            ),
             platform,
             api_base_url,
         )

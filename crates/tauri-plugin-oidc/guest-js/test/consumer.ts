@@ -2,6 +2,7 @@
 // `npm pack` makes it (package.test.js). The `@ts-expect-error` lines prove the types are real: with
 // no types, or `any`, they are errors of their own.
 import {
+  accounts,
   cancelSignIn,
   fetchApi,
   getState,
@@ -11,6 +12,8 @@ import {
   startOver,
   stepUp,
   subscribe,
+  switchAccount,
+  type Account,
   type ApiResponse,
   type AuthState,
   type Notice,
@@ -59,6 +62,17 @@ export async function main(): Promise<string[]> {
       await stepUp(error.step_up);
     }
   }
+  await signIn({ addAccount: true, loginHint: 'alice@example.com' });
+  const all: Account[] = await accounts();
+  const other = all.find((account) => !account.default);
+  if (other) {
+    await switchAccount(other.id);
+    await fetchApi('/api/whoami', { account: other.email ?? other.id });
+    await signOut({ account: other.id });
+  }
+  await signOut({ allAccounts: true });
+  // @ts-expect-error an account is named by a string
+  await switchAccount(7);
   // @ts-expect-error a path is a string
   await fetchApi(42);
   // @ts-expect-error states have no `token`: no function returns one

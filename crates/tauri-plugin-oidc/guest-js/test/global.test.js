@@ -23,10 +23,10 @@ function webview({ answers, withGlobalTauri = true } = {}) {
   return { window, ...fake };
 }
 
-test('the package exports the nine functions, in ESM and in CJS alike', () => {
+test('the package exports the eleven functions, in ESM and in CJS alike', () => {
   assert.deepEqual(exported, [
-    'cancelSignIn', 'fetchApi', 'getState', 'retryStorage', 'signIn', 'signOut', 'startOver', 'stepUp',
-    'subscribe',
+    'accounts', 'cancelSignIn', 'fetchApi', 'getState', 'retryStorage', 'signIn', 'signOut', 'startOver',
+    'stepUp', 'subscribe', 'switchAccount',
   ]);
   const cjs = createRequire(import.meta.url)('../../dist-js/index.cjs');
   assert.deepEqual(Object.keys(cjs).sort(), exported);

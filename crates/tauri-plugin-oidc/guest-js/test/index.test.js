@@ -11,6 +11,8 @@ test('each function calls its plugin command', async () => {
     'plugin:oidc|sign_in': { status: 'waiting_for_browser' },
     'plugin:oidc|cancel_sign_in': { status: 'signed_out' },
     'plugin:oidc|sign_out': { status: 'signed_out' },
+    'plugin:oidc|accounts': [],
+    'plugin:oidc|switch_account': { status: 'signed_in' },
   });
   assert.equal((await oidc.getState()).status, 'signed_out');
   assert.equal((await oidc.signIn()).status, 'waiting_for_browser');
@@ -20,6 +22,11 @@ test('each function calls its plugin command', async () => {
   await oidc.cancelSignIn();
   await oidc.signOut();
   await oidc.signOut({ allApps: true });
+  await oidc.signIn({ addAccount: true, loginHint: 'alice@example.com' });
+  assert.deepEqual(await oidc.accounts(), []);
+  await oidc.switchAccount('alice@example.com');
+  await oidc.signOut({ account: 'alice@example.com' });
+  await oidc.signOut({ allAccounts: true });
   // `@tauri-apps/api`'s invoke sends `{}` for a command called without arguments.
   assert.deepEqual(tauri.calls, [
     ['plugin:oidc|get_state', {}],
@@ -30,6 +37,11 @@ test('each function calls its plugin command', async () => {
     ['plugin:oidc|cancel_sign_in', {}],
     ['plugin:oidc|sign_out', {}],
     ['plugin:oidc|sign_out', { allApps: true }],
+    ['plugin:oidc|sign_in', { options: { addAccount: true, loginHint: 'alice@example.com' } }],
+    ['plugin:oidc|accounts', {}],
+    ['plugin:oidc|switch_account', { id: 'alice@example.com' }],
+    ['plugin:oidc|sign_out', { account: 'alice@example.com' }],
+    ['plugin:oidc|sign_out', { allAccounts: true }],
   ]);
 });
 
@@ -48,10 +60,12 @@ test('after a storage problem: try again, or start over', async () => {
 test('fetchApi sends only a path', async () => {
   const tauri = installFake({ 'plugin:oidc|fetch_api': ({ path }) => ({ status: 200, body: { path } }) });
   assert.deepEqual(await oidc.fetchApi('/api/messages'), { status: 200, body: { path: '/api/messages' } });
+  await oidc.fetchApi('/api/whoami', { account: 'alice@example.com' });
   for (const bad of ['https://evil.example.com/', '//evil.example.com/x', 'api/messages', 42]) {
     await assert.rejects(oidc.fetchApi(bad), /start with a single/);
   }
-  assert.equal(tauri.calls.length, 1, 'bad paths never reach Rust');
+  assert.deepEqual(tauri.calls[1], ['plugin:oidc|fetch_api', { path: '/api/whoami', account: 'alice@example.com' }]);
+  assert.equal(tauri.calls.length, 2, 'bad paths never reach Rust');
 });
 
 test('subscribe hands Rust a channel and passes on what comes through it', async () => {
