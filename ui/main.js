@@ -8,6 +8,8 @@ let current = { status: 'restoring' };
 let apiResult = null;
 let banner = null;
 let busy = false;
+// The accounts signed in on this device (from `auth.accounts()`, no token), for the switcher.
+let accountList = [];
 // The API path to call again once the step-up sign-in it asked for is back (once, and only if it
 // succeeded).
 let stepUpRetry = null;
@@ -153,9 +155,37 @@ function signedIn(state) {
         ? el('button', { id: 'sign-out-all', class: 'secondary', title: `Every app of ${state.sso_group} on this device`, onclick: () => { apiResult = null; act(() => auth.signOut({ allApps: true })); } }, 'Sign out of all apps')
         : null),
     apiPanel(),
+    accountSwitcher(state),
     el('details', { class: 'claims' },
       el('summary', {}, `Profile and ID token claims (${claims.length})`),
       el('table', {}, el('tbody', {}, claims.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, claimText(v))))))));
+}
+
+// The other accounts signed in on this device: switch to one, or sign it out; and add one (the
+// provider asks for credentials again, so the browser does not hand back the account shown).
+function accountSwitcher(state) {
+  const others = accountList.filter((account) => account.id !== state.account);
+  return el('div', { id: 'accounts', class: 'accounts' },
+    el('h2', {}, others.length ? 'Other accounts' : 'Accounts'),
+    others.length
+      ? el('ul', { class: 'account-list' }, others.map((account) =>
+        el('li', { class: 'account', 'data-account': account.id },
+          el('span', { class: 'account-name' }, account.name ?? account.email ?? account.subject),
+          el('span', { class: 'muted small' }, account.email ?? ''),
+          el('button', { class: 'secondary switch-account', onclick: () => { apiResult = null; act(() => auth.switchAccount(account.id)); } }, 'Switch'),
+          el('button', { class: 'secondary sign-out-account', onclick: () => act(() => auth.signOut({ account: account.id })) }, 'Sign out'))))
+      : null,
+    el('button', { id: 'add-account', class: 'secondary', onclick: () => act(() => auth.signIn({ addAccount: true })) }, 'Add account'));
+}
+
+async function loadAccounts() {
+  try {
+    accountList = await auth.accounts();
+  } catch (error) {
+    accountList = [];
+    banner = errorMessage(error);
+  }
+  render();
 }
 
 async function callApi(path) {
@@ -190,14 +220,21 @@ function render() {
 }
 
 auth.subscribe((state) => {
+  const switched = current.account !== state.account;
   current = state;
   if (state.status !== 'signed_in') apiResult = null;
+  else if (switched) apiResult = null;
   render();
+  if (state.status === 'signed_in') loadAccounts();
   if (state.status === 'signed_in' && stepUpRetry) {
     const path = stepUpRetry;
     stepUpRetry = null;
     // Back from the step-up: call again if it succeeded (a notice says why it did not).
     if (!state.notice) callApi(path);
   }
-}).then((state) => { current = state; render(); }, (error) => { banner = errorMessage(error); render(); });
+}).then((state) => {
+  current = state;
+  render();
+  if (state.status === 'signed_in') loadAccounts();
+}, (error) => { banner = errorMessage(error); render(); });
 setInterval(() => { if (current.status === 'signed_in') render(); }, 30_000);

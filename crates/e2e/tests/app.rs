@@ -768,6 +768,135 @@ async fn native_sso() -> Result<(), String> {
     stack.quit(app).await
 }
 
+/// How many API calls the demo API authorized for the subject `sub` (its log says each).
+fn api_calls_of(stack: &Stack, sub: &str) -> usize {
+    stack
+        .desktop
+        .file("api.log")
+        .lines()
+        .filter(|line| line.contains("authorized") && line.contains(sub))
+        .count()
+}
+
+/// Clicks Call API and waits for the demo API to authorize a call as `sub`.
+async fn call_api_as(stack: &Stack, app: &Session, sub: &str) -> Result<(), String> {
+    let before = api_calls_of(stack, sub);
+    click(app, "#call-api").await?;
+    wait_text(app, "#api-result", "Hello from the demo API").await?;
+    wait_for(&format!("the demo API to see {sub}"), TIMEOUT, || async {
+        Ok((api_calls_of(stack, sub) > before).then_some(()))
+    })
+    .await
+}
+
+/// Several accounts: demo signs in, alice is added (the provider asks for credentials again), the
+/// API sees each as itself, switching needs no sign-in, signing alice out revokes her tokens and
+/// leaves demo's, and a relaunch restores demo with no request to the provider.
+async fn accounts() -> Result<(), String> {
+    const DEMO: &str = "00u1demo0000000000001";
+    const ALICE: &str = "00u1alice000000000002";
+    let stack = Stack::start("accounts", IdpOptions::default())?;
+    let app = stack.launch().await?;
+    step(
+        "13. demo signs in, then Add account signs alice in: both are listed",
+        Some(&app),
+        || async {
+            click(&app, "#sign-in").await?;
+            stack.handed_over("com.okta.example:/callback", 1).await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            stack.desktop.set_browser_action("alice");
+            click(&app, "#add-account").await?;
+            stack.handed_over("com.okta.example:/callback", 2).await?;
+            wait_text(&app, "#profile-name", "Alice Example").await?;
+            wait_text(&app, "#accounts .account", "Demo User").await?;
+            stack.desktop.set_browser_action("signin");
+            app.screenshot(&shots().join("13-two-accounts.png")).await
+        },
+    )
+    .await?;
+    step(
+        "13. the API sees alice, then, after a switch with no sign-in, demo",
+        Some(&app),
+        || async {
+            call_api_as(&stack, &app, ALICE).await?;
+            let browsers = stack.desktop.browser_runs();
+            click(&app, "#accounts .switch-account").await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            wait_text(&app, "#accounts .account", "Alice Example").await?;
+            (stack.desktop.browser_runs() == browsers)
+                .then_some(())
+                .ok_or("switching opened the browser".to_string())?;
+            call_api_as(&stack, &app, DEMO).await
+        },
+    )
+    .await?;
+    step(
+        "13. signing alice out revokes her tokens; demo stays signed in and calls the API",
+        Some(&app),
+        || async {
+            let id = app
+                .attribute("#accounts .account", "data-account")
+                .await?
+                .ok_or("no other account listed")?;
+            let item = format!("account-{id}.session");
+            let alice = stack
+                .desktop
+                .secret("com.okta.example", &item)
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes[1..]).ok())
+                .ok_or(format!("no keyring item {item}"))?;
+            let refresh_token = alice["refresh_token"]
+                .as_str()
+                .ok_or("alice has no refresh token")?
+                .to_string();
+            let logouts = stack.handoffs("com.okta.example:/logout");
+            click(&app, "#accounts .sign-out-account").await?;
+            wait_for("alice to leave the list", TIMEOUT, || async {
+                Ok(app.find("#accounts .account").await?.is_none().then_some(()))
+            })
+            .await?;
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            stack
+                .handed_over("com.okta.example:/logout", logouts + 1)
+                .await?;
+            let refused = stack.idp.refresh_grant(&refresh_token).await;
+            (refused["error"] == "invalid_grant")
+                .then_some(())
+                .ok_or(format!("alice's refresh token still works: {refused}"))?;
+            stack
+                .desktop
+                .secret("com.okta.example", &item)
+                .is_none()
+                .then_some(())
+                .ok_or("alice's session is still in the keyring".to_string())?;
+            call_api_as(&stack, &app, DEMO).await
+        },
+    )
+    .await?;
+    let (requests, browsers) = (
+        stack.idp.request_count().await,
+        stack.desktop.browser_runs(),
+    );
+    stack.quit(app).await?;
+    let app = stack.launch().await?;
+    step(
+        "13. relaunched: demo is shown with no request to the provider",
+        Some(&app),
+        || async {
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            let after = stack.idp.request_count().await;
+            (after == requests).then_some(()).ok_or(format!(
+                "{} requests to the identity provider",
+                after - requests
+            ))?;
+            (stack.desktop.browser_runs() == browsers)
+                .then_some(())
+                .ok_or("the browser was opened".to_string())
+        },
+    )
+    .await?;
+    stack.quit(app).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "end-to-end: needs Xvfb, D-Bus, tauri-driver, WebKitWebDriver, Chromium; run `make e2e`"]
 async fn app_signs_in_through_the_system_browser() {
@@ -777,7 +906,8 @@ async fn app_signs_in_through_the_system_browser() {
         short_lived_tokens().await?;
         dpop().await?;
         step_up().await?;
-        native_sso().await
+        native_sso().await?;
+        accounts().await
     }
     .await
     {
