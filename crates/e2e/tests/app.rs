@@ -851,7 +851,11 @@ async fn accounts() -> Result<(), String> {
             let logouts = stack.handoffs("com.okta.example:/logout");
             click(&app, "#accounts .sign-out-account").await?;
             wait_for("alice to leave the list", TIMEOUT, || async {
-                Ok(app.find("#accounts .account").await?.is_none().then_some(()))
+                Ok(app
+                    .find("#accounts .account")
+                    .await?
+                    .is_none()
+                    .then_some(()))
             })
             .await?;
             wait_text(&app, "#profile-name", "Demo User").await?;

@@ -2,8 +2,9 @@
 //!
 //! An account is an issuer, a client id and a subject: [`AccountId`] names it. Each account's
 //! session lives in a slot of the app's store ([`SessionStore::for_slot`]): its own entries (tokens,
-//! DPoP key, sign-ins in progress) and its own lock file, so a refresh of one account never reads,
-//! writes or erases another's, across processes too. The first slot is the store an earlier,
+//! DPoP key) and its own lock file, so a refresh of one account never reads, writes or erases
+//! another's, across processes too; a sign-out erases a slot only while it holds the account signed
+//! out. The first slot is the store an earlier,
 //! single-account version used: the session stored there is an account as it is (the default one
 //! when no other is), with no sign-in needed. The entry [`crate::store::ACCOUNTS`] of the first slot
 //! lists the others and names the default; it holds no secret and changes under a lock of its own.
@@ -90,6 +91,13 @@ struct Registry {
     default: Option<AccountId>,
 }
 
+/// What the slots hold: the readable accounts, the slots that cannot be read, and the list.
+struct Scan {
+    accounts: Vec<Account>,
+    unreadable: Vec<String>,
+    registry: Registry,
+}
+
 /// The accounts of one app, in the slots of its store (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Accounts {
@@ -109,9 +117,14 @@ impl Accounts {
 
     /// Every account with a session stored (no network): the first slot's first, then the others
     /// in the order they were added. A slot whose session cannot be read is left out (and left as
-    /// it is: the command that uses that slot reports it and sets it aside). When the list itself
-    /// cannot be read (it is set aside), only the first slot's account is found.
+    /// it is: the command that uses that slot reports it and sets it aside; see
+    /// [`Accounts::default_store`]). When the list itself cannot be read (it is set aside), only the
+    /// first slot's account is found.
     pub async fn list(&self) -> Result<Vec<Account>> {
+        Ok(self.scan().await?.accounts)
+    }
+
+    async fn scan(&self) -> Result<Scan> {
         // An unreadable list is set aside by the read: the first slot's account is still found.
         let registry = match self.registry.load_entry::<Registry>(ACCOUNTS).await {
             Ok(registry) => registry.unwrap_or_default(),
@@ -123,6 +136,7 @@ impl Accounts {
         let mut slots = vec![String::new()];
         slots.extend(registry.accounts.iter().map(AccountId::slot));
         let mut accounts: Vec<Account> = Vec::new();
+        let mut unreadable = Vec::new();
         for slot in slots {
             let store = self.first.for_slot(&slot);
             let session = match store.peek().await {
@@ -130,12 +144,13 @@ impl Accounts {
                 Ok(None) => continue,
                 Err(error) => {
                     tracing::warn!(%error, slot, "an account's session cannot be read");
+                    unreadable.push(slot);
                     continue;
                 }
             };
             let id = session.account();
             if accounts.iter().any(|a| a.id == id) {
-                continue; // a copy left by a crash between two writes: the first one is used
+                continue; // listed twice (a slot reused while a list was being rebuilt): the first wins
             }
             accounts.push(Account {
                 id,
@@ -150,12 +165,17 @@ impl Accounts {
         }
         let default = registry
             .default
+            .clone()
             .filter(|id| accounts.iter().any(|a| &a.id == id))
             .or_else(|| accounts.first().map(|a| a.id.clone()));
         for account in &mut accounts {
             account.default = Some(&account.id) == default.as_ref();
         }
-        Ok(accounts)
+        Ok(Scan {
+            accounts,
+            unreadable,
+            registry,
+        })
     }
 
     /// The default account, if any account is stored.
@@ -164,9 +184,28 @@ impl Accounts {
     }
 
     /// The store of the default account; the first slot when there is none (where a first sign-in
-    /// goes).
+    /// goes). When the default's session (or, with no default named, the first slot's) cannot be
+    /// read, its slot: whoever uses it then reports the problem and sets the value aside, and no
+    /// other account is used in its place without a word.
     pub async fn default_store(&self) -> Result<SessionStore> {
-        Ok(match self.default_account().await? {
+        let scan = self.scan().await?;
+        let named = scan.registry.default.as_ref();
+        let default_unreadable = match named {
+            Some(id) => {
+                !scan.accounts.iter().any(|a| &a.id == id)
+                    && scan
+                        .unreadable
+                        .iter()
+                        .any(|slot| slot.is_empty() || *slot == id.slot())
+            }
+            None => scan.unreadable.iter().any(String::is_empty),
+        };
+        if default_unreadable || scan.accounts.is_empty() {
+            if let Some(slot) = scan.unreadable.first() {
+                return Ok(self.first.for_slot(slot));
+            }
+        }
+        Ok(match scan.accounts.into_iter().find(|a| a.default) {
             Some(account) => self.store_of(&account),
             None => self.first.clone(),
         })
@@ -223,7 +262,8 @@ impl Accounts {
 
     /// Where the session of a sign-in is kept, and the account it is made the default: the slot
     /// that holds its account already (it is updated), else the first slot when it is empty, else a
-    /// new slot of its own. Nothing is written to the slot here.
+    /// new slot of its own (listed). Nothing is written to the slot here: the caller writes it under
+    /// the slot's lock, after checking that no other account took it meanwhile.
     pub async fn place(&self, session: &Session) -> Result<SessionStore> {
         let id = session.account();
         let lock = self.registry.lock().await?;
@@ -233,13 +273,13 @@ impl Accounts {
         let mut empty = None;
         let mut found = None;
         for slot in slots {
-            match self.first.for_slot(&slot).load().await {
+            match self.first.for_slot(&slot).peek().await {
                 Ok(Some(stored)) if stored.account() == id => {
                     found = Some(slot);
                     break;
                 }
                 Ok(None) if empty.is_none() => empty = Some(slot),
-                // Another account, or one that cannot be read now: not this sign-in's place.
+                // Another account, or one that cannot be read (left as it is): not this sign-in's place.
                 _ => {}
             }
         }
@@ -291,6 +331,51 @@ impl Accounts {
             }
         }
     }
+}
+
+/// Moves the slots listed in `other`'s list of accounts (a file store written while no keystore
+/// answered) into `store` (the keystore), each under its slot's lock, as
+/// [`crate::store::StoreOptions::open`] moves the first slot: of two sessions the newer wins, what is
+/// written is read back before `other`'s copy is erased. The lists are merged (this store's default
+/// wins). Call with the first slot's `lock` held.
+pub(crate) fn adopt_slots(
+    store: &SessionStore,
+    other: std::sync::Arc<dyn crate::store::Vault>,
+    _lock: &crate::store::StoreLock,
+) -> Result<()> {
+    use crate::store::{adopt, write_verified, SlotVault};
+    let Some(theirs) = other.read(ACCOUNTS)? else {
+        return Ok(());
+    };
+    let Ok(theirs) = serde_json::from_slice::<Registry>(&theirs) else {
+        other.set_aside(ACCOUNTS)?;
+        return Err(Error::Storage(
+            "the list of accounts in the file could not be read; it was set aside".into(),
+        ));
+    };
+    let vault = store.vault().clone();
+    let mut ours = vault
+        .read(ACCOUNTS)?
+        .and_then(|bytes| serde_json::from_slice::<Registry>(&bytes).ok())
+        .unwrap_or_default();
+    for id in &theirs.accounts {
+        let slot = id.slot();
+        let lock = store.for_slot(&slot).lock_blocking()?;
+        adopt(
+            &SlotVault::new(vault.clone(), &slot),
+            &SlotVault::new(other.clone(), &slot),
+            &lock,
+        )?;
+        if !ours.accounts.contains(id) {
+            ours.accounts.push(id.clone());
+        }
+    }
+    ours.default = ours.default.or(theirs.default);
+    let bytes = serde_json::to_vec(&ours)
+        .map_err(|e| Error::Storage(format!("cannot encode the list of accounts: {e}")))?;
+    write_verified(vault.as_ref(), ACCOUNTS, &bytes)?;
+    other.remove(ACCOUNTS)?;
+    other.remove_leftovers(ACCOUNTS)
 }
 
 #[cfg(test)]

@@ -87,8 +87,8 @@ impl SignOutTask {
 /// A signed-in user's session, kept in a store and refreshed as needed.
 pub struct Auth {
     client: std::sync::Arc<OidcClient>,
-    /// The store of the account in memory; another one only when a sign-in as another account
-    /// switches to it (with the session lock held).
+    /// The store of the account in memory; changed (with the session lock held) when a sign-in as
+    /// another account is stored, by [`Auth::switch_to`] and by [`Auth::restore_default`].
     store: std::sync::RwLock<SessionStore>,
     session: Mutex<Option<Session>>,
     accounts: Option<crate::Accounts>,
@@ -161,7 +161,8 @@ impl Auth {
         &self.client
     }
 
-    /// The store of the account in memory (for the sign-ins in progress, and where tokens are kept).
+    /// The store of the account in memory (where its tokens are kept). With several accounts, keep
+    /// sign-ins in progress in [`crate::Accounts::first`]: a sign-in may come back as any account.
     pub fn store(&self) -> SessionStore {
         match self.store.read() {
             Ok(store) => store.clone(),
@@ -222,6 +223,18 @@ impl Auth {
         let Some(stored) = stored else {
             return Err(Error::NotSignedIn);
         };
+        if !self.belongs_here(&stored) {
+            return Err(Error::Config(format!(
+                "that account signed in at {} with client {}, not with this app's configuration",
+                stored.issuer.as_str(),
+                stored.client_id.as_str()
+            )));
+        }
+        if guard.as_ref().is_some_and(|c| c.account() != account.id) {
+            // What the account in memory could not save yet is saved first, or nothing switches.
+            let lock = self.store().lock().await?;
+            self.reconcile(&mut guard, &lock).await?;
+        }
         accounts.set_default(&account.id).await?;
         self.set_store(store);
         let summary = stored.summary();
@@ -337,22 +350,33 @@ impl Auth {
     /// in all the same).
     async fn keep_signed_in(&self, session: Session) -> Result<SessionSummary> {
         let mut current = self.session.lock().await;
-        if let Some(accounts) = &self.accounts {
-            // The account's own slot (updated when it is there already); it is the one in memory now.
-            let store = accounts.place(&session).await?;
-            self.set_store(store);
-        }
-        let lock = self.store().lock().await?;
-        self.save_durably(&session, &lock).await?;
-        if self.client.config().sso_group().is_some() {
-            if let Err(error) = self.store().set_signed_out(false, &lock).await {
-                tracing::warn!(%error, "could not forget an earlier sign-out");
+        let store = match &self.accounts {
+            None => {
+                let store = self.store();
+                let lock = store.lock().await?;
+                self.save_durably_in(&store, &session, &lock).await?;
+                store
             }
-        }
+            Some(accounts) => {
+                if current
+                    .as_ref()
+                    .is_some_and(|c| c.account() != session.account())
+                {
+                    // Another account takes the place in memory: what it could not save yet first.
+                    self.save_what_memory_holds(&mut current).await;
+                }
+                self.keep_as_account(accounts, &session).await?
+            }
+        };
+        // Only once it is stored is it the account in memory (with its store).
+        self.set_store(store);
         let summary = session.summary();
         let item = crate::sso::SsoItem::of(&session);
         *current = Some(session);
-        drop((current, lock));
+        drop(current);
+        if self.client.config().sso_group().is_some() {
+            self.record_sign_out(false).await;
+        }
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
         if let (Some(share), Some(item)) = (&self.sso, item) {
             match share.save(&item).await {
@@ -363,6 +387,69 @@ impl Auth {
             }
         }
         Ok(summary)
+    }
+
+    /// Saves `session` in its account's slot ([`crate::Accounts::place`]), checked under the slot's
+    /// lock: a slot another process filled with another account meanwhile is not written, and the
+    /// account is placed again. Returns the slot's store.
+    async fn keep_as_account(
+        &self,
+        accounts: &crate::Accounts,
+        session: &Session,
+    ) -> Result<SessionStore> {
+        for _ in 0..5 {
+            let store = accounts.place(session).await?;
+            let lock = store.lock().await?;
+            if let Ok(Some(stored)) = store.load_locked(&lock).await {
+                if stored.account() != session.account() {
+                    tracing::info!("another account took that place meanwhile; placing again");
+                    continue;
+                }
+            }
+            self.save_durably_in(&store, session, &lock).await?;
+            return Ok(store);
+        }
+        Err(Error::Storage(
+            "no place in the store kept still for the new sign-in (other processes keep signing \
+             in); try again"
+                .into(),
+        ))
+    }
+
+    /// Before another account takes the place in memory: saves the tokens of the one there that an
+    /// earlier save could not keep (the provider may have rotated its stored refresh token), under
+    /// its store's lock. A failure is logged.
+    async fn save_what_memory_holds(&self, current: &mut Option<Session>) {
+        let store = self.store();
+        let saved = match store.lock().await {
+            Ok(lock) => self.reconcile(current, &lock).await.map(drop),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = saved {
+            tracing::warn!(%error, "the account in memory could not be saved before switching");
+        }
+    }
+
+    /// Where the record of a sign-out on purpose (Native SSO) is kept: one for the app, in the first
+    /// slot when it keeps several accounts.
+    fn marker_store(&self) -> SessionStore {
+        match &self.accounts {
+            Some(accounts) => accounts.first().clone(),
+            None => self.store(),
+        }
+    }
+
+    /// Records (or forgets) that the user signed out on purpose; a failure is logged. Call with no
+    /// store lock held (the marker's store may be the one locked).
+    async fn record_sign_out(&self, on: bool) {
+        let store = self.marker_store();
+        let recorded = match store.lock().await {
+            Ok(lock) => store.set_signed_out(on, &lock).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(%error, on, "could not record whether the user signed out on purpose");
+        }
     }
 
     /// The SSO group whose apps share this app's sign-in, when Native SSO is on.
@@ -409,7 +496,11 @@ impl Auth {
     /// since: an app does not then sign itself in at start with the group's shared sign-in.
     pub async fn signed_out_on_purpose(&self) -> bool {
         self.client.config().sso_group().is_some()
-            && self.store().signed_out_on_purpose().await.unwrap_or(false)
+            && self
+                .marker_store()
+                .signed_out_on_purpose()
+                .await
+                .unwrap_or(false)
     }
 
     /// Ends the sign-ins this device shares with the vendor's other apps (Native SSO): revokes every
@@ -451,17 +542,22 @@ impl Auth {
     /// revoking its tokens, with [`Error::InvalidUserinfo`]; a network error keeps it. The profile is
     /// written into the session as stored now (another process may have refreshed it meanwhile).
     pub async fn load_profile(&self) -> Result<SessionSummary> {
-        let session = self
-            .session
-            .lock()
-            .await
-            .clone()
-            .ok_or(Error::NotSignedIn)?;
-        let profile = match self.client.userinfo(&session).await {
+        let (session, store) = {
+            let guard = self.session.lock().await;
+            (guard.clone().ok_or(Error::NotSignedIn)?, self.store())
+        };
+        let profile = self.client.userinfo(&session).await;
+        let mut guard = self.session.lock().await;
+        if self.store().slot_name() != store.slot_name() {
+            // Switched to another account meanwhile: the profile's account is worked on in its own
+            // slot, and the account in memory is left alone.
+            drop(guard);
+            return self.load_profile_apart(&store, &session, profile).await;
+        }
+        let profile = match profile {
             Ok(profile) => profile,
             Err(error @ Error::InvalidUserinfo(_)) => {
                 tracing::warn!(%error, "userinfo cannot be trusted; ending the session");
-                let mut guard = self.session.lock().await;
                 let lock = self.store().lock().await?;
                 let mut revoke = vec![session.clone()];
                 if let Some(current) = self.reconcile(&mut guard, &lock).await? {
@@ -477,7 +573,6 @@ impl Auth {
             }
             Err(error) => return Err(error),
         };
-        let mut guard = self.session.lock().await;
         let lock = self.store().lock().await?;
         let Some(mut current) = self
             .reconcile(&mut guard, &lock)
@@ -491,6 +586,41 @@ impl Auth {
         let summary = current.summary();
         *guard = Some(current);
         Ok(summary)
+    }
+
+    /// [`Auth::load_profile`]'s end for `session`, of the account kept in `store`, once another
+    /// account is in memory: the profile goes into that account's stored session; userinfo that
+    /// cannot be trusted ends it there (and revokes its tokens).
+    async fn load_profile_apart(
+        &self,
+        store: &SessionStore,
+        session: &Session,
+        profile: Result<Option<serde_json::Map<String, serde_json::Value>>>,
+    ) -> Result<SessionSummary> {
+        let lock = store.lock().await?;
+        let stored = store
+            .load_locked(&lock)
+            .await?
+            .filter(|stored| stored.same_user(session));
+        match profile {
+            Ok(profile) => {
+                let mut stored = stored.ok_or(Error::NotSignedIn)?;
+                stored.profile = profile;
+                store.save(&stored, &lock).await?;
+                Ok(stored.summary())
+            }
+            Err(error @ Error::InvalidUserinfo(_)) => {
+                let mut revoke = vec![session.clone()];
+                if let Some(stored) = stored {
+                    store.clear(&lock).await?;
+                    revoke.push(stored);
+                }
+                drop(lock);
+                self.revoke_all(revoke).await;
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Brings the session in memory up to date with the store, under the store's lock: the stored
@@ -532,12 +662,23 @@ impl Auth {
         }
     }
 
-    /// Saves `session`, retrying for as long as the save patience allows.
+    /// Saves `session` in the store in memory, retrying for as long as the save patience allows.
     async fn save_durably(&self, session: &Session, lock: &StoreLock) -> Result<()> {
+        self.save_durably_in(&self.store(), session, lock).await
+    }
+
+    /// Saves `session` in `store` (whose `lock` is held), retrying for as long as the save patience
+    /// allows.
+    async fn save_durably_in(
+        &self,
+        store: &SessionStore,
+        session: &Session,
+        lock: &StoreLock,
+    ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + self.save_patience;
         let mut wait = FIRST_SAVE_WAIT;
         loop {
-            match self.store().save(session, lock).await {
+            match store.save(session, lock).await {
                 Ok(()) => return Ok(()),
                 Err(error) if tokio::time::Instant::now() + wait <= deadline => {
                     tracing::warn!(%error, "the session could not be saved; trying again");
@@ -780,19 +921,26 @@ impl Auth {
     pub async fn sign_out_locally(&self) -> Result<SignOutTask> {
         let mut guard = self.session.lock().await;
         let memory = guard.take();
-        let (stored, erased) = match self.store().lock().await {
+        let store = self.store();
+        let (stored, erased, another) = match store.lock().await {
             Ok(lock) => {
                 // An unreadable stored session is set aside by the read, then erased with the rest.
-                let stored = self.store().load_locked(&lock).await.ok().flatten();
-                if self.client.config().sso_group().is_some() {
-                    if let Err(error) = self.store().set_signed_out(true, &lock).await {
-                        tracing::warn!(%error, "could not record the sign-out");
-                    }
+                let stored = store.load_locked(&lock).await.ok().flatten();
+                // With several accounts, the slot may hold another account by now (this one was
+                // signed out elsewhere and the slot reused): that one is not this sign-out's.
+                let another = self.accounts.is_some()
+                    && matches!((&memory, &stored), (Some(m), Some(s)) if m.account() != s.account());
+                if another {
+                    (None, Ok(()), true)
+                } else {
+                    (stored, store.clear(&lock).await, false)
                 }
-                (stored, self.store().clear(&lock).await)
             }
-            Err(error) => (None, Err(error)),
+            Err(error) => (None, Err(error), false),
         };
+        if self.client.config().sso_group().is_some() {
+            self.record_sign_out(true).await;
+        }
         let stored = stored.filter(|s| self.belongs_here(s));
         let (session, others) = match (memory, stored) {
             (Some(memory), Some(stored)) if stored.same_grant(&memory) => {
@@ -812,9 +960,9 @@ impl Auth {
             }
         };
         let erase_error = erased.err();
-        if let (Some(accounts), None) = (&self.accounts, &erase_error) {
+        if let (Some(accounts), None, false) = (&self.accounts, &erase_error, another) {
             // The account leaves the list (the default moves on); the others stay as they are.
-            if let Err(error) = accounts.forget(&self.store(), &session.account()).await {
+            if let Err(error) = accounts.forget(&store, &session.account()).await {
                 tracing::warn!(%error, "the account signed out is still listed");
             }
         }

@@ -233,3 +233,43 @@ fn a_session_stored_before_accounts_existed_is_the_default_account() {
         .collect();
     assert!(emails.contains(&DEMO.to_string()), "{emails:?}");
 }
+
+#[test]
+fn two_accounts_signing_in_at_once_each_get_their_own_place() {
+    let env = strict_provider();
+    for round in 0..3 {
+        // Nothing stored: both sign-ins would take the first slot.
+        let alice_browser = format!("{} --user alice --password alice", browser());
+        let demo = env
+            .login_command(&browser(), &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let alice = env
+            .login_command(&alice_browser, &["--add"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let demo = finish(demo.wait_with_output().unwrap()).json();
+        let alice = finish(alice.wait_with_output().unwrap()).json();
+        let mut emails: Vec<String> = accounts(&env)
+            .iter()
+            .map(|a| a["email"].as_str().unwrap().to_string())
+            .collect();
+        emails.sort();
+        assert_eq!(emails, [ALICE, DEMO], "round {round}");
+        for summary in [&demo, &alice] {
+            let refresh = env.run(&["refresh", "--account", summary["email"].as_str().unwrap()]);
+            assert_eq!(
+                refresh.json()["subject"],
+                summary["subject"],
+                "round {round}"
+            );
+        }
+        let logout = env.run(&["logout", "--all-accounts", "--browser", "true"]);
+        assert_eq!(logout.code, 0, "{}", logout.stderr);
+        assert!(accounts(&env).is_empty());
+    }
+}

@@ -157,6 +157,56 @@ fn a_plaintext_session_file_moves_into_the_keystore() {
     assert_eq!(token.code, 0, "{}", token.stderr);
 }
 
+#[test]
+fn every_account_left_in_the_file_moves_into_the_keystore() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::with_secret_service(bus_dir.path());
+    // Two accounts kept in the file (as `auto` does while no keystore answers).
+    env.login(&[]).json();
+    let alice_browser = format!("{} --user alice --password alice", browser());
+    let alice = finish(
+        env.login_command(&alice_browser, &["--add"])
+            .output()
+            .unwrap(),
+    )
+    .json();
+    let slot = env.dir.path().join(format!(
+        "session.account-{}.session.json",
+        alice["account"].as_str().unwrap()
+    ));
+    let alice_refresh = serde_json::from_slice::<Value>(&std::fs::read(&slot).unwrap()).unwrap()
+        ["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let listed = env
+        .run_on(&bus, &["accounts", "--token-storage", "auto"])
+        .json();
+    let emails: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["demo@example.com", "alice@example.com"]);
+    assert!(!slot.exists(), "alice's plaintext copy is erased");
+    assert!(!env.dir.path().join("session.accounts.json").exists());
+    assert!(files_containing(env.dir.path(), &alice_refresh).is_empty());
+    let status = env.run_on(
+        &bus,
+        &[
+            "status",
+            "--token-storage",
+            "keystore",
+            "--account",
+            "alice@example.com",
+        ],
+    );
+    assert_eq!(status.json()["subject"], alice["subject"]);
+}
+
 #[cfg(unix)]
 #[test]
 fn the_session_file_is_never_readable_by_others_even_with_umask_0() {

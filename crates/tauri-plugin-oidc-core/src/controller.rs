@@ -590,9 +590,9 @@ impl<P: Platform> Controller<P> {
     }
 
     /// Signs out of every account: each erased on this device at once, the one shown last. The
-    /// tasks revoke their tokens; the first one (the account shown) also ends the provider's session
-    /// in the browser ([`Controller::finish_sign_out`]), the others only revoke
-    /// ([`Controller::finish_revocation`]).
+    /// tasks revoke their tokens; run the first one (the account shown, or the first other account
+    /// when none is shown) with [`Controller::finish_sign_out`], which also ends the provider's
+    /// session in the browser, and the others with [`Controller::finish_revocation`].
     pub async fn sign_out_of_every_account(&self) -> (AuthView, Vec<SignOutTask>) {
         let mut others = Vec::new();
         for account in self.accounts().await.unwrap_or_default() {

@@ -1139,3 +1139,49 @@ async fn two_accounts_are_added_switched_called_signed_out_apart_and_restored() 
     assert_eq!(tasks.len(), 1);
     assert!(relaunched.accounts().await.unwrap().is_empty());
 }
+
+/// Two app processes on one store: the second signs demo out and alice in, into the slot demo had.
+/// The first, with demo still in memory, then signs out: alice's session is not its to erase.
+#[tokio::test]
+async fn a_sign_out_never_erases_another_account_that_took_the_slot_meanwhile() {
+    let idp = Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("session.json");
+    let api = demo_api(idp.issuer()).await;
+    let first = TestPlatform::default();
+    let app = accounts_app(&idp, &store, first.clone(), api.clone());
+    app.start().await;
+    sign_in(&app, &first).await;
+
+    let second = TestPlatform::default();
+    let other = accounts_app(&idp, &store, second.clone(), api.clone());
+    assert_eq!(name(&other.start().await).as_deref(), Some("Demo User"));
+    other.sign_out().await;
+    other.sign_in(None).await.unwrap();
+    let alice = LoginAction::SignIn {
+        username: "alice".into(),
+        password: "alice".into(),
+    };
+    assert_eq!(
+        browser_returns(&other, &second, &alice).await,
+        LinkOutcome::SignedIn
+    );
+    let alice_sub = caller(&other, None).await;
+
+    let (view, task) = app.sign_out().await;
+    assert_eq!(view, AuthView::SignedOut { notice: None });
+    app.finish_revocation(task.expect("demo's tokens to revoke"))
+        .await;
+    let accounts = other.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1, "alice is still here: {accounts:?}");
+    assert_eq!(accounts[0].email.as_deref(), Some("alice@example.com"));
+    let session = SessionStore::file(&store).load().await.unwrap().unwrap();
+    assert_eq!(session.subject().as_str(), alice_sub);
+    let fresh = accounts_app(&idp, &store, TestPlatform::default(), api);
+    fresh.start().await;
+    assert_eq!(
+        caller(&fresh, None).await,
+        alice_sub,
+        "alice's tokens stay valid"
+    );
+}

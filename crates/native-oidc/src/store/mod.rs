@@ -174,12 +174,20 @@ impl Vault for MemoryVault {
 
 /// The entries of one account's slot in a shared vault: entry `name` is `<slot>.<name>` there.
 #[derive(Debug)]
-struct SlotVault {
+pub(crate) struct SlotVault {
     inner: Arc<dyn Vault>,
     prefix: String,
 }
 
 impl SlotVault {
+    /// The entries of slot `slot` of `inner`.
+    pub(crate) fn new(inner: Arc<dyn Vault>, slot: &str) -> Self {
+        Self {
+            inner,
+            prefix: format!("{slot}."),
+        }
+    }
+
     fn name(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
@@ -278,6 +286,12 @@ impl StoreOptions {
                     tracing::warn!(%error, "the session file could not be moved into the keystore")
                 }
             }
+            // The other accounts' slots and their list, left in the file the same way.
+            if !shared {
+                if let Err(error) = crate::accounts::adopt_slots(&store, file.clone(), &lock) {
+                    tracing::warn!(%error, "the other accounts could not be moved into the keystore");
+                }
+            }
             // What else may have been left in the file while no keystore answered: the Native SSO
             // item of a shared store, an app's record of a sign-out.
             let entry = if shared { crate::sso::ITEM } else { SIGNED_OUT };
@@ -313,7 +327,7 @@ impl StoreOptions {
 /// sign-ins in progress of both are kept. What is written is read back before `other`'s copy is
 /// erased. An entry of `other` that cannot be parsed is set aside there, never erased. True when
 /// something moved.
-fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool> {
+pub(crate) fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool> {
     let mut moved = false;
     if let Some(theirs) = other.read(SESSION)? {
         let Ok(their_session) = serde_json::from_slice::<Session>(&theirs) else {
@@ -365,7 +379,7 @@ fn move_entry(vault: &dyn Vault, other: &dyn Vault, name: &str) -> Result<()> {
 }
 
 /// Writes `value` and reads it back: an error unless the vault returns exactly what was written.
-fn write_verified(vault: &dyn Vault, name: &str, value: &[u8]) -> Result<()> {
+pub(crate) fn write_verified(vault: &dyn Vault, name: &str, value: &[u8]) -> Result<()> {
     vault.write(name, value)?;
     if vault.read(name)?.as_deref() != Some(value) {
         return Err(Error::Storage(format!(
@@ -427,10 +441,7 @@ impl SessionStore {
         let vault: Arc<dyn Vault> = if slot.is_empty() {
             self.vault.clone()
         } else {
-            Arc::new(SlotVault {
-                inner: self.vault.clone(),
-                prefix: format!("{slot}."),
-            })
+            Arc::new(SlotVault::new(self.vault.clone(), slot))
         };
         SessionStore {
             vault,
@@ -564,15 +575,28 @@ impl SessionStore {
         self.read_json(SESSION).await
     }
 
-    /// The stored session, if it can be read, without the lock and leaving an unreadable one where it
-    /// is (`None`): for a listing, which must not take away from the command that reads it next
-    /// the error it reports.
+    /// The stored session, leaving an unreadable one where it is (a `storage` error): for a listing,
+    /// which must not take away from the command that uses the entry the error it reports. A value
+    /// that does not parse may be a concurrent writer's half-replaced one, so it is read again under
+    /// the lock.
     pub async fn peek(&self) -> Result<Option<Session>> {
-        Ok(self
+        if let Ok(value) = self
             .blocking(|vault| parse::<Session>(vault, SESSION))
             .await?
-            .ok()
-            .flatten())
+        {
+            return Ok(value);
+        }
+        let _lock = self.lock().await?;
+        match self
+            .blocking(|vault| parse::<Session>(vault, SESSION))
+            .await?
+        {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Error::Storage(format!(
+                "the stored session could not be read ({})",
+                classify(&error)
+            ))),
+        }
     }
 
     /// The stored session, read afresh under the lock.
@@ -654,7 +678,7 @@ impl SessionStore {
             .map_err(|e| Error::Storage(format!("the lock task failed: {e}")))?
     }
 
-    fn lock_blocking(&self) -> Result<StoreLock> {
+    pub(crate) fn lock_blocking(&self) -> Result<StoreLock> {
         let Some(path) = &self.lock_file else {
             return Ok(StoreLock { _file: None });
         };
