@@ -170,8 +170,9 @@ function accountSwitcher(state) {
     others.length
       ? el('ul', { class: 'account-list' }, others.map((account) =>
         el('li', { class: 'account', 'data-account': account.id },
-          el('span', { class: 'account-name' }, account.name ?? account.email ?? account.subject),
-          el('span', { class: 'muted small' }, account.email ?? ''),
+          el('div', { class: 'account-who' },
+            el('span', { class: 'account-name' }, account.name ?? account.email ?? account.subject),
+            el('span', { class: 'muted small' }, account.email ?? '')),
           el('button', { class: 'secondary switch-account', onclick: () => { apiResult = null; act(() => auth.switchAccount(account.id)); } }, 'Switch'),
           el('button', { class: 'secondary sign-out-account', onclick: () => act(() => auth.signOut({ account: account.id })) }, 'Sign out'))))
       : null,

@@ -257,7 +257,7 @@ impl Accounts {
         let lock = self.registry.lock().await?;
         let mut registry = self.read_locked(&lock).await?;
         registry.default = Some(id.clone());
-        self.registry.save_entry(ACCOUNTS, &registry, &lock).await
+        self.save_registry(&registry, &lock).await
     }
 
     /// Where the session of a sign-in is kept, and the account it is made the default: the slot
@@ -294,7 +294,7 @@ impl Accounts {
             }
         };
         registry.default = Some(id);
-        self.registry.save_entry(ACCOUNTS, &registry, &lock).await?;
+        self.save_registry(&registry, &lock).await?;
         Ok(self.first.for_slot(&slot))
     }
 
@@ -309,7 +309,20 @@ impl Accounts {
         if registry.default.as_ref() == Some(id) {
             registry.default = None;
         }
-        self.registry.save_entry(ACCOUNTS, &registry, &lock).await
+        self.save_registry(&registry, &lock).await
+    }
+
+    /// Writes the list; an empty one (no other account, no default: everyone signed out) is
+    /// removed, so a sign-out leaves nothing behind.
+    async fn save_registry(
+        &self,
+        registry: &Registry,
+        lock: &crate::store::StoreLock,
+    ) -> Result<()> {
+        if registry.accounts.is_empty() && registry.default.is_none() {
+            return self.registry.remove_entry(ACCOUNTS, lock).await;
+        }
+        self.registry.save_entry(ACCOUNTS, registry, lock).await
     }
 
     async fn read_locked(&self, lock: &crate::store::StoreLock) -> Result<Registry> {

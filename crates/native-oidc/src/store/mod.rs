@@ -563,6 +563,11 @@ impl SessionStore {
         self.write_json(name, value).await
     }
 
+    /// Removes entry `name`, under the lock.
+    pub(crate) async fn remove_entry(&self, name: &'static str, _lock: &StoreLock) -> Result<()> {
+        self.blocking(move |vault| vault.remove(name)).await
+    }
+
     async fn write_json(&self, name: &'static str, value: &impl serde::Serialize) -> Result<()> {
         let bytes = serde_json::to_vec(value)
             .map_err(|e| Error::Storage(format!("cannot encode the {name}: {e}")))?;
