@@ -958,8 +958,14 @@ impl State {
                     .map(|(name, _)| name)
                     // A keystore probe's canary holds random bytes; a sign-in in progress (`pending`,
                     // the app's, which may outlive a sign-out by another process) holds no token here
-                    // (no DPoP key: the harness signs in without DPoP).
-                    .filter(|name| !name.starts_with("probe") && !name.starts_with("pending"))
+                    // (no DPoP key: the harness signs in without DPoP); the list of accounts holds
+                    // ids only (a process killed between the sign-out's erase and its update of the
+                    // list leaves it naming the default).
+                    .filter(|name| {
+                        !name.starts_with("probe")
+                            && !name.starts_with("pending")
+                            && name != native_oidc::store::ACCOUNTS
+                    })
                     .collect();
                 if !left.is_empty() {
                     self.violation(format!(
@@ -1009,8 +1015,9 @@ impl State {
             .map_err(|e| native_oidc::Error::Config(e.to_string()))?;
         let client = OidcClient::with_http_client(config, HttpClient::from_reqwest(http));
         let platform = AppPlatform::default();
+        // As the real app does: several accounts, in slots of this store (one account here).
         let app = Controller::new(
-            Auth::new(client, store),
+            Auth::new(client, store.clone()).with_accounts(native_oidc::Accounts::new(store)),
             platform.clone(),
             Some(self.world.api_base.clone()),
         );
