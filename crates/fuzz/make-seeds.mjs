@@ -139,6 +139,11 @@ const seeds = {
       { ...pendingOne, state: "Zm9vYmFy-2", dpop_key: { d: DPOP_KEY.d } }] }),
     "empty.json": JSON.stringify({ items: [] }),
   },
+  accounts: {
+    "two.json": JSON.stringify({ accounts: ["0123456789abcdef", "fedcba9876543210"], default: "fedcba9876543210" }),
+    "first-only.json": JSON.stringify({ accounts: [], default: "0123456789abcdef" }),
+    "empty.json": JSON.stringify({}),
+  },
   keystore_head: {
     "inline.bin": `I${JSON.stringify(session)}`,
     "chunked.txt": `C1 3 ${createHash("sha256").update(JSON.stringify(session)).digest("hex")}`,

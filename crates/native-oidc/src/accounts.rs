@@ -27,10 +27,29 @@ use crate::{
 };
 
 /// An account: issuer, client id and subject, as 16 hex digits of their SHA-256 (stable, the same
-/// in every process, and no personal data on its own).
+/// in every process, and no personal data on its own). Read back from a store, anything else is
+/// refused: an id names a slot, so it never carries a path or a separator into an entry's name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct AccountId(String);
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Self, String> {
+        if text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(text))
+        } else {
+            Err("an account id is 16 lowercase hex digits".into())
+        }
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.0
+    }
+}
 
 impl AccountId {
     /// The id of `subject` signed in at `issuer` with `client_id`.
@@ -84,7 +103,7 @@ pub struct Account {
 
 /// The list of accounts besides the first slot's, and the default.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Registry {
+pub(crate) struct Registry {
     #[serde(default)]
     accounts: Vec<AccountId>,
     #[serde(default)]
@@ -391,6 +410,20 @@ pub(crate) fn adopt_slots(
     other.remove_leftovers(ACCOUNTS)
 }
 
+/// The stored list of accounts parsed, then serialised again (`None` when it is not one): for the
+/// fuzz target `accounts`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn registry_round_trip(bytes: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
+    let registry = serde_json::from_slice::<Registry>(bytes).ok()?;
+    let ids = registry
+        .accounts
+        .iter()
+        .chain(&registry.default)
+        .map(AccountId::slot)
+        .collect();
+    Some((serde_json::to_vec(&registry).ok()?, ids))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +447,21 @@ mod tests {
             id,
             AccountId::of(&issuer, &client, &SubjectIdentifier::new("alice".into()))
         );
+    }
+
+    #[test]
+    fn a_stored_id_that_is_not_one_is_refused() {
+        let good: AccountId = serde_json::from_str("\"0123456789abcdef\"").unwrap();
+        assert_eq!(good.slot(), "account-0123456789abcdef");
+        for bad in [
+            "\"../../etc/x\"",
+            "\"0123456789ABCDEF\"",
+            "\"\"",
+            "\"0123456789abcdef0\"",
+        ] {
+            assert!(serde_json::from_str::<AccountId>(bad).is_err(), "{bad}");
+        }
+        let list = serde_json::from_str::<Registry>(r#"{"accounts":["a/b"],"default":null}"#);
+        assert!(list.is_err(), "a list naming a path is not a list");
     }
 }

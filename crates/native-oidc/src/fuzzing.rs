@@ -30,6 +30,12 @@ pub fn callback(input: &str) -> Result<HashMap<String, String>> {
     crate::callback::Callback::parse_for(input, expected, "redirect URI")?.params()
 }
 
+/// The stored list of accounts, read as [`crate::Accounts`] reads it: `None` when it is not one;
+/// else it serialised again and the slot of each account it names.
+pub fn accounts(bytes: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
+    crate::accounts::registry_round_trip(bytes)
+}
+
 /// The parts of a token endpoint's success answer the client reads.
 #[derive(Debug)]
 pub struct TokenAnswer {
