@@ -25,6 +25,13 @@ use crate::{
 pub trait Platform: Send + Sync + 'static {
     /// Opens `url` in the system browser.
     fn open_browser(&self, url: &Url) -> Result<(), String>;
+    /// Opens a sign-in page; `ephemeral`: one that shares no browser session (cookies) with earlier
+    /// sign-ins, where the platform has such a thing (an iOS authentication session), so adding an
+    /// account does not hand back the one signed in. The system browser by default.
+    fn open_sign_in(&self, url: &Url, ephemeral: bool) -> Result<(), String> {
+        let _ = ephemeral;
+        self.open_browser(url)
+    }
     /// The sign-in state changed: tell the UI.
     fn state_changed(&self, view: &AuthView);
 }
@@ -245,6 +252,23 @@ impl<P: Platform> Controller<P> {
     /// attempt), then opens the system browser. When it cannot start, the session (if any) stays
     /// shown, with why.
     pub async fn sign_in_with(&self, options: SignInOptions) -> Result<AuthView, AppError> {
+        self.start_sign_in(options, false).await
+    }
+
+    /// Adds another account: a sign-in with `options` that asks for credentials again
+    /// (`prompt=login` unless they say otherwise), in an ephemeral browser session where the platform
+    /// has one, so the browser does not hand back the account it is signed in as. The account that
+    /// comes back is kept beside the others (updated when it is one of them) and shown.
+    pub async fn add_account(&self, mut options: SignInOptions) -> Result<AuthView, AppError> {
+        options.prompt.get_or_insert_with(|| "login".into());
+        self.start_sign_in(options, true).await
+    }
+
+    async fn start_sign_in(
+        &self,
+        options: SignInOptions,
+        ephemeral: bool,
+    ) -> Result<AuthView, AppError> {
         let request = match self.auth.begin_sign_in(options).await {
             Ok(request) => request,
             Err(error) => {
@@ -258,7 +282,7 @@ impl<P: Platform> Controller<P> {
             self.save_pending(&pending).await;
         }
         let view = self.set_view(AuthView::WaitingForBrowser);
-        if let Err(reason) = self.platform.open_browser(&request.url) {
+        if let Err(reason) = self.platform.open_sign_in(&request.url, ephemeral) {
             tracing::warn!(%reason, "could not open the browser");
             self.clear_pending().await;
             let error = AppError::new(

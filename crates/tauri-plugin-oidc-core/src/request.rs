@@ -29,7 +29,8 @@ pub struct SignInRequest {
     pub params: std::collections::BTreeMap<String, String>,
     /// Add another account, keeping those signed in: the provider is asked for credentials again
     /// (`prompt=login` unless `prompt` says otherwise), so the browser does not hand back the
-    /// account it is signed in as.
+    /// account it is signed in as (`Controller::add_account`, which also asks for an ephemeral
+    /// browser session where there is one).
     #[serde(default)]
     pub add_account: bool,
 }

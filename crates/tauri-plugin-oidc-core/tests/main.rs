@@ -15,6 +15,8 @@ use url::Url;
 struct Recorder {
     views: Mutex<Vec<AuthView>>,
     opened: Mutex<Vec<Url>>,
+    /// For each sign-in page opened: whether it asked for an ephemeral browser session.
+    ephemeral: Mutex<Vec<bool>>,
 }
 
 #[derive(Clone, Default)]
@@ -27,6 +29,10 @@ impl Platform for TestPlatform {
     }
     fn state_changed(&self, view: &AuthView) {
         self.0.views.lock().unwrap().push(view.clone());
+    }
+    fn open_sign_in(&self, url: &Url, ephemeral: bool) -> Result<(), String> {
+        self.0.ephemeral.lock().unwrap().push(ephemeral);
+        self.open_browser(url)
     }
 }
 
@@ -1047,7 +1053,12 @@ async fn two_accounts_are_added_switched_called_signed_out_apart_and_restored() 
         login_hint: Some("alice".into()),
         ..Default::default()
     };
-    app.sign_in_with(add.into()).await.unwrap();
+    app.add_account(add.into()).await.unwrap();
+    assert_eq!(
+        *platform.0.ephemeral.lock().unwrap(),
+        [false, true],
+        "adding an account asks for an ephemeral browser session where there is one"
+    );
     let alice_action = LoginAction::SignIn {
         username: "alice".into(),
         password: "alice".into(),

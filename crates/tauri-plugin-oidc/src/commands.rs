@@ -37,6 +37,9 @@ pub(crate) async fn sign_in<R: Runtime>(
     let controller = state::controller(&app)?;
     Ok(match (step_up, options) {
         (Some(step_up), _) => controller.step_up(&step_up).await?,
+        (None, Some(options)) if options.add_account => {
+            controller.add_account(options.into()).await?
+        }
         (None, Some(options)) => controller.sign_in_with(options.into()).await?,
         (None, None) => controller.sign_in(login_hint).await?,
     })

@@ -38,8 +38,9 @@ impl<R: Runtime> SignInPage<R> {
         })
     }
 
-    /// Opens `url` in the system browser.
-    pub(crate) fn open(&self, url: &Url) -> Result<(), String> {
+    /// Opens `url` in the system browser (which has no ephemeral session to ask for: an added
+    /// account's sign-in relies on `prompt=login`).
+    pub(crate) fn open(&self, url: &Url, _ephemeral: bool) -> Result<(), String> {
         if let Some(launch) = &self.launcher {
             return launch(url);
         }

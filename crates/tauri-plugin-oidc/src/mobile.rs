@@ -51,12 +51,14 @@ impl<R: Runtime> SignInPage<R> {
     }
 
     /// Opens `url` in an authentication session; its callback (or its cancellation) is queued as a link.
-    pub(crate) fn open(&self, url: &Url) -> Result<(), String> {
+    /// `ephemeral` (adding an account): a session that shares no cookies with the browser, whatever
+    /// the builder's setting.
+    pub(crate) fn open(&self, url: &Url, ephemeral: bool) -> Result<(), String> {
         let (handle, links, opened) = (self.handle.clone(), self.links.clone(), url.clone());
         let request = AuthSessionRequest {
             url: url.to_string(),
             callback_scheme: self.callback_scheme.clone(),
-            prefers_ephemeral_session: self.prefers_ephemeral_session,
+            prefers_ephemeral_session: self.prefers_ephemeral_session || ephemeral,
         };
         tauri::async_runtime::spawn(async move {
             let ended = handle

@@ -133,7 +133,11 @@ pub struct TauriPlatform<R: Runtime> {
 
 impl<R: Runtime> Platform for TauriPlatform<R> {
     fn open_browser(&self, url: &Url) -> std::result::Result<(), String> {
-        self.page.open(url)
+        self.page.open(url, false)
+    }
+
+    fn open_sign_in(&self, url: &Url, ephemeral: bool) -> std::result::Result<(), String> {
+        self.page.open(url, ephemeral)
     }
 
     fn state_changed(&self, view: &AuthView) {
