@@ -197,6 +197,33 @@ impl Accounts {
         })
     }
 
+    /// Erases every slot whose session cannot be read (each under its lock, with its set-aside
+    /// copies and temporary files): what "sign out of every account" does for the accounts it cannot
+    /// list, whose tokens it cannot revoke. Returns how many were erased; the first error, once all
+    /// were tried.
+    pub async fn erase_unreadable(&self) -> Result<usize> {
+        let scan = self.scan().await?;
+        let mut first_error = None;
+        let mut erased = 0;
+        for slot in &scan.unreadable {
+            let store = self.first.for_slot(slot);
+            let cleared = match store.lock().await {
+                Ok(lock) => store.clear(&lock).await,
+                Err(error) => Err(error),
+            };
+            match cleared {
+                Ok(()) => erased += 1,
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(erased),
+        }
+    }
+
     /// The default account, if any account is stored.
     pub async fn default_account(&self) -> Result<Option<Account>> {
         Ok(self.list().await?.into_iter().find(|a| a.default))

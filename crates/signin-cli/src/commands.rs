@@ -426,6 +426,18 @@ async fn logout_everyone(
         .await;
     }
     let mut first_error = None;
+    // Sessions that cannot be read: their tokens cannot be revoked, but nothing of them stays here.
+    match accounts.erase_unreadable().await {
+        Ok(0) => {}
+        Ok(erased) => eprintln!(
+            "Erased {erased} unreadable session(s); their tokens could not be revoked (they end \
+             when they expire)."
+        ),
+        Err(error) => {
+            eprintln!("warning: {}: {error}", error.kind());
+            first_error = Some(error);
+        }
+    }
     for account in list {
         let who = account
             .email

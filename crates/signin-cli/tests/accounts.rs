@@ -273,3 +273,38 @@ fn two_accounts_signing_in_at_once_each_get_their_own_place() {
         assert!(accounts(&env).is_empty());
     }
 }
+
+#[test]
+fn sign_out_of_every_account_erases_a_session_it_cannot_read() {
+    let env = strict_provider();
+    let demo = env.login(&[]).json();
+    let alice = add_alice(&env, &env.dir.path().join("urls")).json();
+    let slot = env.dir.path().join(format!(
+        "session.account-{}.session.json",
+        alice["account"].as_str().unwrap()
+    ));
+    let bytes = std::fs::read(&slot).unwrap();
+    std::fs::write(&slot, &bytes[..bytes.len() / 2]).unwrap();
+    // Listed no more (it cannot be read), and left for whoever uses it to report.
+    let listed = accounts(&env);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(slot.exists());
+
+    let demo_refresh = stored_refresh_token(&env, &demo);
+    let logout = env.run(&["logout", "--all-accounts", "--browser", "true"]);
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert!(logout.stderr.contains("Erased 1 unreadable session"), "{}", logout.stderr);
+    assert!(!slot.exists(), "the unreadable session is erased");
+    let left: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("session") && !name.contains(".lock"))
+        .collect();
+    assert!(left.is_empty(), "nothing of either session is left: {left:?}");
+    assert_eq!(
+        refresh_grant(&env.idp, &demo_refresh)["error"],
+        "invalid_grant",
+        "demo's tokens are revoked"
+    );
+}

@@ -632,6 +632,12 @@ impl<P: Platform> Controller<P> {
                 Err(error) => tracing::warn!(%error, "an account could not be signed out"),
             }
         }
+        if let Some(accounts) = self.auth.accounts() {
+            // Sessions that cannot be read: not revocable, but erased all the same.
+            if let Err(error) = accounts.erase_unreadable().await {
+                tracing::warn!(%error, "an unreadable session could not be erased");
+            }
+        }
         let (view, task) = self.sign_out().await;
         (view, task.into_iter().chain(others).collect())
     }
