@@ -72,6 +72,11 @@ impl AccountId {
     fn slot(&self) -> String {
         format!("account-{}", self.0)
     }
+
+    /// The account whose slot is `slot` (`None` for the first slot, whose account is in it).
+    fn of_slot(slot: &str) -> Option<Self> {
+        Self::try_from(slot.strip_prefix("account-")?.to_string()).ok()
+    }
 }
 
 impl fmt::Display for AccountId {
@@ -210,6 +215,10 @@ impl Accounts {
             let cleared = match store.lock().await {
                 Ok(lock) => store.clear(&lock).await,
                 Err(error) => Err(error),
+            };
+            let cleared = match (cleared, AccountId::of_slot(slot)) {
+                (Ok(()), Some(id)) => self.forget(&store, &id).await,
+                (cleared, _) => cleared,
             };
             match cleared {
                 Ok(()) => erased += 1,
