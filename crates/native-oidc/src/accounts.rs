@@ -7,7 +7,9 @@
 //! out. The first slot is the store an earlier,
 //! single-account version used: the session stored there is an account as it is (the default one
 //! when no other is), with no sign-in needed. The entry [`crate::store::ACCOUNTS`] of the first slot
-//! lists the others and names the default; it holds no secret and changes under a lock of its own.
+//! lists the others and names the default; it holds no secret and changes under a lock of its own,
+//! on a fresh read. Locks are taken in one order, by every process: the list's, then a slot's (the
+//! first slot's before another's when both are held), never the other way round.
 //!
 //! A sign-in is kept where its account already is ([`Accounts::place`]): signing in again as an
 //! account updates it, never adds a second copy. An [`crate::Auth`] built
@@ -255,7 +257,12 @@ impl Accounts {
             }
             None => scan.unreadable.iter().any(String::is_empty),
         };
-        if default_unreadable || scan.accounts.is_empty() {
+        if default_unreadable {
+            // The default's own slot when it is unreadable, else the first slot (which holds it).
+            let own = named.map(AccountId::slot).filter(|s| scan.unreadable.contains(s));
+            return Ok(self.first.for_slot(own.as_deref().unwrap_or("")));
+        }
+        if scan.accounts.is_empty() {
             if let Some(slot) = scan.unreadable.first() {
                 return Ok(self.first.for_slot(slot));
             }
@@ -328,13 +335,16 @@ impl Accounts {
         let mut empty = None;
         let mut found = None;
         for slot in slots {
-            match self.first.for_slot(&slot).peek().await {
+            // A store that cannot be read now (the keystore away) is an error: whose slot it is
+            // cannot be told, and a guess could leave the account in two places.
+            match self.first.for_slot(&slot).peek_parsed().await? {
                 Ok(Some(stored)) if stored.account() == id => {
                     found = Some(slot);
                     break;
                 }
                 Ok(None) if empty.is_none() => empty = Some(slot),
-                // Another account, or one that cannot be read (left as it is): not this sign-in's place.
+                // Another account, or a value that is not a session (left as it is): not this
+                // sign-in's place (its own slot is overwritten once the value is set aside).
                 _ => {}
             }
         }
@@ -354,9 +364,15 @@ impl Accounts {
     }
 
     /// Forgets the account of the slot `store` (after its sign-out): it leaves the list, and the
-    /// default moves to the first account left when it was the default.
+    /// default moves to the first account left when it was the default. A slot that holds the
+    /// account again (signed in meanwhile by another process) stays as it is.
     pub async fn forget(&self, store: &SessionStore, id: &AccountId) -> Result<()> {
         let lock = self.registry.lock().await?;
+        if let Ok(Ok(Some(stored))) = store.peek_parsed().await {
+            if &stored.account() == id {
+                return Ok(());
+            }
+        }
         let mut registry = self.read_locked(&lock).await?;
         if !store.slot_name().is_empty() {
             registry.accounts.retain(|a| a.slot() != store.slot_name());
@@ -401,15 +417,60 @@ impl Accounts {
     }
 }
 
+/// When the first slot of `other` (a file store written while no keystore answered) holds another
+/// account than the first slot of `store` (the keystore), moves it into its own slot of `store`
+/// (the newer of two copies wins, read back before `other`'s is erased) and lists it there, so that
+/// [`crate::store::StoreOptions::open`]'s move of the first slot never puts one account over
+/// another. Call with the list's lock held (then the first slot's).
+pub(crate) fn adopt_first_as_another(
+    store: &SessionStore,
+    other: &dyn crate::store::Vault,
+    _accounts_lock: &crate::store::StoreLock,
+) -> Result<()> {
+    use crate::store::{write_verified, SlotVault, SESSION};
+    let parse = |bytes: &[u8]| serde_json::from_slice::<Session>(bytes).ok();
+    let Some(theirs) = other.read(SESSION)? else {
+        return Ok(());
+    };
+    let vault = store.vault().clone();
+    let (Some(their_session), Some(ours)) =
+        (parse(&theirs), vault.read(SESSION)?.as_deref().and_then(parse))
+    else {
+        return Ok(()); // one side empty or unreadable: the first slot's own move handles it
+    };
+    let id = their_session.account();
+    if ours.account() == id {
+        return Ok(()); // the same account: the newer copy wins in the first slot's own move
+    }
+    let slot = id.slot();
+    let _slot_lock = store.for_slot(&slot).lock_blocking()?;
+    let target = SlotVault::new(vault.clone(), &slot);
+    let existing = target.read(SESSION)?.as_deref().and_then(parse);
+    if existing.is_none_or(|existing| their_session.is_newer_than(&existing)) {
+        write_verified(&target, SESSION, &theirs)?;
+    }
+    let mut list = vault
+        .read(ACCOUNTS)?
+        .and_then(|bytes| serde_json::from_slice::<Registry>(&bytes).ok())
+        .unwrap_or_default();
+    if !list.accounts.contains(&id) {
+        list.accounts.push(id);
+        let bytes = serde_json::to_vec(&list)
+            .map_err(|e| Error::Storage(format!("cannot encode the list of accounts: {e}")))?;
+        write_verified(vault.as_ref(), ACCOUNTS, &bytes)?;
+    }
+    other.remove(SESSION)
+}
+
 /// Moves the slots listed in `other`'s list of accounts (a file store written while no keystore
 /// answered) into `store` (the keystore), each under its slot's lock, as
 /// [`crate::store::StoreOptions::open`] moves the first slot: of two sessions the newer wins, what is
 /// written is read back before `other`'s copy is erased. The lists are merged (this store's default
-/// wins). Call with the first slot's `lock` held.
+/// wins). Call with the list's lock held (and no slot's).
 pub(crate) fn adopt_slots(
     store: &SessionStore,
     other: std::sync::Arc<dyn crate::store::Vault>,
-    _lock: &crate::store::StoreLock,
+    _accounts_lock: &crate::store::StoreLock,
 ) -> Result<()> {
     use crate::store::{adopt, write_verified, SlotVault};
     let Some(theirs) = other.read(ACCOUNTS)? else {

@@ -178,12 +178,28 @@ impl Auth {
     }
 
     /// Loads the default account's session, as [`Auth::restore`] does (no network): the account
-    /// signed in or switched to last. Without accounts, [`Auth::restore`].
+    /// signed in or switched to last (of this configuration's issuer and client). With a session in
+    /// memory already, or without accounts, [`Auth::restore`].
     pub async fn restore_default(&self) -> Result<Option<SessionSummary>> {
         if let Some(accounts) = &self.accounts {
-            let _guard = self.session.lock().await;
-            let store = accounts.default_store().await?;
-            self.set_store(store);
+            let guard = self.session.lock().await;
+            if guard.is_none() {
+                // The default, unless it signed in with another configuration (the app's issuer or
+                // client changed): then the first account of this one.
+                let config = self.client.config();
+                let here = |a: &crate::Account| {
+                    a.issuer == config.issuer().as_str() && a.client_id == config.client_id().as_str()
+                };
+                let list = accounts.list().await?;
+                let store = match list.iter().find(|a| a.default) {
+                    Some(default) if here(default) => accounts.default_store().await?,
+                    _ => match list.iter().find(|a| here(a)) {
+                        Some(account) => accounts.store_of(account),
+                        None => accounts.default_store().await?,
+                    },
+                };
+                self.set_store(store);
+            }
         }
         self.restore().await
     }
@@ -206,8 +222,12 @@ impl Auth {
             save_patience: self.save_patience,
             sso: None,
         };
-        auth.restore().await?;
-        Ok(auth)
+        // The slot may hold another account by now (this one signed out and the slot reused), or
+        // one of another configuration: neither is `account`.
+        match auth.restore().await? {
+            Some(summary) if summary.account == account.id => Ok(auth),
+            _ => Err(Error::NotSignedIn),
+        }
     }
 
     /// Makes `account` the one in memory and the default (no network): its stored session is
@@ -314,7 +334,8 @@ impl Auth {
     /// the session durably, with the ID token's claims as the profile. [`Auth::load_profile`] adds
     /// userinfo (an app shows the user at once and loads it after). The new session replaces what the
     /// store held (a provider may share one grant between sign-ins, so the old tokens are not revoked
-    /// here: that could end the new session too).
+    /// here: that could end the new session too); with several accounts, it replaces only its own
+    /// account's session and is kept beside the others.
     pub async fn finish_sign_in(
         &self,
         callback: impl IntoCallback,
@@ -344,7 +365,8 @@ impl Auth {
         self.keep_signed_in(session).await
     }
 
-    /// Stores a new session durably in place of what the store held, and keeps it in memory.
+    /// Stores a new session durably in place of what the store held (with several accounts: in its
+    /// account's slot, beside the others), and keeps it in memory.
     /// With Native SSO, a sign-in that came with a device secret leaves it, with its ID token, in
     /// the group's share for the vendor's other apps (a failure there is logged: this app is signed
     /// in all the same).
@@ -400,11 +422,18 @@ impl Auth {
         for _ in 0..5 {
             let store = accounts.place(session).await?;
             let lock = store.lock().await?;
-            if let Ok(Some(stored)) = store.load_locked(&lock).await {
-                if stored.account() != session.account() {
-                    tracing::info!("another account took that place meanwhile; placing again");
-                    continue;
-                }
+            let stored = match store.load_locked(&lock).await {
+                Ok(stored) => stored,
+                // A value that is not a session was set aside by the read (the slot is free now);
+                // a store that cannot be read is the error: whose slot it is cannot be told.
+                Err(error) => match store.load_locked(&lock).await {
+                    Ok(None) => None,
+                    _ => return Err(error),
+                },
+            };
+            if stored.is_some_and(|stored| stored.account() != session.account()) {
+                tracing::info!("another account took that place meanwhile; placing again");
+                continue;
             }
             self.save_durably_in(&store, session, &lock).await?;
             return Ok(store);

@@ -207,6 +207,45 @@ fn every_account_left_in_the_file_moves_into_the_keystore() {
     assert_eq!(status.json()["subject"], alice["subject"]);
 }
 
+#[test]
+fn an_account_signed_in_to_the_file_while_the_keystore_holds_another_keeps_both() {
+    let env = Env::new(IdpOptions::default());
+    let bus_dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::with_secret_service(bus_dir.path());
+    // demo in the keystore; then alice in the file (as `auto` does while the keystore is away).
+    let demo = env.login_on(&bus, "keystore").json();
+    assert_eq!(demo["storage"], "keystore");
+    let alice_browser = format!("{} --user alice --password alice", browser());
+    let alice = finish(
+        env.login_command(&alice_browser, &["--token-storage", "file"])
+            .output()
+            .unwrap(),
+    )
+    .json();
+    assert_eq!(alice["storage"], "file");
+
+    let listed = env.run_on(&bus, &["accounts", "--token-storage", "auto"]).json();
+    let mut subjects: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["subject"].as_str().unwrap())
+        .collect();
+    subjects.sort();
+    let mut expected = [demo["subject"].as_str().unwrap(), alice["subject"].as_str().unwrap()];
+    expected.sort();
+    assert_eq!(subjects, expected, "neither account is lost: {listed}");
+    assert!(!env.session().exists(), "the plaintext copy is erased");
+    for summary in [&demo, &alice] {
+        let account = summary["account"].as_str().unwrap();
+        let refreshed = env.run_on(
+            &bus,
+            &["refresh", "--token-storage", "keystore", "--account", account],
+        );
+        assert_eq!(refreshed.json()["subject"], summary["subject"]);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn the_session_file_is_never_readable_by_others_even_with_umask_0() {

@@ -273,7 +273,23 @@ impl StoreOptions {
         };
         let store = SessionStore::new(vault).with_lock_file(lock_path(&self.file));
         if store.storage() == Storage::Keystore {
+            // The list of accounts first, then the first slot, then the others: the order every
+            // process takes these locks in (crate::accounts).
+            let accounts_lock = if shared {
+                None
+            } else {
+                Some(store.with_own_lock(ACCOUNTS).lock_blocking()?)
+            };
             let lock = store.lock_blocking()?;
+            if let Some(accounts_lock) = &accounts_lock {
+                // The file's first slot may hold another account than the keystore's (one signed
+                // in while the keystore was away): it goes to a slot of its own, not over the other.
+                if let Err(error) =
+                    crate::accounts::adopt_first_as_another(&store, file.as_ref(), accounts_lock)
+                {
+                    tracing::warn!(%error, "the file's account could not be moved into the keystore");
+                }
+            }
             match adopt(store.vault.as_ref(), file.as_ref(), &lock) {
                 Ok(true) => tracing::info!(
                     file = %self.file.display(),
@@ -286,17 +302,19 @@ impl StoreOptions {
                     tracing::warn!(%error, "the session file could not be moved into the keystore")
                 }
             }
-            // The other accounts' slots and their list, left in the file the same way.
-            if !shared {
-                if let Err(error) = crate::accounts::adopt_slots(&store, file.clone(), &lock) {
-                    tracing::warn!(%error, "the other accounts could not be moved into the keystore");
-                }
-            }
             // What else may have been left in the file while no keystore answered: the Native SSO
             // item of a shared store, an app's record of a sign-out.
             let entry = if shared { crate::sso::ITEM } else { SIGNED_OUT };
             if let Err(error) = move_entry(store.vault.as_ref(), file.as_ref(), entry) {
                 tracing::warn!(%error, entry, "could not be moved into the keystore");
+            }
+            drop(lock);
+            // The other accounts' slots and their list, left in the file the same way.
+            if let Some(accounts_lock) = &accounts_lock {
+                if let Err(error) = crate::accounts::adopt_slots(&store, file.clone(), accounts_lock)
+                {
+                    tracing::warn!(%error, "the other accounts could not be moved into the keystore");
+                }
             }
         }
         Ok(store)
@@ -585,23 +603,25 @@ impl SessionStore {
     /// that does not parse may be a concurrent writer's half-replaced one, so it is read again under
     /// the lock.
     pub async fn peek(&self) -> Result<Option<Session>> {
-        if let Ok(value) = self
-            .blocking(|vault| parse::<Session>(vault, SESSION))
-            .await?
-        {
-            return Ok(value);
+        self.peek_parsed().await?
+    }
+
+    /// [`SessionStore::peek`], telling a store that cannot be read (`Err`: the keystore away) from a
+    /// value that is not a session (`Ok(Err)`: left where it is).
+    pub(crate) async fn peek_parsed(&self) -> Result<Result<Option<Session>>> {
+        if let Ok(value) = self.blocking(|vault| parse::<Session>(vault, SESSION)).await? {
+            return Ok(Ok(value));
         }
         let _lock = self.lock().await?;
-        match self
-            .blocking(|vault| parse::<Session>(vault, SESSION))
-            .await?
-        {
-            Ok(value) => Ok(value),
-            Err(error) => Err(Error::Storage(format!(
-                "the stored session could not be read ({})",
-                classify(&error)
-            ))),
-        }
+        Ok(
+            match self.blocking(|vault| parse::<Session>(vault, SESSION)).await? {
+                Ok(value) => Ok(value),
+                Err(error) => Err(Error::Storage(format!(
+                    "the stored session could not be read ({})",
+                    classify(&error)
+                ))),
+            },
+        )
     }
 
     /// The stored session, read afresh under the lock.
