@@ -165,9 +165,15 @@ impl Accounts {
         let mut unreadable = Vec::new();
         for slot in slots {
             let store = self.first.for_slot(&slot);
-            let session = match store.peek().await {
-                Ok(Some(session)) => session,
-                Ok(None) => continue,
+            let session = match store.peek_parsed().await {
+                Ok(Ok(Some(session))) => session,
+                Ok(Ok(None)) => continue,
+                // Said by the command that uses the slot, when it sets the value aside.
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, slot, "an account's session is not one");
+                    unreadable.push(slot);
+                    continue;
+                }
                 Err(error) => {
                     tracing::warn!(%error, slot, "an account's session cannot be read");
                     unreadable.push(slot);
