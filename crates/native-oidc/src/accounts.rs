@@ -265,7 +265,9 @@ impl Accounts {
         };
         if default_unreadable {
             // The default's own slot when it is unreadable, else the first slot (which holds it).
-            let own = named.map(AccountId::slot).filter(|s| scan.unreadable.contains(s));
+            let own = named
+                .map(AccountId::slot)
+                .filter(|s| scan.unreadable.contains(s));
             return Ok(self.first.for_slot(own.as_deref().unwrap_or("")));
         }
         if scan.accounts.is_empty() {
@@ -433,15 +435,16 @@ pub(crate) fn adopt_first_as_another(
     other: &dyn crate::store::Vault,
     _accounts_lock: &crate::store::StoreLock,
 ) -> Result<()> {
-    use crate::store::{write_verified, SlotVault, SESSION};
+    use crate::store::{write_verified, SlotVault, Vault, SESSION};
     let parse = |bytes: &[u8]| serde_json::from_slice::<Session>(bytes).ok();
     let Some(theirs) = other.read(SESSION)? else {
         return Ok(());
     };
     let vault = store.vault().clone();
-    let (Some(their_session), Some(ours)) =
-        (parse(&theirs), vault.read(SESSION)?.as_deref().and_then(parse))
-    else {
+    let (Some(their_session), Some(ours)) = (
+        parse(&theirs),
+        vault.read(SESSION)?.as_deref().and_then(parse),
+    ) else {
         return Ok(()); // one side empty or unreadable: the first slot's own move handles it
     };
     let id = their_session.account();

@@ -188,7 +188,8 @@ impl Auth {
                 // client changed): then the first account of this one.
                 let config = self.client.config();
                 let here = |a: &crate::Account| {
-                    a.issuer == config.issuer().as_str() && a.client_id == config.client_id().as_str()
+                    a.issuer == config.issuer().as_str()
+                        && a.client_id == config.client_id().as_str()
                 };
                 let list = accounts.list().await?;
                 let store = match list.iter().find(|a| a.default) {

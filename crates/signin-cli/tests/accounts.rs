@@ -293,7 +293,11 @@ fn sign_out_of_every_account_erases_a_session_it_cannot_read() {
     let demo_refresh = stored_refresh_token(&env, &demo);
     let logout = env.run(&["logout", "--all-accounts", "--browser", "true"]);
     assert_eq!(logout.code, 0, "{}", logout.stderr);
-    assert!(logout.stderr.contains("Erased 1 unreadable session"), "{}", logout.stderr);
+    assert!(
+        logout.stderr.contains("Erased 1 unreadable session"),
+        "{}",
+        logout.stderr
+    );
     assert!(!slot.exists(), "the unreadable session is erased");
     let left: Vec<String> = std::fs::read_dir(env.dir.path())
         .unwrap()
@@ -301,7 +305,10 @@ fn sign_out_of_every_account_erases_a_session_it_cannot_read() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with("session") && !name.contains(".lock"))
         .collect();
-    assert!(left.is_empty(), "nothing of either session is left: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing of either session is left: {left:?}"
+    );
     assert_eq!(
         refresh_grant(&env.idp, &demo_refresh)["error"],
         "invalid_grant",

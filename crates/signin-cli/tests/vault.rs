@@ -224,7 +224,9 @@ fn an_account_signed_in_to_the_file_while_the_keystore_holds_another_keeps_both(
     .json();
     assert_eq!(alice["storage"], "file");
 
-    let listed = env.run_on(&bus, &["accounts", "--token-storage", "auto"]).json();
+    let listed = env
+        .run_on(&bus, &["accounts", "--token-storage", "auto"])
+        .json();
     let mut subjects: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -232,7 +234,10 @@ fn an_account_signed_in_to_the_file_while_the_keystore_holds_another_keeps_both(
         .map(|a| a["subject"].as_str().unwrap())
         .collect();
     subjects.sort();
-    let mut expected = [demo["subject"].as_str().unwrap(), alice["subject"].as_str().unwrap()];
+    let mut expected = [
+        demo["subject"].as_str().unwrap(),
+        alice["subject"].as_str().unwrap(),
+    ];
     expected.sort();
     assert_eq!(subjects, expected, "neither account is lost: {listed}");
     assert!(!env.session().exists(), "the plaintext copy is erased");
@@ -240,7 +245,13 @@ fn an_account_signed_in_to_the_file_while_the_keystore_holds_another_keeps_both(
         let account = summary["account"].as_str().unwrap();
         let refreshed = env.run_on(
             &bus,
-            &["refresh", "--token-storage", "keystore", "--account", account],
+            &[
+                "refresh",
+                "--token-storage",
+                "keystore",
+                "--account",
+                account,
+            ],
         );
         assert_eq!(refreshed.json()["subject"], summary["subject"]);
     }

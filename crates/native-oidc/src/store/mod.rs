@@ -311,7 +311,8 @@ impl StoreOptions {
             drop(lock);
             // The other accounts' slots and their list, left in the file the same way.
             if let Some(accounts_lock) = &accounts_lock {
-                if let Err(error) = crate::accounts::adopt_slots(&store, file.clone(), accounts_lock)
+                if let Err(error) =
+                    crate::accounts::adopt_slots(&store, file.clone(), accounts_lock)
                 {
                     tracing::warn!(%error, "the other accounts could not be moved into the keystore");
                 }
@@ -609,12 +610,18 @@ impl SessionStore {
     /// [`SessionStore::peek`], telling a store that cannot be read (`Err`: the keystore away) from a
     /// value that is not a session (`Ok(Err)`: left where it is).
     pub(crate) async fn peek_parsed(&self) -> Result<Result<Option<Session>>> {
-        if let Ok(value) = self.blocking(|vault| parse::<Session>(vault, SESSION)).await? {
+        if let Ok(value) = self
+            .blocking(|vault| parse::<Session>(vault, SESSION))
+            .await?
+        {
             return Ok(Ok(value));
         }
         let _lock = self.lock().await?;
         Ok(
-            match self.blocking(|vault| parse::<Session>(vault, SESSION)).await? {
+            match self
+                .blocking(|vault| parse::<Session>(vault, SESSION))
+                .await?
+            {
                 Ok(value) => Ok(value),
                 Err(error) => Err(Error::Storage(format!(
                     "the stored session could not be read ({})",
