@@ -62,10 +62,20 @@ impl Status {
 
 /// An `Auth` for the stored session of the account to use; `NotSignedIn` when there is none.
 async fn signed_in(common: &Common) -> Result<Auth> {
-    let (accounts, store) = settings::account_store(common).await?;
+    let settings::Chosen {
+        accounts,
+        store,
+        named,
+    } = settings::account_store(common).await?;
     let config = settings::for_session(common, &store).await?;
     let auth = engine(OidcClient::new(config)?, store, &accounts);
     restore(&auth).await?;
+    // The account's slot may hold another one by now (it signed out, another process reused it).
+    if let Some(named) = named {
+        if auth.session().await.map(|s| s.account) != Some(named) {
+            return Err(Error::NotSignedIn);
+        }
+    }
     Ok(auth)
 }
 
@@ -94,7 +104,9 @@ async fn restore(auth: &Auth) -> Result<()> {
 }
 
 pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
-    let (accounts, store) = settings::account_store(common).await?;
+    let settings::Chosen {
+        accounts, store, ..
+    } = settings::account_store(common).await?;
     if login.add {
         // The browser is likely signed in at the provider as an account that is here already.
         login.request.prompt.get_or_insert_with(|| "login".into());
@@ -399,7 +411,9 @@ pub async fn logout(
     all_apps: bool,
     all_accounts: bool,
 ) -> Result<()> {
-    let (accounts, store) = settings::account_store(common).await?;
+    let settings::Chosen {
+        accounts, store, ..
+    } = settings::account_store(common).await?;
     if all_accounts {
         return logout_everyone(common, browser_command, all_apps, &accounts).await;
     }

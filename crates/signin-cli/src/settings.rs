@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use native_oidc::{
-    Accounts, Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions,
+    AccountId, Accounts, Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions,
 };
 
 use crate::args::Common;
@@ -60,16 +60,30 @@ pub async fn store(common: &Common, path: &Path) -> Result<SessionStore> {
     }
 }
 
-/// The accounts kept in the store `--token-storage` asks for, and the store of the account to use:
-/// `--account`'s, else the default one's (the first slot when no account is signed in).
-pub async fn account_store(common: &Common) -> Result<(Accounts, SessionStore)> {
+/// The account to use: its store (`--account`'s, else the default one's; the first slot when no
+/// account is signed in), and with `--account`, the account it must hold.
+pub struct Chosen {
+    pub accounts: Accounts,
+    pub store: SessionStore,
+    pub named: Option<AccountId>,
+}
+
+/// The accounts kept in the store `--token-storage` asks for, and the account to use.
+pub async fn account_store(common: &Common) -> Result<Chosen> {
     let path = session_path(common)?;
     let accounts = Accounts::new(store(common, &path).await?);
-    let store = match &common.account {
-        Some(key) => accounts.store_of(&accounts.find(key).await?),
-        None => accounts.default_store().await?,
+    let (store, named) = match &common.account {
+        Some(key) => {
+            let account = accounts.find(key).await?;
+            (accounts.store_of(&account), Some(account.id))
+        }
+        None => (accounts.default_store().await?, None),
     };
-    Ok((accounts, store))
+    Ok(Chosen {
+        accounts,
+        store,
+        named,
+    })
 }
 
 /// Flags, then environment, then config file.

@@ -139,8 +139,9 @@ export interface SignOutOptions {
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  * Another account signed in on this device is then shown, if there is one.
+ * @param options how, or an account (its id, email or subject) to sign out of, the others staying
  */
-export declare function signOut(options?: SignOutOptions): Promise<AuthState>;
+export declare function signOut(options?: SignOutOptions | string): Promise<AuthState>;
 /**
  * The accounts signed in on this device (no network request), the default one marked.
  */

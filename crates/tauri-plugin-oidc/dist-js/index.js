@@ -48,8 +48,11 @@ function cancelSignIn() {
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  * Another account signed in on this device is then shown, if there is one.
+ * @param options how, or an account (its id, email or subject) to sign out of, the others staying
  */
 function signOut(options = {}) {
+    if (typeof options === 'string')
+        options = { account: options };
     tauri();
     const args = {};
     if (options.allApps)

@@ -177,8 +177,10 @@ export interface SignOutOptions {
 /**
  * Signs out at once (even offline); the tokens are revoked and the provider's session ended after.
  * Another account signed in on this device is then shown, if there is one.
+ * @param options how, or an account (its id, email or subject) to sign out of, the others staying
  */
-export function signOut(options: SignOutOptions = {}): Promise<AuthState> {
+export function signOut(options: SignOutOptions | string = {}): Promise<AuthState> {
+  if (typeof options === 'string') options = { account: options };
   tauri();
   const args: Record<string, unknown> = {};
   if (options.allApps) args.allApps = true;

@@ -69,6 +69,7 @@ export async function main(): Promise<string[]> {
     await switchAccount(other.id);
     await fetchApi('/api/whoami', { account: other.email ?? other.id });
     await signOut({ account: other.id });
+    await signOut(other.id);
   }
   await signOut({ allAccounts: true });
   // @ts-expect-error an account is named by a string

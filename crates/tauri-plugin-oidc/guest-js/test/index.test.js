@@ -26,6 +26,7 @@ test('each function calls its plugin command', async () => {
   assert.deepEqual(await oidc.accounts(), []);
   await oidc.switchAccount('alice@example.com');
   await oidc.signOut({ account: 'alice@example.com' });
+  await oidc.signOut('0123456789abcdef');
   await oidc.signOut({ allAccounts: true });
   // `@tauri-apps/api`'s invoke sends `{}` for a command called without arguments.
   assert.deepEqual(tauri.calls, [
@@ -41,6 +42,7 @@ test('each function calls its plugin command', async () => {
     ['plugin:oidc|accounts', {}],
     ['plugin:oidc|switch_account', { id: 'alice@example.com' }],
     ['plugin:oidc|sign_out', { account: 'alice@example.com' }],
+    ['plugin:oidc|sign_out', { account: '0123456789abcdef' }],
     ['plugin:oidc|sign_out', { allAccounts: true }],
   ]);
 });
