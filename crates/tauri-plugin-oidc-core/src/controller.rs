@@ -236,6 +236,24 @@ impl<P: Platform> Controller<P> {
         .await
     }
 
+    /// The Sign in button: with Native SSO, the sign-in another app of the group left on this device
+    /// first (no browser); the browser when there is none, or the provider refuses it (that is only
+    /// logged: the browser sign-in is the way on). Without Native SSO, [`Controller::sign_in`].
+    pub async fn sign_in_here(&self) -> Result<AuthView, AppError> {
+        if self.auth.sso_group().is_some() {
+            match self.auth.sign_in_with_sso().await {
+                Ok(Some(summary)) => {
+                    return Ok(self.set_view(self.signed_in(&summary, false, None)))
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::info!(%error, "the shared sign-in cannot be used; signing in through the browser")
+                }
+            }
+        }
+        self.sign_in(None).await
+    }
+
     /// The sign-in an API's step-up challenge asks for (RFC 9470), for the signed-in user only: its
     /// levels required, its `max_age`, the user's name as the hint. Another user coming back is
     /// refused and the session stays; so it does when the user cancels.

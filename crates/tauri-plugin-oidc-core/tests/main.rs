@@ -975,7 +975,11 @@ async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_
     drop(second);
     let (second, second_platform) = app_of_the_group(&idp, SECOND_APP, dir.path(), "second").await;
     assert_eq!(second.start().await, AuthView::signed_out(None));
-    // Until it signs in again (here through the browser).
+    // Until the user presses Sign in: the shared sign-in, still no browser.
+    let view = second.sign_in_here().await.unwrap();
+    assert_eq!(name(&view).as_deref(), Some("Demo User"), "{view:?}");
+    assert_eq!(second_platform.opened(), 0, "no browser");
+    // A sign-in that asks for something goes through the browser (here: the same user again).
     assert_eq!(
         sign_in(&second, &second_platform).await,
         LinkOutcome::SignedIn
@@ -987,10 +991,16 @@ async fn an_app_of_the_sso_group_starts_signed_in_and_sign_out_of_all_apps_ends_
     first.finish_sign_out(task.expect("tokens to revoke")).await;
     let notice = signed_out_notice(second.refresh().await);
     assert_eq!(notice.kind, "session_expired", "{notice:?}");
-    // And a third start of an app of the group finds nothing to sign in with.
+    // And a third start of an app of the group finds nothing to sign in with; its Sign in button
+    // opens the browser.
     let (third, third_platform) = app_of_the_group(&idp, SECOND_APP, dir.path(), "third").await;
     assert_eq!(third.start().await, AuthView::signed_out(None));
     assert_eq!(third_platform.opened(), 0);
+    assert_eq!(
+        third.sign_in_here().await.unwrap(),
+        AuthView::WaitingForBrowser
+    );
+    assert_eq!(third_platform.opened(), 1);
 }
 
 /// An app that keeps several accounts, on a file store at `store` (its first slot).

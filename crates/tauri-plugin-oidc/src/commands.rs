@@ -27,6 +27,7 @@ pub(crate) fn subscribe<R: Runtime>(
 
 /// Opens the sign-in page: with the account a sign-in request suggested (`login_hint`), with the
 /// options of `signIn({ … })`, or as the step-up an API asked for (`step_up`, the signed-in user only).
+/// A plain `signIn()` with Native SSO first tries the sign-in the group's apps share (no browser).
 #[tauri::command]
 pub(crate) async fn sign_in<R: Runtime>(
     app: AppHandle<R>,
@@ -41,6 +42,7 @@ pub(crate) async fn sign_in<R: Runtime>(
             controller.add_account(options.into()).await?
         }
         (None, Some(options)) => controller.sign_in_with(options.into()).await?,
+        (None, None) if login_hint.is_none() => controller.sign_in_here().await?,
         (None, None) => controller.sign_in(login_hint).await?,
     })
 }
