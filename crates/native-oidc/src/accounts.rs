@@ -117,6 +117,15 @@ pub(crate) struct Registry {
     default: Option<AccountId>,
 }
 
+impl Registry {
+    /// Every slot: the first one, then those of the accounts listed.
+    fn slots(&self) -> Vec<String> {
+        std::iter::once(String::new())
+            .chain(self.accounts.iter().map(AccountId::slot))
+            .collect()
+    }
+}
+
 /// What the slots hold: the readable accounts, the slots that cannot be read, and the list.
 struct Scan {
     accounts: Vec<Account>,
@@ -159,13 +168,12 @@ impl Accounts {
                 Registry::default()
             }
         };
-        let mut slots = vec![String::new()];
-        slots.extend(registry.accounts.iter().map(AccountId::slot));
+        let slots = registry.slots();
         let mut accounts: Vec<Account> = Vec::new();
         let mut unreadable = Vec::new();
         for slot in slots {
             let store = self.first.for_slot(&slot);
-            let session = match store.peek_parsed().await {
+            let session = match store.peek().await {
                 Ok(Ok(Some(session))) => session,
                 Ok(Ok(None)) => continue,
                 // Said by the command that uses the slot, when it sets the value aside.
@@ -251,7 +259,21 @@ impl Accounts {
     /// read, its slot: whoever uses it then reports the problem and sets the value aside, and no
     /// other account is used in its place without a word.
     pub async fn default_store(&self) -> Result<SessionStore> {
+        self.default_store_where(|_| true).await
+    }
+
+    /// [`Accounts::default_store`], preferring an account that `fits` to a default that does not
+    /// (one of another configuration), in one look at the slots.
+    pub(crate) async fn default_store_where(
+        &self,
+        fits: impl Fn(&Account) -> bool,
+    ) -> Result<SessionStore> {
         let scan = self.scan().await?;
+        if scan.accounts.iter().any(|a| a.default && !fits(a)) {
+            if let Some(account) = scan.accounts.iter().find(|a| fits(a)) {
+                return Ok(self.store_of(account));
+            }
+        }
         let named = scan.registry.default.as_ref();
         let default_unreadable = match named {
             Some(id) => {
@@ -338,14 +360,13 @@ impl Accounts {
         let id = session.account();
         let lock = self.registry.lock().await?;
         let mut registry = self.read_locked(&lock).await?;
-        let mut slots = vec![String::new()];
-        slots.extend(registry.accounts.iter().map(AccountId::slot));
+        let slots = registry.slots();
         let mut empty = None;
         let mut found = None;
         for slot in slots {
             // A store that cannot be read now (the keystore away) is an error: whose slot it is
             // cannot be told, and a guess could leave the account in two places.
-            match self.first.for_slot(&slot).peek_parsed().await? {
+            match self.first.for_slot(&slot).peek().await? {
                 Ok(Some(stored)) if stored.account() == id => {
                     found = Some(slot);
                     break;
@@ -376,7 +397,7 @@ impl Accounts {
     /// account again (signed in meanwhile by another process) stays as it is.
     pub async fn forget(&self, store: &SessionStore, id: &AccountId) -> Result<()> {
         let lock = self.registry.lock().await?;
-        if let Ok(Ok(Some(stored))) = store.peek_parsed().await {
+        if let Ok(Ok(Some(stored))) = store.peek().await {
             if &stored.account() == id {
                 return Ok(());
             }

@@ -109,8 +109,13 @@ impl fmt::Debug for Auth {
 impl Auth {
     /// An `Auth` with no session in memory; call [`Auth::restore`] to load the stored one.
     pub fn new(client: OidcClient, store: SessionStore) -> Self {
+        Self::on(std::sync::Arc::new(client), store)
+    }
+
+    /// An `Auth` of `client` on `store`, with the default settings and nothing in memory.
+    fn on(client: std::sync::Arc<OidcClient>, store: SessionStore) -> Self {
         Self {
-            client: std::sync::Arc::new(client),
+            client,
             store: std::sync::RwLock::new(store),
             session: Mutex::new(None),
             accounts: None,
@@ -141,6 +146,13 @@ impl Auth {
     /// The accounts, when this `Auth` keeps several.
     pub fn accounts(&self) -> Option<&crate::Accounts> {
         self.accounts.as_ref()
+    }
+
+    /// The accounts, or a `config` error saying this app keeps one.
+    pub fn accounts_kept(&self) -> Result<&crate::Accounts> {
+        self.accounts
+            .as_ref()
+            .ok_or_else(|| Error::Config("this app keeps one account".into()))
     }
 
     /// Sets how early before expiry the access token is refreshed.
@@ -187,18 +199,12 @@ impl Auth {
                 // The default, unless it signed in with another configuration (the app's issuer or
                 // client changed): then the first account of this one.
                 let config = self.client.config();
-                let here = |a: &crate::Account| {
-                    a.issuer == config.issuer().as_str()
-                        && a.client_id == config.client_id().as_str()
-                };
-                let list = accounts.list().await?;
-                let store = match list.iter().find(|a| a.default) {
-                    Some(default) if here(default) => accounts.default_store().await?,
-                    _ => match list.iter().find(|a| here(a)) {
-                        Some(account) => accounts.store_of(account),
-                        None => accounts.default_store().await?,
-                    },
-                };
+                let store = accounts
+                    .default_store_where(|a| {
+                        a.issuer == config.issuer().as_str()
+                            && a.client_id == config.client_id().as_str()
+                    })
+                    .await?;
                 self.set_store(store);
             }
         }
@@ -210,19 +216,11 @@ impl Auth {
     /// or sign it out, while this one stays in memory. The two work on their stores under the
     /// store's locks, as two processes would.
     pub async fn for_account(&self, account: &crate::Account) -> Result<Auth> {
-        let accounts = self
-            .accounts
-            .clone()
-            .ok_or_else(|| Error::Config("this app keeps one account".into()))?;
-        let auth = Auth {
-            client: self.client.clone(),
-            store: std::sync::RwLock::new(accounts.store_of(account)),
-            session: Mutex::new(None),
-            accounts: Some(accounts),
-            refresh_margin: self.refresh_margin,
-            save_patience: self.save_patience,
-            sso: None,
-        };
+        let accounts = self.accounts_kept()?;
+        let auth = Auth::on(self.client.clone(), accounts.store_of(account))
+            .with_accounts(accounts.clone())
+            .with_refresh_margin(self.refresh_margin)
+            .with_save_patience(self.save_patience);
         // The slot may hold another account by now (this one signed out and the slot reused), or
         // one of another configuration: neither is `account`.
         match auth.restore().await? {
@@ -234,10 +232,7 @@ impl Auth {
     /// Makes `account` the one in memory and the default (no network): its stored session is
     /// loaded in place of the current one, which stays stored as it is.
     pub async fn switch_to(&self, account: &crate::Account) -> Result<Option<SessionSummary>> {
-        let accounts = self
-            .accounts
-            .as_ref()
-            .ok_or_else(|| Error::Config("this app keeps one account".into()))?;
+        let accounts = self.accounts_kept()?;
         let mut guard = self.session.lock().await;
         let store = accounts.store_of(account);
         let stored = store.load().await?.filter(|s| s.account() == account.id);

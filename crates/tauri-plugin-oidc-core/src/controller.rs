@@ -548,11 +548,7 @@ impl<P: Platform> Controller<P> {
 
     /// The account `key` (its id, email or subject) among the accounts.
     async fn account(&self, key: &str) -> Result<Account, AppError> {
-        let accounts = self
-            .auth
-            .accounts()
-            .ok_or_else(|| AppError::from(Error::Config("this app keeps one account".into())))?;
-        Ok(accounts.find(key).await?)
+        Ok(self.auth.accounts_kept()?.find(key).await?)
     }
 
     /// True when `account` is the one shown.

@@ -599,17 +599,12 @@ impl SessionStore {
         self.read_json(SESSION).await
     }
 
-    /// The stored session, leaving an unreadable one where it is (a `storage` error): for a listing,
-    /// which must not take away from the command that uses the entry the error it reports. A value
-    /// that does not parse may be a concurrent writer's half-replaced one, so it is read again under
-    /// the lock.
-    pub async fn peek(&self) -> Result<Option<Session>> {
-        self.peek_parsed().await?
-    }
-
-    /// [`SessionStore::peek`], telling a store that cannot be read (`Err`: the keystore away) from a
-    /// value that is not a session (`Ok(Err)`: left where it is).
-    pub(crate) async fn peek_parsed(&self) -> Result<Result<Option<Session>>> {
+    /// The stored session, leaving a value that is not one where it is: for a listing, which must
+    /// not take away from the command that uses the entry the error it reports. `Err` when the store
+    /// cannot be read (the keystore away); `Ok(Err)` when the value is not a session. A value that
+    /// does not parse may be a concurrent writer's half-replaced one, so it is read again under the
+    /// lock.
+    pub(crate) async fn peek(&self) -> Result<Result<Option<Session>>> {
         if let Ok(value) = self
             .blocking(|vault| parse::<Session>(vault, SESSION))
             .await?
