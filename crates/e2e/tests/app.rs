@@ -169,6 +169,27 @@ impl Stack {
         Ok(session)
     }
 
+    /// Quits `app` and launches it again; the step `name` checks that it shows Demo User with no
+    /// request to the identity provider and no browser opened. Returns the new session.
+    async fn relaunched_quietly(&self, app: Session, name: &str) -> Result<Session, String> {
+        let (requests, browsers) = (self.idp.request_count().await, self.desktop.browser_runs());
+        self.quit(app).await?;
+        let app = self.launch().await?;
+        step(name, Some(&app), || async {
+            wait_text(&app, "#profile-name", "Demo User").await?;
+            let after = self.idp.request_count().await;
+            (after == requests).then_some(()).ok_or(format!(
+                "{} requests to the identity provider",
+                after - requests
+            ))?;
+            (self.desktop.browser_runs() == browsers)
+                .then_some(())
+                .ok_or("the browser was opened".to_string())
+        })
+        .await?;
+        Ok(app)
+    }
+
     pub fn app_log(&self) -> String {
         self.desktop.file("app.log")
     }
@@ -387,31 +408,12 @@ async fn journey() -> Result<(), String> {
     )
     .await?;
 
-    let app = {
-        let (requests, browsers) = (
-            stack.idp.request_count().await,
-            stack.desktop.browser_runs(),
-        );
-        stack.quit(app).await?;
-        let app = stack.launch().await?;
-        step(
+    let app = stack
+        .relaunched_quietly(
+            app,
             "3. relaunched: signed in with no login page and no token request",
-            Some(&app),
-            || async {
-                wait_text(&app, "#profile-name", "Demo User").await?;
-                let after = stack.idp.request_count().await;
-                (after == requests).then_some(()).ok_or(format!(
-                    "{} requests to the identity provider",
-                    after - requests
-                ))?;
-                (stack.desktop.browser_runs() == browsers)
-                    .then_some(())
-                    .ok_or("the browser was opened".to_string())
-            },
         )
         .await?;
-        app
-    };
 
     step(
         "7. Sign out: signed out, the browser comes back through com.okta.example:/logout, refresh token refused, no tokens stored",
@@ -876,28 +878,12 @@ async fn accounts() -> Result<(), String> {
         },
     )
     .await?;
-    let (requests, browsers) = (
-        stack.idp.request_count().await,
-        stack.desktop.browser_runs(),
-    );
-    stack.quit(app).await?;
-    let app = stack.launch().await?;
-    step(
-        "13. relaunched: demo is shown with no request to the provider",
-        Some(&app),
-        || async {
-            wait_text(&app, "#profile-name", "Demo User").await?;
-            let after = stack.idp.request_count().await;
-            (after == requests).then_some(()).ok_or(format!(
-                "{} requests to the identity provider",
-                after - requests
-            ))?;
-            (stack.desktop.browser_runs() == browsers)
-                .then_some(())
-                .ok_or("the browser was opened".to_string())
-        },
-    )
-    .await?;
+    let app = stack
+        .relaunched_quietly(
+            app,
+            "13. relaunched: demo is shown with no request to the provider",
+        )
+        .await?;
     stack.quit(app).await
 }
 

@@ -239,7 +239,7 @@ fn two_accounts_signing_in_at_once_each_get_their_own_place() {
     let env = strict_provider();
     for round in 0..3 {
         // Nothing stored: both sign-ins would take the first slot.
-        let alice_browser = format!("{} --user alice --password alice", browser());
+        let alice_browser = crate::alice_browser();
         let demo = env
             .login_command(&browser(), &[])
             .stdout(std::process::Stdio::piped())

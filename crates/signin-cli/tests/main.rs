@@ -43,6 +43,11 @@ fn browser() -> String {
     path.display().to_string()
 }
 
+/// The `--browser` command that signs in as dev/idp's second user, alice.
+fn alice_browser() -> String {
+    format!("{} --user alice --password alice", browser())
+}
+
 struct Run {
     code: i32,
     stdout: String,

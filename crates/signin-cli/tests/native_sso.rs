@@ -216,7 +216,7 @@ fn an_expired_device_secret_falls_back_to_the_browser() {
 fn an_id_token_of_another_user_is_refused_by_the_provider() {
     let apps = Apps::new(IdpOptions::default());
     // alice signs in with the first app; her ID token goes into the share with demo's secret.
-    let alice = format!("{} --user alice --password alice", browser());
+    let alice = crate::alice_browser();
     apps.login("first", &alice).json();
     let alices: serde_json::Value =
         serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();

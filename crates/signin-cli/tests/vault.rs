@@ -164,7 +164,7 @@ fn every_account_left_in_the_file_moves_into_the_keystore() {
     let bus = SessionBus::with_secret_service(bus_dir.path());
     // Two accounts kept in the file (as `auto` does while no keystore answers).
     env.login(&[]).json();
-    let alice_browser = format!("{} --user alice --password alice", browser());
+    let alice_browser = crate::alice_browser();
     let alice = finish(
         env.login_command(&alice_browser, &["--add"])
             .output()
@@ -215,7 +215,7 @@ fn an_account_signed_in_to_the_file_while_the_keystore_holds_another_keeps_both(
     // demo in the keystore; then alice in the file (as `auto` does while the keystore is away).
     let demo = env.login_on(&bus, "keystore").json();
     assert_eq!(demo["storage"], "keystore");
-    let alice_browser = format!("{} --user alice --password alice", browser());
+    let alice_browser = crate::alice_browser();
     let alice = finish(
         env.login_command(&alice_browser, &["--token-storage", "file"])
             .output()

@@ -67,16 +67,21 @@ async fn demo_api(issuer: &str) -> Url {
     url
 }
 
+/// The app's settings against `idp`.
+fn app_config(idp: &Idp) -> Config {
+    Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback")
+        .unwrap()
+        .with_post_logout_redirect_uri("com.okta.example:/logout")
+        .unwrap()
+}
+
 fn controller(
     idp: &Idp,
     store: &Path,
     platform: TestPlatform,
     api: Url,
 ) -> Controller<TestPlatform> {
-    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback")
-        .unwrap()
-        .with_post_logout_redirect_uri("com.okta.example:/logout")
-        .unwrap();
+    let config = app_config(idp);
     let auth = Auth::new(OidcClient::new(config).unwrap(), SessionStore::file(store));
     Controller::new(auth, platform, Some(api))
 }
@@ -1010,10 +1015,7 @@ fn accounts_app(
     platform: TestPlatform,
     api: Url,
 ) -> Controller<TestPlatform> {
-    let config = Config::new(idp.issuer(), CLIENT_ID, "com.okta.example:/callback")
-        .unwrap()
-        .with_post_logout_redirect_uri("com.okta.example:/logout")
-        .unwrap();
+    let config = app_config(idp);
     let first = SessionStore::file(store);
     let auth = Auth::new(OidcClient::new(config).unwrap(), first.clone())
         .with_accounts(native_oidc::Accounts::new(first));
