@@ -211,16 +211,17 @@ impl Auth {
         self.restore().await
     }
 
-    /// An `Auth` for `account`, another of this one's accounts, with the same client and settings
-    /// (no Native SSO share), its session restored (no network): to call an API as that account,
-    /// or sign it out, while this one stays in memory. The two work on their stores under the
-    /// store's locks, as two processes would.
+    /// An `Auth` for `account`, another of this one's accounts, with the same client, settings and
+    /// Native SSO share, its session restored (no network): to call an API as that account, or
+    /// sign it out, while this one stays in memory. The two work on their stores under the store's
+    /// locks, as two processes would.
     pub async fn for_account(&self, account: &crate::Account) -> Result<Auth> {
         let accounts = self.accounts_kept()?;
-        let auth = Auth::on(self.client.clone(), accounts.store_of(account))
+        let mut auth = Auth::on(self.client.clone(), accounts.store_of(account))
             .with_accounts(accounts.clone())
             .with_refresh_margin(self.refresh_margin)
             .with_save_patience(self.save_patience);
+        auth.sso = self.sso.clone();
         // The slot may hold another account by now (this one signed out and the slot reused), or
         // one of another configuration: neither is `account`.
         match auth.restore().await? {
@@ -804,11 +805,17 @@ impl Auth {
                     self.save_durably(&next, &lock).await?;
                 }
                 *guard = Some(next.clone());
+                drop((lock, guard));
+                if next.device_secret.is_some() {
+                    self.share_rotated(&current, &next).await;
+                }
                 Ok(next)
             }
             Err(error @ Error::Network(_)) => {
                 // No verdict on the ID token (its keys could not be fetched): the new tokens are kept
-                // with the previous ID token, and the next refresh checks its ID token again.
+                // with the previous ID token, and the next refresh checks its ID token again. A
+                // device secret the answer rotated is not shared unchecked: the group's apps sign in
+                // through the browser until the next sign-in leaves a new one.
                 tracing::warn!(%error, "the refreshed ID token could not be checked; keeping the previous one");
                 Ok(unchecked)
             }
@@ -821,9 +828,33 @@ impl Auth {
                 if !answered_dpop {
                     refused.dpop_key = None; // the provider's tokens are not bound to the key
                 }
+                if let Some(secret) = refused.device_secret.take() {
+                    self.client.revoke_device_secret_quietly(&secret).await;
+                }
                 self.revoke_all(vec![refused]).await;
                 cleared?;
                 Err(error)
+            }
+        }
+    }
+
+    /// Native SSO: a refresh answered a device secret (checked with its new ID token). The share's
+    /// item this session left (the one with its previous ID token) gets the new pair, in its place;
+    /// a sign-in no longer shared (its item erased, or replaced by a newer one) stays so. A failure
+    /// is logged: the group's apps then sign in through the browser.
+    async fn share_rotated(&self, before: &Session, next: &Session) {
+        let (Some(share), Some(previous), Some(item)) = (
+            &self.sso,
+            before.id_token.as_ref(),
+            crate::sso::SsoItem::of(next),
+        ) else {
+            return;
+        };
+        match share.replace(previous, &item).await {
+            Ok(true) => tracing::info!("the SSO group's apps share the rotated device secret"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, "the rotated device secret could not be shared")
             }
         }
     }

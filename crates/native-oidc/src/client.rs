@@ -28,7 +28,7 @@ use crate::{
     dpop::{DpopHttp, DpopKey, Nonces},
     error::{Error, Result},
     http::{HttpClient, HttpError},
-    id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY},
+    id_token::{Hashed, IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY},
     par,
     pending::{
         AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
@@ -109,11 +109,13 @@ impl std::fmt::Debug for EndSessionRequest {
 pub struct RefreshAnswer {
     session: Session,
     id_token: Option<CoreIdToken>,
+    device_secret: Option<crate::sso::DeviceSecret>,
     token_type: String,
 }
 
 impl RefreshAnswer {
-    /// The session with the new tokens; its ID token and claims are still the previous ones.
+    /// The session with the new tokens; its ID token and claims are still the previous ones (a
+    /// device secret of the answer, not yet checked, is on it: it is never stored with the session).
     pub fn session(&self) -> &Session {
         &self.session
     }
@@ -395,6 +397,35 @@ impl OidcClient {
         )
     }
 
+    /// The session of a sign-in that has no callback (the device grant, Native SSO's exchange): its
+    /// answer checked as a sign-in's ([`OidcClient::check_code_answer`], no nonce), then `also` on
+    /// the ID token's claims. A refused answer's tokens are revoked.
+    pub(crate) async fn accept_answer(
+        &self,
+        provider: &Provider,
+        response: &TokenAnswer,
+        dpop_key: Option<DpopKey>,
+        asked_scopes: Vec<openidconnect::Scope>,
+        also: impl FnOnce(&openidconnect::core::CoreIdTokenClaims) -> Result<()>,
+    ) -> Result<Session> {
+        let checked = self
+            .check_code_answer(
+                provider,
+                response,
+                dpop_key.is_some(),
+                NonceRule::AbsentOrEquals(None),
+            )
+            .await
+            .and_then(|checked| also(&checked.1).map(|()| checked));
+        match checked {
+            Ok(checked) => self.session_from(response, checked, None, asked_scopes, dpop_key),
+            Err(error) => {
+                self.refuse(response, dpop_key.as_ref()).await;
+                Err(error)
+            }
+        }
+    }
+
     /// A token answer that was refused: its tokens are never used, so they must not stay live.
     pub(crate) async fn refuse(&self, response: &TokenAnswer, dpop_key: Option<&DpopKey>) {
         let key = dpop_key.filter(|_| {
@@ -402,6 +433,9 @@ impl OidcClient {
         });
         self.revoke_quietly(response.access_token(), response.refresh_token(), key)
             .await;
+        if let Some(secret) = &response.extra_fields().extra_fields().device_secret {
+            self.revoke_device_secret_quietly(secret).await;
+        }
     }
 
     /// The session of a checked sign-in answer (`checked`: its ID token and claims).
@@ -509,13 +543,16 @@ impl OidcClient {
                 &self.http,
                 id_token,
                 nonce,
-                Some(response.access_token()),
+                Hashed {
+                    access_token: Some(response.access_token()),
+                    device_secret: response
+                        .extra_fields()
+                        .extra_fields()
+                        .device_secret
+                        .as_ref(),
+                },
             )
             .await?;
-        // Native SSO: a device secret must be the one the (now validated) ID token names.
-        if let Some(secret) = &response.extra_fields().extra_fields().device_secret {
-            crate::sso::check_ds_hash(id_token, secret)?;
-        }
         Ok((id_token.clone(), claims))
     }
 
@@ -603,9 +640,25 @@ impl OidcClient {
         if let Some(scopes) = response.scopes() {
             next.scopes = scopes.clone();
         }
+        // Native SSO: a provider may rotate the device secret (Native SSO 1.0 §3.4). The other apps
+        // can only use a new one with the ID token that names it (`ds_hash`), so it is taken (on
+        // its way to the group's share, see `Auth`) when an ID token came with it, and checked with
+        // that ID token; alone, it is ignored.
+        let device_secret = response.extra_fields().extra_fields().device_secret.clone();
+        next.device_secret = None;
+        match (&device_secret, response.id_token()) {
+            (Some(secret), Some(_)) => next.device_secret = Some(secret.clone()),
+            (Some(_), None) => {
+                tracing::warn!(
+                    "the refresh answered a new device secret with no ID token; it is ignored"
+                )
+            }
+            (None, _) => {}
+        }
         Ok(RefreshAnswer {
             session: next,
             id_token: response.id_token().cloned(),
+            device_secret,
             token_type: response.token_type().as_ref().to_string(),
         })
     }
@@ -613,13 +666,18 @@ impl OidcClient {
     /// Checks a refresh's answer: its token type must be the session's (`DPoP` for a DPoP-bound
     /// session), and its ID token, if any, must be valid (OIDC Core §12.2): fully, as at sign-in, with
     /// the nonce absent or the original one, and the issuer, subject, audience and `auth_time` of
-    /// `before`. Returns the session to use; on an error none of the answer's tokens may be used.
+    /// `before`; with a new device secret, its `ds_hash`. Returns the session to use; on an error
+    /// none of the answer's tokens may be used.
     pub async fn check_refresh(&self, before: &Session, answer: RefreshAnswer) -> Result<Session> {
         check_token_type(&answer.token_type, before.dpop_key.is_some())?;
         let mut next = answer.session;
         if let Some(id_token) = answer.id_token {
+            let hashed = Hashed {
+                access_token: Some(&next.access_token),
+                device_secret: answer.device_secret.as_ref(),
+            };
             next.claims = self
-                .check_refreshed_id_token(before, &id_token, &next.access_token)
+                .check_refreshed_id_token(before, &id_token, hashed)
                 .await?;
             next.id_token = Some(id_token);
         }
@@ -630,7 +688,7 @@ impl OidcClient {
         &self,
         before: &Session,
         id_token: &CoreIdToken,
-        access_token: &AccessToken,
+        hashed: Hashed<'_>,
     ) -> Result<Map<String, Value>> {
         let provider = self.provider().await?;
         let claims = self
@@ -640,7 +698,7 @@ impl OidcClient {
                 &self.http,
                 id_token,
                 NonceRule::AbsentOrEquals(before.nonce.as_ref()),
-                Some(access_token),
+                hashed,
             )
             .await
             .and_then(|claims| json_map(&claims))?;

@@ -11,9 +11,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use openidconnect::{
-    core::CoreDeviceAuthorizationResponse, DeviceAuthorizationUrl, OAuth2TokenResponse,
-};
+use openidconnect::{core::CoreDeviceAuthorizationResponse, DeviceAuthorizationUrl};
 use url::Url;
 
 use crate::{
@@ -21,7 +19,6 @@ use crate::{
     config::is_https_or_loopback,
     dpop::DpopKey,
     error::{Error, Result},
-    id_token::NonceRule,
     session::Session,
 };
 
@@ -139,29 +136,13 @@ impl OidcClient {
             .request_async(&self.transport(dpop_key, false), tokio::time::sleep, None)
             .await
             .map_err(token_error)?;
-        let checked = self
-            .check_code_answer(
-                &discovered.provider,
-                &response,
-                dpop_key.is_some(),
-                NonceRule::AbsentOrEquals(None),
-            )
-            .await;
-        match checked {
-            Ok(checked) => self.session_from(
-                &response,
-                checked,
-                None,
-                response
-                    .scopes()
-                    .cloned()
-                    .unwrap_or_else(|| authorization.scopes.clone()),
-                authorization.dpop_key.clone(),
-            ),
-            Err(error) => {
-                self.refuse(&response, dpop_key).await;
-                Err(error)
-            }
-        }
+        self.accept_answer(
+            &discovered.provider,
+            &response,
+            authorization.dpop_key.clone(),
+            authorization.scopes.clone(),
+            |_| Ok(()),
+        )
+        .await
     }
 }

@@ -120,7 +120,7 @@ impl IdTokens {
                 keys,
                 &token,
                 NonceRule::Equals(&nonce),
-                access_token.as_ref(),
+                access_token.as_ref().into(),
             )
             .map_err(crate::id_token::invalid)
     }

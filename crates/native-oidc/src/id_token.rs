@@ -3,14 +3,16 @@
 //! `openidconnect` checks the signature against the issuer's keys with an allowed asymmetric algorithm
 //! (never `none`, never HMAC for a public client), `iss`, `aud` (no untrusted extra audience), `exp`,
 //! `iat` and `nonce`. This module adds what it leaves to the client: `azp`, a bounded clock leeway,
-//! one re-fetch of the key set for an unknown `kid`, `at_hash`, and the refresh rules.
+//! one re-fetch of the key set for an unknown `kid`, the hash claims (`at_hash`, and Native SSO's
+//! `ds_hash`, with the hash the signing key's algorithm names: SHA-512 for EdDSA with Ed25519), and
+//! the refresh rules.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use openidconnect::{
     core::{CoreIdToken, CoreIdTokenClaims},
-    AccessToken, AccessTokenHash, ClaimsVerificationError, ClientId, IdTokenVerifier, Nonce,
+    AccessToken, ClaimsVerificationError, ClientId, IdTokenVerifier, JsonWebKey, Nonce,
     SignatureVerificationError,
 };
 
@@ -19,6 +21,7 @@ use crate::{
     http::HttpClient,
     jwk::{KeySet, SigningKey},
     provider::Provider,
+    sso::DeviceSecret,
 };
 
 /// How long after `exp` an ID token is still accepted (the clocks may differ a little).
@@ -35,6 +38,24 @@ pub enum NonceRule<'a> {
     Equals(&'a Nonce),
     /// Refresh (§12.2): absent, or equal to the nonce of the original sign-in.
     AbsentOrEquals(Option<&'a Nonce>),
+}
+
+/// What the hash claims of an ID token must match: the values that came with it in the same answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hashed<'a> {
+    /// The access token: `at_hash`, when the token has one, is its hash.
+    pub access_token: Option<&'a AccessToken>,
+    /// Native SSO's device secret: the token must carry `ds_hash`, its hash.
+    pub device_secret: Option<&'a DeviceSecret>,
+}
+
+impl<'a> From<Option<&'a AccessToken>> for Hashed<'a> {
+    fn from(access_token: Option<&'a AccessToken>) -> Self {
+        Self {
+            access_token,
+            device_secret: None,
+        }
+    }
 }
 
 /// Validates ID tokens for one client.
@@ -67,23 +88,24 @@ impl IdTokenValidator {
         self
     }
 
-    /// Validates `id_token` (and its `at_hash` against `access_token`), re-fetching the key set once
-    /// if the token names a key the cache does not hold.
-    pub async fn validate(
+    /// Validates `id_token` (and its hash claims against what came with it: `hashed`), re-fetching
+    /// the key set once if the token names a key the cache does not hold.
+    pub async fn validate<'a>(
         &self,
         provider: &Provider,
         http: &HttpClient,
         id_token: &CoreIdToken,
         nonce: NonceRule<'_>,
-        access_token: Option<&AccessToken>,
+        hashed: impl Into<Hashed<'a>>,
     ) -> Result<CoreIdTokenClaims> {
+        let hashed = hashed.into();
         let keys = provider.keys().await;
-        match self.validate_with(provider, keys, id_token, nonce, access_token) {
+        match self.validate_with(provider, keys, id_token, nonce, hashed) {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
                 let keys = provider.refresh_keys(http).await?;
-                self.validate_with(provider, keys, id_token, nonce, access_token)
+                self.validate_with(provider, keys, id_token, nonce, hashed)
                     .map_err(invalid)
             }
             other => other.map_err(invalid),
@@ -96,7 +118,7 @@ impl IdTokenValidator {
         keys: KeySet,
         id_token: &CoreIdToken,
         nonce: NonceRule<'_>,
-        access_token: Option<&AccessToken>,
+        hashed: Hashed<'_>,
     ) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
         let leeway = chrono::Duration::from_std(self.leeway).unwrap_or(chrono::Duration::zero());
         let iat_leeway =
@@ -145,24 +167,64 @@ impl IdTokenValidator {
         }
 
         // §3.2.2.9 / §3.3.2.11: when `at_hash` is present it must match the access token.
-        if let (Some(expected), Some(access_token)) = (claims.access_token_hash(), access_token) {
-            let alg = id_token
-                .signing_alg()
-                .map_err(ClaimsVerificationError::SignatureVerification)?;
-            let key = id_token
-                .signing_key(&verifier)
-                .map_err(ClaimsVerificationError::SignatureVerification)?;
-            let actual = AccessTokenHash::from_token(access_token, alg, key).map_err(|e| {
-                ClaimsVerificationError::Other(format!("cannot compute at_hash: {e}"))
-            })?;
-            if &actual != expected {
+        if let (Some(expected), Some(access_token)) =
+            (claims.access_token_hash(), hashed.access_token)
+        {
+            if half_hash(id_token, &verifier, access_token.secret())? != expected.as_str() {
                 return Err(ClaimsVerificationError::Other(
                     "at_hash does not match the access token".to_string(),
                 ));
             }
         }
+        // Native SSO: the device secret of the answer must be the one the token names.
+        if let Some(secret) = hashed.device_secret {
+            let Some(found) = claim_of(id_token, "ds_hash") else {
+                return Err(ClaimsVerificationError::Other(
+                    "the answer has a device secret but the ID token no ds_hash".to_string(),
+                ));
+            };
+            if half_hash(id_token, &verifier, secret.secret())? != found {
+                return Err(ClaimsVerificationError::Other(
+                    "the ID token's ds_hash does not match the device secret".to_string(),
+                ));
+            }
+        }
         Ok(claims.clone())
     }
+}
+
+/// The left half of the hash of `value`, base64url: `at_hash` and `ds_hash` (OIDC Core §3.1.3.6). The
+/// hash is the one of the signing key and algorithm of `id_token` (SHA-256 for RS256 and ES256, …,
+/// SHA-512 for EdDSA with Ed25519), as `openidconnect` computes it.
+fn half_hash(
+    id_token: &CoreIdToken,
+    verifier: &IdTokenVerifier<'_, SigningKey>,
+    value: &str,
+) -> Result<String, ClaimsVerificationError> {
+    use base64::Engine;
+    let alg = id_token
+        .signing_alg()
+        .map_err(ClaimsVerificationError::SignatureVerification)?;
+    let key = id_token
+        .signing_key(verifier)
+        .map_err(ClaimsVerificationError::SignatureVerification)?;
+    let hash = key.hash_bytes(value.as_bytes(), alg).map_err(|e| {
+        ClaimsVerificationError::Other(format!("cannot compute the hash claim: {e}"))
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash[..hash.len() / 2]))
+}
+
+/// A string claim `openidconnect` does not read (`ds_hash`), from the payload of a token whose
+/// signature has been checked.
+fn claim_of(id_token: &CoreIdToken, name: &str) -> Option<String> {
+    use base64::Engine;
+    let jwt = id_token.to_string();
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get(name)?.as_str().map(str::to_string)
 }
 
 pub(crate) fn invalid(error: ClaimsVerificationError) -> Error {

@@ -133,7 +133,7 @@ pub use device::DeviceAuthorization;
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorKind, Result};
 pub use http::HttpClient;
-pub use id_token::{IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY, DEFAULT_IAT_LEEWAY};
+pub use id_token::{Hashed, IdTokenValidator, NonceRule, DEFAULT_CLOCK_LEEWAY, DEFAULT_IAT_LEEWAY};
 pub use pending::{
     AuthorizationRequest, PendingAuthorization, PendingAuthorizations, SignInOptions,
     PENDING_LIFETIME,

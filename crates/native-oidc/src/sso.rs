@@ -3,7 +3,7 @@
 //!
 //! An app configured with an SSO group ([`crate::Config::with_sso_group`]) asks for the `device_sso`
 //! scope. The provider answers its sign-in with a `device_secret`, and the ID token carries its hash
-//! (`ds_hash`, checked here like `at_hash`: a secret that does not match the ID token is refused with
+//! (`ds_hash`, checked with the ID token like `at_hash`: a secret that does not match it is refused with
 //! the whole answer). [`crate::Auth`] then leaves the ID token and the device secret in the group's
 //! [`SsoShare`], one keystore item that every app of the group reads. Another app of the group, with
 //! its own client id, finds it at start and exchanges it for its own tokens with no browser
@@ -17,13 +17,11 @@ use std::{path::Path, sync::Arc};
 use chrono::{DateTime, Utc};
 use openidconnect::{core::CoreIdToken, IssuerUrl, SubjectIdentifier};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
 use crate::{
     client::{OidcClient, TokenAnswer},
     dpop::DpopKey,
     error::{Error, Result},
-    id_token::NonceRule,
     session::Session,
     store::{SessionStore, StoreLock, Vault},
 };
@@ -224,6 +222,34 @@ impl SsoShare {
         .await
     }
 
+    /// Puts `item` in the place of the sign-in left with ID token `previous` (its device secret
+    /// rotated at a refresh): same place, so the newest sign-in stays first. False, and nothing
+    /// written, when that sign-in is no longer shared.
+    pub async fn replace(&self, previous: &CoreIdToken, item: &SsoItem) -> Result<bool> {
+        let _lock: StoreLock = self.store.lock().await?;
+        let previous = previous.to_string();
+        let item = item.clone();
+        self.blocking(move |vault| {
+            let mut shared = Self::read(vault)?;
+            let Some(place) = shared
+                .items
+                .iter()
+                .position(|kept| kept.id_token.to_string() == previous)
+            else {
+                return Ok(false);
+            };
+            shared.items[place] = item.clone();
+            let mut index = 0;
+            shared.items.retain(|kept| {
+                index += 1;
+                index - 1 == place || kept.device_secret != item.device_secret
+            });
+            Self::write(vault, &shared)?;
+            Ok(true)
+        })
+        .await
+    }
+
     /// Removes the sign-in of `secret`, if it is still there.
     pub async fn erase(&self, secret: &DeviceSecret) -> Result<()> {
         let _lock = self.store.lock().await?;
@@ -247,45 +273,6 @@ pub enum SharedSignOut {
     /// The device secret is removed from the share, but the provider could not revoke it: the other
     /// apps stay signed in until it expires.
     NotRevoked(Error),
-}
-
-/// `ds_hash` of a device secret for an ID token signed with `alg`: the left half of its hash, as
-/// `at_hash` is for an access token (OIDC Core §3.1.3.6).
-fn ds_hash(secret: &DeviceSecret, alg: &str) -> Option<String> {
-    use base64::Engine;
-    let digest = match &alg[alg.len().saturating_sub(3)..] {
-        "256" => sha2::Sha256::digest(secret.0.as_bytes()).to_vec(),
-        "384" => sha2::Sha384::digest(secret.0.as_bytes()).to_vec(),
-        "512" => sha2::Sha512::digest(secret.0.as_bytes()).to_vec(),
-        _ => return None,
-    };
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
-}
-
-/// Checks that the `device_secret` of a token answer belongs to its (validated) ID token: `ds_hash`.
-pub(crate) fn check_ds_hash(id_token: &CoreIdToken, secret: &DeviceSecret) -> Result<()> {
-    use base64::Engine;
-    let jwt = id_token.to_string();
-    let mut parts = jwt.split('.');
-    let header = parts.next().unwrap_or_default();
-    let payload = parts.next().unwrap_or_default();
-    let decode = |part: &str| -> Option<serde_json::Value> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
-    };
-    let alg = decode(header).and_then(|h| h.get("alg")?.as_str().map(str::to_string));
-    let found = decode(payload).and_then(|p| p.get("ds_hash")?.as_str().map(str::to_string));
-    match (alg.and_then(|alg| ds_hash(secret, &alg)), found) {
-        (Some(expected), Some(found)) if expected == found => Ok(()),
-        (_, None) => Err(Error::InvalidIdToken(
-            "the answer has a device secret but the ID token no ds_hash".into(),
-        )),
-        _ => Err(Error::InvalidIdToken(
-            "the ID token's ds_hash does not match the device secret".into(),
-        )),
-    }
 }
 
 impl OidcClient {
@@ -342,30 +329,24 @@ impl OidcClient {
                 e.line()
             ))
         })?;
-        let checked = self
-            .check_code_answer(
-                &discovered.provider,
-                &answer,
-                dpop_key.is_some(),
-                NonceRule::AbsentOrEquals(None),
-            )
-            .await
-            .and_then(|checked| {
-                if *checked.1.subject() == item.subject {
-                    Ok(checked)
-                } else {
-                    Err(Error::InvalidIdToken(
-                        "the token exchange answered for another user than the shared sign-in's"
-                            .into(),
-                    ))
-                }
-            });
-        match checked {
-            Ok(checked) => self.session_from(&answer, checked, None, scopes, dpop_key),
-            Err(error) => {
-                self.refuse(&answer, dpop_key.as_ref()).await;
-                Err(error)
+        let subject = &item.subject;
+        self.accept_answer(&discovered.provider, &answer, dpop_key, scopes, |claims| {
+            if claims.subject() == subject {
+                Ok(())
+            } else {
+                Err(Error::InvalidIdToken(
+                    "the token exchange answered for another user than the shared sign-in's".into(),
+                ))
             }
+        })
+        .await
+    }
+
+    /// [`OidcClient::revoke_device_secret`] of a secret that came in a refused answer: best effort,
+    /// a failure logged.
+    pub(crate) async fn revoke_device_secret_quietly(&self, secret: &DeviceSecret) {
+        if let Err(error) = self.revoke_device_secret(secret).await {
+            tracing::warn!(%error, "could not revoke the refused device secret");
         }
     }
 
@@ -397,12 +378,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ds_hash_is_the_left_half_of_the_hash_as_at_hash() {
-        // The value dev/idp computes: base64url of the first 16 bytes of SHA-256("secret").
+    fn a_device_secret_is_never_shown() {
         let secret = DeviceSecret("secret".into());
-        assert_eq!(ds_hash(&secret, "RS256").unwrap(), "K7gNU3sdo-OL0wNhqoVWhg");
-        assert_eq!(ds_hash(&secret, "ES384").unwrap().len(), 32);
-        assert_eq!(ds_hash(&secret, "none"), None);
         assert_eq!(format!("{secret:?}"), "DeviceSecret([redacted])");
     }
 }

@@ -14,8 +14,8 @@ use axum::{extract::State, routing::get, Json, Router};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use native_oidc::{
-    openidconnect::core::CoreIdToken, HttpClient, IdTokenValidator, IssuerUrl, Nonce, NonceRule,
-    Provider,
+    openidconnect::core::CoreIdToken, Hashed, HttpClient, IdTokenValidator, IssuerUrl, Nonce,
+    NonceRule, Provider,
 };
 use serde_json::{json, Value};
 
@@ -114,7 +114,7 @@ impl Harness {
                 &self.http,
                 &token,
                 NonceRule::Equals(&nonce),
-                None,
+                Hashed::default(),
             )
             .await
             .map(|_| ())

@@ -27,11 +27,32 @@ const DEFAULT_REDIRECT: &str = "http://127.0.0.1/callback";
 const SAVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The engine for the account of `store`, with `signin`'s patience for saves: a sign-in is kept as
-/// its account among `accounts`.
-fn engine(client: OidcClient, store: SessionStore, accounts: &Accounts) -> Auth {
-    Auth::new(client, store)
+/// its account among `accounts`. With an SSO group, the group's share is open: a sign-in is left
+/// there, and a device secret the provider rotates at a refresh replaces the shared one. A share
+/// that cannot be opened is said and done without: the command still works for this app.
+async fn engine(
+    common: &Common,
+    config: native_oidc::Config,
+    store: SessionStore,
+    accounts: &Accounts,
+) -> Result<Auth> {
+    let share = settings::sso_share(common, &config)
+        .await
+        .unwrap_or_else(|error| {
+            eprintln!(
+                "warning: the SSO group's shared sign-in cannot be opened ({}: {error}); going on \
+                 without it",
+                error.kind()
+            );
+            None
+        });
+    let auth = Auth::new(OidcClient::new(config)?, store)
         .with_save_patience(SAVE_PATIENCE)
-        .with_accounts(accounts.clone())
+        .with_accounts(accounts.clone());
+    Ok(match share {
+        Some(share) => auth.with_sso_share(share),
+        None => auth,
+    })
 }
 
 /// A summary of the session, and where its tokens are kept.
@@ -68,7 +89,7 @@ async fn signed_in(common: &Common) -> Result<Auth> {
         named,
     } = settings::account_store(common).await?;
     let config = settings::for_session(common, &store).await?;
-    let auth = engine(OidcClient::new(config)?, store, &accounts);
+    let auth = engine(common, config, store, &accounts).await?;
     restore(&auth).await?;
     // The account's slot may hold another one by now (it signed out, another process reused it).
     if let Some(named) = named {
@@ -133,13 +154,8 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
         source
             .redirect_uri
             .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
-        let config = source.build()?;
-        let share = settings::sso_share(common, &config).await?;
-        let mut auth = engine(OidcClient::new(config)?, store, &accounts);
-        if let Some(share) = share {
-            // The device sign-in's device secret is left for the group's apps too.
-            auth = auth.with_sso_share(share);
-        }
+        // The device sign-in's device secret is left for the group's apps too.
+        let auth = engine(common, source.build()?, store, &accounts).await?;
         let summary = device::sign_in(&auth).await?;
         return Ok(Status::new(summary, &auth).signed_in_with("device"));
     }
@@ -156,12 +172,9 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
     }
     let config = source.build()?;
     let redirect = config.redirect_uri().to_string();
-    let share = settings::sso_share(common, &config).await?;
-    let group = config.sso_group().map(str::to_string);
     let options = login.request.options();
-    let mut auth = engine(OidcClient::new(config)?, store, &accounts);
-    if let (Some(share), Some(group)) = (share, group) {
-        auth = auth.with_sso_share(share);
+    let auth = engine(common, config, store, &accounts).await?;
+    if let Some(group) = auth.sso_group() {
         // A sign-in that asks for something (a level, max_age, prompt, another account, …) is the
         // provider's to answer: the shared sign-in cannot.
         let asks = options != native_oidc::SignInOptions::default();
@@ -528,10 +541,12 @@ async fn logout_here(
         return Err(Error::NotSignedIn);
     }
     let auth = engine(
-        OidcClient::new(settings::for_session(common, &store).await?)?,
+        common,
+        settings::for_session(common, &store).await?,
         store,
         accounts,
-    );
+    )
+    .await?;
     restore(&auth).await?;
     let task = auth.sign_out_locally().await?;
     if task.erase_error().is_none() {
@@ -592,10 +607,12 @@ async fn end_shared_sign_in(
                 .into(),
         ));
     };
-    let share = settings::sso_share(common, &config)
-        .await?
-        .ok_or_else(|| Error::Config("no SSO group configured".into()))?;
-    let auth = engine(OidcClient::new(config)?, store.clone(), accounts).with_sso_share(share);
+    let auth = engine(common, config, store.clone(), accounts).await?;
+    if auth.sso_group().is_none() {
+        return Err(Error::Storage(format!(
+            "the shared sign-in of the SSO group {group} cannot be opened (see the warning above)"
+        )));
+    }
     match auth.end_shared_sign_in().await? {
         SharedSignOut::Revoked => eprintln!(
             "Signed out of every app of the SSO group {group}: their shared sign-in is revoked."

@@ -196,6 +196,64 @@ fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_comes_first()
 }
 
 #[test]
+fn a_device_secret_rotated_at_a_refresh_replaces_the_shared_one() {
+    let apps = Apps::new(IdpOptions {
+        device_secret_rotation: true,
+        ..Default::default()
+    });
+    apps.login("first", &browser()).json();
+    let shared = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap()
+    };
+    let before = shared();
+    let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    let after = shared();
+    assert_eq!(
+        after["items"].as_array().map(Vec::len),
+        Some(1),
+        "in place of the old one"
+    );
+    assert_ne!(
+        after["items"][0]["device_secret"],
+        before["items"][0]["device_secret"]
+    );
+    assert_ne!(
+        after["items"][0]["id_token"],
+        before["items"][0]["id_token"]
+    );
+
+    // The new pair signs the second app in; the old one is refused by the provider.
+    let second = apps.login("second", NO_BROWSER);
+    assert_eq!(
+        second.json()["signed_in_with"],
+        "native_sso",
+        "{}",
+        second.stderr
+    );
+    std::fs::write(apps.share(), serde_json::to_vec(&before).unwrap()).unwrap();
+    let third = apps.login("third", &browser());
+    assert_eq!(third.json()["signed_in_with"], "browser");
+    assert!(
+        third
+            .stderr
+            .contains("Native SSO did not sign you in (invalid_grant: "),
+        "{}",
+        third.stderr
+    );
+
+    // Sign-out of all apps revokes the rotated secret: the second app is signed out too.
+    std::fs::write(apps.share(), serde_json::to_vec(&after).unwrap()).unwrap();
+    assert_eq!(apps.logout_of_all_apps("first").code, 0);
+    let refresh = apps.run("second", &["refresh"]);
+    assert!(
+        refresh.error_line().starts_with("error: session_expired"),
+        "{}",
+        refresh.stderr
+    );
+}
+
+#[test]
 fn an_expired_device_secret_falls_back_to_the_browser() {
     let apps = Apps::new(IdpOptions {
         device_secret_ttl: Some(2),
@@ -255,10 +313,51 @@ fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
         run.stderr
     );
     assert!(last.contains("ds_hash"), "{last}");
-    // The refused answer's tokens are revoked (its refresh token, then its access token).
-    assert_eq!(crate::block_on(apps.env.idp.revocations()), 2);
+    // The refused answer's tokens are revoked (its refresh token, its access token and its device
+    // secret).
+    assert_eq!(crate::block_on(apps.env.idp.revocations()), 3);
     assert!(!apps.share().exists());
     assert!(!apps.session("first").exists());
+}
+
+#[test]
+fn with_eddsa_id_tokens_ds_hash_is_the_sha_512_half_and_checked() {
+    let options = IdpOptions {
+        id_token_alg: Some("EdDSA"),
+        ..Default::default()
+    };
+    let apps = Apps::new(options.clone());
+    apps.login("first", &browser()).json();
+    let shared: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let id_token = shared["items"][0]["id_token"].as_str().unwrap();
+    let header = id_token.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let second = apps.login("second", NO_BROWSER);
+    assert_eq!(
+        second.json()["signed_in_with"],
+        "native_sso",
+        "{}",
+        second.stderr
+    );
+
+    // A ds_hash of another secret is refused with EdDSA too.
+    let apps = Apps::new(IdpOptions {
+        wrong_ds_hash: true,
+        ..options
+    });
+    let run = apps.login("first", &browser());
+    assert_eq!(run.code, 1);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: invalid_id_token: ") && last.contains("ds_hash"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

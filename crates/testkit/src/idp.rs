@@ -60,6 +60,10 @@ pub struct IdpOptions {
     pub wrong_ds_hash: bool,
     /// `IDP_TEST_EXCHANGE_SUBJECT`: Native SSO's token exchange answers for this user instead.
     pub exchange_subject: Option<&'static str>,
+    /// `IDP_DEVICE_SECRET_ROTATION=on`: a refresh rotates the sign-in's Native SSO device secret.
+    pub device_secret_rotation: bool,
+    /// `IDP_ID_TOKEN_ALG`: `RS256` (dev/idp's default, Okta's only one) or `EdDSA` (Ed25519).
+    pub id_token_alg: Option<&'static str>,
 }
 
 /// A running `dev/idp`; killed when dropped.
@@ -165,6 +169,12 @@ impl Idp {
         }
         if options.wrong_ds_hash {
             command.env("IDP_TEST_WRONG_DS_HASH", "1");
+        }
+        if let Some(alg) = options.id_token_alg {
+            command.env("IDP_ID_TOKEN_ALG", alg);
+        }
+        if options.device_secret_rotation {
+            command.env("IDP_DEVICE_SECRET_ROTATION", "on");
         }
         if let Some(subject) = options.exchange_subject {
             command.env("IDP_TEST_EXCHANGE_SUBJECT", subject);

@@ -87,7 +87,9 @@ export function loadConfig() {
     sso: (() => {
       const secondClientId = process.env.IDP_SSO_CLIENT_ID || '0oa1localsecond0002';
       const clients = list('IDP_SSO_CLIENTS', [process.env.IDP_CLIENT_ID || '0oa1localnative0001', secondClientId]);
-      return { secondClientId, clients };
+      // Rotate a device secret at each refresh of the sign-in that holds it (Okta does not).
+      const rotateOnRefresh = choice('IDP_DEVICE_SECRET_ROTATION', ['off', 'on'], 'off') === 'on';
+      return { secondClientId, clients, rotateOnRefresh };
     })(),
     redirectUris: list('IDP_REDIRECT_URIS', ['com.okta.example:/callback', 'http://127.0.0.1/callback']),
     postLogoutRedirectUris: list('IDP_POST_LOGOUT_REDIRECT_URIS', ['com.okta.example:/logout', 'http://127.0.0.1/logout']),
@@ -99,6 +101,8 @@ export function loadConfig() {
     keysFile: process.env.IDP_KEYS_FILE || undefined,
     // DPoP (RFC 9449): off, on (tokens bound when the client sends proofs), required (the client must).
     dpop: choice('IDP_DPOP', ['off', 'on', 'required'], 'on'),
+    // How ID tokens are signed: RS256 (Okta's only choice) or EdDSA (Ed25519).
+    idTokenAlg: choice('IDP_ID_TOKEN_ALG', ['RS256', 'EdDSA'], 'RS256'),
     // Pushed authorization requests (RFC 9126, Okta's /v1/par): off, on (offered), required (the only way).
     // Off unless asked (make run turns it on), so a test sees the whole request in the browser's URL.
     par: choice('IDP_PAR', ['off', 'on', 'required'], 'off'),

@@ -80,7 +80,9 @@ function cookieKeys(dataDir) {
 async function main() {
   const config = loadConfig();
   if (config.dataDir) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const jwks = loadKeys(config.keysFile ?? (config.dataDir && join(config.dataDir, 'keys.json')));
+  const jwks = loadKeys(config.keysFile ?? (config.dataDir && join(config.dataDir, 'keys.json')), {
+    withEd25519: config.idTokenAlg === 'EdDSA',
+  });
   const Adapter = createStorage(config.dataDir && join(config.dataDir, 'store.json'));
   const accounts = accountsFrom(config.users);
   const server = createServer();
@@ -102,21 +104,23 @@ async function main() {
   server.on('request', async (req, res) => {
     const url = new URL(req.url, issuer);
     count(req.method, url.pathname);
+    // Okta's device verification page is at the org URL (`{org}/activate`): the provider's own page.
+    const pathname = url.pathname === '/activate' ? `${PREFIX}/activate` : url.pathname;
     try {
       if (url.pathname === '/__dev/stats') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(stats));
-      } else if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
-        if (url.pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url.searchParams);
-        if ([`${PREFIX}/v1/par`, `${PREFIX}/v1/device/authorize`].includes(url.pathname) && req.method === 'POST') {
+      } else if (pathname === PREFIX || pathname.startsWith(`${PREFIX}/`)) {
+        if (pathname === `${PREFIX}/v1/authorize` && req.method === 'GET') okta_offline_access(url.searchParams);
+        if ([`${PREFIX}/v1/par`, `${PREFIX}/v1/device/authorize`].includes(pathname) && req.method === 'POST') {
           await okta_offline_access_posted(req);
         }
         // Mounted like express does it: the provider sees the path below the prefix, and
         // `originalUrl` keeps the prefix so the URLs it builds (resume, callbacks) keep it too.
-        req.originalUrl = url.pathname + url.search;
+        req.originalUrl = pathname + url.search;
         // Every page oidc-provider renders itself (form_post, errors) gets the policy of our own pages.
         res.setHeader('content-security-policy', contentSecurityPolicy(targets));
-        req.url = url.pathname.slice(PREFIX.length) + url.search;
+        req.url = pathname.slice(PREFIX.length) + url.search;
         callback(req, res);
       } else if (!handleDashboard({ config, orgUrl, targets }, req, res, url.pathname)
         && !(await handleInteraction(provider, accounts, targets, config, req, res, url.pathname))) {

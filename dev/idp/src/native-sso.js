@@ -6,34 +6,42 @@
 //   the ID token must be this provider's, of the secret's user and session (`sub`, `sid`, `ds_hash`);
 // - revoking the secret at /v1/revoke (token_type_hint=device_secret) ends the exchange for everyone and
 //   revokes every grant signed in with it (the first app's and each exchanged one), so each app's next
-//   refresh fails.
+//   refresh fails;
+// - with IDP_DEVICE_SECRET_ROTATION=on, a refresh of a sign-in that holds a device secret rotates it
+//   (Native SSO 1.0 §3.4 allows it; Okta does not): the answer carries the new secret and an ID token
+//   with its ds_hash, and the old secret is refused from then on.
 import { createHash, randomBytes } from 'node:crypto';
-import { compactVerify, createLocalJWKSet, decodeJwt, importJWK, SignJWT } from 'jose';
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose';
 import { errors } from 'oidc-provider';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import { issueTokens } from 'oidc-provider/lib/helpers/grant_common.js';
 import { readBody } from './form.js';
+import { publicJwks } from './keys.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 const DEVICE_SECRET_TYPE = 'urn:x-oath:params:oauth:token-type:device-secret';
 const SIGN_IN_GRANTS = new Set(['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']);
 
-// `ds_hash` (and `at_hash`): the left half of the SHA-256 of the value, base64url.
-export function halfHash(value) {
-  return createHash('sha256').update(value).digest().subarray(0, 16).toString('base64url');
+// `ds_hash` (like `at_hash`): the left half of the value's hash, base64url; the hash of the ID token's
+// `alg` (SHA-512 for EdDSA with Ed25519, as OpenID Connect Core's errata set 2 says).
+export function halfHash(value, alg) {
+  const hash = ['EdDSA', 'Ed25519'].includes(alg) ? 'sha512' : `sha${alg.slice(-3)}`;
+  const digest = createHash(hash).update(value).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 
 const key = (secret) => createHash('sha256').update(secret).digest('base64url');
 
 export function nativeSso(provider, { jwks, config, Adapter }) {
   const secrets = new Adapter('DeviceSecret');
-  const [jwk] = jwks.keys;
-  let signingKey; // imported on first use
-
-  const publicKeys = createLocalJWKSet({
-    keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
-  });
+  // The private key oidc-provider signed with (the header's `kid`), for the header's `alg`.
+  const signingKey = ({ kid, alg }) => {
+    const jwk = jwks.keys.find((candidate) => candidate.kid === kid);
+    if (!jwk) throw new Error(`no signing key ${kid}`);
+    return importJWK(jwk, alg);
+  };
+  const publicKeys = createLocalJWKSet(publicJwks(jwks));
   const ttl = config.ttl.deviceSecret;
 
   // Forgets the secret and revokes every grant signed in with it.
@@ -49,6 +57,29 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     return true;
   }
 
+  // The secret a sign-in's grant holds (to rotate it at a refresh of that grant).
+  const ofGrant = new Adapter('DeviceSecretOfGrant');
+
+  // A new secret for `record` (its user, session and grants), in place of `previous` if any: saved with
+  // the lifetime left (a whole one for a new sign-in), and the answer's ID token re-signed with its hash.
+  async function issueSecret(body, record, previous) {
+    const secret = randomBytes(32).toString('base64url');
+    const left = record.expiresAt - Math.floor(Date.now() / 1000);
+    await secrets.upsert(key(secret), record, Math.max(left, 1));
+    for (const grantId of record.grantIds) await ofGrant.upsert(grantId, { key: key(secret) }, Math.max(left, 1));
+    if (previous) await secrets.destroy(previous);
+    // Signed again as oidc-provider signed it (the same key and algorithm).
+    const header = decodeProtectedHeader(body.id_token);
+    const { alg, kid } = header;
+    // Test option (IDP_TEST_WRONG_DS_HASH): the hash of another secret, as a mixed-up answer would carry.
+    const dsHash = halfHash(config.test.wrongDsHash ? `${secret}x` : secret, alg);
+    const claims = decodeJwt(body.id_token);
+    const idToken = await new SignJWT({ ...claims, sid: record.sid, ds_hash: dsHash })
+      .setProtectedHeader({ alg, kid })
+      .sign(await signingKey(header));
+    return { ...body, id_token: idToken, device_secret: secret };
+  }
+
   provider.use(async (ctx, next) => {
     // Revocation of a device secret (oidc-provider knows no such token).
     if (ctx.method === 'POST' && ctx.path === '/v1/revoke') {
@@ -62,23 +93,26 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
       }
     }
     await next();
-    // A sign-in granted device_sso: a new device secret, its hash and the session in the ID token.
     const { params } = ctx.oidc ?? {};
     const body = ctx.body;
-    if (ctx.oidc?.route !== 'token' || !SIGN_IN_GRANTS.has(params?.grant_type) || !body?.id_token) return;
+    if (ctx.oidc?.route !== 'token' || !body?.id_token) return;
     if (!String(body.scope ?? '').split(' ').includes('device_sso')) return;
-    const secret = randomBytes(32).toString('base64url');
-    const claims = decodeJwt(body.id_token);
-    const sid = claims.sid ?? randomBytes(16).toString('hex');
-    const grantId = ctx.oidc.entities.Grant?.jti;
-    const expiresAt = Math.floor(Date.now() / 1000) + ttl;
-    await secrets.upsert(key(secret), { accountId: claims.sub, sid, grantIds: grantId ? [grantId] : [], expiresAt }, ttl);
-    // Test option (IDP_TEST_WRONG_DS_HASH): the hash of another secret, as a mixed-up answer would carry.
-    const dsHash = halfHash(config.test.wrongDsHash ? `${secret}x` : secret);
-    const idToken = await new SignJWT({ ...claims, sid, ds_hash: dsHash })
-      .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
-      .sign(await (signingKey ??= importJWK(jwk, 'RS256')));
-    ctx.body = { ...body, id_token: idToken, device_secret: secret };
+    if (SIGN_IN_GRANTS.has(params?.grant_type)) {
+      // A sign-in granted device_sso: a new device secret, its hash and the session in the ID token.
+      const claims = decodeJwt(body.id_token);
+      const grantId = ctx.oidc.entities.Grant?.jti;
+      ctx.body = await issueSecret(body, {
+        accountId: claims.sub,
+        sid: claims.sid ?? randomBytes(16).toString('hex'),
+        grantIds: grantId ? [grantId] : [],
+        expiresAt: Math.floor(Date.now() / 1000) + ttl,
+      });
+    } else if (params?.grant_type === 'refresh_token' && config.sso.rotateOnRefresh) {
+      const grantId = ctx.oidc.entities.RefreshToken?.grantId;
+      const held = grantId && await ofGrant.find(grantId);
+      const record = held && await secrets.find(held.key);
+      if (record) ctx.body = await issueSecret(body, record, held.key);
+    }
   });
 
   // The exchange: the vendor's other app gets its own tokens for the secret's user.
@@ -97,15 +131,17 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
     const record = await secrets.find(key(p.actor_token));
     if (!record) throw new InvalidGrant('the device secret is not valid (revoked or expired)');
     let claims;
+    let alg;
     try {
-      const { payload } = await compactVerify(p.subject_token, publicKeys);
+      const { payload, protectedHeader } = await compactVerify(p.subject_token, publicKeys);
       claims = JSON.parse(new TextDecoder().decode(payload));
+      alg = protectedHeader.alg;
     } catch {
       throw new InvalidGrant('the subject token is not an ID token of this provider');
     }
     // Like Okta, an expired ID token is accepted: the device secret is what proves the sign-in.
     if (claims.iss !== provider.issuer || claims.sub !== record.accountId || claims.sid !== record.sid
-      || claims.ds_hash !== halfHash(p.actor_token)) {
+      || claims.ds_hash !== halfHash(p.actor_token, alg)) {
       throw new InvalidGrant('the ID token does not belong to this device secret');
     }
     const scope = [...new Set(['openid', ...String(p.scope ?? 'openid').split(' ').filter(Boolean)])]

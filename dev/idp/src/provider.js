@@ -10,6 +10,7 @@ import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import { logTokens } from './token-log.js';
 import { readBody } from './form.js';
 import { nativeSso, TOKEN_EXCHANGE } from './native-sso.js';
+import { publicJwks } from './keys.js';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 
 // `device_sso`: Native SSO (src/native-sso.js).
@@ -94,6 +95,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       ...client,
       application_type: 'native',
       token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: config.idTokenAlg,
       grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT, TOKEN_EXCHANGE],
       response_types: ['code'],
       redirect_uris: config.redirectUris,
@@ -119,7 +121,8 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
       end_session: '/v1/logout',
       pushed_authorization_request: '/v1/par',
       introspection: '/v1/introspect',
-      // RFC 8628. Okta's verification page is at the org URL (`{org}/activate`); here it is below the issuer.
+      // RFC 8628. Okta's verification page is at the org URL (`{org}/activate`): index.js serves this
+      // one there too, and the device authorization answer names it there (activateAtTheOrgUrl).
       device_authorization: '/v1/device/authorize',
       code_verification: '/activate',
     },
@@ -199,6 +202,7 @@ export function createProvider({ issuer, config, jwks, accounts, targets, Adapte
   acceptJwtAccessTokens(provider, jwks, new Adapter('AccessToken'));
   refreshTokenGracePeriod(provider, config.refreshTokenGrace);
   devicePollingInterval(provider, { ...config.device, ttl: config.ttl.deviceCode });
+  activateAtTheOrgUrl(provider);
   nativeSso(provider, { jwks, config, Adapter });
   if (config.test.invalidRefreshedIdToken === 'signature') breakRefreshedIdTokens(provider);
   if (config.test.invalidRefreshedIdToken === 'iss') reissueRefreshedIdTokens(provider, jwks);
@@ -246,6 +250,23 @@ function lieAboutTheSubject(provider, sub) {
     await next();
     if (ctx.oidc?.route === 'userinfo' && ctx.body && typeof ctx.body === 'object') {
       ctx.body = { ...ctx.body, sub };
+    }
+  });
+}
+
+// The device authorization answer names the verification page at the org URL, as Okta's does.
+function activateAtTheOrgUrl(provider) {
+  const below = `${provider.issuer}/activate`;
+  const atOrg = `${new URL(provider.issuer).origin}/activate`;
+  const moved = (url) => (url?.startsWith(below) ? atOrg + url.slice(below.length) : url);
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'device_authorization' && ctx.body?.verification_uri) {
+      ctx.body = {
+        ...ctx.body,
+        verification_uri: moved(ctx.body.verification_uri),
+        verification_uri_complete: moved(ctx.body.verification_uri_complete),
+      };
     }
   });
 }
@@ -334,9 +355,7 @@ function reissueRefreshedIdTokens(provider, jwks) {
 // each one was issued for (by `jti`, in the provider's storage, with its grant) and let `find` accept a JWT
 // whose signature verifies with our keys. Revoking the token or its grant makes it unusable, as on Okta.
 function acceptJwtAccessTokens(provider, jwks, issued) {
-  const publicKeys = createLocalJWKSet({
-    keys: jwks.keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use })),
-  });
+  const publicKeys = createLocalJWKSet(publicJwks(jwks));
   provider.on('access_token.issued', (token) => {
     if (token.format !== 'jwt') return;
     const payload = {};

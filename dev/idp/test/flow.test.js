@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { decodeJwt, createLocalJWKSet, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, createLocalJWKSet, jwtVerify } from 'jose';
 import { mkdtempSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -407,7 +407,7 @@ test('the device grant: Okta route names, an interval, the code typed on the act
     });
     const device = await started.json();
     assert.equal(device.interval, 1);
-    assert.equal(device.verification_uri, `${running.issuer}/activate`);
+    assert.equal(device.verification_uri, `${new URL(running.issuer).origin}/activate`);
     assert.match(device.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
     const poll = () => token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code }, running.issuer);
     assert.equal((await poll()).body.error, 'authorization_pending');
@@ -508,4 +508,42 @@ test('Native SSO: device_secret and ds_hash for device_sso, the token exchange f
   assert.equal((await token({ client_id: SECOND, grant_type: 'refresh_token', refresh_token: second.body.refresh_token })).body.error, 'invalid_grant');
   // Alice's own sign-in is untouched.
   assert.equal((await token({ grant_type: 'refresh_token', refresh_token: alice.refresh_token })).status, 200);
+});
+
+test('Native SSO beyond Okta: a device secret rotated at a refresh (the old one refused), and EdDSA ID tokens hashed with SHA-512', async () => {
+  const running = await startIdp({ IDP_DEVICE_SECRET_ROTATION: 'on', IDP_ID_TOKEN_ALG: 'EdDSA' });
+  try {
+    const at = running.issuer;
+    const { result, verifier } = await authorize({ scope: 'openid profile offline_access device_sso', at });
+    const code = result.redirect.searchParams.get('code');
+    const first = (await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, at)).body;
+    const sha512Half = (value) => createHash('sha512').update(value).digest().subarray(0, 32).toString('base64url');
+    assert.equal(decodeProtectedHeader(first.id_token).alg, 'EdDSA');
+    assert.equal(decodeJwt(first.id_token).ds_hash, sha512Half(first.device_secret));
+    const keys = createLocalJWKSet(await (await fetch(`${at}/v1/keys`)).json());
+    await jwtVerify(first.id_token, keys, { issuer: at, audience: CLIENT_ID });
+
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, at);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    const rotated = refreshed.body;
+    assert.ok(rotated.device_secret && rotated.device_secret !== first.device_secret, 'a new device secret');
+    assert.equal(decodeJwt(rotated.id_token).ds_hash, sha512Half(rotated.device_secret));
+    assert.equal(decodeJwt(rotated.id_token).sid, decodeJwt(first.id_token).sid, 'the same session');
+    await jwtVerify(rotated.id_token, keys, { issuer: at, audience: CLIENT_ID });
+
+    const exchange = (subject, actor) => token({
+      client_id: '0oa1localsecond0002',
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subject,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+      actor_token: actor,
+      actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
+      audience: 'api://default',
+      scope: 'openid profile offline_access',
+    }, at);
+    assert.equal((await exchange(first.id_token, first.device_secret)).body.error, 'invalid_grant', 'the old secret is spent');
+    assert.equal((await exchange(rotated.id_token, rotated.device_secret)).status, 200);
+  } finally {
+    await stopIdp(running);
+  }
 });
