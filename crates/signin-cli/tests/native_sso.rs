@@ -254,6 +254,31 @@ fn a_device_secret_rotated_at_a_refresh_replaces_the_shared_one() {
 }
 
 #[test]
+fn a_refused_refresh_revokes_the_device_secret_it_rotated() {
+    // The refreshed ID token names the rotated secret but is for another issuer: refused.
+    let apps = Apps::new(IdpOptions {
+        device_secret_rotation: true,
+        refreshed_id_token_for_another_issuer: true,
+        ..Default::default()
+    });
+    apps.login("first", &browser()).json();
+    let before = crate::block_on(apps.env.idp.revocations());
+    let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
+    assert!(
+        refresh
+            .error_line()
+            .starts_with("error: invalid_id_token: "),
+        "{}",
+        refresh.stderr
+    );
+    // Its refresh token, its access token and the new device secret.
+    assert_eq!(crate::block_on(apps.env.idp.revocations()), before + 3);
+    // The share still holds the old (now spent) pair: the second app goes to the browser.
+    let second = apps.login("second", &browser());
+    assert_eq!(second.json()["signed_in_with"], "browser");
+}
+
+#[test]
 fn an_expired_device_secret_falls_back_to_the_browser() {
     let apps = Apps::new(IdpOptions {
         device_secret_ttl: Some(2),
