@@ -124,7 +124,17 @@ impl SsoShare {
     /// The share of SSO group `group`: in the keystore (`storage` permitting) under the group's name,
     /// else in the file `<data_dir>/native-sso/<group>.sign-in.json`, `data_dir` being the user's data folder
     /// (`~/.local/share` on Linux), where every app of the vendor finds it.
+    ///
+    /// On Android, [`crate::Error::Config`]: its keystore and data folder are each app's own, and a
+    /// share between apps (a content provider guarded by a signature permission) is not built yet;
+    /// a share there would hold this app's sign-in only, and look like Native SSO while being none.
     pub async fn open(group: &str, storage: crate::TokenStorage, data_dir: &Path) -> Result<Self> {
+        if cfg!(target_os = "android") {
+            return Err(Error::config(
+                "Native SSO between apps is not available on Android yet (each app's keystore is \
+                 its own): remove ssoGroup there; the app signs in through the browser",
+            ));
+        }
         let store = crate::StoreOptions {
             storage,
             file: data_dir.join("native-sso").join(format!("{group}.json")),
