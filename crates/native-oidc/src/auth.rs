@@ -815,7 +815,7 @@ impl Auth {
                 // No verdict on the ID token (its keys could not be fetched): the new tokens are kept
                 // with the previous ID token, and the next refresh checks its ID token again. A
                 // device secret the answer rotated is not shared unchecked: the group's apps sign in
-                // through the browser until the next sign-in leaves a new one.
+                // through the browser until a later rotation or sign-in shares a new one.
                 tracing::warn!(%error, "the refreshed ID token could not be checked; keeping the previous one");
                 Ok(unchecked)
             }
@@ -838,21 +838,23 @@ impl Auth {
         }
     }
 
-    /// Native SSO: a refresh answered a device secret (checked with its new ID token). The share's
-    /// item this session left (the one with its previous ID token) gets the new pair, in its place;
-    /// a sign-in no longer shared (its item erased, or replaced by a newer one) stays so. A failure
-    /// is logged: the group's apps then sign in through the browser.
+    /// Native SSO: a refresh answered a new device secret (checked with its new ID token). The
+    /// share's item of this session's previous secret gets the new pair, in its place; a sign-in no
+    /// longer shared (its item erased, or forgotten for newer ones) stays so. Either failure is
+    /// logged: the group's apps then sign in through the browser.
     async fn share_rotated(&self, before: &Session, next: &Session) {
-        let (Some(share), Some(previous), Some(item)) = (
-            &self.sso,
-            before.id_token.as_ref(),
-            crate::sso::SsoItem::of(next),
-        ) else {
+        let (Some(share), Some(item)) = (&self.sso, crate::sso::SsoItem::of(next)) else {
             return;
         };
-        match share.replace(previous, &item).await {
+        let replaced = match &before.shared_secret {
+            Some(previous) => share.replace(previous, &item).await,
+            None => Ok(false),
+        };
+        match replaced {
             Ok(true) => tracing::info!("the SSO group's apps share the rotated device secret"),
-            Ok(false) => {}
+            Ok(false) => tracing::warn!(
+                "the provider rotated the device secret of a sign-in the SSO group no longer shares; the new one is not shared"
+            ),
             Err(error) => {
                 tracing::warn!(%error, "the rotated device secret could not be shared")
             }

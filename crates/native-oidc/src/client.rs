@@ -383,7 +383,8 @@ impl OidcClient {
                 return Err(error);
             }
             (Ok(_), Some((error, false))) | (Err(error), _) => {
-                self.refuse(&response, pending.dpop_key.as_ref()).await;
+                self.refuse(&response, pending.dpop_key.as_ref(), None)
+                    .await;
                 return Err(error);
             }
         };
@@ -399,13 +400,15 @@ impl OidcClient {
 
     /// The session of a sign-in that has no callback (the device grant, Native SSO's exchange): its
     /// answer checked as a sign-in's ([`OidcClient::check_code_answer`], no nonce), then `also` on
-    /// the ID token's claims. A refused answer's tokens are revoked.
+    /// the ID token's claims. A refused answer's tokens are revoked (its device secret too, unless
+    /// it is the `shared` one the sign-in was made with).
     pub(crate) async fn accept_answer(
         &self,
         provider: &Provider,
         response: &TokenAnswer,
         dpop_key: Option<DpopKey>,
         asked_scopes: Vec<openidconnect::Scope>,
+        shared: Option<&crate::sso::DeviceSecret>,
         also: impl FnOnce(&openidconnect::core::CoreIdTokenClaims) -> Result<()>,
     ) -> Result<Session> {
         let checked = self
@@ -420,21 +423,30 @@ impl OidcClient {
         match checked {
             Ok(checked) => self.session_from(response, checked, None, asked_scopes, dpop_key),
             Err(error) => {
-                self.refuse(response, dpop_key.as_ref()).await;
+                self.refuse(response, dpop_key.as_ref(), shared).await;
                 Err(error)
             }
         }
     }
 
-    /// A token answer that was refused: its tokens are never used, so they must not stay live.
-    pub(crate) async fn refuse(&self, response: &TokenAnswer, dpop_key: Option<&DpopKey>) {
+    /// A token answer that was refused: its tokens are never used, so they must not stay live. So is
+    /// its device secret, unless it is `shared` (the group's, sent back as it was: revoking it would
+    /// sign every app of the group out).
+    pub(crate) async fn refuse(
+        &self,
+        response: &TokenAnswer,
+        dpop_key: Option<&DpopKey>,
+        shared: Option<&crate::sso::DeviceSecret>,
+    ) {
         let key = dpop_key.filter(|_| {
             TokenType::from_token_type(response.token_type().as_ref()) == Some(TokenType::DPoP)
         });
         self.revoke_quietly(response.access_token(), response.refresh_token(), key)
             .await;
         if let Some(secret) = &response.extra_fields().extra_fields().device_secret {
-            self.revoke_device_secret_quietly(secret).await;
+            if Some(secret) != shared {
+                self.revoke_device_secret_quietly(secret).await;
+            }
         }
     }
 
@@ -464,6 +476,12 @@ impl OidcClient {
             profile: None,
             dpop_key,
             device_secret: response.extra_fields().extra_fields().device_secret.clone(),
+            shared_secret: response
+                .extra_fields()
+                .extra_fields()
+                .device_secret
+                .as_ref()
+                .map(crate::sso::DeviceSecret::fingerprint),
         })
     }
 
@@ -640,21 +658,28 @@ impl OidcClient {
         if let Some(scopes) = response.scopes() {
             next.scopes = scopes.clone();
         }
-        // Native SSO: a provider may rotate the device secret (Native SSO 1.0 §3.4). The other apps
-        // can only use a new one with the ID token that names it (`ds_hash`), so it is taken (on
-        // its way to the group's share, see `Auth`) when an ID token came with it, and checked with
-        // that ID token; alone, it is ignored.
-        let device_secret = response.extra_fields().extra_fields().device_secret.clone();
+        // Native SSO: a provider may rotate the device secret (Native SSO 1.0 §3.4), or send the
+        // same one back (nothing to do). The other apps can only use a new one with the ID token
+        // that names it (`ds_hash`), so it is taken (on its way to the group's share, see `Auth`)
+        // when an ID token came with it, and checked with that ID token; alone, it is ignored.
+        let rotated = response
+            .extra_fields()
+            .extra_fields()
+            .device_secret
+            .clone()
+            .filter(|secret| Some(secret.fingerprint()) != session.shared_secret);
         next.device_secret = None;
-        match (&device_secret, response.id_token()) {
-            (Some(secret), Some(_)) => next.device_secret = Some(secret.clone()),
+        let device_secret = match (rotated, response.id_token()) {
+            (Some(secret), Some(_)) => Some(secret),
             (Some(_), None) => {
                 tracing::warn!(
                     "the refresh answered a new device secret with no ID token; it is ignored"
-                )
+                );
+                None
             }
-            (None, _) => {}
-        }
+            (None, _) => None,
+        };
+        next.device_secret = device_secret.clone();
         Ok(RefreshAnswer {
             session: next,
             id_token: response.id_token().cloned(),
@@ -680,6 +705,9 @@ impl OidcClient {
                 .check_refreshed_id_token(before, &id_token, hashed)
                 .await?;
             next.id_token = Some(id_token);
+            if let Some(secret) = &answer.device_secret {
+                next.shared_secret = Some(secret.fingerprint());
+            }
         }
         Ok(next)
     }

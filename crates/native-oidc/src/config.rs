@@ -154,6 +154,15 @@ impl Config {
         Ok(self)
     }
 
+    /// Native SSO off (its group's share cannot be opened): no `device_sso` scope, so the provider
+    /// issues no device secret that nothing would keep or revoke.
+    pub fn without_sso_group(mut self) -> Self {
+        self.sso = None;
+        self.scopes
+            .retain(|s| s.as_str() != crate::sso::DEVICE_SSO_SCOPE);
+        self
+    }
+
     /// The vendor's SSO group, when Native SSO is on.
     pub fn sso_group(&self) -> Option<&str> {
         self.sso.as_ref().map(|sso| sso.group.as_str())
@@ -532,6 +541,27 @@ mod tests {
             "http://[::1]/cb",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn native_sso_asks_for_device_sso_and_without_its_group_does_not() {
+        let scopes = |config: &Config| {
+            config
+                .scopes()
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        let config = Config::new(ISSUER, "abc", "com.okta.example:/callback")
+            .unwrap()
+            .with_sso_group("com.example.shared", None)
+            .unwrap();
+        assert!(scopes(&config).contains(&"device_sso".to_string()));
+        assert_eq!(config.sso_group(), Some("com.example.shared"));
+        let off = config.without_sso_group();
+        assert!(!scopes(&off).contains(&"device_sso".to_string()));
+        assert_eq!(off.sso_group(), None);
+        assert_eq!(off.sso_audience(), None);
     }
 
     #[test]

@@ -141,6 +141,7 @@ impl OidcClient {
             &response,
             authorization.dpop_key.clone(),
             authorization.scopes.clone(),
+            None,
             |_| Ok(()),
         )
         .await

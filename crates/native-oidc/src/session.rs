@@ -39,6 +39,11 @@ pub struct Session {
     /// [`crate::SsoShare`]: kept there, never in the app's own session.
     #[serde(skip)]
     pub(crate) device_secret: Option<crate::sso::DeviceSecret>,
+    /// Which of the group's shared sign-ins is this session's: the fingerprint of its device secret
+    /// ([`crate::sso::DeviceSecret::fingerprint`], not the secret). A rotated secret replaces the
+    /// share's item of this one.
+    #[serde(default)]
+    pub(crate) shared_secret: Option<String>,
 }
 
 /// A token-free view of a [`Session`].

@@ -48,6 +48,14 @@ impl DeviceSecret {
     pub fn secret(&self) -> &str {
         &self.0
     }
+
+    /// A name for the secret that does not give it away (base64url of its SHA-256), kept with a
+    /// session to find its item in the share.
+    pub(crate) fn fingerprint(&self) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&self.0))
+    }
 }
 
 impl std::fmt::Debug for DeviceSecret {
@@ -232,10 +240,10 @@ impl SsoShare {
         .await
     }
 
-    /// Puts `item` in the place of the sign-in left with ID token `previous` (its device secret
-    /// rotated at a refresh): same place, so the newest sign-in stays first. False, and nothing
-    /// written, when that sign-in is no longer shared.
-    pub async fn replace(&self, previous: &CoreIdToken, item: &SsoItem) -> Result<bool> {
+    /// Puts `item` in the place of the sign-in whose device secret has fingerprint `previous` (the
+    /// secret rotated at a refresh): same place, so the newest sign-in stays first. False, and
+    /// nothing written, when that sign-in is no longer shared.
+    pub(crate) async fn replace(&self, previous: &str, item: &SsoItem) -> Result<bool> {
         let _lock: StoreLock = self.store.lock().await?;
         let previous = previous.to_string();
         let item = item.clone();
@@ -244,7 +252,7 @@ impl SsoShare {
             let Some(place) = shared
                 .items
                 .iter()
-                .position(|kept| kept.id_token.to_string() == previous)
+                .position(|kept| kept.device_secret.fingerprint() == previous)
             else {
                 return Ok(false);
             };
@@ -340,15 +348,24 @@ impl OidcClient {
             ))
         })?;
         let subject = &item.subject;
-        self.accept_answer(&discovered.provider, &answer, dpop_key, scopes, |claims| {
-            if claims.subject() == subject {
-                Ok(())
-            } else {
-                Err(Error::InvalidIdToken(
-                    "the token exchange answered for another user than the shared sign-in's".into(),
-                ))
-            }
-        })
+        let shared = Some(&item.device_secret);
+        self.accept_answer(
+            &discovered.provider,
+            &answer,
+            dpop_key,
+            scopes,
+            shared,
+            |claims| {
+                if claims.subject() == subject {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidIdToken(
+                        "the token exchange answered for another user than the shared sign-in's"
+                            .into(),
+                    ))
+                }
+            },
+        )
         .await
     }
 

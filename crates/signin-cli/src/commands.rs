@@ -46,6 +46,10 @@ async fn engine(
             );
             None
         });
+    let config = match share {
+        Some(_) => config,
+        None => config.without_sso_group(),
+    };
     let auth = Auth::new(OidcClient::new(config)?, store)
         .with_save_patience(SAVE_PATIENCE)
         .with_accounts(accounts.clone());

@@ -166,7 +166,11 @@ pub(crate) fn install<R: Runtime>(
                 config_file: config_file.to_path_buf(),
             };
             let share = sso_share(app, &config);
-            let client = OidcClient::new(config.oidc).map_err(|e| e.to_string())?;
+            let oidc = match share {
+                Some(_) => config.oidc,
+                None => config.oidc.without_sso_group(),
+            };
+            let client = OidcClient::new(oidc).map_err(|e| e.to_string())?;
             match tauri::async_runtime::block_on(store.open()) {
                 Ok(vault) => Setup::Ready(build(
                     client,
