@@ -668,7 +668,6 @@ impl OidcClient {
             .device_secret
             .clone()
             .filter(|secret| Some(secret.fingerprint()) != session.shared_secret);
-        next.device_secret = None;
         let device_secret = match (rotated, response.id_token()) {
             (Some(secret), Some(_)) => Some(secret),
             (Some(_), None) => {

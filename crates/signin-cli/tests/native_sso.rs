@@ -87,9 +87,26 @@ impl Apps {
             .join(format!("{GROUP}.sign-in.json"))
     }
 
+    /// What the share holds, as JSON.
+    fn shared(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.share()).unwrap()).unwrap()
+    }
+
     fn exchanges(&self) -> u64 {
         crate::block_on(self.env.idp.grants(TOKEN_EXCHANGE))
     }
+}
+
+/// `run` tried Native SSO, was refused with `error` (an OAuth or engine error kind), and signed in
+/// through the browser.
+fn assert_fell_back_to_the_browser(run: &Run, error: &str) {
+    assert_eq!(run.json()["signed_in_with"], "browser");
+    assert!(
+        run.stderr
+            .contains(&format!("Native SSO did not sign you in ({error}: ")),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A browser command that fails the test if it is ever run.
@@ -155,8 +172,7 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
 fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_comes_first() {
     let apps = Apps::new(IdpOptions::default());
     apps.login("first", &browser()).json();
-    let shared: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let shared = apps.shared();
     // Revoked at the provider (as an admin, or another device, would).
     let secret = shared["items"][0]["device_secret"]
         .as_str()
@@ -177,17 +193,9 @@ fn a_revoked_device_secret_falls_back_to_the_browser_whose_sign_in_comes_first()
         assert!(status.is_success());
     });
     let second = apps.login("second", &browser());
-    assert_eq!(second.json()["signed_in_with"], "browser");
-    assert!(
-        second
-            .stderr
-            .contains("Native SSO did not sign you in (invalid_grant: "),
-        "{}",
-        second.stderr
-    );
+    assert_fell_back_to_the_browser(&second, "invalid_grant");
     // The browser sign-in left its own device secret in place of the revoked one.
-    let now: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let now = apps.shared();
     // The browser sign-in left its own device secret, before the revoked one.
     assert_ne!(
         now["items"][0]["device_secret"],
@@ -202,13 +210,10 @@ fn a_device_secret_rotated_at_a_refresh_replaces_the_shared_one() {
         ..Default::default()
     });
     apps.login("first", &browser()).json();
-    let shared = || -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap()
-    };
-    let before = shared();
+    let before = apps.shared();
     let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
-    let after = shared();
+    let after = apps.shared();
     assert_eq!(
         after["items"].as_array().map(Vec::len),
         Some(1),
@@ -233,14 +238,7 @@ fn a_device_secret_rotated_at_a_refresh_replaces_the_shared_one() {
     );
     std::fs::write(apps.share(), serde_json::to_vec(&before).unwrap()).unwrap();
     let third = apps.login("third", &browser());
-    assert_eq!(third.json()["signed_in_with"], "browser");
-    assert!(
-        third
-            .stderr
-            .contains("Native SSO did not sign you in (invalid_grant: "),
-        "{}",
-        third.stderr
-    );
+    assert_fell_back_to_the_browser(&third, "invalid_grant");
 
     // Sign-out of all apps revokes the rotated secret: the second app is signed out too.
     std::fs::write(apps.share(), serde_json::to_vec(&after).unwrap()).unwrap();
@@ -287,12 +285,7 @@ fn an_expired_device_secret_falls_back_to_the_browser() {
     apps.login("first", &browser()).json();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let second = apps.login("second", &browser());
-    assert_eq!(second.json()["signed_in_with"], "browser");
-    assert!(
-        second.stderr.contains("(invalid_grant: "),
-        "{}",
-        second.stderr
-    );
+    assert_fell_back_to_the_browser(&second, "invalid_grant");
 }
 
 #[test]
@@ -301,25 +294,18 @@ fn an_id_token_of_another_user_is_refused_by_the_provider() {
     // alice signs in with the first app; her ID token goes into the share with demo's secret.
     let alice = crate::alice_browser();
     apps.login("first", &alice).json();
-    let alices: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let alices = apps.shared();
     // (Without the share, the first app's next sign-in would be alice's again, with Native SSO.)
     std::fs::remove_file(apps.share()).unwrap();
     std::fs::remove_file(apps.session("first")).unwrap();
     apps.login("first", &browser()).json();
-    let mut mixed: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let mut mixed = apps.shared();
     assert_ne!(mixed["items"][0]["subject"], alices["items"][0]["subject"]);
     mixed["items"][0]["id_token"] = alices["items"][0]["id_token"].clone();
     std::fs::write(apps.share(), serde_json::to_vec(&mixed).unwrap()).unwrap();
 
     let second = apps.login("second", &browser());
-    assert_eq!(second.json()["signed_in_with"], "browser");
-    assert!(
-        second.stderr.contains("(invalid_grant: "),
-        "{}",
-        second.stderr
-    );
+    assert_fell_back_to_the_browser(&second, "invalid_grant");
     assert_eq!(apps.exchanges(), 0);
 }
 
@@ -353,8 +339,7 @@ fn with_eddsa_id_tokens_ds_hash_is_the_sha_512_half_and_checked() {
     };
     let apps = Apps::new(options.clone());
     apps.login("first", &browser()).json();
-    let shared: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let shared = apps.shared();
     let id_token = shared["items"][0]["id_token"].as_str().unwrap();
     let header = id_token.split('.').next().unwrap();
     let header: serde_json::Value = serde_json::from_slice(
@@ -423,14 +408,7 @@ fn an_exchange_answered_for_another_user_is_refused_and_revoked() {
     apps.login("first", &browser()).json();
     let revoked_before = crate::block_on(apps.env.idp.revocations());
     let second = apps.login("second", &browser());
-    assert_eq!(second.json()["signed_in_with"], "browser");
-    assert!(
-        second
-            .stderr
-            .contains("Native SSO did not sign you in (invalid_id_token: "),
-        "{}",
-        second.stderr
-    );
+    assert_fell_back_to_the_browser(&second, "invalid_id_token");
     // alice's tokens were revoked, and nothing of them was stored: the browser signed in demo.
     assert_eq!(
         crate::block_on(apps.env.idp.revocations()),
@@ -476,8 +454,7 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
     );
     let third = apps.login_with("third", &browser(), &["--prompt", "login"]);
     assert_eq!(third.json()["signed_in_with"], "browser");
-    let shared: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(apps.share()).unwrap()).unwrap();
+    let shared = apps.shared();
     assert_eq!(shared["items"].as_array().map(Vec::len), Some(2));
 
     let out = apps.logout_of_all_apps("first");

@@ -95,6 +95,24 @@ async function authorize({ username = 'demo', password = 'demo', cancel = false,
   return { result, verifier, browser: b };
 }
 
+// The vendor's second app (Native SSO).
+const SECOND = '0oa1localsecond0002';
+
+// Native SSO's token exchange, as the second app: `subject` an ID token, `actor` a device secret.
+function exchange(subject, actor, extra = {}, at = issuer) {
+  return token({
+    client_id: SECOND,
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token: subject,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+    actor_token: actor,
+    actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
+    audience: 'api://default',
+    scope: 'openid profile offline_access',
+    ...extra,
+  }, at);
+}
+
 async function token(params, at = issuer) {
   const res = await fetch(`${at}/v1/token`, {
     method: 'POST',
@@ -438,7 +456,6 @@ test('the device grant: Okta route names, an interval, the code typed on the act
 });
 
 test('Native SSO: device_secret and ds_hash for device_sso, the token exchange for the second app, revocation ends it for both', async () => {
-  const SECOND = '0oa1localsecond0002';
   const signIn = async (username) => {
     const { result, verifier } = await authorize({ username, password: username, scope: 'openid profile offline_access device_sso' });
     const code = result.redirect.searchParams.get('code');
@@ -452,17 +469,6 @@ test('Native SSO: device_secret and ds_hash for device_sso, the token exchange f
   const keys = createLocalJWKSet(await (await fetch(`${issuer}/v1/keys`)).json());
   await jwtVerify(first.id_token, keys, { issuer, audience: CLIENT_ID });
 
-  const exchange = (subject, actor, extra = {}) => token({
-    client_id: SECOND,
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-    subject_token: subject,
-    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-    actor_token: actor,
-    actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
-    audience: 'api://default',
-    scope: 'openid profile offline_access',
-    ...extra,
-  });
   const second = await exchange(first.id_token, first.device_secret);
   assert.equal(second.status, 200, JSON.stringify(second.body));
   const secondId = decodeJwt(second.body.id_token);
@@ -531,18 +537,8 @@ test('Native SSO beyond Okta: a device secret rotated at a refresh (the old one 
     assert.equal(decodeJwt(rotated.id_token).sid, decodeJwt(first.id_token).sid, 'the same session');
     await jwtVerify(rotated.id_token, keys, { issuer: at, audience: CLIENT_ID });
 
-    const exchange = (subject, actor) => token({
-      client_id: '0oa1localsecond0002',
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token: subject,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-      actor_token: actor,
-      actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
-      audience: 'api://default',
-      scope: 'openid profile offline_access',
-    }, at);
-    assert.equal((await exchange(first.id_token, first.device_secret)).body.error, 'invalid_grant', 'the old secret is spent');
-    assert.equal((await exchange(rotated.id_token, rotated.device_secret)).status, 200);
+    assert.equal((await exchange(first.id_token, first.device_secret, {}, at)).body.error, 'invalid_grant', 'the old secret is spent');
+    assert.equal((await exchange(rotated.id_token, rotated.device_secret, {}, at)).status, 200);
   } finally {
     await stopIdp(running);
   }
