@@ -482,8 +482,11 @@ impl State {
             let run = self
                 .spawn("setup", "logout", &self.world.shared, backing, &args, None)
                 .await;
-            // Signed out already, it finds nothing to sign out of (exit code 3).
-            let signed_out = run.code == Some(0) || (!signed_in && run.code == Some(3));
+            // Signed out already (a sign-out cut short after it erased the session), it finds
+            // nothing to sign out of: it exits 1 with `not_signed_in`, having erased what a killed
+            // one may have left.
+            let signed_out =
+                run.code == Some(0) || (!signed_in && run.outcome() == "not_signed_in");
             if !signed_out {
                 self.violation(format!(
                     "sign-out at the end of a round failed (the store held {seen} before it, {} after; \
