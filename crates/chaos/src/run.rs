@@ -128,13 +128,16 @@ enum Leftovers {
 
 impl Leftovers {
     /// For a `signin login` or `logout` run: a login that exited 0 wrote the session; a logout that
-    /// exited 0 or found no session (3) erased the store; one killed, or stopped by the store (the
-    /// keystore went away between the entry and its chunks), may have left some.
+    /// exited 0 or found no session (`not_signed_in`, after clearing the store under its lock)
+    /// erased the store; one killed, or stopped by the store (the keystore went away between the
+    /// entry and its chunks), may have left some.
     fn of(run: &Run, kind: &str) -> Self {
-        match (run.killed, kind, run.code) {
+        match (run.killed, kind, run.outcome().as_str()) {
             (true, ..) => Leftovers::MayRemain,
-            (false, "login", Some(0)) | (false, "logout", Some(0 | 3)) => Leftovers::Erased,
-            _ if run.outcome() == "storage" => Leftovers::MayRemain,
+            (false, "login" | "logout", "ok") | (false, "logout", "not_signed_in") => {
+                Leftovers::Erased
+            }
+            (false, _, "storage") => Leftovers::MayRemain,
             _ => Leftovers::AsBefore,
         }
     }
