@@ -661,7 +661,9 @@ impl OidcClient {
         // Native SSO: a provider may rotate the device secret (Native SSO 1.0 §3.4), or send the
         // same one back (nothing to do). The other apps can only use a new one with the ID token
         // that names it (`ds_hash`), so it is taken (on its way to the group's share, see `Auth`)
-        // when an ID token came with it, and checked with that ID token; alone, it is ignored.
+        // when an ID token came with it, and checked with that ID token; alone, it is ignored, not
+        // revoked: revoking a device secret ends every sign-in made with it (this app's too, at
+        // Okta and dev/idp), and nothing here is wrong with the answer, only incomplete.
         let rotated = response
             .extra_fields()
             .extra_fields()

@@ -149,6 +149,7 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
     // The first app signs out of all apps: the second is signed out at its next refresh.
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
     assert!(
         out.stderr.contains("their shared sign-in is revoked"),
         "{}",
@@ -260,7 +261,8 @@ fn a_refused_refresh_revokes_the_device_secret_it_rotated() {
         ..Default::default()
     });
     apps.login("first", &browser()).json();
-    let before = crate::block_on(apps.env.idp.revocations());
+    let idp = &apps.env.idp;
+    let before = crate::block_on(idp.revocations());
     let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
     assert!(
         refresh
@@ -269,8 +271,10 @@ fn a_refused_refresh_revokes_the_device_secret_it_rotated() {
         "{}",
         refresh.stderr
     );
-    // Its refresh token, its access token and the new device secret.
-    assert_eq!(crate::block_on(apps.env.idp.revocations()), before + 3);
+    // Its refresh token, its access token and the new device secret: a live one (the old one, spent
+    // by the rotation, is one the provider no longer knows, and would not count).
+    assert_eq!(crate::block_on(idp.revocations()), before + 3);
+    assert_eq!(crate::block_on(idp.device_secrets_revoked()), 1);
     // The share still holds the old (now spent) pair: the second app goes to the browser.
     let second = apps.login("second", &browser());
     assert_eq!(second.json()["signed_in_with"], "browser");
@@ -327,6 +331,7 @@ fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
     // The refused answer's tokens are revoked (its refresh token, its access token and its device
     // secret).
     assert_eq!(crate::block_on(apps.env.idp.revocations()), 3);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
     assert!(!apps.share().exists());
     assert!(!apps.session("first").exists());
 }
@@ -459,6 +464,7 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
 
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 2);
     // The second app signed in with secret 1, the third with secret 2: both are signed out.
     for app in ["second", "third"] {
         let refresh = apps.run(app, &["refresh"]);

@@ -256,6 +256,14 @@ impl Idp {
             .await
     }
 
+    /// How many live Native SSO device secrets the provider has revoked (a revocation of one it no
+    /// longer knows, rotated, expired or revoked already, is not counted).
+    pub async fn device_secrets_revoked(&self) -> u64 {
+        self.stats().await["device_secrets_revoked"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     /// How many requests to the routes ("METHOD path") `counted` accepts the provider has answered.
     async fn requests_where(&self, counted: impl Fn(&str) -> bool) -> u64 {
         self.stats().await["requests"]

@@ -35,10 +35,12 @@ function accountsFrom(users) {
   };
 }
 
-// Request counts by route (and by grant type at the token endpoint), for tests: GET /__dev/stats.
+// Request counts by route (and by grant type at the token endpoint), and how many live device secrets
+// were revoked, for tests: GET /__dev/stats.
 function createStats(provider) {
-  const stats = { requests: {}, grants: {} };
+  const stats = { requests: {}, grants: {}, device_secrets_revoked: 0 };
   const bump = (table, key) => { table[key] = (table[key] ?? 0) + 1; };
+  provider.on('device_secret.revoked', () => { stats.device_secrets_revoked += 1; });
   provider.on('grant.success', (ctx) => bump(stats.grants, ctx.oidc.params.grant_type));
   // By error code: `refresh_token:invalid_grant`, `urn:…:device_code:slow_down`.
   provider.on('grant.error', (ctx, error) => {

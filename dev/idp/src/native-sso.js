@@ -54,6 +54,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
       await provider.RefreshToken.adapter.revokeByGrantId(grantId);
       await provider.Grant.adapter.destroy(grantId);
     }
+    provider.emit('device_secret.revoked');
     return true;
   }
 
