@@ -27,9 +27,21 @@ pub struct Stack {
     pub idp: Idp,
     pub desktop: Desktop,
     pub app: PathBuf,
+    name: String,
     driver_url: String,
     _api: Process,
     _driver: Process,
+}
+
+/// The app's log is kept beside the screenshots (`target/e2e/<stack>-app.log`), for a step that
+/// failed: the desktop's folder goes with it.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = std::fs::write(
+            shots().join(format!("{}-app.log", self.name)),
+            self.app_log(),
+        );
+    }
 }
 
 impl Stack {
@@ -98,6 +110,7 @@ impl Stack {
             idp,
             desktop,
             app,
+            name: name.to_string(),
             driver_url: format!("http://127.0.0.1:{port}"),
             _api: api,
             _driver: driver_process,
@@ -322,7 +335,8 @@ where
                 let _ = session.screenshot(&shots().join("failure.png")).await;
             }
             Err(format!(
-                "step \"{name}\" failed: {error}\n--- on screen ---\n{screen}\n(screenshot: target/e2e/failure.png)"
+                "step \"{name}\" failed: {error}\n--- on screen ---\n{screen}\n(screenshot: target/e2e/failure.png; \
+                 the app's log: target/e2e/<stack>-app.log)"
             ))
         }
     }

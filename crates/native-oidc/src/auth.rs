@@ -397,13 +397,18 @@ impl Auth {
             self.record_sign_out(false).await;
         }
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
-        if let (Some(share), Some(item)) = (&self.sso, item) {
-            match share.save(&item).await {
-                Ok(()) => tracing::info!("left the sign-in for the other apps of the SSO group"),
-                Err(error) => {
-                    tracing::warn!(%error, "the sign-in could not be shared with the SSO group")
+        if let Some(share) = &self.sso {
+            if let Some(item) = item {
+                match share.save(&item).await {
+                    Ok(()) => {
+                        tracing::info!("left the sign-in for the other apps of the SSO group")
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the sign-in could not be shared with the SSO group")
+                    }
                 }
             }
+            self.revoke_asked(share).await;
         }
         Ok(summary)
     }
@@ -530,37 +535,85 @@ impl Auth {
     }
 
     /// Ends the sign-ins this device shares with the vendor's other apps (Native SSO): revokes every
-    /// device secret in the share (the provider then refuses every app's next exchange and refresh,
-    /// whichever secret it signed in with) and removes each from the share, also when its revocation
-    /// failed (no app will sign in with it again; those signed in with it stay so until it expires,
-    /// which the result says). Sign out of this app as usual first ([`Auth::sign_out_locally`]): this needs the network.
+    /// device secret of this provider in the share (the provider then refuses every app's next
+    /// exchange and refresh, whichever secret it signed in with), each as the client it was issued
+    /// to. They leave the share's sign-ins first, so no app signs in with them again; one whose
+    /// revocation fails is kept to be revoked, tried again whenever an app of the group signs in or
+    /// signs out of all apps (which the result says). Sign out of this app as usual first
+    /// ([`Auth::sign_out_locally`]): this needs the network.
     pub async fn end_shared_sign_in(&self) -> Result<crate::sso::SharedSignOut> {
         use crate::sso::SharedSignOut;
         let Some(share) = &self.sso else {
             return Ok(SharedSignOut::NothingShared);
         };
-        let items = share.load_all(self.client.config().issuer()).await?;
-        if items.is_empty() {
+        let retired = share.retire_all(self.client.config().issuer()).await?;
+        if retired.is_empty() {
             return Ok(SharedSignOut::NothingShared);
         }
-        let mut failed = None;
-        for item in items {
-            match self.client.revoke_device_secret(item.device_secret()).await {
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "a shared device secret could not be revoked");
-                    failed.get_or_insert(error);
-                }
-            }
-            share.erase(item.device_secret()).await?;
-        }
-        Ok(match failed {
+        Ok(match self.revoke_retired(share, retired).await? {
             None => {
                 tracing::info!("revoked the sign-in the SSO group's apps share");
                 SharedSignOut::Revoked
             }
             Some(error) => SharedSignOut::NotRevoked(error),
         })
+    }
+
+    /// Revokes retired device secrets, forgetting each the provider revoked (or cannot: it has no
+    /// revocation endpoint); the first failure, if any.
+    async fn revoke_retired(
+        &self,
+        share: &crate::SsoShare,
+        retired: Vec<crate::sso::Retired>,
+    ) -> Result<Option<Error>> {
+        let mut failed = None;
+        for retired in retired {
+            let issued_to = retired
+                .issued_to
+                .clone()
+                .unwrap_or_else(|| self.client.config().client_id().clone());
+            match self
+                .client
+                .revoke_device_secret(&retired.device_secret, &issued_to)
+                .await
+            {
+                Ok(true) => share.forget(&retired.device_secret).await?,
+                Ok(false) => {
+                    share.forget(&retired.device_secret).await?;
+                    failed.get_or_insert(Error::protocol(
+                        "the identity provider has no revocation endpoint: the shared sign-in \
+                         ends only when it expires",
+                    ));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "a shared device secret could not be revoked");
+                    failed.get_or_insert(error);
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    /// After a sign-in, the device secrets an earlier sign-out of all apps could not revoke: revoked
+    /// now (the provider is reachable again), a failure logged.
+    async fn revoke_asked(&self, share: &crate::SsoShare) {
+        let asked = match share.asked_to_revoke(self.client.config().issuer()).await {
+            Ok(asked) if asked.is_empty() => return,
+            Ok(asked) => asked,
+            Err(error) => {
+                tracing::warn!(%error, "the SSO share's secrets to revoke could not be read");
+                return;
+            }
+        };
+        match self.revoke_retired(share, asked).await {
+            Ok(None) => tracing::info!(
+                "revoked what an earlier sign-out of all apps could not: the apps signed in with it are signed out"
+            ),
+            Ok(Some(error)) | Err(error) => tracing::warn!(
+                %error,
+                "what an earlier sign-out of all apps could not revoke is still not revoked"
+            ),
+        }
     }
 
     /// Loads userinfo into the session (and the store). Its `sub` must be the session's: anything

@@ -149,7 +149,7 @@ pub struct OidcClient {
     http: HttpClient,
     discovered: OnceCell<Arc<Discovered>>,
     nonces: Nonces,
-    validator: IdTokenValidator,
+    pub(crate) validator: IdTokenValidator,
     pending_lifetime: Duration,
 }
 

@@ -13,7 +13,7 @@ use chrono::Utc;
 use openidconnect::{
     core::{CoreIdToken, CoreIdTokenClaims},
     AccessToken, ClaimsVerificationError, ClientId, IdTokenVerifier, JsonWebKey, Nonce,
-    SignatureVerificationError,
+    SignatureVerificationError, SubjectIdentifier,
 };
 
 use crate::{
@@ -99,31 +99,49 @@ impl IdTokenValidator {
         hashed: impl Into<Hashed<'a>>,
     ) -> Result<CoreIdTokenClaims> {
         let hashed = hashed.into();
-        let keys = provider.keys().await;
-        match self.validate_with(provider, keys, id_token, nonce, hashed) {
-            Err(ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey,
-            )) => {
-                let keys = provider.refresh_keys(http).await?;
-                self.validate_with(provider, keys, id_token, nonce, hashed)
-                    .map_err(invalid)
-            }
-            other => other.map_err(invalid),
-        }
+        with_keys(provider, http, |keys| {
+            self.validate_with(provider, keys, id_token, nonce, hashed)
+        })
+        .await
     }
 
-    pub(crate) fn validate_with(
+    /// Checks an ID token another app of the SSO group left in the share (Native SSO), before it is
+    /// sent to the provider with `device_secret` in a token exchange: signed by this provider with an
+    /// allowed algorithm, its issuer, of `subject` (the user the share names), and naming
+    /// `device_secret` (`ds_hash`). Its audience is the other app, and it may have expired (the
+    /// device secret proves the sign-in, as Okta takes it): neither is checked. A share whose ID
+    /// token and secret do not belong together, or to the user it names, is not sent anywhere.
+    pub async fn validate_shared(
         &self,
         provider: &Provider,
-        keys: KeySet,
+        http: &HttpClient,
         id_token: &CoreIdToken,
-        nonce: NonceRule<'_>,
-        hashed: Hashed<'_>,
-    ) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
+        subject: &SubjectIdentifier,
+        device_secret: &DeviceSecret,
+    ) -> Result<()> {
+        with_keys(provider, http, |keys| {
+            let verifier = self
+                .verifier(provider, keys)
+                .require_audience_match(false)
+                .set_time_fn(|| chrono::DateTime::<Utc>::MIN_UTC);
+            let claims = id_token.claims(&verifier, |_: Option<&Nonce>| Ok(()))?;
+            if claims.subject() != subject {
+                return Err(ClaimsVerificationError::Other(
+                    "the shared ID token is of another user than the share names".to_string(),
+                ));
+            }
+            check_ds_hash(id_token, &verifier, device_secret)
+        })
+        .await
+    }
+
+    /// The verifier of this provider's ID tokens for this client: its keys and allowed algorithms,
+    /// `exp` passed by at most the leeway, `iat` not beyond the future leeway.
+    fn verifier<'v>(&self, provider: &Provider, keys: KeySet) -> IdTokenVerifier<'v, SigningKey> {
         let leeway = chrono::Duration::from_std(self.leeway).unwrap_or(chrono::Duration::zero());
         let iat_leeway =
             chrono::Duration::from_std(self.iat_leeway).unwrap_or(chrono::Duration::zero());
-        let verifier = IdTokenVerifier::<SigningKey>::new_public_client(
+        IdTokenVerifier::<SigningKey>::new_public_client(
             self.client_id.clone(),
             provider.metadata().issuer().clone(),
             keys,
@@ -137,8 +155,18 @@ impl IdTokenValidator {
             } else {
                 Ok(())
             }
-        });
+        })
+    }
 
+    pub(crate) fn validate_with(
+        &self,
+        provider: &Provider,
+        keys: KeySet,
+        id_token: &CoreIdToken,
+        nonce: NonceRule<'_>,
+        hashed: Hashed<'_>,
+    ) -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
+        let verifier = self.verifier(provider, keys);
         let claims = match nonce {
             NonceRule::Equals(expected) => id_token.claims(&verifier, expected)?,
             NonceRule::AbsentOrEquals(original) => {
@@ -178,19 +206,44 @@ impl IdTokenValidator {
         }
         // Native SSO: the device secret of the answer must be the one the token names.
         if let Some(secret) = hashed.device_secret {
-            let Some(found) = claim_of(id_token, "ds_hash") else {
-                return Err(ClaimsVerificationError::Other(
-                    "the answer has a device secret but the ID token no ds_hash".to_string(),
-                ));
-            };
-            if half_hash(id_token, &verifier, secret.secret())? != found {
-                return Err(ClaimsVerificationError::Other(
-                    "the ID token's ds_hash does not match the device secret".to_string(),
-                ));
-            }
+            check_ds_hash(id_token, &verifier, secret)?;
         }
         Ok(claims.clone())
     }
+}
+
+/// Runs `check` with the provider's keys, and once more with a fresh key set when the token names a
+/// key the cache does not hold (the provider rotated its keys).
+async fn with_keys<T>(
+    provider: &Provider,
+    http: &HttpClient,
+    check: impl Fn(KeySet) -> Result<T, ClaimsVerificationError>,
+) -> Result<T> {
+    match check(provider.keys().await) {
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => check(provider.refresh_keys(http).await?).map_err(invalid),
+        other => other.map_err(invalid),
+    }
+}
+
+/// Native SSO: `id_token` (its signature checked) names `secret` in its `ds_hash`.
+fn check_ds_hash(
+    id_token: &CoreIdToken,
+    verifier: &IdTokenVerifier<'_, SigningKey>,
+    secret: &DeviceSecret,
+) -> Result<(), ClaimsVerificationError> {
+    let Some(found) = claim_of(id_token, "ds_hash") else {
+        return Err(ClaimsVerificationError::Other(
+            "the ID token has no ds_hash for its device secret".to_string(),
+        ));
+    };
+    if half_hash(id_token, verifier, secret.secret())? != found {
+        return Err(ClaimsVerificationError::Other(
+            "the ID token's ds_hash does not match the device secret".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// The left half of the hash of `value`, base64url: `at_hash` and `ds_hash` (OIDC Core §3.1.3.6). The

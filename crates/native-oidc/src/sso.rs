@@ -15,7 +15,7 @@
 use std::{path::Path, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use openidconnect::{core::CoreIdToken, IssuerUrl, SubjectIdentifier};
+use openidconnect::{core::CoreIdToken, ClientId, IssuerUrl, SubjectIdentifier};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -74,6 +74,10 @@ pub struct SsoItem {
     pub subject: SubjectIdentifier,
     /// When the sign-in that left them was made.
     pub saved_at: DateTime<Utc>,
+    /// The client the device secret was issued to: the one that may revoke it (a provider lets a
+    /// client revoke only its own tokens, as Okta does). `None` in an item an earlier version left.
+    #[serde(default)]
+    pub issued_to: Option<ClientId>,
     id_token: CoreIdToken,
     device_secret: DeviceSecret,
 }
@@ -94,6 +98,7 @@ impl SsoItem {
             issuer: session.issuer.clone(),
             subject: session.subject.clone(),
             saved_at: session.issued_at,
+            issued_to: Some(session.client_id.clone()),
             id_token: session.id_token.clone()?,
             device_secret: session.device_secret.clone()?,
         })
@@ -108,10 +113,56 @@ impl SsoItem {
 /// How many sign-ins a share keeps (each app's browser sign-in leaves one).
 pub const MAX_SHARED: usize = 8;
 
-/// What a share holds: the sign-ins the group's apps left, newest first.
+/// How many retired device secrets a share keeps for a later revocation.
+const MAX_RETIRED: usize = 64;
+
+/// What a share holds: the sign-ins the group's apps left, newest first, and the device secrets no
+/// app signs in with any more that may still be live at the provider.
 #[derive(Default, Serialize, Deserialize)]
 struct Shared {
     items: Vec<SsoItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired: Vec<Retired>,
+}
+
+/// A device secret no app of the group signs in with any more, kept to be revoked: one forgotten for
+/// newer sign-ins (the share was full) at the group's next sign-out of all apps, one that sign-out
+/// could not revoke (`asked`) at every chance after it (an app of the group signing in, the next
+/// sign-out of all apps), as the user asked.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Retired {
+    pub(crate) issuer: IssuerUrl,
+    pub(crate) issued_to: Option<ClientId>,
+    pub(crate) device_secret: DeviceSecret,
+    #[serde(default)]
+    asked: bool,
+}
+
+impl Retired {
+    fn of(item: SsoItem, asked: bool) -> Self {
+        Self {
+            issuer: item.issuer,
+            issued_to: item.issued_to,
+            device_secret: item.device_secret,
+            asked,
+        }
+    }
+}
+
+impl Shared {
+    /// Keeps `retired` for a later revocation (at most [`MAX_RETIRED`]: an older one beyond is
+    /// forgotten, and lives at the provider until it expires).
+    fn retire(&mut self, retired: Retired) {
+        self.retired
+            .retain(|kept| kept.device_secret != retired.device_secret);
+        self.retired.insert(0, retired);
+        if self.retired.len() > MAX_RETIRED {
+            tracing::warn!(
+                "the Native SSO share keeps too many device secrets to revoke; forgetting the oldest"
+            );
+            self.retired.truncate(MAX_RETIRED);
+        }
+    }
 }
 
 /// The one item of an SSO group that all of the vendor's apps read and write: in the OS keystore
@@ -191,7 +242,7 @@ impl SsoShare {
 
     /// Writes what the share holds (removes it when empty). Call under the share's lock.
     fn write(vault: &dyn Vault, shared: &Shared) -> Result<()> {
-        if shared.items.is_empty() {
+        if shared.items.is_empty() && shared.retired.is_empty() {
             vault.remove(ITEM)?;
             return vault.remove_leftovers(ITEM);
         }
@@ -221,7 +272,8 @@ impl SsoShare {
     }
 
     /// Leaves `item` for the other apps, before the ones already there (at most [`MAX_SHARED`]
-    /// are kept; an older one beyond is forgotten, and lives at the provider until it expires).
+    /// are kept; an older one beyond is retired: no app signs in with it any more, and the group's
+    /// next sign-out of all apps revokes it).
     pub async fn save(&self, item: &SsoItem) -> Result<()> {
         let _lock: StoreLock = self.store.lock().await?;
         let item = item.clone();
@@ -232,9 +284,71 @@ impl SsoShare {
                 .retain(|kept| kept.device_secret != item.device_secret);
             shared.items.insert(0, item);
             if shared.items.len() > MAX_SHARED {
-                tracing::warn!("the Native SSO share is full; forgetting its oldest sign-in");
-                shared.items.truncate(MAX_SHARED);
+                tracing::info!("the Native SSO share is full; retiring its oldest sign-in");
+                for oldest in shared.items.split_off(MAX_SHARED) {
+                    shared.retire(Retired::of(oldest, false));
+                }
             }
+            Self::write(vault, &shared)
+        })
+        .await
+    }
+
+    /// Sign-out of all apps: every sign-in of `issuer` the share holds, and every device secret of
+    /// it kept to be revoked, is retired as asked to be revoked (no app signs in with it again, even
+    /// when its revocation fails or is cut short) and returned, to be revoked.
+    pub(crate) async fn retire_all(&self, issuer: &IssuerUrl) -> Result<Vec<Retired>> {
+        let _lock = self.store.lock().await?;
+        let issuer = issuer.clone();
+        self.blocking(move |vault| {
+            let mut shared = Self::read(vault)?;
+            let (of_issuer, others): (Vec<_>, Vec<_>) = std::mem::take(&mut shared.items)
+                .into_iter()
+                .partition(|item| item.issuer == issuer);
+            shared.items = others;
+            for item in of_issuer {
+                shared.retire(Retired::of(item, true));
+            }
+            for retired in &mut shared.retired {
+                if retired.issuer == issuer {
+                    retired.asked = true;
+                }
+            }
+            let to_revoke = shared
+                .retired
+                .iter()
+                .filter(|retired| retired.issuer == issuer)
+                .cloned()
+                .collect();
+            Self::write(vault, &shared)?;
+            Ok(to_revoke)
+        })
+        .await
+    }
+
+    /// The device secrets of `issuer` a sign-out of all apps asked to revoke and could not.
+    pub(crate) async fn asked_to_revoke(&self, issuer: &IssuerUrl) -> Result<Vec<Retired>> {
+        let _lock = self.store.lock().await?;
+        let issuer = issuer.clone();
+        self.blocking(move |vault| {
+            Ok(Self::read(vault)?
+                .retired
+                .into_iter()
+                .filter(|retired| retired.asked && retired.issuer == issuer)
+                .collect())
+        })
+        .await
+    }
+
+    /// Forgets a retired device secret (revoked, or one the provider cannot revoke).
+    pub(crate) async fn forget(&self, secret: &DeviceSecret) -> Result<()> {
+        let _lock = self.store.lock().await?;
+        let secret = secret.clone();
+        self.blocking(move |vault| {
+            let mut shared = Self::read(vault)?;
+            shared
+                .retired
+                .retain(|retired| retired.device_secret != secret);
             Self::write(vault, &shared)
         })
         .await
@@ -267,18 +381,6 @@ impl SsoShare {
         })
         .await
     }
-
-    /// Removes the sign-in of `secret`, if it is still there.
-    pub async fn erase(&self, secret: &DeviceSecret) -> Result<()> {
-        let _lock = self.store.lock().await?;
-        let secret = secret.clone();
-        self.blocking(move |vault| {
-            let mut shared = Self::read(vault)?;
-            shared.items.retain(|item| item.device_secret != secret);
-            Self::write(vault, &shared)
-        })
-        .await
-    }
 }
 
 /// What [`crate::Auth::end_shared_sign_in`] did.
@@ -286,18 +388,22 @@ impl SsoShare {
 pub enum SharedSignOut {
     /// The share held no sign-in of this provider.
     NothingShared,
-    /// The device secret is revoked and removed from the share.
+    /// Every device secret is revoked and removed from the share.
     Revoked,
-    /// The device secret is removed from the share, but the provider could not revoke it: the other
-    /// apps stay signed in until it expires.
+    /// The device secrets are removed from the share (no app signs in with them again), but the
+    /// provider did not revoke one (unreachable, or it has no revocation endpoint): the apps signed
+    /// in with it stay so until it is revoked, which is tried again whenever an app of the group
+    /// signs in or signs out of all apps, or until it expires.
     NotRevoked(Error),
 }
 
 impl OidcClient {
-    /// Signs this app in with another app's sign-in (Native SSO): exchanges `item`'s ID token and
-    /// device secret at the token endpoint for this client's own tokens, with DPoP when it is on, and
-    /// checks the answer as a sign-in's (the token type; a valid ID token, of `item`'s user). The
-    /// provider's refusal is its OAuth error (`invalid_grant` for a revoked or expired device secret).
+    /// Signs this app in with another app's sign-in (Native SSO): checks `item`'s ID token (this
+    /// provider's, of `item`'s user, naming its device secret: else `invalid_id_token`, and nothing is
+    /// sent), exchanges it and the device secret at the token endpoint for this client's own tokens,
+    /// with DPoP when it is on, and checks the answer as a sign-in's (the token type; a valid ID
+    /// token, of `item`'s user). The provider's refusal is its OAuth error (`invalid_grant` for a
+    /// revoked or expired device secret).
     pub async fn exchange_device_secret(&self, item: &SsoItem) -> Result<Session> {
         let audience = self.config().sso_audience().ok_or_else(|| {
             Error::config("Native SSO needs an SSO group (setting ssoGroup) in the configuration")
@@ -322,6 +428,17 @@ impl OidcClient {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        // What another app left is checked before it is sent: a share whose ID token and secret do
+        // not belong together (or to the user it names) is refused here, not by the provider.
+        self.validator
+            .validate_shared(
+                &discovered.provider,
+                self.http(),
+                &item.id_token,
+                &item.subject,
+                &item.device_secret,
+            )
+            .await?;
         let dpop_key = self.config().dpop().then(DpopKey::generate).transpose()?;
         let id_token = item.id_token.to_string();
         let response = self
@@ -369,18 +486,24 @@ impl OidcClient {
         .await
     }
 
-    /// [`OidcClient::revoke_device_secret`] of a secret that came in a refused answer: best effort,
-    /// a failure logged.
+    /// [`OidcClient::revoke_device_secret`] of a secret that came to this client in a refused
+    /// answer: best effort, a failure logged.
     pub(crate) async fn revoke_device_secret_quietly(&self, secret: &DeviceSecret) {
-        if let Err(error) = self.revoke_device_secret(secret).await {
+        let client_id = self.config().client_id().clone();
+        if let Err(error) = self.revoke_device_secret(secret, &client_id).await {
             tracing::warn!(%error, "could not revoke the refused device secret");
         }
     }
 
-    /// Revokes a device secret (`token_type_hint=device_secret`, as Okta takes it): the provider
-    /// then refuses it to every app, and ends the sessions signed in with it. False when the provider
-    /// has no revocation endpoint.
-    pub async fn revoke_device_secret(&self, secret: &DeviceSecret) -> Result<bool> {
+    /// Revokes a device secret (`token_type_hint=device_secret`, as Okta takes it), as the client it
+    /// was issued to (`issued_to`: a provider lets a client revoke only its own tokens; the group's
+    /// apps are public clients of one vendor): the provider then refuses it to every app, and ends
+    /// the sessions signed in with it. False when the provider has no revocation endpoint.
+    pub async fn revoke_device_secret(
+        &self,
+        secret: &DeviceSecret,
+        issued_to: &ClientId,
+    ) -> Result<bool> {
         let provider = self.provider().await?;
         let Some(url) = provider.extra().revocation_endpoint.clone() else {
             return Ok(false);
@@ -390,7 +513,7 @@ impl OidcClient {
             &[
                 ("token", secret.secret()),
                 ("token_type_hint", "device_secret"),
-                ("client_id", self.config().client_id().as_str()),
+                ("client_id", issued_to.as_str()),
             ],
             None,
             "the revocation",
@@ -403,6 +526,77 @@ impl OidcClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sign-in of `issuer` with device secret `secret` (an unsigned ID token: the share does not
+    /// check it).
+    fn item(issuer: &str, secret: &str) -> SsoItem {
+        use base64::Engine;
+        let part = |json: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+        };
+        let jwt = format!(
+            "{}.{}.c2ln",
+            part(serde_json::json!({ "alg": "RS256" })),
+            part(serde_json::json!({
+                "iss": issuer, "sub": "u", "aud": "a", "exp": 2_000_000_000, "iat": 1_000_000_000
+            }))
+        );
+        SsoItem {
+            issuer: IssuerUrl::new(issuer.into()).unwrap(),
+            subject: SubjectIdentifier::new("u".into()),
+            saved_at: Utc::now(),
+            issued_to: Some(ClientId::new("a".into())),
+            id_token: serde_json::from_value(serde_json::Value::String(jwt)).unwrap(),
+            device_secret: DeviceSecret(secret.into()),
+        }
+    }
+
+    fn secrets(retired: &[Retired]) -> Vec<&str> {
+        retired.iter().map(|r| r.device_secret.secret()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_share_retires_its_oldest_sign_in_and_sign_out_of_all_apps_takes_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Arc::new(crate::store::FileVault::new(dir.path().join("share.json")));
+        let share = SsoShare::in_vault(vault);
+        let (here, there) = ("https://idp.example/", "https://other.example/");
+        for n in 0..=MAX_SHARED {
+            share.save(&item(here, &format!("s{n}"))).await.unwrap();
+        }
+        share.save(&item(there, "elsewhere")).await.unwrap();
+        let issuer = IssuerUrl::new(here.into()).unwrap();
+        let shared = share.load_all(&issuer).await.unwrap();
+        assert_eq!(
+            shared.len(),
+            MAX_SHARED - 1,
+            "the other issuer's takes a place"
+        );
+        assert_eq!(shared[0].device_secret.secret(), format!("s{MAX_SHARED}"));
+        // Forgotten for sign-ins, not asked to be revoked yet.
+        assert!(share.asked_to_revoke(&issuer).await.unwrap().is_empty());
+
+        // Sign-out of all apps: every secret of the issuer, the retired ones too, and nothing of
+        // the other issuer; none is offered for a sign-in any more.
+        let mut all = share.retire_all(&issuer).await.unwrap();
+        all.sort_by(|a, b| a.device_secret.secret().cmp(b.device_secret.secret()));
+        let expected: Vec<String> = (0..=MAX_SHARED).map(|n| format!("s{n}")).collect();
+        assert_eq!(secrets(&all), expected);
+        assert!(share.load_all(&issuer).await.unwrap().is_empty());
+        assert_eq!(
+            share.asked_to_revoke(&issuer).await.unwrap().len(),
+            all.len()
+        );
+        let there = IssuerUrl::new(there.into()).unwrap();
+        assert_eq!(share.load_all(&there).await.unwrap().len(), 1);
+        assert!(share.asked_to_revoke(&there).await.unwrap().is_empty());
+
+        // Each one revoked is forgotten.
+        for retired in &all {
+            share.forget(&retired.device_secret).await.unwrap();
+        }
+        assert!(share.asked_to_revoke(&issuer).await.unwrap().is_empty());
+    }
 
     #[test]
     fn a_device_secret_is_never_shown() {

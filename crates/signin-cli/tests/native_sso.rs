@@ -95,6 +95,21 @@ impl Apps {
     fn exchanges(&self) -> u64 {
         crate::block_on(self.env.idp.grants(TOKEN_EXCHANGE))
     }
+
+    /// Token exchanges the provider saw, answered or refused.
+    fn exchange_requests(&self) -> u64 {
+        let stats = crate::block_on(self.env.idp.stats());
+        stats["grants"]
+            .as_object()
+            .map(|grants| {
+                grants
+                    .iter()
+                    .filter(|(grant, _)| grant.starts_with(TOKEN_EXCHANGE))
+                    .filter_map(|(_, n)| n.as_u64())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// `run` tried Native SSO, was refused with `error` (an OAuth or engine error kind), and signed in
@@ -293,7 +308,7 @@ fn an_expired_device_secret_falls_back_to_the_browser() {
 }
 
 #[test]
-fn an_id_token_of_another_user_is_refused_by_the_provider() {
+fn an_id_token_of_another_user_in_the_share_is_refused_before_it_is_sent() {
     let apps = Apps::new(IdpOptions::default());
     // alice signs in with the first app; her ID token goes into the share with demo's secret.
     let alice = crate::alice_browser();
@@ -309,8 +324,18 @@ fn an_id_token_of_another_user_is_refused_by_the_provider() {
     std::fs::write(apps.share(), serde_json::to_vec(&mixed).unwrap()).unwrap();
 
     let second = apps.login("second", &browser());
-    assert_fell_back_to_the_browser(&second, "invalid_grant");
-    assert_eq!(apps.exchanges(), 0);
+    assert_fell_back_to_the_browser(&second, "invalid_id_token");
+    assert!(second.stderr.contains("another user"), "{}", second.stderr);
+
+    // The share naming alice, with her ID token and demo's secret: the ID token does not name the
+    // secret.
+    mixed["items"][0]["subject"] = alices["items"][0]["subject"].clone();
+    std::fs::write(apps.share(), serde_json::to_vec(&mixed).unwrap()).unwrap();
+    let third = apps.login("third", &browser());
+    assert_fell_back_to_the_browser(&third, "invalid_id_token");
+    assert!(third.stderr.contains("ds_hash"), "{}", third.stderr);
+    // Neither was sent: the provider saw no exchange at all.
+    assert_eq!(apps.exchange_requests(), 0);
 }
 
 #[test]
@@ -475,4 +500,57 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
         );
     }
     assert!(!apps.share().exists());
+}
+
+#[test]
+fn a_sign_out_of_all_apps_the_provider_missed_is_revoked_at_the_next_sign_in() {
+    // The provider keeps its state in a folder: stopped and started again, it knows its tokens.
+    let data = tempfile::tempdir().unwrap();
+    let options = |port| IdpOptions {
+        data_dir: Some(data.path().into()),
+        port,
+        par: Some("off"),
+        ..Default::default()
+    };
+    let mut apps = Apps::new(options(None));
+    apps.login("first", &browser()).json();
+    assert_eq!(
+        apps.login("second", NO_BROWSER).json()["signed_in_with"],
+        "native_sso"
+    );
+    let port = url::Url::parse(apps.env.idp.issuer())
+        .unwrap()
+        .port()
+        .unwrap();
+
+    // Signed out of all apps while the provider cannot be reached: a failure, said as one.
+    apps.env.idp.stop();
+    let out = apps.logout_of_all_apps("first");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("it is not revoked"), "{}", out.stderr);
+    let last = out.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: network: "), "{}", out.stderr);
+    // No app signs in with it again; it is kept to be revoked.
+    let shared = apps.shared();
+    assert_eq!(shared["items"], serde_json::json!([]));
+    assert_eq!(shared["retired"].as_array().map(Vec::len), Some(1));
+    assert_eq!(shared["retired"][0]["asked"], true);
+
+    // The provider is back: the second app is still signed in (nothing was revoked)…
+    apps.env.idp = testkit::Idp::start_with(options(Some(port)));
+    assert_eq!(apps.run("second", &["refresh"]).code, 0);
+    // …until an app of the group signs in (through the browser: nothing is shared to sign in
+    // with), which revokes what the sign-out could not.
+    let third = apps.login("third", &browser());
+    assert_eq!(third.json()["signed_in_with"], "browser");
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    let refresh = apps.run("second", &["refresh"]);
+    assert!(
+        refresh.error_line().starts_with("error: session_expired"),
+        "{}",
+        refresh.stderr
+    );
+    let shared = apps.shared();
+    assert_eq!(shared["retired"], serde_json::Value::Null, "{shared}");
+    assert_eq!(shared["items"].as_array().map(Vec::len), Some(1));
 }

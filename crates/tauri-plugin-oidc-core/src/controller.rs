@@ -510,7 +510,8 @@ impl<P: Platform> Controller<P> {
         };
         let mut message = format!(
             "You are signed out of this app, but your sign-in could not be ended for the other \
-             apps: {problem}"
+             apps yet ({problem}). No app will sign in with it again, and it is ended the next \
+             time an app signs in or you sign out of all apps."
         );
         if let AuthView::SignedOut {
             notice: Some(earlier),

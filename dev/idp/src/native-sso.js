@@ -6,7 +6,8 @@
 //   the ID token must be this provider's, of the secret's user and session (`sub`, `sid`, `ds_hash`);
 // - revoking the secret at /v1/revoke (token_type_hint=device_secret) ends the exchange for everyone and
 //   revokes every grant signed in with it (the first app's and each exchanged one), so each app's next
-//   refresh fails;
+//   refresh fails; as at Okta, a client may only revoke its own: the secret is revoked only when the
+//   request's client_id is the one it was issued to (the answer is 200 either way);
 // - with IDP_DEVICE_SECRET_ROTATION=on, a refresh of a sign-in that holds a device secret rotates it
 //   (Native SSO 1.0 §3.4 allows it; Okta does not): the answer carries the new secret and an ID token
 //   with its ds_hash, and the old secret is refused from then on.
@@ -44,10 +45,11 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
   const publicKeys = createLocalJWKSet(publicJwks(jwks));
   const ttl = config.ttl.deviceSecret;
 
-  // Forgets the secret and revokes every grant signed in with it.
-  async function revokeSecret(secret) {
+  // Forgets the secret and revokes every grant signed in with it, when `clientId` is the client it
+  // was issued to.
+  async function revokeSecret(secret, clientId) {
     const record = await secrets.find(key(secret));
-    if (!record) return false;
+    if (!record || record.clientId !== clientId) return false;
     await secrets.destroy(key(secret));
     for (const grantId of record.grantIds) {
       await provider.AccessToken.adapter.revokeByGrantId(grantId);
@@ -87,7 +89,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
       const form = new URLSearchParams(await readBody(ctx.req));
       // By an app of the group only (public clients: the client id it says it is, as Okta takes it).
       if (form.get('token_type_hint') === 'device_secret' && config.sso.clients.includes(form.get('client_id'))
-        && await revokeSecret(form.get('token') ?? '')) {
+        && await revokeSecret(form.get('token') ?? '', form.get('client_id'))) {
         ctx.status = 200;
         ctx.body = '';
         return;
@@ -103,6 +105,7 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
       const claims = decodeJwt(body.id_token);
       const grantId = ctx.oidc.entities.Grant?.jti;
       ctx.body = await issueSecret(body, {
+        clientId: ctx.oidc.client.clientId,
         accountId: claims.sub,
         sid: claims.sid ?? randomBytes(16).toString('hex'),
         grantIds: grantId ? [grantId] : [],

@@ -502,12 +502,17 @@ test('Native SSO: device_secret and ds_hash for device_sso, the token exchange f
     await stopIdp(outsider);
   }
 
-  // Revoking the secret: no more exchanges, and neither app's refresh token works.
-  const revoked = await fetch(`${issuer}/v1/revoke`, {
+  // Revoking the secret: as at Okta, a client may only revoke its own (another's request is answered
+  // 200 and changes nothing); by the client it was issued to, no more exchanges, and neither app's
+  // refresh token works.
+  const revokeAs = (clientId) => fetch(`${issuer}/v1/revoke`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: CLIENT_ID, token: first.device_secret, token_type_hint: 'device_secret' }).toString(),
+    body: new URLSearchParams({ client_id: clientId, token: first.device_secret, token_type_hint: 'device_secret' }).toString(),
   });
+  assert.equal((await revokeAs(SECOND)).status, 200);
+  assert.equal((await exchange(first.id_token, first.device_secret)).status, 200, 'not revoked by another client');
+  const revoked = await revokeAs(CLIENT_ID);
   assert.equal(revoked.status, 200);
   assert.equal((await exchange(first.id_token, first.device_secret)).body.error, 'invalid_grant');
   assert.equal((await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).body.error, 'invalid_grant');
