@@ -550,23 +550,25 @@ impl Auth {
         if retired.is_empty() {
             return Ok(SharedSignOut::NothingShared);
         }
-        Ok(match self.revoke_retired(share, retired).await? {
+        Ok(match self.revoke_retired(share, retired).await {
             None => {
                 tracing::info!("revoked the sign-in the SSO group's apps share");
                 SharedSignOut::Revoked
             }
-            Some(error) => SharedSignOut::NotRevoked(error),
+            Some((error, kept)) => SharedSignOut::NotRevoked { error, kept },
         })
     }
 
-    /// Revokes retired device secrets, forgetting each the provider revoked (or cannot: it has no
-    /// revocation endpoint); the first failure, if any.
+    /// Revokes retired device secrets. Each the provider revoked is forgotten, and so is each it
+    /// cannot revoke (it refused, or has no revocation endpoint); one it could not be reached for is
+    /// kept, and so are the ones after it (not tried: a sign-in does not wait on every one). The
+    /// first failure, and whether some are kept.
     async fn revoke_retired(
         &self,
         share: &crate::SsoShare,
         retired: Vec<crate::sso::Retired>,
-    ) -> Result<Option<Error>> {
-        let mut failed = None;
+    ) -> Option<(Error, bool)> {
+        let mut failed: Option<Error> = None;
         for retired in retired {
             let issued_to = retired
                 .issued_to
@@ -577,21 +579,28 @@ impl Auth {
                 .revoke_device_secret(&retired.device_secret, &issued_to)
                 .await
             {
-                Ok(true) => share.forget(&retired.device_secret).await?,
+                Ok(true) => {}
                 Ok(false) => {
-                    share.forget(&retired.device_secret).await?;
                     failed.get_or_insert(Error::protocol(
                         "the identity provider has no revocation endpoint: the shared sign-in \
                          ends only when it expires",
                     ));
                 }
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(%error, "a shared device secret could not be revoked; kept to try again");
+                    return Some((failed.unwrap_or(error), true));
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "a shared device secret could not be revoked");
+                    tracing::warn!(%error, "the provider refused to revoke a shared device secret");
                     failed.get_or_insert(error);
                 }
             }
+            // A secret kept by a failure to forget it is revoked again later: harmless.
+            if let Err(error) = share.forget(&retired.device_secret).await {
+                tracing::warn!(%error, "a revoked device secret could not be removed from the SSO share");
+            }
         }
-        Ok(failed)
+        failed.map(|error| (error, false))
     }
 
     /// After a sign-in, the device secrets an earlier sign-out of all apps could not revoke: revoked
@@ -606,10 +615,10 @@ impl Auth {
             }
         };
         match self.revoke_retired(share, asked).await {
-            Ok(None) => tracing::info!(
+            None => tracing::info!(
                 "revoked what an earlier sign-out of all apps could not: the apps signed in with it are signed out"
             ),
-            Ok(Some(error)) | Err(error) => tracing::warn!(
+            Some((error, _)) => tracing::warn!(
                 %error,
                 "what an earlier sign-out of all apps could not revoke is still not revoked"
             ),
@@ -899,13 +908,22 @@ impl Auth {
         let (Some(share), Some(item)) = (&self.sso, crate::sso::SsoItem::of(next)) else {
             return;
         };
+        use crate::sso::Replaced;
         let replaced = match &before.shared_secret {
             Some(previous) => share.replace(previous, &item).await,
-            None => Ok(false),
+            None => Ok(Replaced::Nowhere),
         };
         match replaced {
-            Ok(true) => tracing::info!("the SSO group's apps share the rotated device secret"),
-            Ok(false) => tracing::warn!(
+            Ok(Replaced::Shared) => {
+                tracing::info!("the SSO group's apps share the rotated device secret")
+            }
+            // A sign-out of all apps asked for it and could not revoke it yet: now, the provider
+            // answered (this session ends with it, as the user asked).
+            Ok(Replaced::Retired { asked: true }) => self.revoke_asked(share).await,
+            Ok(Replaced::Retired { asked: false }) => tracing::info!(
+                "the provider rotated a retired device secret; the new one is kept to be revoked"
+            ),
+            Ok(Replaced::Nowhere) => tracing::warn!(
                 "the provider rotated the device secret of a sign-in the SSO group no longer shares; the new one is not shared"
             ),
             Err(error) => {

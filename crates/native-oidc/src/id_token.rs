@@ -102,7 +102,8 @@ impl IdTokenValidator {
         with_keys(provider, http, |keys| {
             self.validate_with(provider, keys, id_token, nonce, hashed)
         })
-        .await
+        .await?
+        .map_err(invalid)
     }
 
     /// Checks an ID token another app of the SSO group left in the share (Native SSO), before it is
@@ -111,6 +112,8 @@ impl IdTokenValidator {
     /// `device_secret` (`ds_hash`). Its audience is the other app, and it may have expired (the
     /// device secret proves the sign-in, as Okta takes it): neither is checked. A share whose ID
     /// token and secret do not belong together, or to the user it names, is not sent anywhere.
+    /// Signed with a key the provider no longer publishes (an old sign-in, the keys rotated since),
+    /// it cannot be checked here: it is left to the provider, which refuses what it cannot verify.
     pub async fn validate_shared(
         &self,
         provider: &Provider,
@@ -119,7 +122,7 @@ impl IdTokenValidator {
         subject: &SubjectIdentifier,
         device_secret: &DeviceSecret,
     ) -> Result<()> {
-        with_keys(provider, http, |keys| {
+        match with_keys(provider, http, |keys| {
             let verifier = self
                 .verifier(provider, keys)
                 .require_audience_match(false)
@@ -132,7 +135,18 @@ impl IdTokenValidator {
             }
             check_ds_hash(id_token, &verifier, device_secret)
         })
-        .await
+        .await?
+        {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                tracing::info!(
+                    "the shared ID token's signing key is no longer published; the provider judges it"
+                );
+                Ok(())
+            }
+            other => other.map_err(invalid),
+        }
     }
 
     /// The verifier of this provider's ID tokens for this client: its keys and allowed algorithms,
@@ -213,17 +227,17 @@ impl IdTokenValidator {
 }
 
 /// Runs `check` with the provider's keys, and once more with a fresh key set when the token names a
-/// key the cache does not hold (the provider rotated its keys).
+/// key the cache does not hold (the provider rotated its keys). The error is fetching the keys.
 async fn with_keys<T>(
     provider: &Provider,
     http: &HttpClient,
     check: impl Fn(KeySet) -> Result<T, ClaimsVerificationError>,
-) -> Result<T> {
+) -> Result<Result<T, ClaimsVerificationError>> {
     match check(provider.keys().await) {
         Err(ClaimsVerificationError::SignatureVerification(
             SignatureVerificationError::NoMatchingKey,
-        )) => check(provider.refresh_keys(http).await?).map_err(invalid),
-        other => other.map_err(invalid),
+        )) => Ok(check(provider.refresh_keys(http).await?)),
+        other => Ok(other),
     }
 }
 
@@ -270,14 +284,22 @@ fn half_hash(
 /// A string claim `openidconnect` does not read (`ds_hash`), from the payload of a token whose
 /// signature has been checked.
 fn claim_of(id_token: &CoreIdToken, name: &str) -> Option<String> {
+    unverified_claims(id_token)?
+        .get(name)?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// The payload of `id_token` as it is, its signature not checked: only for what is then checked
+/// otherwise, or only says whom to ask.
+pub(crate) fn unverified_claims(id_token: &CoreIdToken) -> Option<serde_json::Value> {
     use base64::Engine;
     let jwt = id_token.to_string();
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get(name)?.as_str().map(str::to_string)
+    serde_json::from_slice(&bytes).ok()
 }
 
 pub(crate) fn invalid(error: ClaimsVerificationError) -> Error {

@@ -139,10 +139,22 @@ pub(crate) struct Retired {
 }
 
 impl Retired {
+    /// `item`'s secret, retired. An item an earlier version left does not say which client the
+    /// secret was issued to: its ID token does (its one audience), read without a check (this is only
+    /// whom the revocation is asked as; the provider judges it).
     fn of(item: SsoItem, asked: bool) -> Self {
+        let issued_to = item.issued_to.or_else(|| {
+            let claims = crate::id_token::unverified_claims(&item.id_token)?;
+            let audience = match &claims["aud"] {
+                serde_json::Value::String(one) => Some(one.as_str()),
+                serde_json::Value::Array(all) if all.len() == 1 => all[0].as_str(),
+                _ => None,
+            };
+            audience.map(|aud| ClientId::new(aud.to_string()))
+        });
         Self {
             issuer: item.issuer,
-            issued_to: item.issued_to,
+            issued_to,
             device_secret: item.device_secret,
             asked,
         }
@@ -224,8 +236,10 @@ impl SsoShare {
             .map_err(|e| Error::Storage(format!("the SSO share task failed: {e}")))?
     }
 
-    /// What the share holds (nothing when it cannot be read: that is removed, as it holds nothing
-    /// another sign-in cannot give again). Call under the share's lock.
+    /// What the share holds. Nothing when it cannot be read (written by a later version, damaged):
+    /// it is removed, and the next sign-in of an app of the group shares again; the device secrets it
+    /// held, and the retired ones, are then not revoked by a sign-out of all apps, and live at the
+    /// provider until they expire. Call under the share's lock.
     fn read(vault: &dyn Vault) -> Result<Shared> {
         let Some(bytes) = vault.read(ITEM)? else {
             return Ok(Shared::default());
@@ -355,32 +369,56 @@ impl SsoShare {
     }
 
     /// Puts `item` in the place of the sign-in whose device secret has fingerprint `previous` (the
-    /// secret rotated at a refresh): same place, so the newest sign-in stays first. False, and
-    /// nothing written, when that sign-in is no longer shared.
-    pub(crate) async fn replace(&self, previous: &str, item: &SsoItem) -> Result<bool> {
+    /// secret rotated at a refresh): same place, so the newest sign-in stays first. A retired secret
+    /// (the app still signed in with it) is replaced among the retired ones, so the revocation meant
+    /// for it ends the live one. Nothing is written when neither holds it.
+    pub(crate) async fn replace(&self, previous: &str, item: &SsoItem) -> Result<Replaced> {
         let _lock: StoreLock = self.store.lock().await?;
         let previous = previous.to_string();
         let item = item.clone();
         self.blocking(move |vault| {
             let mut shared = Self::read(vault)?;
-            let Some(place) = shared
+            let held = |secret: &DeviceSecret| secret.fingerprint() == previous;
+            let replaced = if let Some(place) = shared
                 .items
                 .iter()
-                .position(|kept| kept.device_secret.fingerprint() == previous)
-            else {
-                return Ok(false);
+                .position(|kept| held(&kept.device_secret))
+            {
+                shared.items[place] = item.clone();
+                let mut index = 0;
+                shared.items.retain(|kept| {
+                    index += 1;
+                    index - 1 == place || kept.device_secret != item.device_secret
+                });
+                Replaced::Shared
+            } else if let Some(retired) = shared
+                .retired
+                .iter_mut()
+                .find(|retired| held(&retired.device_secret))
+            {
+                retired.device_secret = item.device_secret.clone();
+                Replaced::Retired {
+                    asked: retired.asked,
+                }
+            } else {
+                return Ok(Replaced::Nowhere);
             };
-            shared.items[place] = item.clone();
-            let mut index = 0;
-            shared.items.retain(|kept| {
-                index += 1;
-                index - 1 == place || kept.device_secret != item.device_secret
-            });
             Self::write(vault, &shared)?;
-            Ok(true)
+            Ok(replaced)
         })
         .await
     }
+}
+
+/// Where [`SsoShare::replace`] put a rotated device secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Replaced {
+    /// In the place of the shared sign-in it rotated.
+    Shared,
+    /// Among the retired secrets, to be revoked; `asked`: a sign-out of all apps asked for it.
+    Retired { asked: bool },
+    /// Nowhere: the share no longer holds the sign-in it rotated.
+    Nowhere,
 }
 
 /// What [`crate::Auth::end_shared_sign_in`] did.
@@ -391,10 +429,16 @@ pub enum SharedSignOut {
     /// Every device secret is revoked and removed from the share.
     Revoked,
     /// The device secrets are removed from the share (no app signs in with them again), but the
-    /// provider did not revoke one (unreachable, or it has no revocation endpoint): the apps signed
-    /// in with it stay so until it is revoked, which is tried again whenever an app of the group
-    /// signs in or signs out of all apps, or until it expires.
-    NotRevoked(Error),
+    /// provider did not revoke one: the apps signed in with it stay so until it is revoked or
+    /// expires.
+    NotRevoked {
+        /// Why (the first failure).
+        error: Error,
+        /// Some are kept to be revoked (the provider could not be reached): tried again whenever an
+        /// app of the group signs in or signs out of all apps. False when the provider refused, or
+        /// has no revocation endpoint: nothing is tried again.
+        kept: bool,
+    },
 }
 
 impl OidcClient {
@@ -538,14 +582,14 @@ mod tests {
             "{}.{}.c2ln",
             part(serde_json::json!({ "alg": "RS256" })),
             part(serde_json::json!({
-                "iss": issuer, "sub": "u", "aud": "a", "exp": 2_000_000_000, "iat": 1_000_000_000
+                "iss": issuer, "sub": "u", "aud": "the-app", "exp": 2_000_000_000, "iat": 1_000_000_000
             }))
         );
         SsoItem {
             issuer: IssuerUrl::new(issuer.into()).unwrap(),
             subject: SubjectIdentifier::new("u".into()),
             saved_at: Utc::now(),
-            issued_to: Some(ClientId::new("a".into())),
+            issued_to: Some(ClientId::new("the-client".into())),
             id_token: serde_json::from_value(serde_json::Value::String(jwt)).unwrap(),
             device_secret: DeviceSecret(secret.into()),
         }
@@ -591,11 +635,54 @@ mod tests {
         assert_eq!(share.load_all(&there).await.unwrap().len(), 1);
         assert!(share.asked_to_revoke(&there).await.unwrap().is_empty());
 
+        // An app still signed in with one refreshes, and the provider rotates it: the new secret
+        // takes its place among the ones to revoke.
+        let rotated = item(here, "s3-rotated");
+        let previous = DeviceSecret("s3".into()).fingerprint();
+        assert_eq!(
+            share.replace(&previous, &rotated).await.unwrap(),
+            Replaced::Retired { asked: true }
+        );
+        let asked = share.asked_to_revoke(&issuer).await.unwrap();
+        assert!(secrets(&asked).contains(&"s3-rotated"));
+        assert!(!secrets(&asked).contains(&"s3"));
+        assert_eq!(
+            share.replace("unknown", &rotated).await.unwrap(),
+            Replaced::Nowhere
+        );
+
         // Each one revoked is forgotten.
-        for retired in &all {
+        for retired in &asked {
             share.forget(&retired.device_secret).await.unwrap();
         }
         assert!(share.asked_to_revoke(&issuer).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_secret_an_earlier_version_shared_is_revoked_as_its_id_token_audience() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Arc::new(crate::store::FileVault::new(dir.path().join("share.json")));
+        let share = SsoShare::in_vault(vault);
+        let here = "https://idp.example/";
+        let mut old = item(here, "old");
+        old.issued_to = None;
+        share.save(&old).await.unwrap();
+        share.save(&item(here, "new")).await.unwrap();
+        let issuer = IssuerUrl::new(here.into()).unwrap();
+        let retired = share.retire_all(&issuer).await.unwrap();
+        let issued_to = |secret: &str| {
+            retired
+                .iter()
+                .find(|r| r.device_secret.secret() == secret)
+                .and_then(|r| r.issued_to.clone())
+                .map(|c| c.as_str().to_string())
+        };
+        assert_eq!(issued_to("old").as_deref(), Some("the-app"), "its aud");
+        assert_eq!(
+            issued_to("new").as_deref(),
+            Some("the-client"),
+            "as recorded"
+        );
     }
 
     #[test]

@@ -624,12 +624,17 @@ async fn end_shared_sign_in(
         SharedSignOut::NothingShared => {
             eprintln!("The SSO group {group} shares no sign-in on this device.")
         }
-        SharedSignOut::NotRevoked(error) => {
+        SharedSignOut::NotRevoked { error, kept } => {
             eprintln!(
                 "The shared sign-in of the SSO group {group} is removed from this device (no app \
                  signs in with it again), but it is not revoked: the apps signed in with it stay \
-                 so until it is. It is tried again when an app of the group signs in; run \
-                 `signin logout --all-apps` again once the provider can be reached."
+                 so until {}",
+                if kept {
+                    "it is. It is tried again when an app of the group signs in; run `signin \
+                     logout --all-apps` again once the provider can be reached."
+                } else {
+                    "it expires (the provider did not revoke it)."
+                }
             );
             return Err(error);
         }

@@ -502,29 +502,62 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
     assert!(!apps.share().exists());
 }
 
+/// A provider that keeps its state in `data` (at `port`, when given): stopped and started again, it
+/// knows its keys and tokens.
+fn kept_in(data: &std::path::Path, port: Option<u16>) -> IdpOptions {
+    IdpOptions {
+        data_dir: Some(data.into()),
+        port,
+        ..Default::default()
+    }
+}
+
+impl Apps {
+    /// Stops the provider; its port, to start it again at the same address.
+    fn stop_idp(&mut self) -> u16 {
+        let port = url::Url::parse(self.env.idp.issuer())
+            .unwrap()
+            .port()
+            .unwrap();
+        self.env.idp.stop();
+        port
+    }
+
+    /// Starts the provider again (stopped by [`Apps::stop_idp`]), with its state in `data`.
+    fn start_idp(&mut self, data: &std::path::Path, port: u16) {
+        let mut options = kept_in(data, Some(port));
+        options.par = Some("off"); // as Env::new has it
+        self.env.idp = testkit::Idp::start_with(options);
+    }
+}
+
+#[test]
+fn a_shared_id_token_signed_with_a_key_no_longer_published_is_left_to_the_provider() {
+    let data = tempfile::tempdir().unwrap();
+    let mut apps = Apps::new(kept_in(data.path(), None));
+    apps.login("first", &browser()).json();
+    // The provider's signing keys change: the shared ID token's is no longer published.
+    let port = apps.stop_idp();
+    std::fs::remove_file(data.path().join("keys.json")).unwrap();
+    apps.start_idp(data.path(), port);
+    let second = apps.login("second", &browser());
+    // The app cannot check its signature: it is sent, and the provider refuses it.
+    assert_fell_back_to_the_browser(&second, "invalid_grant");
+    assert_eq!(apps.exchange_requests(), 1);
+}
+
 #[test]
 fn a_sign_out_of_all_apps_the_provider_missed_is_revoked_at_the_next_sign_in() {
-    // The provider keeps its state in a folder: stopped and started again, it knows its tokens.
     let data = tempfile::tempdir().unwrap();
-    let options = |port| IdpOptions {
-        data_dir: Some(data.path().into()),
-        port,
-        par: Some("off"),
-        ..Default::default()
-    };
-    let mut apps = Apps::new(options(None));
+    let mut apps = Apps::new(kept_in(data.path(), None));
     apps.login("first", &browser()).json();
     assert_eq!(
         apps.login("second", NO_BROWSER).json()["signed_in_with"],
         "native_sso"
     );
-    let port = url::Url::parse(apps.env.idp.issuer())
-        .unwrap()
-        .port()
-        .unwrap();
 
     // Signed out of all apps while the provider cannot be reached: a failure, said as one.
-    apps.env.idp.stop();
+    let port = apps.stop_idp();
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("it is not revoked"), "{}", out.stderr);
@@ -537,7 +570,7 @@ fn a_sign_out_of_all_apps_the_provider_missed_is_revoked_at_the_next_sign_in() {
     assert_eq!(shared["retired"][0]["asked"], true);
 
     // The provider is back: the second app is still signed in (nothing was revoked)…
-    apps.env.idp = testkit::Idp::start_with(options(Some(port)));
+    apps.start_idp(data.path(), port);
     assert_eq!(apps.run("second", &["refresh"]).code, 0);
     // …until an app of the group signs in (through the browser: nothing is shared to sign in
     // with), which revokes what the sign-out could not.

@@ -504,14 +504,25 @@ impl<P: Platform> Controller<P> {
     /// unreachable), the UI says so, after what the sign-out itself had to say.
     pub async fn sign_out_of_all_apps(&self) -> (AuthView, Option<SignOutTask>) {
         let (view, task) = self.sign_out().await;
-        let problem = match self.auth.end_shared_sign_in().await {
-            Ok(native_oidc::SharedSignOut::NotRevoked(error)) | Err(error) => error,
+        let (problem, next) = match self.auth.end_shared_sign_in().await {
+            Ok(native_oidc::SharedSignOut::NotRevoked { error, kept: true }) => (
+                error,
+                "No app will sign in with it again, and it is ended the next time an app signs \
+                 in or you sign out of all apps.",
+            ),
+            Ok(native_oidc::SharedSignOut::NotRevoked { error, kept: false }) => (
+                error,
+                "No app will sign in with it again; the others stay signed in until it expires.",
+            ),
+            Err(error) => (
+                error,
+                "The other apps are still signed in, and can still sign in with it: try again.",
+            ),
             Ok(_) => return (view, task),
         };
         let mut message = format!(
             "You are signed out of this app, but your sign-in could not be ended for the other \
-             apps yet ({problem}). No app will sign in with it again, and it is ended the next \
-             time an app signs in or you sign out of all apps."
+             apps ({problem}). {next}"
         );
         if let AuthView::SignedOut {
             notice: Some(earlier),

@@ -49,7 +49,8 @@ export function nativeSso(provider, { jwks, config, Adapter }) {
   // was issued to.
   async function revokeSecret(secret, clientId) {
     const record = await secrets.find(key(secret));
-    if (!record || record.clientId !== clientId) return false;
+    // (A record kept by an earlier dev/idp in IDP_DATA_DIR names no client: any of the group's.)
+    if (!record || (record.clientId ?? clientId) !== clientId) return false;
     await secrets.destroy(key(secret));
     for (const grantId of record.grantIds) {
       await provider.AccessToken.adapter.revokeByGrantId(grantId);
