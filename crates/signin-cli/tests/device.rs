@@ -134,18 +134,38 @@ fn a_slow_down_makes_signin_poll_5_s_less_often() {
     assert_eq!(block_on(env.idp.stats())["grants"][SLOW_DOWN], 1);
 }
 
+const EXPIRED: &str = "urn:ietf:params:oauth:grant-type:device_code:expired_token";
+
 #[test]
-fn a_code_nobody_uses_expires_with_a_typed_error_and_nothing_stored() {
+fn a_code_nobody_uses_expires_with_the_providers_expired_token_and_nothing_stored() {
+    // The codes last 3 s, but the provider announces 60: `signin` polls on, and is told.
     let env = Env::new(IdpOptions {
         device_interval: Some(1),
         device_code_ttl: Some(3),
+        device_expires_in: Some(60),
         ..Default::default()
     });
     let run = DeviceLogin::start(&env, &[]).wait();
     assert_eq!(run.code, 1);
-    // (Said by the provider, or by `signin` when the code's lifetime is over before it answers so.)
     let last = run.stderr.trim_end().lines().last().unwrap_or_default();
     assert!(last.starts_with("error: expired_token: "), "{}", run.stderr);
+    assert_eq!(block_on(env.idp.stats())["grants"][EXPIRED], 1);
+    assert!(!env.session().exists());
+}
+
+#[test]
+fn signin_stops_polling_when_the_announced_lifetime_is_over() {
+    // Announced 3 s (the codes last 600): `signin` stops by itself, the provider never says so.
+    let env = Env::new(IdpOptions {
+        device_interval: Some(1),
+        device_expires_in: Some(3),
+        ..Default::default()
+    });
+    let run = DeviceLogin::start(&env, &[]).wait();
+    assert_eq!(run.code, 1);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: expired_token: "), "{}", run.stderr);
+    assert!(block_on(env.idp.stats())["grants"].get(EXPIRED).is_none());
     assert!(!env.session().exists());
 }
 

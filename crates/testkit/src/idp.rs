@@ -54,6 +54,8 @@ pub struct IdpOptions {
     pub device_poll_limit: Option<u64>,
     /// `IDP_DEVICE_CODE_TTL`: how long a device sign-in's codes last, in seconds.
     pub device_code_ttl: Option<u64>,
+    /// `IDP_TEST_DEVICE_EXPIRES_IN`: the lifetime announced to the client, when not `device_code_ttl`.
+    pub device_expires_in: Option<u64>,
     /// `IDP_DEVICE_SECRET_TTL`: how long a Native SSO device secret lasts, in seconds.
     pub device_secret_ttl: Option<u64>,
     /// `IDP_TEST_WRONG_DS_HASH=1`: ID tokens name another device secret than the one answered.
@@ -161,6 +163,7 @@ impl Idp {
             ("IDP_DEVICE_INTERVAL", options.device_interval),
             ("IDP_TEST_DEVICE_POLL_LIMIT", options.device_poll_limit),
             ("IDP_DEVICE_CODE_TTL", options.device_code_ttl),
+            ("IDP_TEST_DEVICE_EXPIRES_IN", options.device_expires_in),
             ("IDP_DEVICE_SECRET_TTL", options.device_secret_ttl),
         ] {
             if let Some(value) = value {

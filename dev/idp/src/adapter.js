@@ -7,6 +7,10 @@ const GRANTABLE = new Set([
   'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest',
 ]);
 
+// Models check their own expiry, and a device code's tells a poll `expired_token` (RFC 8628 §3.5), as
+// Okta does: it is kept this long after it expires, so that a late poll is told so, not `invalid_grant`.
+const KEPT_AFTER_EXPIRY = { DeviceCode: 600 };
+
 const now = () => Math.floor(Date.now() / 1000);
 
 // One table for every model: key `${model}:${id}` → { payload, expiresAt (epoch seconds or null) }.
@@ -44,7 +48,8 @@ export function createStorage(file) {
     }
 
     async upsert(id, payload, expiresIn) {
-      entries.set(this.key(id), { payload, expiresAt: typeof expiresIn === 'number' ? now() + expiresIn : null });
+      const kept = typeof expiresIn === 'number' ? expiresIn + (KEPT_AFTER_EXPIRY[this.model] ?? 0) : null;
+      entries.set(this.key(id), { payload, expiresAt: kept === null ? null : now() + kept });
       save();
     }
 

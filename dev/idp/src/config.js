@@ -116,6 +116,9 @@ export function loadConfig() {
       interval: seconds('IDP_DEVICE_INTERVAL', 5),
       // Test option: the spacing enforced with `slow_down`, when not the interval announced.
       pollLimit: process.env.IDP_TEST_DEVICE_POLL_LIMIT ? seconds('IDP_TEST_DEVICE_POLL_LIMIT', 5) : undefined,
+      // Test option: the `expires_in` announced, when not the codes' lifetime (IDP_DEVICE_CODE_TTL):
+      // longer, a client polls past the expiry and is told `expired_token`; shorter, it stops first.
+      expiresIn: process.env.IDP_TEST_DEVICE_EXPIRES_IN ? seconds('IDP_TEST_DEVICE_EXPIRES_IN', 600) : undefined,
     },
     ttl: {
       accessToken: seconds('IDP_ACCESS_TOKEN_TTL', 3600),

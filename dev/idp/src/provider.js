@@ -276,8 +276,9 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 // RFC 8628 §3.2/§3.5 as Okta does it: the device authorization answer says how often to poll
 // (`interval`), and a client that polls a device code sooner than that is answered `slow_down`; its
 // interval is then 5 s longer for every later poll (10 s after two, …). `pollLimit` (a test option) is the spacing enforced,
-// when it differs from the one announced (a client can then be shown a `slow_down`).
-function devicePollingInterval(provider, { interval, pollLimit, ttl }) {
+// when it differs from the one announced (a client can then be shown a `slow_down`); `expiresIn` (a test
+// option) is the lifetime announced, when it differs from the codes' own.
+function devicePollingInterval(provider, { interval, pollLimit, expiresIn, ttl }) {
   const polls = new Map(); // device code → { last poll (ms), slow_downs answered }
   provider.use(async (ctx, next) => {
     // Before routing (`ctx.oidc.route` is not known yet): the token endpoint by its path.
@@ -302,7 +303,7 @@ function devicePollingInterval(provider, { interval, pollLimit, ttl }) {
       polls.set(code, { ...(polls.get(code) ?? { slowDowns: 0 }), last: Date.now() });
     }
     if (ctx.oidc?.route === 'device_authorization' && ctx.body?.device_code) {
-      ctx.body = { ...ctx.body, interval };
+      ctx.body = { ...ctx.body, interval, expires_in: expiresIn ?? ctx.body.expires_in };
     }
   });
 }

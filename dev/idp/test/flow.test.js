@@ -455,6 +455,26 @@ test('the device grant: Okta route names, an interval, the code typed on the act
   }
 });
 
+test('an expired device code is answered expired_token, as on Okta; IDP_TEST_DEVICE_EXPIRES_IN announces another lifetime', async () => {
+  const running = await startIdp({ IDP_DEVICE_INTERVAL: '1', IDP_DEVICE_CODE_TTL: '1', IDP_TEST_DEVICE_EXPIRES_IN: '60' });
+  try {
+    const started = await fetch(`${running.issuer}/v1/device/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: CLIENT_ID, scope: 'openid' }).toString(),
+    });
+    const device = await started.json();
+    assert.equal(device.expires_in, 60);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const late = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code }, running.issuer);
+    assert.equal(late.body.error, 'expired_token', JSON.stringify(late.body));
+    const unknown = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'no-such-code' }, running.issuer);
+    assert.equal(unknown.body.error, 'invalid_grant', 'a code never issued is not "expired"');
+  } finally {
+    await stopIdp(running);
+  }
+});
+
 test('Native SSO: device_secret and ds_hash for device_sso, the token exchange for the second app, revocation ends it for both', async () => {
   const signIn = async (username) => {
     const { result, verifier } = await authorize({ username, password: username, scope: 'openid profile offline_access device_sso' });
