@@ -153,6 +153,7 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
         login.dpop,
     )?
     .or(stored);
+    let options = login.request.options();
     if login.device {
         // No browser comes back here: the redirect URI is only what the configuration needs.
         source
@@ -160,6 +161,9 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
             .get_or_insert_with(|| DEFAULT_REDIRECT.to_string());
         // The device sign-in's device secret is left for the group's apps too.
         let auth = engine(common, source.build()?, store, &accounts).await?;
+        if let Some(status) = native_sso(&auth, &options, "on another device").await {
+            return Ok(status);
+        }
         let summary = device::sign_in(&auth).await?;
         return Ok(Status::new(summary, &auth).signed_in_with("device"));
     }
@@ -176,32 +180,9 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
     }
     let config = source.build()?;
     let redirect = config.redirect_uri().to_string();
-    let options = login.request.options();
     let auth = engine(common, config, store, &accounts).await?;
-    if let Some(group) = auth.sso_group() {
-        // A sign-in that asks for something (a level, max_age, prompt, another account, …) is the
-        // provider's to answer: the shared sign-in cannot.
-        let asks = options != native_oidc::SignInOptions::default();
-        match if asks { Err(None) } else { auth.sign_in_with_sso().await.map_err(Some) } {
-            Ok(Some(summary)) => {
-                eprintln!(
-                    "Signed in with Native SSO: the sign-in another app of the SSO group {group} \
-                     left on this device; no browser needed."
-                );
-                return Ok(Status::new(summary, &auth).signed_in_with("native_sso"));
-            }
-            Ok(None) => eprintln!(
-                "No sign-in of the SSO group {group} on this device yet: signing in through the browser."
-            ),
-            Err(None) => eprintln!(
-                "This sign-in asks the provider for something the SSO group's shared sign-in cannot \
-                 answer: signing in through the browser."
-            ),
-            Err(Some(error)) => eprintln!(
-                "Native SSO did not sign you in ({}: {error}): signing in through the browser.",
-                error.kind()
-            ),
-        }
+    if let Some(status) = native_sso(&auth, &options, "through the browser").await {
+        return Ok(status);
     }
 
     let request = auth.begin_sign_in(options).await?;
@@ -232,6 +213,45 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
     drop(loopback);
     opened.finish().await?;
     Ok(Status::new(outcome?, &auth).signed_in_with("browser"))
+}
+
+/// Native SSO first, when an SSO group is set: the sign-in another app of the group left on this
+/// device, with no browser. `None` when it cannot sign in (said on standard error, with why): the
+/// caller then signs in `otherwise` ("through the browser", "on another device").
+async fn native_sso(
+    auth: &Auth,
+    options: &native_oidc::SignInOptions,
+    otherwise: &str,
+) -> Option<Status> {
+    let group = auth.sso_group()?;
+    // A sign-in that asks for something (a level, max_age, prompt, another account, …) is the
+    // provider's to answer: the shared sign-in cannot.
+    let asks = *options != native_oidc::SignInOptions::default();
+    match if asks {
+        Err(None)
+    } else {
+        auth.sign_in_with_sso().await.map_err(Some)
+    } {
+        Ok(Some(summary)) => {
+            eprintln!(
+                "Signed in with Native SSO: the sign-in another app of the SSO group {group} \
+                 left on this device; no browser needed."
+            );
+            return Some(Status::new(summary, auth).signed_in_with("native_sso"));
+        }
+        Ok(None) => eprintln!(
+            "No sign-in of the SSO group {group} on this device yet: signing in {otherwise}."
+        ),
+        Err(None) => eprintln!(
+            "This sign-in asks the provider for something the SSO group's shared sign-in cannot \
+             answer: signing in {otherwise}."
+        ),
+        Err(Some(error)) => eprintln!(
+            "Native SSO did not sign you in ({}: {error}): signing in {otherwise}.",
+            error.kind()
+        ),
+    }
+    None
 }
 
 /// Waits on the loopback listener for this sign-in's callback and completes the sign-in with it,

@@ -415,6 +415,40 @@ fn with_dpop_the_exchanged_tokens_are_bound_to_the_second_app_s_key() {
 }
 
 #[test]
+fn login_with_device_signs_in_with_native_sso_first() {
+    let apps = Apps::new(IdpOptions::default());
+    let first = apps.login("first", &browser()).json();
+    let issuer = apps.env.idp.issuer().to_string();
+    let args = ["login", "--device", "--issuer", &issuer];
+    let second = apps.run(
+        "second",
+        &[
+            &args[..],
+            &["--client-id", SECOND_APP, "--sso-group", GROUP],
+        ]
+        .concat(),
+    );
+    let summary = second.json();
+    assert_eq!(summary["signed_in_with"], "native_sso", "{}", second.stderr);
+    assert_eq!(summary["subject"], first["subject"]);
+    assert_eq!(apps.exchanges(), 1);
+    let stats = crate::block_on(apps.env.idp.stats());
+    assert!(
+        stats["requests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|route| !route.contains("/device/authorize")),
+        "no device code was asked for: {stats}"
+    );
+    assert!(
+        !second.stderr.contains("enter the code"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
 fn a_sign_in_that_asks_for_something_goes_to_the_browser() {
     let apps = Apps::new(IdpOptions::default());
     apps.login("first", &browser()).json();
