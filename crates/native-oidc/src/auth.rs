@@ -398,17 +398,19 @@ impl Auth {
         }
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
         if let Some(share) = &self.sso {
-            if let Some(item) = item {
-                match share.save(&item).await {
-                    Ok(()) => {
-                        tracing::info!("left the sign-in for the other apps of the SSO group")
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "the sign-in could not be shared with the SSO group")
-                    }
+            // Sharing reads, in the same round, what an earlier sign-out of all apps left to revoke.
+            let asked = match item {
+                Some(item) => share.save(&item).await.inspect(|_| {
+                    tracing::info!("left the sign-in for the other apps of the SSO group")
+                }),
+                None => share.asked_to_revoke(self.client.config().issuer()).await,
+            };
+            match asked {
+                Ok(asked) => self.revoke_asked(share, asked).await,
+                Err(error) => {
+                    tracing::warn!(%error, "the SSO group's share could not be written or read")
                 }
             }
-            self.revoke_asked(share).await;
         }
         Ok(summary)
     }
@@ -603,17 +605,13 @@ impl Auth {
         failed.map(|error| (error, false))
     }
 
-    /// After a sign-in, the device secrets an earlier sign-out of all apps could not revoke: revoked
-    /// now (the provider is reachable again), a failure logged.
-    async fn revoke_asked(&self, share: &crate::SsoShare) {
-        let asked = match share.asked_to_revoke(self.client.config().issuer()).await {
-            Ok(asked) if asked.is_empty() => return,
-            Ok(asked) => asked,
-            Err(error) => {
-                tracing::warn!(%error, "the SSO share's secrets to revoke could not be read");
-                return;
-            }
-        };
+    /// After a sign-in (or a rotation of a secret it asked for), the device secrets an earlier
+    /// sign-out of all apps could not revoke: revoked now (the provider is reachable again), a
+    /// failure logged.
+    async fn revoke_asked(&self, share: &crate::SsoShare, asked: Vec<crate::sso::Retired>) {
+        if asked.is_empty() {
+            return;
+        }
         match self.revoke_retired(share, asked).await {
             None => tracing::info!(
                 "revoked what an earlier sign-out of all apps could not: the apps signed in with it are signed out"
@@ -919,7 +917,12 @@ impl Auth {
             }
             // A sign-out of all apps asked for it and could not revoke it yet: now, the provider
             // answered (this session ends with it, as the user asked).
-            Ok(Replaced::Retired { asked: true }) => self.revoke_asked(share).await,
+            Ok(Replaced::Retired { asked: true }) => {
+                match share.asked_to_revoke(self.client.config().issuer()).await {
+                    Ok(asked) => self.revoke_asked(share, asked).await,
+                    Err(error) => tracing::warn!(%error, "the SSO group's share could not be read"),
+                }
+            }
             Ok(Replaced::Retired { asked: false }) => tracing::info!(
                 "the provider rotated a retired device secret; the new one is kept to be revoked"
             ),

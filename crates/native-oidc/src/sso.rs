@@ -175,6 +175,15 @@ impl Shared {
             self.retired.truncate(MAX_RETIRED);
         }
     }
+
+    /// The device secrets of `issuer` a sign-out of all apps asked to revoke and could not (yet).
+    fn asked(&self, issuer: &IssuerUrl) -> Vec<Retired> {
+        self.retired
+            .iter()
+            .filter(|retired| retired.asked && &retired.issuer == issuer)
+            .cloned()
+            .collect()
+    }
 }
 
 /// The one item of an SSO group that all of the vendor's apps read and write: in the OS keystore
@@ -265,6 +274,36 @@ impl SsoShare {
         vault.write(ITEM, &bytes)
     }
 
+    /// What the share holds, read under its lock and handed to `look`.
+    async fn inspect<T: Send + 'static>(
+        &self,
+        look: impl FnOnce(Shared) -> T + Send + 'static,
+    ) -> Result<T> {
+        let _lock: StoreLock = self.store.lock().await?;
+        self.blocking(move |vault| Ok(look(Self::read(vault)?)))
+            .await
+    }
+
+    /// Changes what the share holds: read under its lock, changed by `change`, written back under
+    /// the same lock (atomically, by the vault), unless `change` says it changed nothing.
+    async fn update<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Shared) -> Changed<T> + Send + 'static,
+    ) -> Result<T> {
+        let _lock: StoreLock = self.store.lock().await?;
+        self.blocking(move |vault| {
+            let mut shared = Self::read(vault)?;
+            match change(&mut shared) {
+                Changed::Yes(outcome) => {
+                    Self::write(vault, &shared)?;
+                    Ok(outcome)
+                }
+                Changed::No(outcome) => Ok(outcome),
+            }
+        })
+        .await
+    }
+
     /// The newest sign-in of `issuer` the group's apps left, if any.
     pub async fn load(&self, issuer: &IssuerUrl) -> Result<Option<SsoItem>> {
         Ok(self.load_all(issuer).await?.into_iter().next())
@@ -273,29 +312,28 @@ impl SsoShare {
     /// Every sign-in of `issuer` the group's apps left, newest first: each device secret is live at
     /// the provider until revoked, and an app of the group may have signed in with any of them.
     pub async fn load_all(&self, issuer: &IssuerUrl) -> Result<Vec<SsoItem>> {
-        let _lock = self.store.lock().await?;
         let issuer = issuer.clone();
-        self.blocking(move |vault| {
-            Ok(Self::read(vault)?
+        self.inspect(move |shared| {
+            shared
                 .items
                 .into_iter()
                 .filter(|item| item.issuer == issuer)
-                .collect())
+                .collect()
         })
         .await
     }
 
     /// Leaves `item` for the other apps, before the ones already there (at most [`MAX_SHARED`]
     /// are kept; an older one beyond is retired: no app signs in with it any more, and the group's
-    /// next sign-out of all apps revokes it).
-    pub async fn save(&self, item: &SsoItem) -> Result<()> {
-        let _lock: StoreLock = self.store.lock().await?;
+    /// next sign-out of all apps revokes it). Returns the device secrets of `item`'s provider an
+    /// earlier sign-out of all apps asked to revoke and could not (read in the same round).
+    pub(crate) async fn save(&self, item: &SsoItem) -> Result<Vec<Retired>> {
         let item = item.clone();
-        self.blocking(move |vault| {
-            let mut shared = Self::read(vault)?;
+        self.update(move |shared| {
             shared
                 .items
                 .retain(|kept| kept.device_secret != item.device_secret);
+            let issuer = item.issuer.clone();
             shared.items.insert(0, item);
             if shared.items.len() > MAX_SHARED {
                 tracing::info!("the Native SSO share is full; retiring its oldest sign-in");
@@ -303,7 +341,7 @@ impl SsoShare {
                     shared.retire(Retired::of(oldest, false));
                 }
             }
-            Self::write(vault, &shared)
+            Changed::Yes(shared.asked(&issuer))
         })
         .await
     }
@@ -312,10 +350,8 @@ impl SsoShare {
     /// it kept to be revoked, is retired as asked to be revoked (no app signs in with it again, even
     /// when its revocation fails or is cut short) and returned, to be revoked.
     pub(crate) async fn retire_all(&self, issuer: &IssuerUrl) -> Result<Vec<Retired>> {
-        let _lock = self.store.lock().await?;
         let issuer = issuer.clone();
-        self.blocking(move |vault| {
-            let mut shared = Self::read(vault)?;
+        self.update(move |shared| {
             let (of_issuer, others): (Vec<_>, Vec<_>) = std::mem::take(&mut shared.items)
                 .into_iter()
                 .partition(|item| item.issuer == issuer);
@@ -328,42 +364,25 @@ impl SsoShare {
                     retired.asked = true;
                 }
             }
-            let to_revoke = shared
-                .retired
-                .iter()
-                .filter(|retired| retired.issuer == issuer)
-                .cloned()
-                .collect();
-            Self::write(vault, &shared)?;
-            Ok(to_revoke)
+            Changed::Yes(shared.asked(&issuer))
         })
         .await
     }
 
     /// The device secrets of `issuer` a sign-out of all apps asked to revoke and could not.
     pub(crate) async fn asked_to_revoke(&self, issuer: &IssuerUrl) -> Result<Vec<Retired>> {
-        let _lock = self.store.lock().await?;
         let issuer = issuer.clone();
-        self.blocking(move |vault| {
-            Ok(Self::read(vault)?
-                .retired
-                .into_iter()
-                .filter(|retired| retired.asked && retired.issuer == issuer)
-                .collect())
-        })
-        .await
+        self.inspect(move |shared| shared.asked(&issuer)).await
     }
 
     /// Forgets a retired device secret (revoked, or one the provider cannot revoke).
     pub(crate) async fn forget(&self, secret: &DeviceSecret) -> Result<()> {
-        let _lock = self.store.lock().await?;
         let secret = secret.clone();
-        self.blocking(move |vault| {
-            let mut shared = Self::read(vault)?;
+        self.update(move |shared| {
             shared
                 .retired
                 .retain(|retired| retired.device_secret != secret);
-            Self::write(vault, &shared)
+            Changed::Yes(())
         })
         .await
     }
@@ -373,13 +392,11 @@ impl SsoShare {
     /// (the app still signed in with it) is replaced among the retired ones, so the revocation meant
     /// for it ends the live one. Nothing is written when neither holds it.
     pub(crate) async fn replace(&self, previous: &str, item: &SsoItem) -> Result<Replaced> {
-        let _lock: StoreLock = self.store.lock().await?;
         let previous = previous.to_string();
         let item = item.clone();
-        self.blocking(move |vault| {
-            let mut shared = Self::read(vault)?;
+        self.update(move |shared| {
             let held = |secret: &DeviceSecret| secret.fingerprint() == previous;
-            let replaced = if let Some(place) = shared
+            if let Some(place) = shared
                 .items
                 .iter()
                 .position(|kept| held(&kept.device_secret))
@@ -390,24 +407,28 @@ impl SsoShare {
                     index += 1;
                     index - 1 == place || kept.device_secret != item.device_secret
                 });
-                Replaced::Shared
+                Changed::Yes(Replaced::Shared)
             } else if let Some(retired) = shared
                 .retired
                 .iter_mut()
                 .find(|retired| held(&retired.device_secret))
             {
                 retired.device_secret = item.device_secret.clone();
-                Replaced::Retired {
+                Changed::Yes(Replaced::Retired {
                     asked: retired.asked,
-                }
+                })
             } else {
-                return Ok(Replaced::Nowhere);
-            };
-            Self::write(vault, &shared)?;
-            Ok(replaced)
+                Changed::No(Replaced::Nowhere)
+            }
         })
         .await
     }
+}
+
+/// What a change to the share did to it ([`SsoShare::update`]): written back only when it changed.
+enum Changed<T> {
+    Yes(T),
+    No(T),
 }
 
 /// Where [`SsoShare::replace`] put a rotated device secret.
@@ -606,7 +627,8 @@ mod tests {
         let share = SsoShare::in_vault(vault);
         let (here, there) = ("https://idp.example/", "https://other.example/");
         for n in 0..=MAX_SHARED {
-            share.save(&item(here, &format!("s{n}"))).await.unwrap();
+            let asked = share.save(&item(here, &format!("s{n}"))).await.unwrap();
+            assert!(asked.is_empty(), "no sign-out of all apps asked for any");
         }
         share.save(&item(there, "elsewhere")).await.unwrap();
         let issuer = IssuerUrl::new(here.into()).unwrap();
@@ -634,6 +656,17 @@ mod tests {
         let there = IssuerUrl::new(there.into()).unwrap();
         assert_eq!(share.load_all(&there).await.unwrap().len(), 1);
         assert!(share.asked_to_revoke(&there).await.unwrap().is_empty());
+        // A sign-in of the other issuer is told of none of them; one of this issuer, of all.
+        assert!(share
+            .save(&item(there.as_str(), "more"))
+            .await
+            .unwrap()
+            .is_empty());
+        let told = share.save(&item(here, "after")).await.unwrap();
+        assert_eq!(told.len(), all.len());
+        let issuer_only = share.retire_all(&issuer).await.unwrap();
+        assert_eq!(issuer_only.len(), all.len() + 1, "the new sign-in too");
+        share.forget(&DeviceSecret("after".into())).await.unwrap();
 
         // An app still signed in with one refreshes, and the provider rotates it: the new secret
         // takes its place among the ones to revoke.
