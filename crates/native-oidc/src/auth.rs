@@ -365,9 +365,9 @@ impl Auth {
     /// Stores a new session durably in place of what the store held (with several accounts: in its
     /// account's slot, beside the others), and keeps it in memory.
     /// With Native SSO, a sign-in that came with a device secret leaves it, with its ID token, in
-    /// the group's share for the vendor's other apps (a failure there is logged: this app is signed
-    /// in all the same).
-    async fn keep_signed_in(&self, session: Session) -> Result<SessionSummary> {
+    /// the group's share for the vendor's other apps first ([`Auth::share_sign_in`]).
+    async fn keep_signed_in(&self, mut session: Session) -> Result<SessionSummary> {
+        let asked = self.share_sign_in(&mut session).await;
         let mut current = self.session.lock().await;
         let store = match &self.accounts {
             None => {
@@ -390,7 +390,6 @@ impl Auth {
         // Only once it is stored is it the account in memory (with its store).
         self.set_store(store);
         let summary = session.summary();
-        let item = crate::sso::SsoItem::of(&session);
         *current = Some(session);
         drop(current);
         if self.client.config().sso_group().is_some() {
@@ -398,19 +397,7 @@ impl Auth {
         }
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
         if let Some(share) = &self.sso {
-            // Sharing reads, in the same round, what an earlier sign-out of all apps left to revoke.
-            let asked = match item {
-                Some(item) => share.save(&item).await.inspect(|_| {
-                    tracing::info!("left the sign-in for the other apps of the SSO group")
-                }),
-                None => share.asked_to_revoke(self.client.config().issuer()).await,
-            };
-            match asked {
-                Ok(asked) => self.revoke_asked(share, asked).await,
-                Err(error) => {
-                    tracing::warn!(%error, "the SSO group's share could not be written or read")
-                }
-            }
+            self.revoke_asked(share, asked).await;
         }
         Ok(summary)
     }
@@ -603,6 +590,69 @@ impl Auth {
             }
         }
         failed.map(|error| (error, false))
+    }
+
+    /// Native SSO: leaves a new sign-in's ID token and device secret in the group's share, for the
+    /// vendor's other apps. When the share cannot take them, `session` keeps them
+    /// ([`Session::unshared`]) to share at its next refresh (this app is signed in all the same).
+    /// Returns what an earlier sign-out of all apps left to revoke (read in the same round).
+    async fn share_sign_in(&self, session: &mut Session) -> Vec<crate::sso::Retired> {
+        let Some(share) = &self.sso else {
+            return Vec::new();
+        };
+        let asked = match crate::sso::SsoItem::of(session) {
+            Some(item) => match share.save(&item).await {
+                Ok(asked) => {
+                    tracing::info!("left the sign-in for the other apps of the SSO group");
+                    Ok(asked)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the sign-in could not be shared with the SSO group; kept to share at the next refresh");
+                    session.unshared = Some(item);
+                    return Vec::new();
+                }
+            },
+            None => share.asked_to_revoke(self.client.config().issuer()).await,
+        };
+        asked.unwrap_or_else(|error| {
+            tracing::warn!(%error, "the SSO group's share could not be read");
+            Vec::new()
+        })
+    }
+
+    /// Native SSO: the sign-in the group's share could not take when it was made (kept with the
+    /// session) is shared now; once it is, the session no longer keeps it. A failure is logged, and
+    /// the next refresh tries again.
+    async fn share_kept(&self) {
+        let Some(share) = &self.sso else {
+            return;
+        };
+        let mut guard = self.session.lock().await;
+        let shared = async {
+            let lock = self.store().lock().await?;
+            let Some(mut current) = self.reconcile(&mut guard, &lock).await? else {
+                return Ok(None);
+            };
+            let Some(item) = current.unshared.take() else {
+                return Ok(None);
+            };
+            let asked = share.save(&item).await?;
+            self.save_durably(&current, &lock).await?;
+            *guard = Some(current);
+            Ok::<_, Error>(Some(asked))
+        }
+        .await;
+        drop(guard);
+        match shared {
+            Ok(Some(asked)) => {
+                tracing::info!("left the sign-in for the other apps of the SSO group, as it could not be at sign-in");
+                self.revoke_asked(share, asked).await;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "the sign-in is still not shared with the SSO group; tried again at the next refresh")
+            }
+        }
     }
 
     /// After a sign-in (or a rotation of a secret it asked for), the device secrets an earlier
@@ -841,6 +891,13 @@ impl Auth {
                 tracing::info!(%error, "the session has ended");
                 *guard = None;
                 self.store().clear(&lock).await?;
+                drop((lock, guard));
+                if let Some(unshared) = &current.unshared {
+                    // No app holds it but this session's: nothing will use it again.
+                    self.client
+                        .revoke_device_secret_quietly(unshared.device_secret())
+                        .await;
+                }
                 return Err(error);
             }
             Err(error) => {
@@ -866,7 +923,9 @@ impl Auth {
                 }
                 *guard = Some(next.clone());
                 drop((lock, guard));
-                if next.device_secret.is_some() {
+                if next.unshared.is_some() {
+                    self.share_kept().await;
+                } else if next.device_secret.is_some() {
                     self.share_rotated(&current, &next).await;
                 }
                 Ok(next)

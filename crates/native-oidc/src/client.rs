@@ -482,6 +482,7 @@ impl OidcClient {
                 .device_secret
                 .as_ref()
                 .map(crate::sso::DeviceSecret::fingerprint),
+            unshared: None,
         })
     }
 
@@ -708,6 +709,10 @@ impl OidcClient {
             next.id_token = Some(id_token);
             if let Some(secret) = &answer.device_secret {
                 next.shared_secret = Some(secret.fingerprint());
+                if next.unshared.is_some() {
+                    // Not shared yet: the rotated secret (the old one is spent) waits in its place.
+                    next.unshared = crate::sso::SsoItem::of(&next);
+                }
             }
         }
         Ok(next)
@@ -755,19 +760,26 @@ impl OidcClient {
         }
     }
 
-    /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider
-    /// has no revocation endpoint.
+    /// Revokes the refresh token, then the access token (RFC 7009), and a Native SSO device secret
+    /// the session keeps because the group's share could not take it (no other app holds it).
+    /// Returns false when the provider has no revocation endpoint.
     ///
     /// `oauth2` refuses a revocation endpoint that is not https, which rules out a loopback identity
     /// provider; the configuration already allows plain http on loopback only, so the (one-form)
     /// RFC 7009 request is sent here.
     pub async fn revoke(&self, session: &Session) -> Result<bool> {
-        self.revoke_tokens(
-            &session.access_token,
-            session.refresh_token.as_ref(),
-            session.dpop_key.as_ref(),
-        )
-        .await
+        let revoked = self
+            .revoke_tokens(
+                &session.access_token,
+                session.refresh_token.as_ref(),
+                session.dpop_key.as_ref(),
+            )
+            .await;
+        if let Some(unshared) = &session.unshared {
+            self.revoke_device_secret_quietly(unshared.device_secret())
+                .await;
+        }
+        revoked
     }
 
     /// Revokes `refresh_token`, then `access_token`, with proofs of `key` for DPoP-bound tokens.

@@ -44,6 +44,11 @@ pub struct Session {
     /// share's item of this one.
     #[serde(default)]
     pub(crate) shared_secret: Option<String>,
+    /// Native SSO: this sign-in's ID token and device secret when the group's share could not take
+    /// them (it could not be written): kept with the session's tokens until it can (tried again at
+    /// each refresh), and revoked when the session ends, as no other app holds them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unshared: Option<crate::sso::SsoItem>,
 }
 
 /// A token-free view of a [`Session`].

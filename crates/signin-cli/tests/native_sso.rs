@@ -536,6 +536,51 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
     assert!(!apps.share().exists());
 }
 
+#[test]
+fn a_sign_in_the_share_cannot_take_is_kept_and_shared_at_the_next_refresh() {
+    let apps = Apps::new(IdpOptions::default());
+    // The share cannot be written: a folder stands where its file goes.
+    std::fs::create_dir_all(apps.share()).unwrap();
+    let first = apps.login("first", &browser());
+    assert_eq!(first.json()["signed_in_with"], "browser");
+    assert!(apps.share().is_dir(), "nothing shared");
+
+    std::fs::remove_dir(apps.share()).unwrap();
+    let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    assert!(apps.share().is_file(), "shared at the refresh");
+    let second = apps.login("second", NO_BROWSER);
+    assert_eq!(
+        second.json()["signed_in_with"],
+        "native_sso",
+        "{}",
+        second.stderr
+    );
+
+    // Shared, it is the group's: this app's own sign-out leaves it (the second app stays signed in).
+    let out = apps.run(
+        "first",
+        &["logout", "--sso-group", GROUP, "--browser", "true"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 0);
+    assert_eq!(apps.run("second", &["refresh"]).code, 0);
+}
+
+#[test]
+fn a_sign_in_never_shared_has_its_device_secret_revoked_at_sign_out() {
+    let apps = Apps::new(IdpOptions::default());
+    std::fs::create_dir_all(apps.share()).unwrap();
+    apps.login("first", &browser()).json();
+    let out = apps.run(
+        "first",
+        &["logout", "--sso-group", GROUP, "--browser", "true"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // No other app holds it: nothing is left live at the provider.
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+}
+
 /// A provider that keeps its state in `data` (at `port`, when given): stopped and started again, it
 /// knows its keys and tokens.
 fn kept_in(data: &std::path::Path, port: Option<u16>) -> IdpOptions {
