@@ -483,6 +483,7 @@ impl OidcClient {
                 .as_ref()
                 .map(crate::sso::DeviceSecret::fingerprint),
             unshared: None,
+            sso_group: self.config.sso_group().map(str::to_string),
         })
     }
 

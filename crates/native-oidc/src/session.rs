@@ -49,6 +49,10 @@ pub struct Session {
     /// each refresh), and revoked when the session ends, as no other app holds them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) unshared: Option<crate::sso::SsoItem>,
+    /// The Native SSO group the sign-in was made in (so a command line that refreshes or signs out
+    /// of all apps later needs no configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_group: Option<String>,
 }
 
 /// A token-free view of a [`Session`].
@@ -166,6 +170,11 @@ impl Session {
     /// Where sign-out sends the browser back, as configured at sign-in.
     pub fn post_logout_redirect_uri(&self) -> Option<&PostLogoutRedirectUrl> {
         self.post_logout_redirect_uri.as_ref()
+    }
+
+    /// The Native SSO group the sign-in was made in, if any.
+    pub fn sso_group(&self) -> Option<&str> {
+        self.sso_group.as_deref()
     }
 
     /// The last ID token (hint for sign-out).

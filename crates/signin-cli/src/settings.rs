@@ -125,12 +125,13 @@ pub async fn sso_share(common: &Common, config: &Config) -> Result<Option<SsoSha
     ))
 }
 
-/// Issuer and client id of the stored session, as the last fallback.
+/// Issuer, client id and SSO group of the stored session, as the last fallback.
 pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
     Ok(match store.load().await? {
         Some(session) => ConfigSource {
             issuer: Some(session.issuer().to_string()),
             client_id: Some(session.client_id().to_string()),
+            sso_group: session.sso_group().map(str::to_string),
             ..Default::default()
         },
         None => ConfigSource::default(),

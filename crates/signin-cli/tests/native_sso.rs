@@ -487,7 +487,10 @@ fn an_exchange_answered_for_another_user_is_refused_and_revoked() {
 #[test]
 fn logout_all_apps_without_a_group_signs_out_here_and_says_what_is_missing() {
     let apps = Apps::new(IdpOptions::default());
-    apps.login("first", &browser()).json();
+    let issuer = apps.env.idp.issuer().to_string();
+    let login = ["login", "--issuer", &issuer, "--client-id", CLIENT_ID];
+    apps.run("first", &[&login[..], &["--browser", &browser()]].concat())
+        .json();
     let run = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let last = run.stderr.trim_end().lines().last().unwrap_or_default();
@@ -504,6 +507,20 @@ fn logout_all_apps_without_a_group_signs_out_here_and_says_what_is_missing() {
         run.stderr
     );
     assert_eq!(apps.run("first", &["status"]).code, 3);
+}
+
+#[test]
+fn logout_all_apps_takes_the_group_the_sign_in_was_made_in() {
+    let apps = Apps::new(IdpOptions::default());
+    apps.login("first", &browser()).json();
+    assert_eq!(
+        apps.login("second", NO_BROWSER).json()["signed_in_with"],
+        "native_sso"
+    );
+    let out = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert!(!apps.share().exists());
 }
 
 #[test]
@@ -546,7 +563,8 @@ fn a_sign_in_the_share_cannot_take_is_kept_and_shared_at_the_next_refresh() {
     assert!(apps.share().is_dir(), "nothing shared");
 
     std::fs::remove_dir(apps.share()).unwrap();
-    let refresh = apps.run("first", &["refresh", "--sso-group", GROUP]);
+    // (The sign-in's group is stored with it: no --sso-group needed.)
+    let refresh = apps.run("first", &["refresh"]);
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
     assert!(apps.share().is_file(), "shared at the refresh");
     let second = apps.login("second", NO_BROWSER);
