@@ -3,7 +3,7 @@
 // made for these seeds only). Run from anywhere: `node crates/fuzz/make-seeds.mjs`. The values must stay
 // those of src/lib.rs.
 import { createHash, createPrivateKey, sign } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -56,6 +56,11 @@ const session = {
   scopes: ["openid", "profile", "email", "offline_access"],
   claims: { ...idClaims, aud: [CLIENT_ID] },
   profile: { sub: "00u1demo", name: "Demo User", email: "demo@example.com", email_verified: true },
+};
+const DEVICE_SECRET = "ds-1e7d3a0c5b9f4e2a8d6c";
+const ssoItem = {
+  issuer: ISSUER, subject: "00u1demo", saved_at: "2026-12-01T21:00:00Z", issued_to: CLIENT_ID,
+  id_token: idToken, device_secret: DEVICE_SECRET,
 };
 const pendingOne = {
   state: "af0ifjsldkj-Qw9x", nonce: NONCE, pkce_verifier: pkce, issuer: ISSUER, client_id: CLIENT_ID,
@@ -130,8 +135,20 @@ const seeds = {
     // A claim the JSON parser reads as a float far from any integer: it must read back as written.
     "float-claim.json": JSON.stringify({ ...session, claims: { ...session.claims, auth_time: 1.5 } })
       .replace('"auth_time":1.5', '"auth_time":133333333333333333333333333700000000'),
+    // A sign-in the SSO group's share could not take, kept with the session.
+    "unshared.json": JSON.stringify({ ...session, shared_secret: "fp", unshared: ssoItem,
+      sso_group: "com.okta.example.shared" }),
     "minimal.json": JSON.stringify({ ...session, expires_at: null, refresh_token: null, id_token: null,
       nonce: null, profile: null, post_logout_redirect_uri: undefined }),
+  },
+  sso_share: {
+    "one.json": JSON.stringify({ items: [ssoItem] }),
+    // An item an earlier version left (no issued_to: revoked as its ID token's audience), and the
+    // secrets a sign-out of all apps asked to revoke.
+    "retired.json": JSON.stringify({ items: [{ ...ssoItem, issued_to: undefined }],
+      retired: [{ issuer: ISSUER, issued_to: CLIENT_ID, device_secret: "ds-old", asked: true },
+        { issuer: ISSUER, issued_to: null, device_secret: "ds-older" }] }),
+    "two-audiences.json": JSON.stringify({ items: [{ ...ssoItem, issued_to: undefined, id_token: idTokenTwoAudiences }] }),
   },
   pending: {
     "one.json": JSON.stringify({ items: [pendingOne] }),
@@ -153,7 +170,7 @@ const seeds = {
 
 for (const [target, files] of Object.entries(seeds)) {
   const dir = join(here, "seeds", target);
-  rmSync(dir, { recursive: true, force: true });
+  // Its own files only: seeds added by hand (inputs a fuzzer once found) stay.
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
 }

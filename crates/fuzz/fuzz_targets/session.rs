@@ -22,6 +22,11 @@ fuzz_target!(|bytes: &[u8]| {
     let mut secrets = vec![session.access_token().secret().clone()];
     secrets.extend(session.refresh_token().map(|t| t.secret().clone()));
     secrets.extend(json["dpop_key"]["d"].as_str().map(str::to_string));
+    secrets.extend(
+        json["unshared"]["device_secret"]
+            .as_str()
+            .map(str::to_string),
+    );
     for secret in &secrets {
         assert_not_shown(&shown, secret, &json);
     }

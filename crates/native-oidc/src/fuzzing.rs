@@ -36,6 +36,11 @@ pub fn accounts(bytes: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
     crate::accounts::registry_round_trip(bytes)
 }
 
+/// The Native SSO share as [`crate::SsoShare`] reads it: `None` when it is not one.
+pub fn sso_share(bytes: &[u8]) -> Option<crate::sso::SharedRead> {
+    crate::sso::share_round_trip(bytes)
+}
+
 /// The parts of a token endpoint's success answer the client reads.
 #[derive(Debug)]
 pub struct TokenAnswer {

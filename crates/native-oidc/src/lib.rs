@@ -140,6 +140,8 @@ pub use pending::{
 };
 pub use provider::{ExtraMetadata, Metadata, Provider};
 pub use session::{Session, SessionSummary, TokenType};
+#[cfg(feature = "fuzzing")]
+pub use sso::SharedRead;
 pub use sso::{DeviceSecret, SharedSignOut, SsoItem, SsoShare, DEVICE_SSO_SCOPE, MAX_SHARED};
 pub use step_up::StepUp;
 #[cfg(feature = "keystore")]

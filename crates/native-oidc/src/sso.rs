@@ -588,6 +588,53 @@ impl OidcClient {
     }
 }
 
+/// What the fuzz target `sso_share` checks of a share it read.
+#[cfg(feature = "fuzzing")]
+#[derive(Debug)]
+pub struct SharedRead {
+    /// The share serialised again.
+    pub serialised: Vec<u8>,
+    /// For each item: the client it names as its secret's (`issued_to`), and the one its secret
+    /// would be revoked as.
+    pub revoked_as: Vec<(Option<String>, Option<String>)>,
+    /// Each item's `Debug`, and beside it (in `secrets`) its device secret.
+    pub shown: Vec<String>,
+    /// The items' device secrets.
+    pub secrets: Vec<String>,
+}
+
+/// The share parsed, serialised again, and each item retired as a sign-out of all apps would.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn share_round_trip(bytes: &[u8]) -> Option<SharedRead> {
+    let shared = serde_json::from_slice::<Shared>(bytes).ok()?;
+    let serialised = serde_json::to_vec(&shared).ok()?;
+    let shown = shared
+        .items
+        .iter()
+        .map(|item| format!("{item:?}"))
+        .collect();
+    let secrets = shared
+        .items
+        .iter()
+        .map(|item| item.device_secret.secret().to_string())
+        .collect();
+    let revoked_as = shared
+        .items
+        .into_iter()
+        .map(|item| {
+            let issued_to = item.issued_to.as_ref().map(|c| c.to_string());
+            let retired = Retired::of(item, true);
+            (issued_to, retired.issued_to.map(|c| c.to_string()))
+        })
+        .collect();
+    Some(SharedRead {
+        serialised,
+        revoked_as,
+        shown,
+        secrets,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,6 +828,19 @@ mod tests {
         let accounted: BTreeSet<String> = kept.union(&revoked).cloned().collect();
         assert_eq!(accounted, saved, "seed {seed}: a device secret was lost");
         assert!(left.len() <= MAX_RETIRED, "seed {seed}");
+    }
+
+    #[test]
+    fn the_fuzz_target_s_seeds_are_shares() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/sso_share");
+        let mut read = 0;
+        for seed in std::fs::read_dir(seeds).unwrap() {
+            let bytes = std::fs::read(seed.unwrap().path()).unwrap();
+            let shared: Shared = serde_json::from_slice(&bytes).unwrap();
+            assert!(!shared.items.is_empty());
+            read += 1;
+        }
+        assert!(read >= 3);
     }
 
     #[tokio::test]
