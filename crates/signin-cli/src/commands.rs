@@ -136,7 +136,7 @@ pub async fn login(common: &Common, mut login: Login) -> Result<Status> {
         // The browser is likely signed in at the provider as an account that is here already.
         login.request.prompt.get_or_insert_with(|| "login".into());
     }
-    // The stored session only fills in issuer, client id and SSO group; an unreadable one must not block a new
+    // The stored session only fills in issuer and client id; an unreadable one must not block a new
     // login: it is set aside (never deleted), out of the new session's way.
     let stored = match settings::from_session(&store).await {
         Ok(stored) => stored,

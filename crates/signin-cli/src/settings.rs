@@ -1,10 +1,12 @@
 //! Which provider and client to use: flags over environment variables over the config file, and for
-//! commands after `login`, the issuer and client id of the stored session.
+//! commands after `login`, the issuer and client id of the stored session (and its SSO group, for
+//! the commands that do not sign in).
 
 use std::path::{Path, PathBuf};
 
 use native_oidc::{
-    AccountId, Accounts, Config, ConfigSource, Error, Result, SessionStore, SsoShare, StoreOptions,
+    AccountId, Accounts, Config, ConfigSource, Error, Result, Session, SessionStore, SsoShare,
+    StoreOptions,
 };
 
 use crate::args::Common;
@@ -125,22 +127,40 @@ pub async fn sso_share(common: &Common, config: &Config) -> Result<Option<SsoSha
     ))
 }
 
-/// Issuer, client id and SSO group of the stored session, as the last fallback.
+/// Issuer and client id of the stored session, as the last fallback.
 pub async fn from_session(store: &SessionStore) -> Result<ConfigSource> {
-    Ok(match store.load().await? {
-        Some(session) => ConfigSource {
-            issuer: Some(session.issuer().to_string()),
-            client_id: Some(session.client_id().to_string()),
-            sso_group: session.sso_group().map(str::to_string),
-            ..Default::default()
-        },
-        None => ConfigSource::default(),
-    })
+    Ok(store
+        .load()
+        .await?
+        .as_ref()
+        .map(of_session)
+        .unwrap_or_default())
 }
 
-/// The configuration of a command that does not sign in.
+fn of_session(session: &Session) -> ConfigSource {
+    ConfigSource {
+        issuer: Some(session.issuer().to_string()),
+        client_id: Some(session.client_id().to_string()),
+        ..Default::default()
+    }
+}
+
+/// The configuration of a command that does not sign in. The stored session's SSO group (the one it
+/// signed in with) is the last fallback too, when the session is of the issuer and client configured:
+/// `refresh` keeps the group's share up to date and `logout --all-apps` finds the group with no flag.
+/// (Not for `login`: a sign-in asks for what it is told, and a group only when told.)
 pub async fn for_session(common: &Common, store: &SessionStore) -> Result<Config> {
-    let mut source = sources(common, None, None, Vec::new(), false)?.or(from_session(store).await?);
+    let session = store.load().await?;
+    let mut source = sources(common, None, None, Vec::new(), false)?
+        .or(session.as_ref().map(of_session).unwrap_or_default());
+    if let Some(session) = session.filter(|session| {
+        source.issuer.as_deref() == Some(session.issuer().as_str())
+            && source.client_id.as_deref() == Some(session.client_id().as_str())
+    }) {
+        source.sso_group = source
+            .sso_group
+            .or_else(|| session.sso_group().map(str::to_string));
+    }
     if source.issuer.is_none() || source.client_id.is_none() {
         tracing::debug!(
             "no issuer or client id configured, and no session stored to take them from"

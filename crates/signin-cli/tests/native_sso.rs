@@ -517,6 +517,18 @@ fn logout_all_apps_takes_the_group_the_sign_in_was_made_in() {
         apps.login("second", NO_BROWSER).json()["signed_in_with"],
         "native_sso"
     );
+    // A new sign-in uses a group only when told: the browser.
+    let issuer = apps.env.idp.issuer().to_string();
+    let login = ["login", "--issuer", &issuer, "--client-id", SECOND_APP];
+    let again = apps.run("second", &[&login[..], &["--browser", &browser()]].concat());
+    assert_eq!(
+        again.json()["signed_in_with"],
+        "browser",
+        "{}",
+        again.stderr
+    );
+    assert_eq!(apps.exchanges(), 1);
+
     let out = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
