@@ -317,7 +317,8 @@ impl Auth {
 
     /// Completes a sign-in, stores the new session durably and loads the profile (userinfo):
     /// [`Auth::finish_sign_in`], then [`Auth::load_profile`]. On an error before the session is
-    /// stored, nothing is.
+    /// stored, nothing is (with Native SSO, the sign-in may be in the group's share already, which
+    /// is written first: it is the group's then, and a sign-out of all apps revokes it).
     pub async fn complete_sign_in(
         &self,
         callback: impl IntoCallback,
@@ -369,12 +370,16 @@ impl Auth {
     async fn keep_signed_in(&self, mut session: Session) -> Result<SessionSummary> {
         let asked = self.share_sign_in(&mut session).await;
         let mut current = self.session.lock().await;
-        let store = match &self.accounts {
+        let stored = match &self.accounts {
             None => {
                 let store = self.store();
-                let lock = store.lock().await?;
-                self.save_durably_in(&store, &session, &lock).await?;
-                store
+                match store.lock().await {
+                    Ok(lock) => self
+                        .save_durably_in(&store, &session, &lock)
+                        .await
+                        .map(|()| store),
+                    Err(error) => Err(error),
+                }
             }
             Some(accounts) => {
                 if current
@@ -384,7 +389,16 @@ impl Auth {
                     // Another account takes the place in memory: what it could not save yet first.
                     self.save_what_memory_holds(&mut current).await;
                 }
-                self.keep_as_account(accounts, &session).await?
+                self.keep_as_account(accounts, &session).await
+            }
+        };
+        let store = match stored {
+            Ok(store) => store,
+            Err(error) => {
+                drop(current);
+                // Not kept anywhere (neither the share nor the store took it): revoked.
+                self.revoke_unshared(&session).await;
+                return Err(error);
             }
         };
         // Only once it is stored is it the account in memory (with its store).
@@ -655,6 +669,29 @@ impl Auth {
         }
     }
 
+    /// When `session` ends: the device secret it keeps because the group's share could not take it
+    /// ([`Session::unshared`]) is revoked, as no other app holds it; unless the share holds it after
+    /// all (shared by a round whose session write then failed): it is then the group's, and a
+    /// sign-out of all apps revokes it.
+    async fn revoke_unshared(&self, session: &Session) {
+        let Some(unshared) = &session.unshared else {
+            return;
+        };
+        if let Some(share) = &self.sso {
+            if let Ok(items) = share.load_all(&unshared.issuer).await {
+                if items
+                    .iter()
+                    .any(|item| item.device_secret() == unshared.device_secret())
+                {
+                    return;
+                }
+            }
+        }
+        self.client
+            .revoke_device_secret_quietly(unshared.device_secret())
+            .await;
+    }
+
     /// After a sign-in (or a rotation of a secret it asked for), the device secrets an earlier
     /// sign-out of all apps could not revoke: revoked now (the provider is reachable again), a
     /// failure logged.
@@ -836,6 +873,7 @@ impl Auth {
             if let Err(error) = self.client.revoke(&session).await {
                 tracing::warn!(%error, "could not revoke the tokens");
             }
+            self.revoke_unshared(&session).await;
             revoked.push(session);
         }
     }
@@ -892,12 +930,7 @@ impl Auth {
                 *guard = None;
                 self.store().clear(&lock).await?;
                 drop((lock, guard));
-                if let Some(unshared) = &current.unshared {
-                    // No app holds it but this session's: nothing will use it again.
-                    self.client
-                        .revoke_device_secret_quietly(unshared.device_secret())
-                        .await;
-                }
+                self.revoke_unshared(&current).await;
                 return Err(error);
             }
             Err(error) => {
@@ -1189,6 +1222,7 @@ impl Auth {
         } = task;
         let end_session = self.client.end_session_request(&session, redirect).await;
         let revoked = self.client.revoke(&session).await;
+        self.revoke_unshared(&session).await;
         self.revoke_all(others).await;
         let (end_session, error) = match (end_session, revoked) {
             (Ok(end_session), Ok(_)) => (end_session, None),

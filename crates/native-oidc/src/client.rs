@@ -115,7 +115,8 @@ pub struct RefreshAnswer {
 
 impl RefreshAnswer {
     /// The session with the new tokens; its ID token and claims are still the previous ones (a
-    /// device secret of the answer, not yet checked, is on it: it is never stored with the session).
+    /// device secret of the answer, not yet checked, is on it: stored with the session only when
+    /// the group's share cannot take it, once checked).
     pub fn session(&self) -> &Session {
         &self.session
     }
@@ -761,26 +762,19 @@ impl OidcClient {
         }
     }
 
-    /// Revokes the refresh token, then the access token (RFC 7009), and a Native SSO device secret
-    /// the session keeps because the group's share could not take it (no other app holds it).
-    /// Returns false when the provider has no revocation endpoint.
+    /// Revokes the refresh token, then the access token (RFC 7009). Returns false when the provider
+    /// has no revocation endpoint.
     ///
     /// `oauth2` refuses a revocation endpoint that is not https, which rules out a loopback identity
     /// provider; the configuration already allows plain http on loopback only, so the (one-form)
     /// RFC 7009 request is sent here.
     pub async fn revoke(&self, session: &Session) -> Result<bool> {
-        let revoked = self
-            .revoke_tokens(
-                &session.access_token,
-                session.refresh_token.as_ref(),
-                session.dpop_key.as_ref(),
-            )
-            .await;
-        if let Some(unshared) = &session.unshared {
-            self.revoke_device_secret_quietly(unshared.device_secret())
-                .await;
-        }
-        revoked
+        self.revoke_tokens(
+            &session.access_token,
+            session.refresh_token.as_ref(),
+            session.dpop_key.as_ref(),
+        )
+        .await
     }
 
     /// Revokes `refresh_token`, then `access_token`, with proofs of `key` for DPoP-bound tokens.

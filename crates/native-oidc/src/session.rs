@@ -36,7 +36,8 @@ pub struct Session {
     #[serde(default)]
     pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
     /// The Native SSO device secret of the sign-in (scope `device_sso`), on its way to the group's
-    /// [`crate::SsoShare`]: kept there, never in the app's own session.
+    /// [`crate::SsoShare`]: kept there, not stored with the session (unless the share cannot take it:
+    /// see `unshared`).
     #[serde(skip)]
     pub(crate) device_secret: Option<crate::sso::DeviceSecret>,
     /// Which of the group's shared sign-ins is this session's: the fingerprint of its device secret

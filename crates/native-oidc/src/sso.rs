@@ -549,14 +549,22 @@ impl OidcClient {
             },
         )
         .await
+        .map(|mut session| {
+            // The group's own secret sent back: it is shared already, and not this app's alone.
+            if session.device_secret.as_ref() == Some(&item.device_secret) {
+                session.device_secret = None;
+            }
+            session
+        })
     }
 
-    /// [`OidcClient::revoke_device_secret`] of a secret that came to this client in a refused
-    /// answer: best effort, a failure logged.
+    /// [`OidcClient::revoke_device_secret`] of a secret issued to this client that no other app
+    /// holds (one in a refused answer, or one the group's share never took): best effort, a failure
+    /// logged.
     pub(crate) async fn revoke_device_secret_quietly(&self, secret: &DeviceSecret) {
         let client_id = self.config().client_id().clone();
         if let Err(error) = self.revoke_device_secret(secret, &client_id).await {
-            tracing::warn!(%error, "could not revoke the refused device secret");
+            tracing::warn!(%error, "could not revoke a device secret no other app holds");
         }
     }
 

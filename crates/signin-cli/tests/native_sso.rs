@@ -598,6 +598,27 @@ fn a_sign_in_the_share_cannot_take_is_kept_and_shared_at_the_next_refresh() {
 }
 
 #[test]
+fn a_kept_sign_in_the_share_took_after_all_is_not_revoked_at_sign_out() {
+    let apps = Apps::new(IdpOptions::default());
+    std::fs::create_dir_all(apps.share()).unwrap();
+    apps.login("first", &browser()).json();
+    let kept = std::fs::read(apps.session("first")).unwrap();
+    std::fs::remove_dir(apps.share()).unwrap();
+    assert_eq!(apps.run("first", &["refresh"]).code, 0);
+    // As if that refresh's session write had failed once the share had taken the sign-in.
+    std::fs::write(apps.session("first"), kept).unwrap();
+    assert_eq!(
+        apps.login("second", NO_BROWSER).json()["signed_in_with"],
+        "native_sso"
+    );
+    let out = apps.run("first", &["logout", "--browser", "true"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The group's now: left for the second app.
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 0);
+    assert_eq!(apps.run("second", &["refresh"]).code, 0);
+}
+
+#[test]
 fn a_sign_in_never_shared_has_its_device_secret_revoked_at_sign_out() {
     let apps = Apps::new(IdpOptions::default());
     std::fs::create_dir_all(apps.share()).unwrap();
