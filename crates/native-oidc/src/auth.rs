@@ -622,7 +622,7 @@ impl Auth {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the sign-in could not be shared with the SSO group; kept to share at the next refresh");
-                    session.unshared = Some(item);
+                    session.unshared = Some(Box::new(item));
                     return Vec::new();
                 }
             },

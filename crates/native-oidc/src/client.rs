@@ -713,7 +713,7 @@ impl OidcClient {
                 next.shared_secret = Some(secret.fingerprint());
                 if next.unshared.is_some() {
                     // Not shared yet: the rotated secret (the old one is spent) waits in its place.
-                    next.unshared = crate::sso::SsoItem::of(&next);
+                    next.unshared = crate::sso::SsoItem::of(&next).map(Box::new);
                 }
             }
         }

@@ -47,9 +47,10 @@ pub struct Session {
     pub(crate) shared_secret: Option<String>,
     /// Native SSO: this sign-in's ID token and device secret when the group's share could not take
     /// them (it could not be written): kept with the session's tokens until it can (tried again at
-    /// each refresh), and revoked when the session ends, as no other app holds them.
+    /// each refresh), and revoked when the session ends, as no other app holds them. Boxed: a
+    /// session is held in many futures' states, and an ID token is large.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) unshared: Option<crate::sso::SsoItem>,
+    pub(crate) unshared: Option<Box<crate::sso::SsoItem>>,
     /// The Native SSO group the sign-in was made in (so a command line that refreshes or signs out
     /// of all apps later needs no configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
