@@ -374,10 +374,13 @@ impl Auth {
             None => {
                 let store = self.store();
                 match store.lock().await {
-                    Ok(lock) => self
-                        .save_durably_in(&store, &session, &lock)
-                        .await
-                        .map(|()| store),
+                    Ok(lock) => {
+                        let replaced = store.load_locked(&lock).await.ok().flatten();
+                        self.carry_unshared(&mut session, replaced.as_ref()).await;
+                        self.save_durably_in(&store, &session, &lock)
+                            .await
+                            .map(|()| store)
+                    }
                     Err(error) => Err(error),
                 }
             }
@@ -389,7 +392,7 @@ impl Auth {
                     // Another account takes the place in memory: what it could not save yet first.
                     self.save_what_memory_holds(&mut current).await;
                 }
-                self.keep_as_account(accounts, &session).await
+                self.keep_as_account(accounts, &mut session).await
             }
         };
         let store = match stored {
@@ -422,7 +425,7 @@ impl Auth {
     async fn keep_as_account(
         &self,
         accounts: &crate::Accounts,
-        session: &Session,
+        session: &mut Session,
     ) -> Result<SessionStore> {
         for _ in 0..5 {
             let store = accounts.place(session).await?;
@@ -436,10 +439,14 @@ impl Auth {
                     _ => return Err(error),
                 },
             };
-            if stored.is_some_and(|stored| stored.account() != session.account()) {
+            if stored
+                .as_ref()
+                .is_some_and(|stored| stored.account() != session.account())
+            {
                 tracing::info!("another account took that place meanwhile; placing again");
                 continue;
             }
+            self.carry_unshared(session, stored.as_ref()).await;
             self.save_durably_in(&store, session, &lock).await?;
             return Ok(store);
         }
@@ -448,6 +455,38 @@ impl Auth {
              in); try again"
                 .into(),
         ))
+    }
+
+    /// A new sign-in replaces `replaced` (what its place in the store held): a sign-in of the SSO
+    /// group that one kept unshared ([`Session::unshared`]) is not dropped with it. It is shared now,
+    /// else the new session keeps it (to share at its next refresh, revoked when it ends) when it
+    /// keeps none of its own; else it is logged: its device secret lives at the provider until it
+    /// expires.
+    async fn carry_unshared(&self, session: &mut Session, replaced: Option<&Session>) {
+        let Some(kept) = replaced.and_then(|replaced| replaced.unshared.as_ref()) else {
+            return;
+        };
+        if let Some(own) = &session.unshared {
+            if own.device_secret() == kept.device_secret() {
+                return;
+            }
+        }
+        if let Some(share) = &self.sso {
+            match Box::pin(share.save(kept)).await {
+                Ok(_) => {
+                    tracing::info!("left the replaced session's sign-in for the other apps of the SSO group, as it could not be before");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the replaced session's sign-in still cannot be shared")
+                }
+            }
+        }
+        if session.unshared.is_none() {
+            session.unshared = Some(kept.clone());
+        } else {
+            tracing::warn!("a sign-in the SSO group's share could not take is dropped with the session it replaced (its device secret lives at the provider until it expires)");
+        }
     }
 
     /// Before another account takes the place in memory: saves the tokens of the one there that an

@@ -469,7 +469,7 @@ impl OidcClient {
             issued_at: now,
             expires_at: expiry(response, now),
             refresh_token: response.refresh_token().cloned(),
-            id_token: Some(id_token),
+            id_token: Some(Box::new(id_token)),
             nonce,
             post_logout_redirect_uri: self.config.post_logout_redirect_uri().cloned(),
             scopes: response.scopes().cloned().unwrap_or(asked_scopes),
@@ -708,7 +708,7 @@ impl OidcClient {
             next.claims = self
                 .check_refreshed_id_token(before, &id_token, hashed)
                 .await?;
-            next.id_token = Some(id_token);
+            next.id_token = Some(Box::new(id_token));
             if let Some(secret) = &answer.device_secret {
                 next.shared_secret = Some(secret.fingerprint());
                 if next.unshared.is_some() {

@@ -23,7 +23,8 @@ pub struct Session {
     pub(crate) issued_at: DateTime<Utc>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
     pub(crate) refresh_token: Option<RefreshToken>,
-    pub(crate) id_token: Option<CoreIdToken>,
+    /// Boxed, as `unshared`: a parsed ID token is large, and sessions are held in many futures.
+    pub(crate) id_token: Option<Box<CoreIdToken>>,
     pub(crate) nonce: Option<Nonce>,
     /// Where sign-out sends the browser back, as configured at sign-in (so a command line that signs
     /// out later needs no configuration).
@@ -47,8 +48,8 @@ pub struct Session {
     pub(crate) shared_secret: Option<String>,
     /// Native SSO: this sign-in's ID token and device secret when the group's share could not take
     /// them (it could not be written): kept with the session's tokens until it can (tried again at
-    /// each refresh), and revoked when the session ends, as no other app holds them. Boxed: a
-    /// session is held in many futures' states, and an ID token is large.
+    /// each refresh), and revoked when the session ends, as no other app holds them. Boxed, as
+    /// `id_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) unshared: Option<Box<crate::sso::SsoItem>>,
     /// The Native SSO group the sign-in was made in (so a command line that refreshes or signs out
@@ -181,7 +182,7 @@ impl Session {
 
     /// The last ID token (hint for sign-out).
     pub fn id_token(&self) -> Option<&CoreIdToken> {
-        self.id_token.as_ref()
+        self.id_token.as_deref()
     }
 
     /// When the access token expires, if the provider said.

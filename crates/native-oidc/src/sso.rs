@@ -99,7 +99,7 @@ impl SsoItem {
             subject: session.subject.clone(),
             saved_at: session.issued_at,
             issued_to: Some(session.client_id.clone()),
-            id_token: session.id_token.clone()?,
+            id_token: session.id_token.as_deref()?.clone(),
             device_secret: session.device_secret.clone()?,
         })
     }

@@ -619,6 +619,23 @@ fn a_kept_sign_in_the_share_took_after_all_is_not_revoked_at_sign_out() {
 }
 
 #[test]
+fn a_new_sign_in_shares_what_the_session_it_replaces_kept_unshared() {
+    let apps = Apps::new(IdpOptions::default());
+    std::fs::create_dir_all(apps.share()).unwrap();
+    apps.login("first", &browser()).json();
+    std::fs::remove_dir(apps.share()).unwrap();
+    // Signed in again before any refresh: the first sign-in's secret is not dropped with it.
+    assert_eq!(
+        apps.login("first", &browser()).json()["signed_in_with"],
+        "browser"
+    );
+    assert_eq!(apps.shared()["items"].as_array().map(Vec::len), Some(2));
+    let out = apps.logout_of_all_apps("first");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 2);
+}
+
+#[test]
 fn a_sign_in_never_shared_has_its_device_secret_revoked_at_sign_out() {
     let apps = Apps::new(IdpOptions::default());
     std::fs::create_dir_all(apps.share()).unwrap();
