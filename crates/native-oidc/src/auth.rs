@@ -369,13 +369,18 @@ impl Auth {
     /// the group's share for the vendor's other apps first ([`Auth::share_sign_in`]).
     async fn keep_signed_in(&self, mut session: Session) -> Result<SessionSummary> {
         let asked = self.share_sign_in(&mut session).await;
+        // What this sign-in keeps unshared (not what `carry_unshared` may add: the store holds that).
+        let own = session.unshared.clone();
         let mut current = self.session.lock().await;
         let stored = match &self.accounts {
             None => {
                 let store = self.store();
                 match store.lock().await {
                     Ok(lock) => {
-                        let replaced = store.load_locked(&lock).await.ok().flatten();
+                        let replaced = store.load_locked(&lock).await.unwrap_or_else(|error| {
+                            tracing::warn!(%error, "the session this sign-in replaces cannot be read: a sign-in it kept for the SSO group, if any, is not carried over");
+                            None
+                        });
                         self.carry_unshared(&mut session, replaced.as_ref()).await;
                         self.save_durably_in(&store, &session, &lock)
                             .await
@@ -400,7 +405,9 @@ impl Auth {
             Err(error) => {
                 drop(current);
                 // Not kept anywhere (neither the share nor the store took it): revoked.
-                self.revoke_unshared(&session).await;
+                if let Some(own) = own {
+                    self.revoke_kept(&own).await;
+                }
                 return Err(error);
             }
         };
@@ -460,12 +467,22 @@ impl Auth {
     /// A new sign-in replaces `replaced` (what its place in the store held): a sign-in of the SSO
     /// group that one kept unshared ([`Session::unshared`]) is not dropped with it. It is shared now,
     /// else the new session keeps it (to share at its next refresh, revoked when it ends) when it
-    /// keeps none of its own; else it is logged: its device secret lives at the provider until it
-    /// expires.
+    /// keeps none of its own; else (or when `replaced` is of another issuer, client or group) it is
+    /// logged: its device secret lives at the provider until it expires.
     async fn carry_unshared(&self, session: &mut Session, replaced: Option<&Session>) {
-        let Some(kept) = replaced.and_then(|replaced| replaced.unshared.as_ref()) else {
+        let Some((replaced, kept)) =
+            replaced.and_then(|replaced| Some((replaced, replaced.unshared.as_ref()?)))
+        else {
             return;
         };
+        let config = self.client.config();
+        if !(replaced.issuer == *config.issuer()
+            && replaced.client_id == *config.client_id()
+            && replaced.sso_group.as_deref() == config.sso_group())
+        {
+            tracing::warn!("the replaced session, of another configuration, kept a sign-in its SSO group's share could not take: it is dropped with it (its device secret lives at the provider until it expires)");
+            return;
+        }
         if let Some(own) = &session.unshared {
             if own.device_secret() == kept.device_secret() {
                 return;
@@ -713,9 +730,13 @@ impl Auth {
     /// all (shared by a round whose session write then failed): it is then the group's, and a
     /// sign-out of all apps revokes it.
     async fn revoke_unshared(&self, session: &Session) {
-        let Some(unshared) = &session.unshared else {
-            return;
-        };
+        if let Some(unshared) = &session.unshared {
+            self.revoke_kept(unshared).await;
+        }
+    }
+
+    /// [`Auth::revoke_unshared`] of one kept sign-in.
+    async fn revoke_kept(&self, unshared: &crate::sso::SsoItem) {
         if let Some(share) = &self.sso {
             if let Ok(items) = share.load_all(&unshared.issuer).await {
                 if items
