@@ -475,10 +475,8 @@ impl Auth {
         else {
             return;
         };
-        let config = self.client.config();
-        if !(replaced.issuer == *config.issuer()
-            && replaced.client_id == *config.client_id()
-            && replaced.sso_group.as_deref() == config.sso_group())
+        if !(self.belongs_here(replaced)
+            && replaced.sso_group.as_deref() == self.client.config().sso_group())
         {
             tracing::warn!("the replaced session, of another configuration, kept a sign-in its SSO group's share could not take: it is dropped with it (its device secret lives at the provider until it expires)");
             return;

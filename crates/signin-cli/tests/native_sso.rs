@@ -78,6 +78,28 @@ impl Apps {
         self.run(app, &[&args[..], &["--browser", "true"]].concat())
     }
 
+    /// `signin logout` (of this app only) as `app`.
+    fn logout(&self, app: &str) -> Run {
+        self.run(app, &["logout", "--sso-group", GROUP, "--browser", "true"])
+    }
+
+    /// The first app signs in through the browser while the share cannot be written (a folder
+    /// stands where its file goes): its sign-in is kept unshared, with its session.
+    fn first_signs_in_unshared(&self) -> serde_json::Value {
+        std::fs::create_dir_all(self.share()).unwrap();
+        self.login("first", &browser()).json()
+    }
+
+    /// Makes the share writable again.
+    fn unblock_share(&self) {
+        std::fs::remove_dir(self.share()).unwrap();
+    }
+
+    /// How many live device secrets the provider revoked.
+    fn device_secrets_revoked(&self) -> u64 {
+        crate::block_on(self.env.idp.device_secrets_revoked())
+    }
+
     /// The share's file (`--token-storage file`).
     fn share(&self) -> PathBuf {
         self.env
@@ -164,7 +186,7 @@ fn the_second_app_signs_in_with_no_browser_and_sign_out_of_all_apps_ends_it() {
     // The first app signs out of all apps: the second is signed out at its next refresh.
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert_eq!(apps.device_secrets_revoked(), 1);
     assert!(
         out.stderr.contains("their shared sign-in is revoked"),
         "{}",
@@ -356,7 +378,7 @@ fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
     // The refused answer's tokens are revoked (its refresh token, its access token and its device
     // secret).
     assert_eq!(crate::block_on(apps.env.idp.revocations()), 3);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert_eq!(apps.device_secrets_revoked(), 1);
     assert!(!apps.share().exists());
     assert!(!apps.session("first").exists());
 }
@@ -531,7 +553,7 @@ fn logout_all_apps_takes_the_group_the_sign_in_was_made_in() {
 
     let out = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert_eq!(apps.device_secrets_revoked(), 1);
     assert!(!apps.share().exists());
 }
 
@@ -552,7 +574,7 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
 
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 2);
+    assert_eq!(apps.device_secrets_revoked(), 2);
     // The second app signed in with secret 1, the third with secret 2: both are signed out.
     for app in ["second", "third"] {
         let refresh = apps.run(app, &["refresh"]);
@@ -568,13 +590,10 @@ fn sign_out_of_all_apps_revokes_every_shared_sign_in_not_only_the_newest() {
 #[test]
 fn a_sign_in_the_share_cannot_take_is_kept_and_shared_at_the_next_refresh() {
     let apps = Apps::new(IdpOptions::default());
-    // The share cannot be written: a folder stands where its file goes.
-    std::fs::create_dir_all(apps.share()).unwrap();
-    let first = apps.login("first", &browser());
-    assert_eq!(first.json()["signed_in_with"], "browser");
+    assert_eq!(apps.first_signs_in_unshared()["signed_in_with"], "browser");
     assert!(apps.share().is_dir(), "nothing shared");
 
-    std::fs::remove_dir(apps.share()).unwrap();
+    apps.unblock_share();
     // (The sign-in's group is stored with it: no --sso-group needed.)
     let refresh = apps.run("first", &["refresh"]);
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
@@ -588,22 +607,18 @@ fn a_sign_in_the_share_cannot_take_is_kept_and_shared_at_the_next_refresh() {
     );
 
     // Shared, it is the group's: this app's own sign-out leaves it (the second app stays signed in).
-    let out = apps.run(
-        "first",
-        &["logout", "--sso-group", GROUP, "--browser", "true"],
-    );
+    let out = apps.logout("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 0);
+    assert_eq!(apps.device_secrets_revoked(), 0);
     assert_eq!(apps.run("second", &["refresh"]).code, 0);
 }
 
 #[test]
 fn a_kept_sign_in_the_share_took_after_all_is_not_revoked_at_sign_out() {
     let apps = Apps::new(IdpOptions::default());
-    std::fs::create_dir_all(apps.share()).unwrap();
-    apps.login("first", &browser()).json();
+    apps.first_signs_in_unshared();
     let kept = std::fs::read(apps.session("first")).unwrap();
-    std::fs::remove_dir(apps.share()).unwrap();
+    apps.unblock_share();
     assert_eq!(apps.run("first", &["refresh"]).code, 0);
     // As if that refresh's session write had failed once the share had taken the sign-in.
     std::fs::write(apps.session("first"), kept).unwrap();
@@ -611,19 +626,18 @@ fn a_kept_sign_in_the_share_took_after_all_is_not_revoked_at_sign_out() {
         apps.login("second", NO_BROWSER).json()["signed_in_with"],
         "native_sso"
     );
-    let out = apps.run("first", &["logout", "--browser", "true"]);
+    let out = apps.logout("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
     // The group's now: left for the second app.
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 0);
+    assert_eq!(apps.device_secrets_revoked(), 0);
     assert_eq!(apps.run("second", &["refresh"]).code, 0);
 }
 
 #[test]
 fn a_new_sign_in_shares_what_the_session_it_replaces_kept_unshared() {
     let apps = Apps::new(IdpOptions::default());
-    std::fs::create_dir_all(apps.share()).unwrap();
-    apps.login("first", &browser()).json();
-    std::fs::remove_dir(apps.share()).unwrap();
+    apps.first_signs_in_unshared();
+    apps.unblock_share();
     // Signed in again before any refresh: the first sign-in's secret is not dropped with it.
     assert_eq!(
         apps.login("first", &browser()).json()["signed_in_with"],
@@ -632,21 +646,17 @@ fn a_new_sign_in_shares_what_the_session_it_replaces_kept_unshared() {
     assert_eq!(apps.shared()["items"].as_array().map(Vec::len), Some(2));
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 2);
+    assert_eq!(apps.device_secrets_revoked(), 2);
 }
 
 #[test]
 fn a_sign_in_never_shared_has_its_device_secret_revoked_at_sign_out() {
     let apps = Apps::new(IdpOptions::default());
-    std::fs::create_dir_all(apps.share()).unwrap();
-    apps.login("first", &browser()).json();
-    let out = apps.run(
-        "first",
-        &["logout", "--sso-group", GROUP, "--browser", "true"],
-    );
+    apps.first_signs_in_unshared();
+    let out = apps.logout("first");
     assert_eq!(out.code, 0, "{}", out.stderr);
     // No other app holds it: nothing is left live at the provider.
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert_eq!(apps.device_secrets_revoked(), 1);
 }
 
 /// A provider that keeps its state in `data` (at `port`, when given): stopped and started again, it
@@ -723,7 +733,7 @@ fn a_sign_out_of_all_apps_the_provider_missed_is_revoked_at_the_next_sign_in() {
     // with), which revokes what the sign-out could not.
     let third = apps.login("third", &browser());
     assert_eq!(third.json()["signed_in_with"], "browser");
-    assert_eq!(crate::block_on(apps.env.idp.device_secrets_revoked()), 1);
+    assert_eq!(apps.device_secrets_revoked(), 1);
     let refresh = apps.run("second", &["refresh"]);
     assert!(
         refresh.error_line().starts_with("error: session_expired"),
