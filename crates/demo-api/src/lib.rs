@@ -94,6 +94,8 @@ impl Api {
 pub const STEP_UP_ACR: &str = "urn:okta:loa:2fa:any";
 /// How recent (seconds) that authentication must be for `/api/sensitive`.
 pub const STEP_UP_MAX_AGE: i64 = 300;
+/// How far in the future (seconds) an `auth_time` may be, for clocks that disagree.
+const AUTH_TIME_SKEW: i64 = 30;
 
 /// The router.
 pub fn app(api: Arc<Api>) -> Router {
@@ -321,9 +323,12 @@ impl Authorized {
     fn stepped_up(self, now: i64) -> Result<Claims, Refused> {
         let Authorized(claims, scheme) = self;
         let strong = claims.acr.as_deref() == Some(STEP_UP_ACR);
-        let recent = claims
-            .auth_time
-            .is_some_and(|at| now - at <= STEP_UP_MAX_AGE);
+        // An `auth_time` later than now (beyond clock skew) is as wrong as one too old; checked
+        // arithmetic, as the claim can be any i64.
+        let recent = claims.auth_time.is_some_and(|at| {
+            now.checked_sub(at)
+                .is_some_and(|age| (-AUTH_TIME_SKEW..=STEP_UP_MAX_AGE).contains(&age))
+        });
         if strong && recent {
             Ok(claims)
         } else {
@@ -363,4 +368,35 @@ async fn sensitive(authorized: Authorized) -> Result<Json<serde_json::Value>, Re
         "auth_time": claims.auth_time,
         "message": "Only after a second factor: this is the sensitive part of the demo API",
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stepped_up_at(auth_time: Option<i64>, now: i64) -> bool {
+        let claims = Claims {
+            sub: "00u1".into(),
+            scp: vec![],
+            cid: None,
+            cnf: None,
+            acr: Some(STEP_UP_ACR.into()),
+            auth_time,
+        };
+        Authorized(claims, Scheme::Bearer).stepped_up(now).is_ok()
+    }
+
+    #[test]
+    fn only_an_auth_time_within_the_step_up_age_passes_whatever_the_claim_holds() {
+        let now = 1_800_000_000;
+        assert!(stepped_up_at(Some(now), now));
+        assert!(stepped_up_at(Some(now - STEP_UP_MAX_AGE), now));
+        assert!(stepped_up_at(Some(now + AUTH_TIME_SKEW), now));
+        assert!(!stepped_up_at(Some(now - STEP_UP_MAX_AGE - 1), now));
+        assert!(!stepped_up_at(Some(now + AUTH_TIME_SKEW + 1), now));
+        assert!(!stepped_up_at(None, now));
+        // Wrapped, `now - i64::MIN` was negative: "recent" in release, a panic in debug.
+        assert!(!stepped_up_at(Some(i64::MIN), now));
+        assert!(!stepped_up_at(Some(i64::MAX), now));
+    }
 }

@@ -96,6 +96,11 @@ pub(crate) fn check_asked(
             .and_then(chrono::Duration::try_seconds)
             .and_then(|age| age.checked_add(&chrono::Duration::from_std(leeway).ok()?))
             .unwrap_or_default();
+        if auth_time - now > chrono::Duration::from_std(leeway).unwrap_or_default() {
+            return Err(Error::InvalidIdToken(
+                "the ID token's auth_time is in the future".into(),
+            ));
+        }
         if now - auth_time > allowed {
             return Err(Error::InvalidIdToken(format!(
                 "the user authenticated {} s ago (auth_time), longer ago than the max_age of {max_age} s asked for",
@@ -114,4 +119,43 @@ pub(crate) fn check_asked(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(max_age: u64) -> PendingAuthorization {
+        serde_json::from_value(serde_json::json!({
+            "state": "s", "nonce": "n", "pkce_verifier": "v", "issuer": "https://idp.example.com",
+            "client_id": "c", "redirect_uri": "com.okta.example:/callback", "scopes": ["openid"],
+            "expires_at": "2030-01-01T00:00:00Z", "max_age": max_age,
+        }))
+        .unwrap()
+    }
+
+    fn claims(auth_time: i64) -> CoreIdTokenClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "https://idp.example.com", "sub": "00u1", "aud": "c",
+            "exp": 1_900_000_000, "iat": 1_800_000_000, "auth_time": auth_time,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn max_age_takes_an_auth_time_neither_too_old_nor_in_the_future() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let leeway = Duration::from_secs(60);
+        let check = |auth_time: i64| check_asked(&claims(auth_time), &pending(300), leeway, now);
+        assert!(check(1_800_000_000).is_ok());
+        assert!(check(1_800_000_000 - 360).is_ok());
+        assert!(check(1_800_000_000 + 60).is_ok());
+        for refused in [1_800_000_000 - 361, 1_800_000_000 + 61, 8_000_000_000_000] {
+            let error = check(refused).unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidIdToken(_)),
+                "{refused}: {error}"
+            );
+        }
+    }
 }

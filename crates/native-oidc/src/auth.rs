@@ -906,7 +906,11 @@ impl Auth {
         session: &Session,
         lock: &StoreLock,
     ) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + self.save_patience;
+        let now = tokio::time::Instant::now();
+        // A patience too long for a clock (`Duration::MAX`) is a century.
+        let deadline = now
+            .checked_add(self.save_patience)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         let mut wait = FIRST_SAVE_WAIT;
         loop {
             match store.save(session, lock).await {

@@ -310,8 +310,10 @@ impl OidcClient {
             }
             None => url,
         };
-        let lifetime = chrono::Duration::from_std(self.pending_lifetime)
-            .map_err(|_| Error::config("the pending sign-in lifetime is too long"))?;
+        let expires_at = chrono::Duration::from_std(self.pending_lifetime)
+            .ok()
+            .and_then(|lifetime| Utc::now().checked_add_signed(lifetime))
+            .ok_or_else(|| Error::config("the pending sign-in lifetime is too long"))?;
         Ok(AuthorizationRequest {
             url,
             pending: PendingAuthorization {
@@ -322,7 +324,7 @@ impl OidcClient {
                 client_id: self.config.client_id().clone(),
                 redirect_uri: self.config.redirect_uri().clone(),
                 scopes: self.config.scopes().to_vec(),
-                expires_at: Utc::now() + lifetime,
+                expires_at,
                 dpop_key,
                 max_age: asked.max_age,
                 required_acr: asked.required_acr,
@@ -905,14 +907,19 @@ pub(crate) fn check_token_type(found: &str, dpop: bool) -> Result<()> {
     )))
 }
 
+/// When the access token expires, by the answer's `expires_in`. A lifetime past what a date can
+/// hold (a hostile or broken provider) is the latest date there is: never a panic.
 pub(crate) fn expiry(
     response: &TokenAnswer,
     now: chrono::DateTime<Utc>,
 ) -> Option<chrono::DateTime<Utc>> {
-    response
-        .expires_in()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| now + d)
+    let lifetime = response.expires_in()?;
+    Some(
+        chrono::Duration::from_std(lifetime)
+            .ok()
+            .and_then(|lifetime| now.checked_add_signed(lifetime))
+            .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
+    )
 }
 
 fn json_map(value: &impl serde::Serialize) -> Result<Map<String, Value>> {
@@ -956,6 +963,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expires_in_no_date_can_hold_is_the_latest_date_not_a_panic() {
+        // Found by the `token_response` fuzz target: 355555555556505 s is past year 262143.
+        let answer = |expires_in: u64| -> TokenAnswer {
+            serde_json::from_value(serde_json::json!({
+                "access_token": "at", "token_type": "Bearer", "expires_in": expires_in,
+            }))
+            .unwrap()
+        };
+        let now = Utc::now();
+        assert_eq!(
+            expiry(&answer(355_555_555_556_505), now),
+            Some(chrono::DateTime::<Utc>::MAX_UTC)
+        );
+        assert_eq!(
+            expiry(&answer(u64::MAX), now),
+            Some(chrono::DateTime::<Utc>::MAX_UTC)
+        );
+        assert_eq!(
+            expiry(&answer(3600), now),
+            Some(now + chrono::Duration::seconds(3600))
+        );
+    }
 
     #[test]
     fn debug_output_never_shows_the_id_token_hint() {

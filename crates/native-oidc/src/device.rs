@@ -3,7 +3,8 @@
 //! [`DeviceAuthorization::verification_uri`] and [`DeviceAuthorization::user_code`] (or a QR code of
 //! [`DeviceAuthorization::verification_uri_complete`]); the user signs in there on a phone or another
 //! computer while [`OidcClient::complete_device_sign_in`] polls the token endpoint at the interval
-//! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it). The polling ends
+//! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; at least 1 s, at most
+//! until the code expires; an `interval` longer than the code lives is refused). The polling ends
 //! with a session, `access_denied` (the user refused) or `expired_token` (the code expired first).
 //! The answer is checked as a sign-in's is: the token type, and a valid ID token (with no nonce, as
 //! this grant has none).
@@ -49,6 +50,32 @@ impl std::fmt::Debug for DeviceAuthorization {
             .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
+}
+
+/// The shortest wait between polls, whatever the provider says (`interval: 0` would hammer it).
+const MIN_POLL_WAIT: Duration = Duration::from_secs(1);
+/// The longest wait after an error, unless the provider asked for longer.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A provider that asks for a wait between polls longer than its code lives is broken (and an
+/// `interval` near `u64::MAX` s would overflow `oauth2`'s `slow_down` arithmetic): refused.
+fn check_interval(answer: &CoreDeviceAuthorizationResponse) -> Result<()> {
+    if answer.interval() > answer.expires_in() {
+        return Err(Error::protocol(format!(
+            "the identity provider asks to wait {} s between polls, longer than its code lives ({} s)",
+            answer.interval().as_secs(),
+            answer.expires_in().as_secs()
+        )));
+    }
+    Ok(())
+}
+
+/// How long to wait before the next poll: what the provider asked for (`wait`), at least
+/// [`MIN_POLL_WAIT`], and no longer than until the code expires (then one last poll is answered
+/// `expired_token`, or the polling ends by itself).
+fn poll_wait(wait: Duration, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    let left = (expires_at - now).to_std().unwrap_or_default();
+    wait.max(MIN_POLL_WAIT).min(left + MIN_POLL_WAIT)
 }
 
 /// A URL the provider tells the user to open: https, or http on loopback, like every endpoint.
@@ -105,13 +132,16 @@ impl OidcClient {
             .verification_uri_complete()
             .map(|complete| verification_url("verification_uri_complete", complete.secret()))
             .transpose()?;
-        let expires_in = chrono::Duration::from_std(answer.expires_in())
-            .map_err(|_| Error::protocol("the device code's expires_in is too long"))?;
+        let expires_at = chrono::Duration::from_std(answer.expires_in())
+            .ok()
+            .and_then(|expires_in| Utc::now().checked_add_signed(expires_in))
+            .ok_or_else(|| Error::protocol("the device code's expires_in is too long"))?;
+        check_interval(&answer)?;
         Ok(DeviceAuthorization {
             verification_uri,
             verification_uri_complete,
             user_code: answer.user_code().secret().clone(),
-            expires_at: Utc::now() + expires_in,
+            expires_at,
             interval: answer.interval(),
             dpop_key: self.config().dpop().then(DpopKey::generate).transpose()?,
             scopes: self.config().scopes().to_vec(),
@@ -133,7 +163,14 @@ impl OidcClient {
             .client
             .exchange_device_access_token(&authorization.answer)
             .map_err(|e| Error::protocol(e.to_string()))?
-            .request_async(&self.transport(dpop_key, false), tokio::time::sleep, None)
+            // A 5xx or a network error doubles the wait up to this (oauth2's default, 10 s, would
+            // shorten a longer interval the provider asked for).
+            .set_max_backoff_interval(authorization.interval.max(MAX_BACKOFF))
+            .request_async(
+                &self.transport(dpop_key, false),
+                |wait| tokio::time::sleep(poll_wait(wait, authorization.expires_at, Utc::now())),
+                None,
+            )
             .await
             .map_err(token_error)?;
         self.accept_answer(
@@ -145,5 +182,44 @@ impl OidcClient {
             |_| Ok(()),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(interval: u64, expires_in: u64) -> CoreDeviceAuthorizationResponse {
+        serde_json::from_value(serde_json::json!({
+            "device_code": "d", "user_code": "U", "verification_uri": "https://idp.example.com/activate",
+            "expires_in": expires_in, "interval": interval,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_interval_longer_than_the_code_lives_is_refused() {
+        assert!(check_interval(&answer(5, 600)).is_ok());
+        assert!(check_interval(&answer(600, 600)).is_ok());
+        for (interval, expires_in) in [(601, 600), (u64::MAX, 600), (u64::MAX, u64::MAX - 1)] {
+            let error = check_interval(&answer(interval, expires_in)).unwrap_err();
+            assert!(error.to_string().contains("between polls"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_poll_waits_at_least_a_second_and_no_longer_than_the_code_lives() {
+        let now = Utc::now();
+        let in_a_minute = now + chrono::Duration::seconds(60);
+        let wait = |secs| poll_wait(Duration::from_secs(secs), in_a_minute, now).as_secs();
+        assert_eq!(wait(0), 1);
+        assert_eq!(wait(5), 5);
+        assert_eq!(wait(3600), 61);
+        assert_eq!(wait(u64::MAX), 61);
+        let expired = now - chrono::Duration::seconds(5);
+        assert_eq!(
+            poll_wait(Duration::from_secs(30), expired, now).as_secs(),
+            1
+        );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Redirects are never followed (a token endpoint that redirects is an SSRF or mix-up risk, RFC 9700),
 //! connections and whole requests time out, and 5xx / 429 answers become a transient error before any
-//! protocol parsing, so a busy identity provider is never mistaken for a refused session.
+//! protocol parsing, so a busy identity provider is never mistaken for a refused session. Answers
+//! are read up to [`MAX_PROVIDER_BODY`] ([`read_limited`], also used for API answers by the plugin).
 
 use std::{future::Future, pin::Pin, time::Duration};
 
@@ -116,15 +117,54 @@ impl<'c> AsyncHttpClient<'c> for HttpClient {
             for (name, value) in response.headers() {
                 builder = builder.header(name, value);
             }
-            let body = response
-                .bytes()
+            let body = read_limited(response, MAX_PROVIDER_BODY)
                 .await
-                .map_err(|e| HttpError::Transport(describe(&e)))?;
+                .map_err(|e| match e {
+                    BodyError::TooLarge => HttpError::Other(format!(
+                        "the identity provider's answer is larger than {} KiB; it was not read",
+                        MAX_PROVIDER_BODY / 1024
+                    )),
+                    BodyError::Read(e) => HttpError::Transport(describe(&e)),
+                })?;
             builder
-                .body(body.to_vec())
+                .body(body)
                 .map_err(|e| HttpError::Other(e.to_string()))
         })
     }
+}
+
+/// The largest answer read from the identity provider (discovery, keys, tokens, userinfo): far
+/// above any real one, and a provider sending more cannot run the app out of memory.
+pub const MAX_PROVIDER_BODY: usize = 1024 * 1024;
+
+/// Why [`read_limited`] returned no body.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body is longer than the limit: it was not read to the end.
+    #[error("the answer is too large; it was not read")]
+    TooLarge,
+    /// The body could not be read.
+    #[error("the answer could not be read ({})", describe(.0))]
+    Read(reqwest::Error),
+}
+
+/// Reads a response body of at most `limit` bytes; a larger one is [`BodyError::TooLarge`], never
+/// read whole.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 impl From<HttpError> for Error {

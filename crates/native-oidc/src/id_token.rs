@@ -162,9 +162,16 @@ impl IdTokenValidator {
         )
         .set_allowed_algs(provider.id_token_algorithms())
         // `exp` may have passed by at most the leeway.
-        .set_time_fn(move || Utc::now() - leeway)
+        .set_time_fn(move || {
+            Utc::now()
+                .checked_sub_signed(leeway)
+                .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
+        })
         .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + iat_leeway {
+            let latest = Utc::now()
+                .checked_add_signed(iat_leeway)
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
+            if iat > latest {
                 Err(format!("issued in the future ({iat})"))
             } else {
                 Ok(())

@@ -234,7 +234,8 @@ impl Session {
         let lifetime = (expires_at - self.issued_at).to_std().unwrap_or_default();
         let margin = margin.min(lifetime / 2);
         let margin = chrono::Duration::from_std(margin).unwrap_or_default();
-        now + margin >= expires_at
+        now.checked_add_signed(margin)
+            .is_none_or(|soon| soon >= expires_at)
     }
 
     /// True when `other` is the same user at the same client and issuer.

@@ -97,3 +97,45 @@ async fn endpoints_must_be_https_or_loopback_before_anything_is_sent() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_a_mebibyte_is_refused_without_being_read_whole() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let padding = "x".repeat(native_oidc::http::MAX_PROVIDER_BODY);
+    let document = |issuer: String| json!({ "issuer": issuer, "padding": padding }).to_string();
+    let sized = document(format!("{base}/sized"));
+    let streamed = document(format!("{base}/streamed"));
+    let app = Router::new()
+        // With a Content-Length: refused before the body is read.
+        .route(
+            "/sized/.well-known/openid-configuration",
+            get(move || async move { sized }),
+        )
+        // Chunked, no length announced: refused once the limit is passed.
+        .route(
+            "/streamed/.well-known/openid-configuration",
+            get(move || async move {
+                let chunks: Vec<Result<String, std::io::Error>> = streamed
+                    .into_bytes()
+                    .chunks(64 * 1024)
+                    .map(|c| Ok(String::from_utf8(c.to_vec()).unwrap()))
+                    .collect();
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for path in ["sized", "streamed"] {
+        let error = Provider::discover(
+            &IssuerUrl::new(format!("{base}/{path}")).unwrap(),
+            &HttpClient::new().unwrap(),
+        )
+        .await
+        .expect_err(path);
+        assert_eq!(error.kind(), "protocol", "{path}: {error}");
+        assert!(
+            error.to_string().contains("larger than 1024 KiB"),
+            "{path}: {error}"
+        );
+    }
+}

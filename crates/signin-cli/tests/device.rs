@@ -173,6 +173,40 @@ fn signin_stops_polling_when_the_announced_lifetime_is_over() {
 }
 
 #[test]
+fn a_provider_asking_to_wait_longer_than_its_code_lives_is_refused_before_polling() {
+    let env = Env::new(IdpOptions {
+        device_interval: Some(700),
+        device_expires_in: Some(600),
+        ..Default::default()
+    });
+    let issuer = env.idp.issuer().to_string();
+    let run = env.run(&[
+        "login",
+        "--device",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        testkit::CLIENT_ID,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("asks to wait 700 s between polls, longer than its code lives (600 s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("Waiting for the sign-in"),
+        "{}",
+        run.stderr
+    );
+    // Not one poll.
+    let grants = &block_on(env.idp.stats())["grants"];
+    assert!(grants.as_object().is_some_and(|g| g.is_empty()), "{grants}");
+    assert!(!env.session().exists());
+}
+
+#[test]
 fn cancelling_on_the_other_device_is_access_denied() {
     let env = Env::new(IdpOptions {
         device_interval: Some(1),

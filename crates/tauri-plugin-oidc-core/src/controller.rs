@@ -750,33 +750,23 @@ impl<P: Platform> Controller<P> {
 /// The largest API answer handed to the UI.
 pub const MAX_API_BODY: usize = 1024 * 1024;
 
-/// Reads a response body of at most `limit` bytes; a larger one is an error, never read whole.
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, AppError> {
-    let too_large = || {
-        AppError::new(
-            Kind::ResponseTooLarge,
-            format!(
-                "The API's answer is larger than {} KiB; it was not read.",
-                limit / 1024
+/// Reads an API answer of at most `limit` bytes ([`native_oidc::http::read_limited`]).
+async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, AppError> {
+    native_oidc::http::read_limited(response, limit)
+        .await
+        .map_err(|e| match e {
+            native_oidc::http::BodyError::TooLarge => AppError::new(
+                Kind::ResponseTooLarge,
+                format!(
+                    "The API's answer is larger than {} KiB; it was not read.",
+                    limit / 1024
+                ),
             ),
-        )
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        AppError::new(
-            Kind::Engine(native_oidc::ErrorKind::Network),
-            format!("The API's answer could not be read: {e}"),
-        )
-    })? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+            native_oidc::http::BodyError::Read(e) => AppError::new(
+                Kind::Engine(native_oidc::ErrorKind::Network),
+                format!("The API's answer could not be read: {e}"),
+            ),
+        })
 }
 
 fn ignore(reason: &str) -> LinkOutcome {
