@@ -86,6 +86,22 @@ const seeds = {
       error_description: "The refresh token is invalid or expired." }),
     "use-dpop-nonce.json": JSON.stringify({ error: "use_dpop_nonce",
       error_description: "Authorization server requires nonce in DPoP proof." }),
+    // Found in CI: a lifetime past the last date chrono can hold panicked.
+    "expires-in-past-the-last-date.json": JSON.stringify({ token_type: "DPoP", expires_in: 355555555565050,
+      access_token: "eyJraWQiOiJrZXkxIn0.eyJzdWIiOiI0IkDchd1JmbY7BYLe7tmCtQt4WjX_sp1ic56Laccs_intokNw8fAQq7naYdMLKXi3Ob1kBNUqfok4ZRXDh0yos4hKL5txn9F3Uw" }),
+  },
+  device_authorization: {
+    "okta.json": JSON.stringify({ device_code: "1a521d9f-0922-4e6d-8db9-8b654297435a", user_code: "GDLMZQCT",
+      verification_uri: "https://idp.example.com/activate",
+      verification_uri_complete: "https://idp.example.com/activate?user_code=GDLMZQCT",
+      expires_in: 600, interval: 5 }),
+    "no-interval.json": JSON.stringify({ device_code: "d-2", user_code: "WDJB-MJHT",
+      verification_uri: "http://127.0.0.1:8080/device", expires_in: 1800 }),
+    // u64::MAX, written by hand (a JavaScript number cannot hold it): overflowed oauth2's slow_down.
+    "interval-too-long.json": '{"device_code":"d-3","user_code":"U","expires_in":600,' +
+      '"verification_uri":"https://idp.example.com/activate","interval":18446744073709551615}',
+    "not-https.json": JSON.stringify({ device_code: "d-4", user_code: "U", expires_in: 600,
+      verification_uri: "javascript:alert(1)", interval: 5 }),
   },
   id_token: {
     "valid.txt": idToken,

@@ -57,6 +57,36 @@ const MIN_POLL_WAIT: Duration = Duration::from_secs(1);
 /// The longest wait after an error, unless the provider asked for longer.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// What a device authorization answer tells the user, checked.
+pub(crate) struct Checked {
+    pub(crate) verification_uri: Url,
+    pub(crate) verification_uri_complete: Option<Url>,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+/// Checks the provider's answer (its URLs, its lifetime, its interval) at `now`.
+pub(crate) fn check_answer(
+    answer: &CoreDeviceAuthorizationResponse,
+    now: DateTime<Utc>,
+) -> Result<Checked> {
+    let verification_uri =
+        verification_url("verification_uri", answer.verification_uri().as_str())?;
+    let verification_uri_complete = answer
+        .verification_uri_complete()
+        .map(|complete| verification_url("verification_uri_complete", complete.secret()))
+        .transpose()?;
+    let expires_at = chrono::Duration::from_std(answer.expires_in())
+        .ok()
+        .and_then(|expires_in| now.checked_add_signed(expires_in))
+        .ok_or_else(|| Error::protocol("the device code's expires_in is too long"))?;
+    check_interval(answer)?;
+    Ok(Checked {
+        verification_uri,
+        verification_uri_complete,
+        expires_at,
+    })
+}
+
 /// A provider that asks for a wait between polls longer than its code lives is broken (and an
 /// `interval` near `u64::MAX` s would overflow `oauth2`'s `slow_down` arithmetic): refused.
 fn check_interval(answer: &CoreDeviceAuthorizationResponse) -> Result<()> {
@@ -126,17 +156,11 @@ impl OidcClient {
             .request_async(&self.transport(None, false))
             .await
             .map_err(token_error)?;
-        let verification_uri =
-            verification_url("verification_uri", answer.verification_uri().as_str())?;
-        let verification_uri_complete = answer
-            .verification_uri_complete()
-            .map(|complete| verification_url("verification_uri_complete", complete.secret()))
-            .transpose()?;
-        let expires_at = chrono::Duration::from_std(answer.expires_in())
-            .ok()
-            .and_then(|expires_in| Utc::now().checked_add_signed(expires_in))
-            .ok_or_else(|| Error::protocol("the device code's expires_in is too long"))?;
-        check_interval(&answer)?;
+        let Checked {
+            verification_uri,
+            verification_uri_complete,
+            expires_at,
+        } = check_answer(&answer, Utc::now())?;
         Ok(DeviceAuthorization {
             verification_uri,
             verification_uri_complete,
