@@ -193,7 +193,12 @@ impl OidcClient {
             .request_async(
                 &self.transport(dpop_key, false),
                 |wait| tokio::time::sleep(poll_wait(wait, authorization.expires_at, Utc::now())),
-                None,
+                // Polling ends when the code expires, not `expires_in` after this call.
+                Some(
+                    (authorization.expires_at - Utc::now())
+                        .to_std()
+                        .unwrap_or_default(),
+                ),
             )
             .await
             .map_err(token_error)?;

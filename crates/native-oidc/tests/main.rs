@@ -3,6 +3,7 @@
 
 mod support;
 
+mod device;
 mod discovery;
 mod dpop;
 mod id_token;
