@@ -94,8 +94,9 @@ impl Api {
 pub const STEP_UP_ACR: &str = "urn:okta:loa:2fa:any";
 /// How recent (seconds) that authentication must be for `/api/sensitive`.
 pub const STEP_UP_MAX_AGE: i64 = 300;
-/// How far in the future (seconds) an `auth_time` may be, for clocks that disagree.
-const AUTH_TIME_SKEW: i64 = 30;
+/// How far in the future (seconds) an `auth_time` may be, for clocks that disagree: the engine's
+/// clock leeway, so a step-up the app accepts is one the API accepts.
+const AUTH_TIME_SKEW: i64 = 60;
 
 /// The router.
 pub fn app(api: Arc<Api>) -> Router {

@@ -12,11 +12,14 @@ use oidc_fuzz::{assert_not_shown, assert_printable};
 fuzz_target!(|body: &[u8]| {
     let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     match device_authorization(body) {
-        Ok((url, interval)) => {
+        Ok((url, interval, expires_in)) => {
             assert!(matches!(url.scheme(), "https" | "http"), "{url}");
-            // At most one slow_down a second for as long as a date can reach.
-            assert!(interval
-                .checked_add(Duration::from_secs(5 * 10_000_000_000_000))
+            assert!(interval <= expires_in, "{interval:?} > {expires_in:?}");
+            // One slow_down a second for as long as the code lives never overflows.
+            let slow_downs = u32::try_from(expires_in.as_secs()).unwrap_or(u32::MAX);
+            assert!(Duration::from_secs(5)
+                .checked_mul(slow_downs)
+                .and_then(|added| interval.checked_add(added))
                 .is_some());
         }
         Err(error) => {

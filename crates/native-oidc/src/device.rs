@@ -3,13 +3,17 @@
 //! [`DeviceAuthorization::verification_uri`] and [`DeviceAuthorization::user_code`] (or a QR code of
 //! [`DeviceAuthorization::verification_uri_complete`]); the user signs in there on a phone or another
 //! computer while [`OidcClient::complete_device_sign_in`] polls the token endpoint at the interval
-//! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; at least 1 s, at most
-//! until the code expires; an `interval` longer than the code lives is refused). The polling ends
-//! with a session, `access_denied` (the user refused) or `expired_token` (the code expired first).
+//! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; never shorter
+//! after an error, at least 1 s, and no longer than the code lives: an `interval` longer than that is
+//! refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
+//! (the code expired first).
 //! The answer is checked as a sign-in's is: the token type, and a valid ID token (with no nonce, as
 //! this grant has none).
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use openidconnect::{core::CoreDeviceAuthorizationResponse, DeviceAuthorizationUrl};
@@ -54,8 +58,8 @@ impl std::fmt::Debug for DeviceAuthorization {
 
 /// The shortest wait between polls, whatever the provider says (`interval: 0` would hammer it).
 const MIN_POLL_WAIT: Duration = Duration::from_secs(1);
-/// The longest wait after an error, unless the provider asked for longer.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The longest wait after an error (`oauth2`'s default), unless the provider asked for longer.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// What a device authorization answer tells the user, checked.
 pub(crate) struct Checked {
@@ -92,20 +96,42 @@ pub(crate) fn check_answer(
 fn check_interval(answer: &CoreDeviceAuthorizationResponse) -> Result<()> {
     if answer.interval() > answer.expires_in() {
         return Err(Error::protocol(format!(
-            "the identity provider asks to wait {} s between polls, longer than its code lives ({} s)",
-            answer.interval().as_secs(),
-            answer.expires_in().as_secs()
+            "the identity provider's device code lives {} s, less than the {} s to wait between polls",
+            answer.expires_in().as_secs(),
+            answer.interval().as_secs()
         )));
     }
     Ok(())
 }
 
-/// How long to wait before the next poll: what the provider asked for (`wait`), at least
-/// [`MIN_POLL_WAIT`], and no longer than until the code expires (then one last poll is answered
-/// `expired_token`, or the polling ends by itself).
-fn poll_wait(wait: Duration, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    let left = (expires_at - now).to_std().unwrap_or_default();
-    wait.max(MIN_POLL_WAIT).min(left + MIN_POLL_WAIT)
+/// The waits between polls. `oauth2` asks for the provider's interval, 5 s more after each
+/// `slow_down`, twice as long (up to the backoff cap) after an error; each wait is then
+/// - at least the longest asked for so far: after an error, `oauth2` would lower a wait `slow_down`
+///   raised to its backoff cap, while RFC 8628 §3.5 keeps it for every later poll;
+/// - at least [`MIN_POLL_WAIT`];
+/// - no longer than until the code expires (polling then ends with `expired_token`).
+struct PollWaits {
+    expires_at: DateTime<Utc>,
+    longest_ms: AtomicU64,
+}
+
+impl PollWaits {
+    fn new(expires_at: DateTime<Utc>) -> Self {
+        Self {
+            expires_at,
+            longest_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self, asked: Duration, now: DateTime<Utc>) -> Duration {
+        let asked_ms = u64::try_from(asked.as_millis()).unwrap_or(u64::MAX);
+        let longest = self.longest_ms.fetch_max(asked_ms, Ordering::Relaxed);
+        let left = (self.expires_at - now).to_std().unwrap_or_default();
+        asked
+            .max(Duration::from_millis(longest))
+            .max(MIN_POLL_WAIT)
+            .min(left + MIN_POLL_WAIT)
+    }
 }
 
 /// A URL the provider tells the user to open: https, or http on loopback, like every endpoint.
@@ -181,24 +207,28 @@ impl OidcClient {
         &self,
         authorization: &DeviceAuthorization,
     ) -> Result<Session> {
+        let left = (authorization.expires_at - Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        if left.is_zero() {
+            return Err(Error::Authorization {
+                code: "expired_token".into(),
+                description: Some("the code expired before polling began".into()),
+            });
+        }
         let discovered = self.discovered().await?;
         let dpop_key = authorization.dpop_key.as_ref();
+        let waits = PollWaits::new(authorization.expires_at);
         let response = discovered
             .client
             .exchange_device_access_token(&authorization.answer)
             .map_err(|e| Error::protocol(e.to_string()))?
-            // A 5xx or a network error doubles the wait up to this (oauth2's default, 10 s, would
-            // shorten a longer interval the provider asked for).
             .set_max_backoff_interval(authorization.interval.max(MAX_BACKOFF))
             .request_async(
                 &self.transport(dpop_key, false),
-                |wait| tokio::time::sleep(poll_wait(wait, authorization.expires_at, Utc::now())),
+                |asked| tokio::time::sleep(waits.next(asked, Utc::now())),
                 // Polling ends when the code expires, not `expires_in` after this call.
-                Some(
-                    (authorization.expires_at - Utc::now())
-                        .to_std()
-                        .unwrap_or_default(),
-                ),
+                Some(left),
             )
             .await
             .map_err(token_error)?;
@@ -232,7 +262,10 @@ mod tests {
         assert!(check_interval(&answer(600, 600)).is_ok());
         for (interval, expires_in) in [(601, 600), (u64::MAX, 600), (u64::MAX, u64::MAX - 1)] {
             let error = check_interval(&answer(interval, expires_in)).unwrap_err();
-            assert!(error.to_string().contains("between polls"), "{error}");
+            assert!(
+                error.to_string().contains("to wait between polls"),
+                "{error}"
+            );
         }
     }
 
@@ -240,15 +273,28 @@ mod tests {
     fn a_poll_waits_at_least_a_second_and_no_longer_than_the_code_lives() {
         let now = Utc::now();
         let in_a_minute = now + chrono::Duration::seconds(60);
-        let wait = |secs| poll_wait(Duration::from_secs(secs), in_a_minute, now).as_secs();
+        let wait = |secs| {
+            PollWaits::new(in_a_minute)
+                .next(Duration::from_secs(secs), now)
+                .as_secs()
+        };
         assert_eq!(wait(0), 1);
         assert_eq!(wait(5), 5);
         assert_eq!(wait(3600), 61);
         assert_eq!(wait(u64::MAX), 61);
         let expired = now - chrono::Duration::seconds(5);
-        assert_eq!(
-            poll_wait(Duration::from_secs(30), expired, now).as_secs(),
-            1
-        );
+        let after_expiry = PollWaits::new(expired).next(Duration::from_secs(30), now);
+        assert_eq!(after_expiry.as_secs(), 1);
+    }
+
+    #[test]
+    fn an_error_never_shortens_a_wait_slow_down_raised() {
+        let now = Utc::now();
+        let waits = PollWaits::new(now + chrono::Duration::seconds(600));
+        let next = |secs| waits.next(Duration::from_secs(secs), now).as_secs();
+        assert_eq!(next(60), 60);
+        assert_eq!(next(65), 65); // slow_down
+        assert_eq!(next(60), 65); // an error: oauth2 asks min(2 × 65, cap 60)
+        assert_eq!(next(70), 70); // slow_down again
     }
 }

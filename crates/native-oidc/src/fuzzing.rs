@@ -70,12 +70,17 @@ pub fn token_response(body: &[u8], dpop: bool) -> Result<TokenAnswer> {
 }
 
 /// A device authorization answer (RFC 8628 §3.2) as [`crate::OidcClient::begin_device_sign_in`]
-/// reads and checks it: the URL to show and the poll interval, or why it was refused.
-pub fn device_authorization(body: &[u8]) -> Result<(Url, Duration)> {
+/// reads and checks it: the URL to show, the poll interval and the code's lifetime, or why it was
+/// refused.
+pub fn device_authorization(body: &[u8]) -> Result<(Url, Duration, Duration)> {
     let answer: openidconnect::core::CoreDeviceAuthorizationResponse = serde_json::from_slice(body)
         .map_err(|_| Error::protocol("the identity provider's answer could not be read"))?;
     let checked = crate::device::check_answer(&answer, chrono::Utc::now())?;
-    Ok((checked.verification_uri, answer.interval()))
+    Ok((
+        checked.verification_uri,
+        answer.interval(),
+        answer.expires_in(),
+    ))
 }
 
 /// A token endpoint's error answer, as the error the client reports for it.

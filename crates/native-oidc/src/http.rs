@@ -144,7 +144,7 @@ pub enum BodyError {
     #[error("the answer is too large; it was not read")]
     TooLarge,
     /// The body could not be read.
-    #[error("the answer could not be read ({})", describe(.0))]
+    #[error("{}", describe(.0))]
     Read(reqwest::Error),
 }
 

@@ -2,9 +2,9 @@
 
 use axum::{http::StatusCode, response::Html};
 use native_oidc::{
-    store::SESSION, Account, Accounts, Auth, ConfigSource, EndSessionRequest, Error, OidcClient,
-    PendingAuthorizations, Result, SessionStore, SessionSummary, SharedSignOut, Storage,
-    PENDING_LIFETIME,
+    http::BodyError, store::SESSION, Account, Accounts, Auth, ConfigSource, EndSessionRequest,
+    Error, OidcClient, PendingAuthorizations, Result, SessionStore, SessionSummary, SharedSignOut,
+    Storage, PENDING_LIFETIME,
 };
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -383,6 +383,9 @@ pub async fn refresh(common: &Common) -> Result<Status> {
     Ok(Status::new(summary, &auth))
 }
 
+/// The largest API answer `signin call` reads.
+const MAX_CALL_ANSWER: usize = 16 * 1024 * 1024;
+
 pub async fn call(common: &Common, url: &str) -> Result<String> {
     let target =
         Url::parse(url).map_err(|e| Error::Config(format!("`{url}` is not a URL: {e}")))?;
@@ -395,14 +398,19 @@ pub async fn call(common: &Common, url: &str) -> Result<String> {
     let request = auth.request(reqwest::Method::GET, target)?;
     let response = auth.send(request).await?;
     let status = response.status();
-    let body = response
-        .text()
+    let body = native_oidc::http::read_limited(response, MAX_CALL_ANSWER)
         .await
-        .map_err(|e| Error::Network(format!("cannot read the answer: {e}")))?;
+        .map_err(|e| match e {
+            BodyError::TooLarge => Error::Protocol(format!(
+                "{url} answered with more than {} MiB; it was not read",
+                MAX_CALL_ANSWER / (1024 * 1024)
+            )),
+            BodyError::Read(_) => Error::Network(format!("cannot read the answer ({e})")),
+        })?;
     if !status.is_success() {
         return Err(Error::Protocol(format!("{url} answered HTTP {status}")));
     }
-    Ok(body)
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// `logout` when the stored session cannot be read (`error`): its tokens cannot be revoked, but what

@@ -191,7 +191,7 @@ fn a_provider_asking_to_wait_longer_than_its_code_lives_is_refused_before_pollin
     assert_eq!(run.code, 1, "{}", run.stderr);
     let last = run.stderr.trim_end().lines().last().unwrap_or_default();
     assert!(
-        last.contains("asks to wait 700 s between polls, longer than its code lives (600 s)"),
+        last.contains("device code lives 600 s, less than the 700 s to wait between polls"),
         "{}",
         run.stderr
     );

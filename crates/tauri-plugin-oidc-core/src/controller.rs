@@ -764,7 +764,7 @@ async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u
             ),
             native_oidc::http::BodyError::Read(e) => AppError::new(
                 Kind::Engine(native_oidc::ErrorKind::Network),
-                format!("The API's answer could not be read: {e}"),
+                format!("The API's answer could not be read ({e})."),
             ),
         })
 }
