@@ -6,24 +6,34 @@
 //! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; never shorter
 //! after an error, at least 1 s, and no longer than the code lives: an `interval` longer than that is
 //! refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
-//! (the code expired first).
+//! (the code expired first; when the polls were failing then, that failure, as `network` or
+//! `protocol`).
 //! The answer is checked as a sign-in's is: the token type, and a valid ID token (with no nonce, as
 //! this grant has none).
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
-use openidconnect::{core::CoreDeviceAuthorizationResponse, DeviceAuthorizationUrl};
+use openidconnect::{
+    core::CoreDeviceAuthorizationResponse, AsyncHttpClient, DeviceAuthorizationUrl, HttpRequest,
+    HttpResponse,
+};
 use url::Url;
 
 use crate::{
     client::{token_error, OidcClient},
     config::is_https_or_loopback,
-    dpop::DpopKey,
-    error::{Error, Result},
+    dpop::{DpopHttp, DpopKey},
+    error::{Error, ErrorKind, Result},
+    http::HttpError,
     session::Session,
 };
 
@@ -60,6 +70,52 @@ impl std::fmt::Debug for DeviceAuthorization {
 const MIN_POLL_WAIT: Duration = Duration::from_secs(1);
 /// The longest wait after an error (`oauth2`'s default), unless the provider asked for longer.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The transport of the polling, remembering its last failure: `oauth2` retries a poll that got no
+/// answer it could read (RFC 8628 §3.5's backoff), so a code that expires meanwhile is reported with
+/// that failure (the provider was down, or answered what cannot be read), not as a bare expiry.
+struct Polling<'a> {
+    transport: DpopHttp<'a>,
+    last_failure: Mutex<Option<HttpError>>,
+}
+
+impl Polling<'_> {
+    /// `error` (how polling ended), with the last poll's failure when the code expired after it.
+    fn outcome(&self, error: Error) -> Error {
+        let failure = self
+            .last_failure
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take());
+        match failure {
+            Some(failure) if error.kind() == ErrorKind::ExpiredToken => {
+                let said = format!("the code expired while the last poll failed: {failure}");
+                match failure {
+                    HttpError::Other(_) => Error::protocol(said),
+                    HttpError::Transport(_) | HttpError::Unavailable(_) => Error::Network(said),
+                }
+            }
+            _ => error,
+        }
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Polling<'_> {
+    type Error = HttpError;
+    type Future = Pin<
+        Box<dyn Future<Output = std::result::Result<HttpResponse, HttpError>> + Send + Sync + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let result = self.transport.call(request).await;
+            if let Ok(mut last) = self.last_failure.lock() {
+                *last = result.as_ref().err().cloned();
+            }
+            result
+        })
+    }
+}
 
 /// What a device authorization answer tells the user, checked.
 pub(crate) struct Checked {
@@ -219,19 +275,23 @@ impl OidcClient {
         let discovered = self.discovered().await?;
         let dpop_key = authorization.dpop_key.as_ref();
         let waits = PollWaits::new(authorization.expires_at);
+        let polling = Polling {
+            transport: self.transport(dpop_key, false),
+            last_failure: Mutex::new(None),
+        };
         let response = discovered
             .client
             .exchange_device_access_token(&authorization.answer)
             .map_err(|e| Error::protocol(e.to_string()))?
             .set_max_backoff_interval(authorization.interval.max(MAX_BACKOFF))
             .request_async(
-                &self.transport(dpop_key, false),
+                &polling,
                 |asked| tokio::time::sleep(waits.next(asked, Utc::now())),
                 // Polling ends when the code expires, not `expires_in` after this call.
                 Some(left),
             )
             .await
-            .map_err(token_error)?;
+            .map_err(|e| polling.outcome(token_error(e)))?;
         self.accept_answer(
             &discovered.provider,
             &response,

@@ -38,7 +38,7 @@ pub struct HttpClient {
 }
 
 /// Why an HTTP exchange failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum HttpError {
     /// No answer: connection refused, DNS, TLS, timeout.
     #[error("{0}")]

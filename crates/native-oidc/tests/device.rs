@@ -38,3 +38,27 @@ async fn polling_that_starts_after_the_code_expired_ends_at_once_without_a_poll(
         "polled an expired code: {grants}"
     );
 }
+
+#[tokio::test]
+async fn a_code_that_expires_while_the_provider_is_down_says_so() {
+    let mut fixture = Fixture::new(IdpOptions {
+        device_interval: Some(1),
+        device_expires_in: Some(3),
+        ..Default::default()
+    });
+    let device = fixture.auth.client().begin_device_sign_in().await.unwrap();
+    fixture.idp.stop();
+    let error = fixture
+        .auth
+        .client()
+        .complete_device_sign_in(&device)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind().as_str(), "network", "{error}");
+    let said = error.to_string();
+    assert!(
+        said.contains("the code expired while the last poll failed")
+            && said.contains("connection failed"),
+        "{said}"
+    );
+}
