@@ -179,6 +179,37 @@ struct State {
     durations: Mutex<BTreeMap<&'static str, (u64, u64)>>,
 }
 
+/// How the keystore entries `before` became `now`, by name (never a value: they hold tokens).
+fn keystore_change(before: &[(String, String)], now: &[(String, String)]) -> String {
+    let find = |entries: &'_ [(String, String)], name: &str| {
+        entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut names: Vec<&str> = before.iter().chain(now).map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let changes: Vec<String> = names
+        .into_iter()
+        .filter_map(|name| match (find(before, name), find(now, name)) {
+            (Some(_), None) => Some(format!("{name} removed")),
+            (None, Some(_)) => Some(format!("{name} added")),
+            (Some(a), Some(b)) if a != b => Some(format!(
+                "{name} rewritten ({} → {} bytes)",
+                a.len(),
+                b.len()
+            )),
+            _ => None,
+        })
+        .collect();
+    if changes.is_empty() {
+        "same".into()
+    } else {
+        format!("changed: {}", changes.join(", "))
+    }
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct OtherSnapshot {
     file: Vec<u8>,
@@ -938,11 +969,7 @@ impl State {
                     } else {
                         "changed"
                     },
-                    if now.keystore == before.keystore {
-                        "same"
-                    } else {
-                        "changed"
-                    },
+                    keystore_change(&before.keystore, &now.keystore),
                 ));
                 *self.other.lock().expect("snapshot") = now;
             }

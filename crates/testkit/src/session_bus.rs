@@ -148,7 +148,8 @@ impl SessionBus {
 
     /// Every item of the Secret Service whose attributes include `attributes`, through `secret-tool
     /// search --all` (what any program on the bus can see). `None` when `secret-tool` fails (no
-    /// Secret Service answers).
+    /// Secret Service answers), or could not give every item's secret (it then says why, leaves the
+    /// item's secret out, and still exits 0: a listing that would show an item as emptied).
     pub fn secret_items(&self, attributes: &[(&str, &str)]) -> Option<Vec<SecretItem>> {
         // secret-tool prints each item's attributes on standard error, the rest on standard output:
         // one stream keeps them together.
@@ -167,9 +168,7 @@ impl SessionBus {
             // secret-tool exits 1 with nothing printed when no item matches.
             return output.stdout.is_empty().then(Vec::new);
         }
-        Some(SecretItem::parse_search(&String::from_utf8_lossy(
-            &output.stdout,
-        )))
+        SecretItem::parse_search(&String::from_utf8_lossy(&output.stdout))
     }
     /// True while a process owns `name` on this bus.
     pub fn name_owned(&self, name: &str) -> bool {
@@ -233,14 +232,20 @@ impl SecretItem {
             .map(|(_, value)| value.as_str())
     }
 
-    fn parse_search(text: &str) -> Vec<SecretItem> {
+    /// `secret-tool search`'s output: `None` when it reported an error or an item came without its
+    /// secret.
+    fn parse_search(text: &str) -> Option<Vec<SecretItem>> {
         let mut items = Vec::new();
-        let mut item: Option<SecretItem> = None;
+        // Each item, and whether its secret was printed.
+        let mut item: Option<(SecretItem, bool)> = None;
         for line in text.lines() {
+            if line.starts_with("secret-tool: ") {
+                return None;
+            }
             if line.starts_with('[') && line.ends_with(']') {
                 items.extend(item.take());
-                item = Some(SecretItem::default());
-            } else if let (Some(current), Some((key, value))) =
+                item = Some((SecretItem::default(), false));
+            } else if let (Some((current, has_secret)), Some((key, value))) =
                 (item.as_mut(), line.split_once(" = "))
             {
                 if let Some(name) = key.strip_prefix("attribute.") {
@@ -249,11 +254,15 @@ impl SecretItem {
                         .push((name.to_string(), value.to_string()));
                 } else if key == "secret" {
                     current.secret = value.to_string();
+                    *has_secret = true;
                 }
             }
         }
         items.extend(item);
         items
+            .into_iter()
+            .map(|(item, has_secret)| has_secret.then_some(item))
+            .collect()
     }
 }
 
@@ -267,5 +276,29 @@ impl Drop for SessionBus {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecretItem;
+
+    const TWO_ITEMS: &str = "[1]\nlabel = a\nsecret = s1\ncreated = x\nattribute.username = a\n\
+                             [2]\nlabel = b\nsecret = \ncreated = x\nattribute.username = b\n";
+
+    #[test]
+    fn a_listing_is_read_only_when_every_item_came_with_its_secret() {
+        let items = SecretItem::parse_search(TWO_ITEMS).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].secret, "s1");
+        assert_eq!(items[1].attribute("username"), Some("b"));
+        assert_eq!(items[1].secret, "");
+        assert_eq!(SecretItem::parse_search("").unwrap().len(), 0);
+        // The secret of a locked item could not be retrieved: said on standard error, left out.
+        let locked = "secret-tool: Cannot get secret of a locked object\n\
+                      [1]\nlabel = a\ncreated = x\nattribute.username = a\n";
+        assert!(SecretItem::parse_search(locked).is_none());
+        let no_secret = "[1]\nlabel = a\ncreated = x\nattribute.username = a\n";
+        assert!(SecretItem::parse_search(no_secret).is_none());
     }
 }
