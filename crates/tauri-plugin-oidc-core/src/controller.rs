@@ -762,9 +762,10 @@ async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u
                     limit / 1024
                 ),
             ),
-            native_oidc::http::BodyError::Read(e) => AppError::new(
+            // The body error's text, not reqwest's: that would show the URL's query.
+            read @ native_oidc::http::BodyError::Read(_) => AppError::new(
                 Kind::Engine(native_oidc::ErrorKind::Network),
-                format!("The API's answer could not be read ({e})."),
+                format!("The API's answer could not be read ({read})."),
             ),
         })
 }
