@@ -91,12 +91,13 @@ pub(crate) fn check_asked(
         })?;
         // `max_age` is at most MAX_AGE_LIMIT (Asked::of), the leeway minutes: no overflow; an
         // unrepresentable value counts as no allowance at all.
+        let leeway = chrono::Duration::from_std(leeway).ok();
         let allowed = i64::try_from(max_age)
             .ok()
             .and_then(chrono::Duration::try_seconds)
-            .and_then(|age| age.checked_add(&chrono::Duration::from_std(leeway).ok()?))
+            .and_then(|age| age.checked_add(&leeway?))
             .unwrap_or_default();
-        if auth_time - now > chrono::Duration::from_std(leeway).unwrap_or_default() {
+        if auth_time - now > leeway.unwrap_or_default() {
             return Err(Error::InvalidIdToken(
                 "the ID token's auth_time is in the future".into(),
             ));

@@ -310,9 +310,7 @@ impl OidcClient {
             }
             None => url,
         };
-        let expires_at = chrono::Duration::from_std(self.pending_lifetime)
-            .ok()
-            .and_then(|lifetime| Utc::now().checked_add_signed(lifetime))
+        let expires_at = later(Utc::now(), self.pending_lifetime)
             .ok_or_else(|| Error::config("the pending sign-in lifetime is too long"))?;
         Ok(AuthorizationRequest {
             url,
@@ -907,19 +905,25 @@ pub(crate) fn check_token_type(found: &str, dpop: bool) -> Result<()> {
     )))
 }
 
-/// When the access token expires, by the answer's `expires_in`. A lifetime past what a date can
-/// hold (a hostile or broken provider) is the latest date there is: never a panic.
+/// `lifetime` after `now`; `None` past the last date there is (a lifetime from a hostile or broken
+/// provider can be): never a panic.
+pub(crate) fn later(
+    now: chrono::DateTime<Utc>,
+    lifetime: std::time::Duration,
+) -> Option<chrono::DateTime<Utc>> {
+    chrono::Duration::from_std(lifetime)
+        .ok()
+        .and_then(|lifetime| now.checked_add_signed(lifetime))
+}
+
+/// When the access token expires, by the answer's `expires_in`: the latest date there is when it
+/// lies past it.
 pub(crate) fn expiry(
     response: &TokenAnswer,
     now: chrono::DateTime<Utc>,
 ) -> Option<chrono::DateTime<Utc>> {
     let lifetime = response.expires_in()?;
-    Some(
-        chrono::Duration::from_std(lifetime)
-            .ok()
-            .and_then(|lifetime| now.checked_add_signed(lifetime))
-            .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
-    )
+    Some(later(now, lifetime).unwrap_or(chrono::DateTime::<Utc>::MAX_UTC))
 }
 
 fn json_map(value: &impl serde::Serialize) -> Result<Map<String, Value>> {

@@ -12,8 +12,6 @@
 //! this grant has none).
 
 use std::{
-    future::Future,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex,
@@ -24,16 +22,15 @@ use std::{
 use chrono::{DateTime, Utc};
 use openidconnect::{
     core::CoreDeviceAuthorizationResponse, AsyncHttpClient, DeviceAuthorizationUrl, HttpRequest,
-    HttpResponse,
 };
 use url::Url;
 
 use crate::{
-    client::{token_error, OidcClient},
+    client::{later, token_error, OidcClient},
     config::is_https_or_loopback,
     dpop::{DpopHttp, DpopKey},
     error::{Error, ErrorKind, Result},
-    http::HttpError,
+    http::{Exchange, HttpError},
     session::Session,
 };
 
@@ -102,9 +99,7 @@ impl Polling<'_> {
 
 impl<'c> AsyncHttpClient<'c> for Polling<'_> {
     type Error = HttpError;
-    type Future = Pin<
-        Box<dyn Future<Output = std::result::Result<HttpResponse, HttpError>> + Send + Sync + 'c>,
-    >;
+    type Future = Exchange<'c>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
@@ -135,9 +130,7 @@ pub(crate) fn check_answer(
         .verification_uri_complete()
         .map(|complete| verification_url("verification_uri_complete", complete.secret()))
         .transpose()?;
-    let expires_at = chrono::Duration::from_std(answer.expires_in())
-        .ok()
-        .and_then(|expires_in| now.checked_add_signed(expires_in))
+    let expires_at = later(now, answer.expires_in())
         .ok_or_else(|| Error::protocol("the device code's expires_in is too long"))?;
     check_interval(answer)?;
     Ok(Checked {
@@ -182,12 +175,17 @@ impl PollWaits {
     fn next(&self, asked: Duration, now: DateTime<Utc>) -> Duration {
         let asked_ms = u64::try_from(asked.as_millis()).unwrap_or(u64::MAX);
         let longest = self.longest_ms.fetch_max(asked_ms, Ordering::Relaxed);
-        let left = (self.expires_at - now).to_std().unwrap_or_default();
+        let left = time_left(self.expires_at, now);
         asked
             .max(Duration::from_millis(longest))
             .max(MIN_POLL_WAIT)
             .min(left + MIN_POLL_WAIT)
     }
+}
+
+/// How long until `expires_at` (zero once past).
+fn time_left(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (expires_at - now).to_std().unwrap_or_default()
 }
 
 /// A URL the provider tells the user to open: https, or http on loopback, like every endpoint.
@@ -263,9 +261,7 @@ impl OidcClient {
         &self,
         authorization: &DeviceAuthorization,
     ) -> Result<Session> {
-        let left = (authorization.expires_at - Utc::now())
-            .to_std()
-            .unwrap_or_default();
+        let left = time_left(authorization.expires_at, Utc::now());
         if left.is_zero() {
             return Err(Error::Authorization {
                 code: "expired_token".into(),

@@ -15,7 +15,6 @@ use std::{
     collections::HashMap,
     fmt,
     future::Future,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex,
@@ -32,7 +31,7 @@ use url::Url;
 
 use crate::{
     error::{Error, Result},
-    http::{HttpClient, HttpError},
+    http::{Exchange, HttpClient, HttpError},
 };
 
 /// The header that carries a proof (a server's nonce comes in [`DPOP_NONCE`]).
@@ -336,9 +335,7 @@ impl DpopHttp<'_> {
 
 impl<'c> AsyncHttpClient<'c> for DpopHttp<'_> {
     type Error = HttpError;
-    type Future = Pin<
-        Box<dyn Future<Output = std::result::Result<HttpResponse, HttpError>> + Send + Sync + 'c>,
-    >;
+    type Future = Exchange<'c>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {

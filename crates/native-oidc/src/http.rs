@@ -95,9 +95,14 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
     }
 }
 
+/// The future of one exchange, as `openidconnect`'s [`AsyncHttpClient`] takes it (this client's, and
+/// the ones that wrap it).
+pub(crate) type Exchange<'c> =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + Sync + 'c>>;
+
 impl<'c> AsyncHttpClient<'c> for HttpClient {
     type Error = HttpError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + Sync + 'c>>;
+    type Future = Exchange<'c>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {

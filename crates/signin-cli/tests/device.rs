@@ -21,18 +21,22 @@ struct DeviceLogin {
     rest: std::thread::JoinHandle<String>,
 }
 
+/// `signin login --device` at `issuer` with dev/idp's client.
+fn login_device(issuer: &str) -> [&str; 6] {
+    [
+        "login",
+        "--device",
+        "--issuer",
+        issuer,
+        "--client-id",
+        testkit::CLIENT_ID,
+    ]
+}
+
 impl DeviceLogin {
     fn start(env: &Env, extra: &[&str]) -> Self {
         let issuer = env.idp.issuer().to_string();
-        let mut args = vec![
-            "login",
-            "--device",
-            "--issuer",
-            &issuer,
-            "--client-id",
-            testkit::CLIENT_ID,
-        ];
-        args.extend_from_slice(extra);
+        let args = [&login_device(&issuer)[..], extra].concat();
         let mut child = env
             .command(&args)
             .stdout(Stdio::piped())
@@ -141,7 +145,7 @@ const EXPIRED: &str = "urn:ietf:params:oauth:grant-type:device_code:expired_toke
 fn nobody_completes(env: &Env) -> u64 {
     let run = DeviceLogin::start(env, &[]).wait();
     assert_eq!(run.code, 1);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(last.starts_with("error: expired_token: "), "{}", run.stderr);
     assert!(!env.session().exists());
     block_on(env.idp.stats())["grants"][EXPIRED]
@@ -179,17 +183,9 @@ fn a_provider_asking_to_wait_longer_than_its_code_lives_is_refused_before_pollin
         device_expires_in: Some(600),
         ..Default::default()
     });
-    let issuer = env.idp.issuer().to_string();
-    let run = env.run(&[
-        "login",
-        "--device",
-        "--issuer",
-        &issuer,
-        "--client-id",
-        testkit::CLIENT_ID,
-    ]);
+    let run = env.run(&login_device(env.idp.issuer()));
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(
         last.contains("device code lives 600 s, less than the 700 s to wait between polls"),
         "{}",
@@ -220,7 +216,7 @@ fn cancelling_on_the_other_device_is_access_denied() {
     }
     let run = login.wait();
     assert_eq!(run.code, 1);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(last.starts_with("error: access_denied"), "{}", run.stderr);
     assert!(!env.session().exists());
 }

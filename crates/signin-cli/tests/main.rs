@@ -70,6 +70,11 @@ impl Run {
         assert_eq!(line.lines().count(), 1, "one error line: {line}");
         line
     }
+
+    /// The last line on standard error (where `signin` says how it ended), or "".
+    fn last_line(&self) -> &str {
+        self.stderr.trim_end().lines().last().unwrap_or_default()
+    }
 }
 
 struct Env {
@@ -509,7 +514,7 @@ fn dpop_binds_the_tokens_to_the_device() {
     std::fs::remove_file(env.session()).unwrap();
     let refused = env.login(&[]);
     assert_eq!(refused.code, 1);
-    let last = refused.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = refused.last_line();
     assert!(
         last.starts_with("error: invalid_grant: "),
         "{}",

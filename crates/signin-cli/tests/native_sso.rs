@@ -368,7 +368,7 @@ fn a_wrong_ds_hash_refuses_the_sign_in_and_shares_nothing() {
     });
     let run = apps.login("first", &browser());
     assert_eq!(run.code, 1);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(
         last.starts_with("error: invalid_id_token: "),
         "{}",
@@ -414,7 +414,7 @@ fn with_eddsa_id_tokens_ds_hash_is_the_sha_512_half_and_checked() {
     });
     let run = apps.login("first", &browser());
     assert_eq!(run.code, 1);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(
         last.starts_with("error: invalid_id_token: ") && last.contains("ds_hash"),
         "{}",
@@ -515,7 +515,7 @@ fn logout_all_apps_without_a_group_signs_out_here_and_says_what_is_missing() {
         .json();
     let run = apps.run("first", &["logout", "--all-apps", "--browser", "true"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = run.last_line();
     assert!(
         last.starts_with("error: config: --all-apps needs the SSO group"),
         "{}",
@@ -718,7 +718,7 @@ fn a_sign_out_of_all_apps_the_provider_missed_is_revoked_at_the_next_sign_in() {
     let out = apps.logout_of_all_apps("first");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("it is not revoked"), "{}", out.stderr);
-    let last = out.stderr.trim_end().lines().last().unwrap_or_default();
+    let last = out.last_line();
     assert!(last.starts_with("error: network: "), "{}", out.stderr);
     // No app signs in with it again; it is kept to be revoked.
     let shared = apps.shared();

@@ -163,7 +163,7 @@ fn logout_erases_what_it_can_whatever_the_stored_session_is() {
         if case == "a folder" {
             // Not a session: it is not deleted, and logout says it could not sign out.
             assert_eq!(logout.code, 1, "{}", context(case, &logout));
-            let line = logout.stderr.trim_end().lines().last().unwrap_or_default();
+            let line = logout.last_line();
             assert!(
                 line.starts_with("error: storage: not signed out on this device: "),
                 "{}",
@@ -239,7 +239,7 @@ fn a_logout_that_cannot_erase_everything_revokes_and_fails_saying_what_remains()
 
     let logout = env.run(&["logout", "--browser", "true"]);
     assert_eq!(logout.code, 1, "{}", logout.stderr);
-    let line = logout.stderr.trim_end().lines().last().unwrap_or_default();
+    let line = logout.last_line();
     assert!(
         line.starts_with("error: storage: not signed out on this device: "),
         "{line}"
