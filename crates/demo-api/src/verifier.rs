@@ -1,5 +1,6 @@
 //! JWT access token validation against the issuer's key set (fetched through discovery, cached, and
-//! fetched again, at most every few seconds, when a token names an unknown `kid`).
+//! fetched again, at most every few seconds, when a token names an unknown `kid`). The issuer's
+//! answers are read up to the engine's [`native_oidc::http::MAX_PROVIDER_BODY`].
 
 use std::{
     collections::HashMap,
@@ -201,10 +202,11 @@ impl Verifier {
                 response.status()
             )));
         }
-        response
-            .json()
+        // An issuer sending more than any real key set cannot run the API out of memory.
+        let body = native_oidc::http::read_limited(response, native_oidc::http::MAX_PROVIDER_BODY)
             .await
-            .map_err(|e| VerifyError::Keys(e.to_string()))
+            .map_err(|e| VerifyError::Keys(format!("{url}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| VerifyError::Keys(format!("{url}: {e}")))
     }
 }
 

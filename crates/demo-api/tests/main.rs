@@ -277,6 +277,11 @@ async fn keys_that_cannot_be_fetched_are_a_503_not_a_401() {
 
 /// An issuer served here: discovery naming `claimed_issuer`, and a key set with `jwk`.
 async fn issuer_with(claimed_issuer: Option<&str>, jwk: Value) -> String {
+    issuer_serving(claimed_issuer, serde_json::json!({ "keys": [jwk] })).await
+}
+
+/// An issuer served here: discovery naming `claimed_issuer`, and `key_set` at its `jwks_uri`.
+async fn issuer_serving(claimed_issuer: Option<&str>, key_set: Value) -> String {
     use axum::{routing::get, Json, Router};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
@@ -289,10 +294,7 @@ async fn issuer_with(claimed_issuer: Option<&str>, jwk: Value) -> String {
             "/.well-known/openid-configuration",
             get(move || async move { Json(document) }),
         )
-        .route(
-            "/keys",
-            get(move || async move { Json(serde_json::json!({ "keys": [jwk] })) }),
-        );
+        .route("/keys", get(move || async move { Json(key_set) }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     issuer
 }
@@ -325,6 +327,31 @@ fn chrono_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+#[tokio::test]
+async fn a_key_set_larger_than_any_real_one_is_not_read() {
+    let (key, jwk) = key1();
+    let kid = jwk["kid"].as_str().unwrap().to_string();
+    let whoami = |key_set: Value| {
+        let (key, kid) = (key.clone(), kid.clone());
+        async move {
+            let issuer = issuer_serving(None, key_set).await;
+            let api = Arc::new(Api::new(Verifier::new(
+                &issuer,
+                "api://default",
+                [CLIENT_ID],
+            )));
+            get(&api, "/api/whoami", Some(&token_for(&issuer, &key, &kid))).await
+        }
+    };
+    // The same valid key, with padding that stays under the limit, then goes past it.
+    let padded = |bytes: usize| serde_json::json!({ "keys": [jwk], "padding": "k".repeat(bytes) });
+    let (status, _, body) = whoami(padded(512 * 1024)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, challenge, body) = whoami(padded(native_oidc::http::MAX_PROVIDER_BODY)).await;
+    assert_eq!(status, 503, "the issuer is at fault, not the token: {body}");
+    assert!(challenge.is_none());
 }
 
 /// Calls `/api/whoami` with a token signed by key1, against an issuer served with `jwk`.
