@@ -4,7 +4,8 @@
 //! [`DeviceAuthorization::verification_uri_complete`]); the user signs in there on a phone or another
 //! computer while [`OidcClient::complete_device_sign_in`] polls the token endpoint at the interval
 //! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; never shorter
-//! after an error, at least 1 s, and no longer than the code lives: an `interval` longer than that is
+//! after an error; at least 1 s, and twice as long after each failed poll up to 10 s even when the
+//! provider asked for no wait; no longer than the code lives: an `interval` longer than that is
 //! refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
 //! (the code expired first; when the polls were failing then, that failure, as `network` or
 //! `protocol`).
@@ -77,6 +78,11 @@ struct Polling<'a> {
 }
 
 impl Polling<'_> {
+    /// Whether the last poll got no answer that could be read.
+    fn failed(&self) -> bool {
+        self.last_failure.lock().is_ok_and(|last| last.is_some())
+    }
+
     /// `error` (how polling ended), with the last poll's failure when the code expired after it.
     fn outcome(&self, error: Error) -> Error {
         let failure = self
@@ -158,10 +164,16 @@ fn check_interval(answer: &CoreDeviceAuthorizationResponse) -> Result<()> {
 /// - at least the longest asked for so far: after an error, `oauth2` would lower a wait `slow_down`
 ///   raised to its backoff cap, while RFC 8628 §3.5 keeps it for every later poll;
 /// - at least [`MIN_POLL_WAIT`];
+/// - after a poll that failed, at least twice the wait after the failure before it (from 2 s, up to
+///   [`MAX_BACKOFF`]): `oauth2` doubles the provider's interval, which stays 0 when it is 0, and
+///   such a provider, down, would be polled every second until the code expires;
 /// - no longer than until the code expires (polling then ends with `expired_token`).
 struct PollWaits {
     expires_at: DateTime<Utc>,
     longest_ms: AtomicU64,
+    /// The wait after the last failed poll of the current run of failures (0: the last poll was
+    /// answered).
+    backoff_ms: AtomicU64,
 }
 
 impl PollWaits {
@@ -169,15 +181,28 @@ impl PollWaits {
         Self {
             expires_at,
             longest_ms: AtomicU64::new(0),
+            backoff_ms: AtomicU64::new(0),
         }
     }
 
-    fn next(&self, asked: Duration, now: DateTime<Utc>) -> Duration {
-        let asked_ms = u64::try_from(asked.as_millis()).unwrap_or(u64::MAX);
-        let longest = self.longest_ms.fetch_max(asked_ms, Ordering::Relaxed);
+    /// The wait before the next poll, when `oauth2` asks for `asked` and the last poll `failed`.
+    fn next(&self, asked: Duration, failed: bool, now: DateTime<Utc>) -> Duration {
+        let millis = |wait: Duration| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let longest = self.longest_ms.fetch_max(millis(asked), Ordering::Relaxed);
+        let backoff = if failed {
+            let before = self.backoff_ms.load(Ordering::Relaxed);
+            let backoff =
+                (before.saturating_mul(2)).clamp(2 * millis(MIN_POLL_WAIT), millis(MAX_BACKOFF));
+            self.backoff_ms.store(backoff, Ordering::Relaxed);
+            backoff
+        } else {
+            self.backoff_ms.store(0, Ordering::Relaxed);
+            0
+        };
         let left = time_left(self.expires_at, now);
         asked
             .max(Duration::from_millis(longest))
+            .max(Duration::from_millis(backoff))
             .max(MIN_POLL_WAIT)
             .min(left + MIN_POLL_WAIT)
     }
@@ -282,7 +307,7 @@ impl OidcClient {
             .set_max_backoff_interval(authorization.interval.max(MAX_BACKOFF))
             .request_async(
                 &polling,
-                |asked| tokio::time::sleep(waits.next(asked, Utc::now())),
+                |asked| tokio::time::sleep(waits.next(asked, polling.failed(), Utc::now())),
                 // Polling ends when the code expires, not `expires_in` after this call.
                 Some(left),
             )
@@ -331,7 +356,7 @@ mod tests {
         let in_a_minute = now + chrono::Duration::seconds(60);
         let wait = |secs| {
             PollWaits::new(in_a_minute)
-                .next(Duration::from_secs(secs), now)
+                .next(Duration::from_secs(secs), false, now)
                 .as_secs()
         };
         assert_eq!(wait(0), 1);
@@ -339,7 +364,7 @@ mod tests {
         assert_eq!(wait(3600), 61);
         assert_eq!(wait(u64::MAX), 61);
         let expired = now - chrono::Duration::seconds(5);
-        let after_expiry = PollWaits::new(expired).next(Duration::from_secs(30), now);
+        let after_expiry = PollWaits::new(expired).next(Duration::from_secs(30), true, now);
         assert_eq!(after_expiry.as_secs(), 1);
     }
 
@@ -347,10 +372,25 @@ mod tests {
     fn an_error_never_shortens_a_wait_slow_down_raised() {
         let now = Utc::now();
         let waits = PollWaits::new(now + chrono::Duration::seconds(600));
-        let next = |secs| waits.next(Duration::from_secs(secs), now).as_secs();
-        assert_eq!(next(60), 60);
-        assert_eq!(next(65), 65); // slow_down
-        assert_eq!(next(60), 65); // an error: oauth2 asks min(2 × 65, cap 60)
-        assert_eq!(next(70), 70); // slow_down again
+        let next = |secs, failed| waits.next(Duration::from_secs(secs), failed, now).as_secs();
+        assert_eq!(next(60, false), 60);
+        assert_eq!(next(65, false), 65); // slow_down
+        assert_eq!(next(60, true), 65); // an error: oauth2 asks min(2 × 65, cap 60)
+        assert_eq!(next(70, false), 70); // slow_down again
+    }
+
+    #[test]
+    fn failed_polls_back_off_even_when_the_provider_asks_for_no_wait() {
+        let now = Utc::now();
+        let waits = PollWaits::new(now + chrono::Duration::seconds(600));
+        // `interval: 0`: oauth2 asks for 0 s after an error too (twice 0).
+        let next = |failed| waits.next(Duration::ZERO, failed, now).as_secs();
+        assert_eq!(next(false), 1);
+        let failing: Vec<_> = (0..6).map(|_| next(true)).collect();
+        assert_eq!(failing, [2, 4, 8, 10, 10, 10]);
+        assert_eq!(next(false), 1, "answered again: back to the shortest wait");
+        assert_eq!(next(true), 2, "a new run of failures starts over");
+        // oauth2's own backoff (a provider's interval doubled) is kept when it is longer.
+        assert_eq!(waits.next(Duration::from_secs(20), true, now).as_secs(), 20);
     }
 }
