@@ -115,6 +115,8 @@ pub(crate) struct Registry {
     accounts: Vec<AccountId>,
     #[serde(default)]
     default: Option<AccountId>,
+    #[serde(flatten)]
+    later: crate::store::LaterFields,
 }
 
 impl Registry {

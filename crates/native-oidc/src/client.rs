@@ -485,6 +485,7 @@ impl OidcClient {
                 .map(crate::sso::DeviceSecret::fingerprint),
             unshared: None,
             sso_group: self.config.sso_group().map(str::to_string),
+            later: Default::default(),
         })
     }
 

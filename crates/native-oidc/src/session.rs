@@ -56,6 +56,9 @@ pub struct Session {
     /// of all apps later needs no configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sso_group: Option<String>,
+    /// What a later version stored with the session, kept across refreshes.
+    #[serde(flatten)]
+    pub(crate) later: crate::store::LaterFields,
 }
 
 /// A token-free view of a [`Session`].

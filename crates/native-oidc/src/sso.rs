@@ -23,7 +23,7 @@ use crate::{
     dpop::DpopKey,
     error::{Error, Result},
     session::Session,
-    store::{SessionStore, StoreLock, Vault},
+    store::{LaterFields, SessionStore, StoreLock, Vault},
 };
 
 /// The scope that asks for a device secret.
@@ -80,6 +80,8 @@ pub struct SsoItem {
     pub issued_to: Option<ClientId>,
     id_token: CoreIdToken,
     device_secret: DeviceSecret,
+    #[serde(flatten)]
+    later: LaterFields,
 }
 
 impl std::fmt::Debug for SsoItem {
@@ -101,6 +103,7 @@ impl SsoItem {
             issued_to: Some(session.client_id.clone()),
             id_token: session.id_token.as_deref()?.clone(),
             device_secret: session.device_secret.clone()?,
+            later: LaterFields::default(),
         })
     }
 
@@ -123,6 +126,8 @@ struct Shared {
     items: Vec<SsoItem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     retired: Vec<Retired>,
+    #[serde(flatten)]
+    later: LaterFields,
 }
 
 /// A device secret no app of the group signs in with any more, kept to be revoked: one forgotten for
@@ -136,6 +141,8 @@ pub(crate) struct Retired {
     pub(crate) device_secret: DeviceSecret,
     #[serde(default)]
     asked: bool,
+    #[serde(flatten)]
+    later: LaterFields,
 }
 
 impl Retired {
@@ -157,6 +164,7 @@ impl Retired {
             issued_to,
             device_secret: item.device_secret,
             asked,
+            later: LaterFields::default(),
         }
     }
 }
@@ -265,7 +273,7 @@ impl SsoShare {
 
     /// Writes what the share holds (removes it when empty). Call under the share's lock.
     fn write(vault: &dyn Vault, shared: &Shared) -> Result<()> {
-        if shared.items.is_empty() && shared.retired.is_empty() {
+        if shared.items.is_empty() && shared.retired.is_empty() && shared.later.is_empty() {
             vault.remove(ITEM)?;
             return vault.remove_leftovers(ITEM);
         }
@@ -668,6 +676,7 @@ mod tests {
             issued_to: Some(ClientId::new("the-client".into())),
             id_token: serde_json::from_value(serde_json::Value::String(jwt)).unwrap(),
             device_secret: DeviceSecret(secret.into()),
+            later: LaterFields::default(),
         }
     }
 
@@ -876,6 +885,41 @@ mod tests {
             Some("the-client"),
             "as recorded"
         );
+    }
+
+    #[tokio::test]
+    async fn what_a_later_version_wrote_into_the_share_is_kept_when_this_one_rewrites_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = crate::store::FileVault::new(dir.path().join("share.json"));
+        let path = vault.entry_path(ITEM);
+        let share = SsoShare::in_vault(Arc::new(vault));
+        let here = "https://idp.example/";
+        share.save(&item(here, "theirs")).await.unwrap();
+        // A later version adds a field to the share and one to its sign-in.
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("the share is JSON");
+        json["to_revoke_v9"] = serde_json::json!([{ "secret": "kept-for-later" }]);
+        json["items"][0]["bound_to_v9"] = "hardware".into();
+        std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+
+        share.save(&item(here, "ours")).await.unwrap();
+        let issuer = IssuerUrl::new(here.into()).unwrap();
+        let written = || -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+        };
+        let after = written();
+        assert_eq!(after["to_revoke_v9"], json["to_revoke_v9"]);
+        assert_eq!(after["items"][1]["device_secret"], "theirs");
+        assert_eq!(after["items"][1]["bound_to_v9"], "hardware");
+        assert!(
+            after["items"][0].get("bound_to_v9").is_none(),
+            "ours is ours"
+        );
+
+        // Sign-out of all apps takes every sign-in this version knows, and leaves the share with
+        // what it does not know of, rather than erasing it.
+        assert_eq!(share.retire_all(&issuer).await.unwrap().len(), 2);
+        assert_eq!(written()["to_revoke_v9"], json["to_revoke_v9"]);
     }
 
     #[test]

@@ -374,6 +374,25 @@ async fn saving_the_sign_ins_in_progress_waits_for_the_lock() {
 /// issuer, client id, subject, redirect URI and scopes) load through a file store, and are stored
 /// again exactly as they were: the protocol types inside `Session` change nothing on disk.
 #[tokio::test]
+async fn a_refresh_keeps_what_a_later_version_stored_with_the_session() {
+    let f = Fixture::signed_in(IdpOptions::default()).await;
+    let mut json = stored(&f.path);
+    json["bound_v9"] = serde_json::json!({ "key": "kept-as-it-was", "at": [1, 2.5] });
+    std::fs::write(&f.path, serde_json::to_vec(&json).unwrap()).unwrap();
+
+    let app = auth(&f.idp, &f.path);
+    app.restore().await.unwrap().expect("the session loads");
+    app.refresh().await.unwrap();
+    let after = stored(&f.path);
+    assert_ne!(after["access_token"], json["access_token"], "refreshed");
+    assert_eq!(after["bound_v9"], json["bound_v9"]);
+    assert!(
+        !format!("{:?}", f.stored().await).contains("kept-as-it-was"),
+        "shown by Debug"
+    );
+}
+
+#[tokio::test]
 async fn a_session_stored_by_an_earlier_version_loads_and_is_saved_unchanged() {
     let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/session");
     let mut seen = 0;

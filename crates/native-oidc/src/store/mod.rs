@@ -30,6 +30,7 @@
 mod file;
 #[cfg(feature = "keystore")]
 pub(crate) mod keystore;
+mod later;
 
 use std::{fmt, path::PathBuf, sync::Arc};
 
@@ -42,6 +43,7 @@ use crate::{
 pub use file::FileVault;
 #[cfg(feature = "keystore")]
 pub use keystore::KeystoreVault;
+pub(crate) use later::LaterFields;
 
 /// The entry holding the session.
 pub const SESSION: &str = "session";
