@@ -216,7 +216,7 @@ fuzz-check: deps-system $(CARGO_FUZZ) ## every fuzz target for a few seconds (in
 # chunked, a tmpfs fills up (root only; else a simulated full disk in the app's vault), a fault proxy
 # delays, fails and drops requests, and processes are SIGKILLed; invariants after every operation.
 # `make chaos` is the long run (>= 5,000 operations and >= 20 keystore outages without kills, >= 200
-# kills); `chaos-check` the short bounded one (about 2 minutes). CHAOS_ARGS="--seed N" replays a seed.
+# kills); `chaos-check` the short bounded one (about 1 to 4 minutes). CHAOS_ARGS="--seed N" replays a seed.
 CHAOS_BUILD := $(IN_ROOT) cargo build --locked -p chaos -p signin-cli -p testkit --bins
 chaos: deps-system deps-node ## the long chaos run: processes, kills, keystore outages, full disk, a faulty provider
 	$(CHAOS_BUILD)

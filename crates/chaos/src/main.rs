@@ -16,7 +16,8 @@
 //! present while signed in; nothing is set aside (`*.corrupt`); the other user's sessions are as they
 //! were; signed out, no token of the session is in any file or keystore item; no process panicked or
 //! printed a token. It prints its seed first (`--seed N` replays the same choices) and its figures
-//! last, and exits non-zero on any violation, unexplained loss, or target not reached.
+//! last, and exits non-zero on any violation or unexplained loss, and (the long run only) on a target
+//! not reached.
 //!
 //! Usage: `chaos [--short] [--seed N] [--regime calm|kills|both]` (needs the `signin` and
 //! `testkit-browser` binaries beside it: `make chaos` builds them).

@@ -1,5 +1,6 @@
-//! End-to-end tests, run by `make test` under Xvfb and a private D-Bus session (they are `#[ignore]`d for
-//! a plain `cargo test`):
+//! End-to-end tests, run by `make test` (they are `#[ignore]`d for a plain `cargo test`), those with a
+//! window under Xvfb and a private D-Bus session, each through its own make target (the crate's
+//! README lists them):
 //!
 //! - [`idp_pages`]: each page of the identity provider that ends in a redirect to a native app, in a
 //!   real Chromium that follows the redirect and hands it to the OS URL handler itself;

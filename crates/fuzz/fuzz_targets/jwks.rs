@@ -1,6 +1,6 @@
 //! The provider's key set (`jwks_uri`): parsed, every key asked to verify a signature, and written
-//! back. No panic; a key set that parses serialises as it was read (parse → serialise → parse is
-//! stable).
+//! back. No panic; a key set that parses serialises to one that parses again and serialises the same
+//! (parse → serialise → parse is stable).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

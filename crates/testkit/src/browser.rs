@@ -1,4 +1,6 @@
-//! A minimal browser for the identity provider's pages: cookies, redirects, two forms.
+//! A minimal browser for the identity provider's pages: cookies, redirects, and the forms a person
+//! fills in or presses there (sign-in or Cancel, the second-factor code, a device activation's
+//! confirmation) or that submit themselves (sign-out).
 
 use std::time::Duration;
 

@@ -2,11 +2,12 @@
 //!
 //! - [`Idp`] starts the real local identity provider (`dev/idp`, Node) on a free port and stops it on drop.
 //! - [`Browser`] is a cookie-keeping HTTP client that does what a person in a browser does on the
-//!   identity provider's pages: fill in the login form (or press Cancel), and submit the auto-submitting
-//!   sign-out form. It stops at the first redirect to a non-http scheme (the app's custom scheme).
+//!   identity provider's pages: fill in the login form (or press Cancel), type the second-factor
+//!   code, confirm a device activation, and submit the auto-submitting sign-out form. It stops at the
+//!   first redirect to a non-http scheme (the app's custom scheme).
 //!
-//! - [`SessionBus`] is a private D-Bus session bus, with a real Secret Service (gnome-keyring) on it or
-//!   nothing, for tests of the OS keystore.
+//! - [`SessionBus`] is a private D-Bus session bus, with a real Secret Service (gnome-keyring) on it
+//!   (unlocked, or locked with no way to unlock it) or nothing, for tests of the OS keystore.
 //!
 //! - [`SmallDisk`] is a small tmpfs that can be filled: a real full disk.
 //!

@@ -1,5 +1,6 @@
 //! A private D-Bus session bus for a test, with or without a real Secret Service on it (Debian's
-//! `gnome-keyring`, unlocked with a known password, as on a headless machine).
+//! `gnome-keyring`, unlocked with a known password as on a headless machine, or locked with no prompt
+//! to unlock it).
 //!
 //! The bus starts no service on demand, so nothing outside the test (a desktop's keyring, portals)
 //! takes part. Processes started with [`SessionBus::env`] talk to this bus only.

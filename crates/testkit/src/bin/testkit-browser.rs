@@ -11,6 +11,8 @@
 
 use testkit::{Browser, LoginAction, Outcome};
 
+const USAGE: &str = "usage: testkit-browser [--user U --password P | --cancel] [--poke] URL";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,10 +26,12 @@ async fn main() {
             "--password" => password = args.next().expect("--password needs a value"),
             "--cancel" => cancel = true,
             "--poke" => poke = true,
+            flag if flag.starts_with("--") => panic!("unknown option {flag}\n{USAGE}"),
+            _ if url.is_some() => panic!("one URL only\n{USAGE}"),
             _ => url = Some(arg),
         }
     }
-    let url = url.expect("usage: testkit-browser [--user U --password P | --cancel] URL");
+    let url = url.expect(USAGE);
     if poke {
         poke_redirect(&url).await;
     }
