@@ -381,10 +381,10 @@ impl Auth {
                             tracing::warn!(%error, "the session this sign-in replaces cannot be read: a sign-in it kept for the SSO group, if any, is not carried over");
                             None
                         });
-                        self.carry_unshared(&mut session, replaced.as_ref()).await;
+                        let dropped = self.carry_unshared(&mut session, replaced.as_ref()).await;
                         self.save_durably_in(&store, &session, &lock)
                             .await
-                            .map(|()| store)
+                            .map(|()| (store, dropped))
                     }
                     Err(error) => Err(error),
                 }
@@ -400,8 +400,8 @@ impl Auth {
                 self.keep_as_account(accounts, &mut session).await
             }
         };
-        let store = match stored {
-            Ok(store) => store,
+        let (store, dropped) = match stored {
+            Ok(stored) => stored,
             Err(error) => {
                 drop(current);
                 // Not kept anywhere (neither the share nor the store took it): revoked.
@@ -420,6 +420,11 @@ impl Auth {
             self.record_sign_out(false).await;
         }
         tracing::info!(subject = %crate::text::Printable(&summary.subject), "signed in");
+        if let Some(dropped) = dropped {
+            // The replaced session kept it, the share cannot take it, and the new session keeps its
+            // own: no app holds it any more.
+            self.revoke_kept(&dropped).await;
+        }
         if let Some(share) = &self.sso {
             self.revoke_asked(share, asked).await;
         }
@@ -428,12 +433,12 @@ impl Auth {
 
     /// Saves `session` in its account's slot ([`crate::Accounts::place`]), checked under the slot's
     /// lock: a slot another process filled with another account meanwhile is not written, and the
-    /// account is placed again. Returns the slot's store.
+    /// account is placed again. Returns the slot's store, and what [`Auth::carry_unshared`] dropped.
     async fn keep_as_account(
         &self,
         accounts: &crate::Accounts,
         session: &mut Session,
-    ) -> Result<SessionStore> {
+    ) -> Result<(SessionStore, Option<Box<crate::sso::SsoItem>>)> {
         for _ in 0..5 {
             let store = accounts.place(session).await?;
             let lock = store.lock().await?;
@@ -453,9 +458,9 @@ impl Auth {
                 tracing::info!("another account took that place meanwhile; placing again");
                 continue;
             }
-            self.carry_unshared(session, stored.as_ref()).await;
+            let dropped = self.carry_unshared(session, stored.as_ref()).await;
             self.save_durably_in(&store, session, &lock).await?;
-            return Ok(store);
+            return Ok((store, dropped));
         }
         Err(Error::Storage(
             "no place in the store kept still for the new sign-in (other processes keep signing \
@@ -467,30 +472,32 @@ impl Auth {
     /// A new sign-in replaces `replaced` (what its place in the store held): a sign-in of the SSO
     /// group that one kept unshared ([`Session::unshared`]) is not dropped with it. It is shared now,
     /// else the new session keeps it (to share at its next refresh, revoked when it ends) when it
-    /// keeps none of its own; else (or when `replaced` is of another issuer, client or group) it is
-    /// logged: its device secret lives at the provider until it expires.
-    async fn carry_unshared(&self, session: &mut Session, replaced: Option<&Session>) {
-        let Some((replaced, kept)) =
-            replaced.and_then(|replaced| Some((replaced, replaced.unshared.as_ref()?)))
-        else {
-            return;
-        };
+    /// keeps none of its own; else it is returned, to be revoked once the new session is stored (no
+    /// app holds it then). When `replaced` is of another issuer, client or group, this app cannot
+    /// revoke it: that is logged, and its device secret lives at the provider until it expires.
+    async fn carry_unshared(
+        &self,
+        session: &mut Session,
+        replaced: Option<&Session>,
+    ) -> Option<Box<crate::sso::SsoItem>> {
+        let (replaced, kept) =
+            replaced.and_then(|replaced| Some((replaced, replaced.unshared.as_ref()?)))?;
         if !(self.belongs_here(replaced)
             && replaced.sso_group.as_deref() == self.client.config().sso_group())
         {
             tracing::warn!("the replaced session, of another configuration, kept a sign-in its SSO group's share could not take: it is dropped with it (its device secret lives at the provider until it expires)");
-            return;
+            return None;
         }
         if let Some(own) = &session.unshared {
             if own.device_secret() == kept.device_secret() {
-                return;
+                return None;
             }
         }
         if let Some(share) = &self.sso {
             match Box::pin(share.save(kept)).await {
                 Ok(_) => {
                     tracing::info!("left the replaced session's sign-in for the other apps of the SSO group, as it could not be before");
-                    return;
+                    return None;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the replaced session's sign-in still cannot be shared")
@@ -499,9 +506,10 @@ impl Auth {
         }
         if session.unshared.is_none() {
             session.unshared = Some(kept.clone());
-        } else {
-            tracing::warn!("a sign-in the SSO group's share could not take is dropped with the session it replaced (its device secret lives at the provider until it expires)");
+            return None;
         }
+        tracing::info!("a sign-in the SSO group's share could not take is dropped with the session it replaced: its device secret is revoked");
+        Some(kept.clone())
     }
 
     /// Before another account takes the place in memory: saves the tokens of the one there that an

@@ -650,6 +650,34 @@ fn a_new_sign_in_shares_what_the_session_it_replaces_kept_unshared() {
 }
 
 #[test]
+fn a_new_sign_in_that_cannot_share_either_revokes_what_the_session_it_replaces_kept_unshared() {
+    let apps = Apps::new(IdpOptions::default());
+    apps.first_signs_in_unshared();
+    // Signed in again, the share still blocked: the new session keeps its own sign-in unshared,
+    // and the replaced one's, held by no app any more, is not left live at the provider.
+    let again = apps.login("first", &browser());
+    assert_eq!(
+        again.json()["signed_in_with"],
+        "browser",
+        "{}",
+        again.stderr
+    );
+    assert_eq!(apps.device_secrets_revoked(), 1);
+    assert_eq!(
+        apps.run("first", &["refresh"]).code,
+        0,
+        "the new one is whole"
+    );
+    let out = apps.logout("first");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        apps.device_secrets_revoked(),
+        2,
+        "and the new one at sign-out"
+    );
+}
+
+#[test]
 fn a_sign_in_never_shared_has_its_device_secret_revoked_at_sign_out() {
     let apps = Apps::new(IdpOptions::default());
     apps.first_signs_in_unshared();
