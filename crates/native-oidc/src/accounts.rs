@@ -427,24 +427,14 @@ impl Accounts {
         self.registry.save_entry(ACCOUNTS, registry, lock).await
     }
 
+    /// The list, read afresh under its lock. One that cannot be parsed is set aside and a new one
+    /// starts (the accounts' sessions are still in their slots; the first slot's is found all the
+    /// same); a store that cannot be read (the keystore away) is the error.
     async fn read_locked(&self, lock: &crate::store::StoreLock) -> Result<Registry> {
-        match self.registry.load_entry_locked(ACCOUNTS, lock).await {
-            Ok(registry) => Ok(registry.unwrap_or_default()),
-            Err(error) => {
-                // A list that could not be parsed was set aside by the read: it is gone now, and a
-                // new one starts (the accounts' sessions are still in their slots; the first slot's
-                // is found all the same). Anything else (the keystore away) is the error.
-                if let Ok(None) = self
-                    .registry
-                    .load_entry_locked::<Registry>(ACCOUNTS, lock)
-                    .await
-                {
-                    tracing::warn!(%error, "the list of accounts was unreadable; starting a new one");
-                    return Ok(Registry::default());
-                }
-                Err(error)
-            }
-        }
+        self.registry
+            .load_entry_to_replace(ACCOUNTS, lock)
+            .await
+            .map(Option::unwrap_or_default)
     }
 }
 

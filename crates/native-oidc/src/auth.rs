@@ -442,15 +442,11 @@ impl Auth {
         for _ in 0..5 {
             let store = accounts.place(session).await?;
             let lock = store.lock().await?;
-            let stored = match store.load_locked(&lock).await {
-                Ok(stored) => stored,
-                // A value that is not a session was set aside by the read (the slot is free now);
-                // a store that cannot be read is the error: whose slot it is cannot be told.
-                Err(error) => match store.load_locked(&lock).await {
-                    Ok(None) => None,
-                    _ => return Err(error),
-                },
-            };
+            // A value that is not a session is set aside (the slot is free); a store that cannot be
+            // read is the error: whose slot it is cannot be told.
+            let stored: Option<Session> = store
+                .load_entry_to_replace(crate::store::SESSION, &lock)
+                .await?;
             if stored
                 .as_ref()
                 .is_some_and(|stored| stored.account() != session.account())

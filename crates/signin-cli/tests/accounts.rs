@@ -315,3 +315,46 @@ fn sign_out_of_every_account_erases_a_session_it_cannot_read() {
         "demo's tokens are revoked"
     );
 }
+
+#[test]
+fn an_unreadable_list_of_accounts_is_set_aside_and_a_new_one_started() {
+    let env = strict_provider();
+    let record = env.dir.path().join("browser-urls");
+    env.login(&[]).json();
+    let alice = add_alice(&env, &record);
+    assert_eq!(alice.code, 0, "{}", alice.stderr);
+    let list = env.dir.path().join("session.accounts.json");
+    assert!(list.is_file(), "the list of the accounts beside the first");
+    std::fs::write(&list, b"{ not a list").unwrap();
+
+    // Adding alice again finds her slot, lists her in a new list, and keeps the damaged one aside.
+    let again = add_alice(&env, &record);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let mut emails: Vec<String> = accounts(&env)
+        .iter()
+        .map(|account| account["email"].as_str().unwrap().to_string())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, [ALICE, DEMO]);
+    assert_eq!(
+        std::fs::read(list.with_extension("corrupt")).unwrap(),
+        b"{ not a list",
+        "kept for inspection"
+    );
+
+    // The same of alice's own place: what is there is not a session; the sign-in takes the place.
+    let id = again.json()["account"].as_str().unwrap().to_string();
+    let slot = env
+        .dir
+        .path()
+        .join(format!("session.account-{id}.session.json"));
+    std::fs::write(&slot, b"not a session").unwrap();
+    let third = add_alice(&env, &record);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(third.json()["account"], id.as_str());
+    assert_eq!(accounts(&env).len(), 2);
+    assert_eq!(
+        std::fs::read(slot.with_extension("corrupt")).unwrap(),
+        b"not a session"
+    );
+}

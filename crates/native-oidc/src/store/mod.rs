@@ -541,14 +541,26 @@ impl SessionStore {
     async fn read_json_locked<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         name: &'static str,
-        _lock: &StoreLock,
+        lock: &StoreLock,
     ) -> Result<Option<T>> {
+        self.read_or_set_aside(name, lock)
+            .await?
+            .map_err(Error::Storage)
+    }
+
+    /// Reads entry `name` under the lock: `Ok(Err(said))` when its value could not be parsed and was
+    /// set aside (kept for inspection; the next read starts clean), `said` telling where; `Err` when
+    /// the vault cannot be read.
+    async fn read_or_set_aside<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+        _lock: &StoreLock,
+    ) -> Result<std::result::Result<Option<T>, String>> {
         self.blocking(move |vault| match parse::<T>(vault, name)? {
-            Ok(value) => Ok(value),
+            Ok(value) => Ok(Ok(value)),
             Err(error) => {
-                // Keep the damaged value for inspection; the next read starts clean.
                 let aside = vault.set_aside(name)?;
-                Err(Error::Storage(format!(
+                Ok(Err(format!(
                     "the stored {name} could not be read ({}); it was moved to {aside}",
                     classify(&error)
                 )))
@@ -557,21 +569,29 @@ impl SessionStore {
         .await
     }
 
+    /// Entry `name` read afresh under the lock by a writer about to replace it: a value that cannot
+    /// be parsed is set aside (logged) and the entry counts as empty; a vault that cannot be read is
+    /// the error (what it holds cannot be told).
+    pub(crate) async fn load_entry_to_replace<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+        lock: &StoreLock,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .read_or_set_aside(name, lock)
+            .await?
+            .unwrap_or_else(|said| {
+                tracing::warn!("{said}; what is written now replaces it");
+                None
+            }))
+    }
+
     /// Entry `name` as JSON, read like the session ([`SessionStore::load`]).
     pub(crate) async fn load_entry<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         name: &'static str,
     ) -> Result<Option<T>> {
         self.read_json(name).await
-    }
-
-    /// Entry `name` as JSON, read afresh under the lock.
-    pub(crate) async fn load_entry_locked<T: serde::de::DeserializeOwned + Send + 'static>(
-        &self,
-        name: &'static str,
-        lock: &StoreLock,
-    ) -> Result<Option<T>> {
-        self.read_json_locked(name, lock).await
     }
 
     /// Replaces entry `name` with `value` as JSON, under the lock.
