@@ -781,80 +781,48 @@ impl Auth {
             let guard = self.session.lock().await;
             (guard.clone().ok_or(Error::NotSignedIn)?, self.store())
         };
-        let profile = self.client.userinfo(&session).await;
-        let mut guard = self.session.lock().await;
+        let profile = match self.client.userinfo(&session).await {
+            Err(error) if !matches!(error, Error::InvalidUserinfo(_)) => return Err(error),
+            profile => profile,
+        };
+        let mut guard = Some(self.session.lock().await);
         if self.store().slot_name() != store.slot_name() {
             // Switched to another account meanwhile: the profile's account is worked on in its own
             // slot, and the account in memory is left alone.
-            drop(guard);
-            return self.load_profile_apart(&store, &session, profile).await;
+            guard = None;
         }
-        let profile = match profile {
-            Ok(profile) => profile,
-            Err(error @ Error::InvalidUserinfo(_)) => {
+        let lock = store.lock().await?;
+        let current = match guard.as_deref_mut() {
+            Some(memory) => self.reconcile(memory, &lock).await?,
+            None => store.load_locked(&lock).await?,
+        }
+        // Signed out, or replaced by another sign-in, meanwhile: not this session's.
+        .filter(|current| current.same_user(&session));
+        match profile {
+            Ok(profile) => {
+                let mut current = current.ok_or(Error::NotSignedIn)?;
+                current.profile = profile;
+                store.save(&current, &lock).await?;
+                let summary = current.summary();
+                if let Some(memory) = guard.as_deref_mut() {
+                    *memory = Some(current);
+                }
+                Ok(summary)
+            }
+            Err(error) => {
                 tracing::warn!(%error, "userinfo cannot be trusted; ending the session");
-                let lock = self.store().lock().await?;
-                let mut revoke = vec![session.clone()];
-                if let Some(current) = self.reconcile(&mut guard, &lock).await? {
-                    if current.same_user(&session) {
-                        *guard = None;
-                        self.store().clear(&lock).await?;
-                        revoke.push(current);
+                let mut revoke = vec![session];
+                if let Some(current) = current {
+                    if let Some(memory) = guard.as_deref_mut() {
+                        *memory = None;
                     }
+                    store.clear(&lock).await?;
+                    revoke.push(current);
                 }
                 drop((guard, lock));
                 self.revoke_all(revoke).await;
-                return Err(error);
-            }
-            Err(error) => return Err(error),
-        };
-        let lock = self.store().lock().await?;
-        let Some(mut current) = self
-            .reconcile(&mut guard, &lock)
-            .await?
-            .filter(|current| current.same_user(&session))
-        else {
-            return Err(Error::NotSignedIn); // signed out, or replaced by another sign-in, meanwhile
-        };
-        current.profile = profile;
-        self.store().save(&current, &lock).await?;
-        let summary = current.summary();
-        *guard = Some(current);
-        Ok(summary)
-    }
-
-    /// [`Auth::load_profile`]'s end for `session`, of the account kept in `store`, once another
-    /// account is in memory: the profile goes into that account's stored session; userinfo that
-    /// cannot be trusted ends it there (and revokes its tokens).
-    async fn load_profile_apart(
-        &self,
-        store: &SessionStore,
-        session: &Session,
-        profile: Result<Option<serde_json::Map<String, serde_json::Value>>>,
-    ) -> Result<SessionSummary> {
-        let lock = store.lock().await?;
-        let stored = store
-            .load_locked(&lock)
-            .await?
-            .filter(|stored| stored.same_user(session));
-        match profile {
-            Ok(profile) => {
-                let mut stored = stored.ok_or(Error::NotSignedIn)?;
-                stored.profile = profile;
-                store.save(&stored, &lock).await?;
-                Ok(stored.summary())
-            }
-            Err(error @ Error::InvalidUserinfo(_)) => {
-                let mut revoke = vec![session.clone()];
-                if let Some(stored) = stored {
-                    store.clear(&lock).await?;
-                    revoke.push(stored);
-                }
-                drop(lock);
-                self.revoke_all(revoke).await;
                 Err(error)
             }
-            Err(error) => Err(error),
         }
     }
 

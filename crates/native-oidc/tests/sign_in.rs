@@ -288,3 +288,60 @@ async fn userinfo_for_another_subject_ends_the_session() {
     assert!(!path.exists(), "nothing is kept");
     assert!(auth.session().await.is_none());
 }
+
+/// A profile that arrives after the app switched to another account goes into its own account's
+/// stored session; the account in memory is left as it is.
+#[tokio::test]
+async fn a_profile_arriving_after_a_switch_of_account_is_kept_in_its_own_account() {
+    let idp = testkit::Idp::start_with(testkit::IdpOptions {
+        userinfo_delay_ms: Some(1500),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let first = SessionStore::file(dir.path().join("session.json"));
+    let accounts = native_oidc::Accounts::new(first.clone());
+    let app = std::sync::Arc::new(
+        Auth::new(OidcClient::new(config(&idp)).unwrap(), first).with_accounts(accounts.clone()),
+    );
+    let (callback, mut pending) = browser_callback(&app, &LoginAction::demo()).await;
+    app.finish_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+    let profile = tokio::spawn({
+        let app = app.clone();
+        async move { app.load_profile().await }
+    });
+
+    // While userinfo is on its way, alice is added and becomes the account in memory.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let alice = LoginAction::SignIn {
+        username: "alice".into(),
+        password: "alice".into(),
+    };
+    let add = SignInOptions {
+        prompt: Some("login".into()),
+        ..Default::default()
+    };
+    let (callback, mut pending) =
+        support::browser_callback_in(&app, &Browser::new(), add, &alice).await;
+    app.finish_sign_in(callback.as_str(), &mut pending)
+        .await
+        .unwrap();
+
+    let demo = profile.await.unwrap().expect("demo's profile loads");
+    assert_eq!(demo.profile.unwrap()["email"], "demo@example.com");
+    let memory = app.session().await.expect("alice stays in memory");
+    assert_eq!(memory.email.as_deref(), Some("alice@example.com"));
+    assert!(memory.profile.is_none(), "alice's profile is not loaded");
+    let demo_account = accounts.find("demo@example.com").await.unwrap();
+    let stored = accounts
+        .store_of(&demo_account)
+        .load()
+        .await
+        .unwrap()
+        .expect("demo's session is still stored");
+    assert_eq!(
+        stored.summary().profile.unwrap()["email"],
+        "demo@example.com"
+    );
+}
