@@ -200,10 +200,7 @@ impl Auth {
                 // client changed): then the first account of this one.
                 let config = self.client.config();
                 let store = accounts
-                    .default_store_where(|a| {
-                        a.issuer == config.issuer().as_str()
-                            && a.client_id == config.client_id().as_str()
-                    })
+                    .default_store_where(|a| config.made_here(&a.issuer, &a.client_id))
                     .await?;
                 self.set_store(store);
             }
@@ -291,9 +288,9 @@ impl Auth {
     }
 
     fn belongs_here(&self, session: &Session) -> bool {
-        let config = self.client.config();
-        session.issuer.as_str() == config.issuer().as_str()
-            && session.client_id == *config.client_id()
+        self.client
+            .config()
+            .made_here(session.issuer.as_str(), session.client_id.as_str())
     }
 
     /// The current session, without tokens.

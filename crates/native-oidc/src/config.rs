@@ -213,6 +213,12 @@ impl Config {
         &self.client_id
     }
 
+    /// True for a sign-in made at `issuer` with `client_id`: this configuration's issuer and client
+    /// (a session or account of another one is not this app's to use).
+    pub fn made_here(&self, issuer: &str, client_id: &str) -> bool {
+        self.issuer.as_str() == issuer && self.client_id.as_str() == client_id
+    }
+
     /// Where the identity provider sends the authorization response.
     pub fn redirect_uri(&self) -> &RedirectUrl {
         &self.redirect_uri
