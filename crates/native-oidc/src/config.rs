@@ -437,6 +437,13 @@ pub const ENV_VARS: [&str; 9] = [
     SSO_AUDIENCE.env,
 ];
 
+/// An environment variable's value as a setting: unset, empty and blank (whitespace only) alike
+/// are not given, so that `NAME=` in a shell or an env file falls back to the next source (the config
+/// file, the defaults) for every setting of every program built on this crate.
+pub fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
 impl ConfigSource {
     /// Reads a JSON file with Okta's sample names.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -456,14 +463,15 @@ impl ConfigSource {
 
     /// Reads `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_REDIRECT_URI`, `OIDC_LOGOUT_REDIRECT_URI`,
     /// `OIDC_SCOPES` (space-separated), `OIDC_DPOP` (`true`/`1`), `OIDC_PAR` (`auto`, `on`,
-    /// `off`), `OIDC_SSO_GROUP` and `OIDC_SSO_AUDIENCE`; empty variables count as unset.
+    /// `off`), `OIDC_SSO_GROUP` and `OIDC_SSO_AUDIENCE`; empty or blank variables count as unset
+    /// ([`given`]).
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`ConfigSource::from_env`], with any lookup function (for tests and embedding).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| given(lookup(name));
         ConfigSource {
             issuer: get(ISSUER.env),
             client_id: get(CLIENT_ID.env),

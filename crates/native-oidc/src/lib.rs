@@ -125,8 +125,8 @@ pub use config::{
 /// The settings every program built on this crate reads, by name in a config file and in the environment.
 pub mod settings {
     pub use crate::config::{
-        CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES, SSO_AUDIENCE,
-        SSO_GROUP,
+        given, CLIENT_ID, DPOP, ISSUER, LOGOUT_REDIRECT_URI, PAR, REDIRECT_URI, SCOPES,
+        SSO_AUDIENCE, SSO_GROUP,
     };
 }
 pub use device::DeviceAuthorization;

@@ -1,7 +1,8 @@
 //! The app's configuration: the engine's settings (Okta's sample names) plus `apiBaseUrl`,
 //! `tokenStorage` and `allowInsecureLoopback`.
 //!
-//! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`, `TOKEN_STORAGE`) over the config file
+//! Precedence: environment variables (`OIDC_*`, `API_BASE_URL`, `TOKEN_STORAGE`; an empty or blank one
+//! counts as unset) over the config file
 //! (`$OKTA_SIGNIN_CONFIG`, else `okta.json` in the app's config folder) over the defaults the app is
 //! built with. A debug build's defaults are `src-tauri/okta.json`: the local identity provider and demo
 //! API of `make run`. A release build carries no such development values: issuer, client id and
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use native_oidc::{
     is_https_or_loopback,
-    settings::{CLIENT_ID, ISSUER},
+    settings::{given, CLIENT_ID, ISSUER},
     Config, ConfigSource, Error, Setting, TokenStorage,
 };
 use serde::Deserialize;
@@ -161,13 +162,11 @@ impl AppConfig {
         let invalid = |error: Error| NotConfigured::invalid(&file, &error);
         let (defaults, default_app) =
             Self::from_json(defaults, Path::new("the built-in defaults")).map_err(invalid)?;
-        let (from_file, file_app) = Self::read_file(&file, env(CONFIG_ENV).is_some())?;
+        let named = given(env(CONFIG_ENV)).is_some();
+        let (from_file, file_app) = Self::read_file(&file, named)?;
         let source = ConfigSource::from_lookup(&env).or(from_file).or(defaults);
         let setting = |setting: Setting, file: Option<String>, default: Option<String>| {
-            env(setting.env)
-                .filter(|v| !v.is_empty())
-                .or(file)
-                .or(default)
+            given(env(setting.env)).or(file).or(default)
         };
         let api = setting(
             API_BASE_URL,
@@ -236,8 +235,7 @@ pub fn config_file(user_file: &Path) -> PathBuf {
 }
 
 fn config_file_with(user_file: &Path, env: impl Fn(&str) -> Option<String>) -> PathBuf {
-    env(CONFIG_ENV)
-        .filter(|p| !p.is_empty())
+    given(env(CONFIG_ENV))
         .map(PathBuf::from)
         .unwrap_or_else(|| user_file.to_path_buf())
 }
@@ -285,6 +283,23 @@ mod tests {
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| value.to_string())
         })
+    }
+
+    #[test]
+    fn empty_and_blank_variables_count_as_unset_for_every_setting() {
+        for unset in ["", "  "] {
+            let config = debug_with_env(&[
+                (CONFIG_ENV, unset),
+                (ISSUER.env, unset),
+                (API_BASE_URL.env, unset),
+                (TOKEN_STORAGE.env, unset),
+            ])
+            .unwrap_or_else(|e| panic!("{unset:?}: {e}"));
+            let defaults = debug_with_env(&[]).unwrap();
+            assert_eq!(config.oidc.issuer(), defaults.oidc.issuer());
+            assert_eq!(config.api_base_url, defaults.api_base_url);
+            assert_eq!(config.token_storage, defaults.token_storage);
+        }
     }
 
     #[test]
