@@ -310,18 +310,18 @@ fn proven(parts: &Parts, api: &Api, token: &str, jkt: &str) -> Result<(), dpop::
 }
 
 impl Authorized {
-    /// The claims, when the token was granted `scope`.
-    fn with_scope(self, scope: &str) -> Result<Claims, Refused> {
+    /// Passes when the token was granted `scope`.
+    fn require_scope(&self, scope: &str) -> Result<(), Refused> {
         if self.0.scp.iter().any(|s| s == scope) {
-            Ok(self.0)
+            Ok(())
         } else {
             tracing::info!(sub = %self.0.sub, scope, "refused: scope missing");
             Err(Refused::InsufficientScope(scope.to_string()))
         }
     }
 
-    /// The claims, when the user passed [`STEP_UP_ACR`] within [`STEP_UP_MAX_AGE`] seconds.
-    fn stepped_up(self, now: i64) -> Result<Claims, Refused> {
+    /// Passes when the user passed [`STEP_UP_ACR`] within [`STEP_UP_MAX_AGE`] seconds.
+    fn require_step_up(&self, now: i64) -> Result<(), Refused> {
         let Authorized(claims, scheme) = self;
         let strong = claims.acr.as_deref() == Some(STEP_UP_ACR);
         // An `auth_time` later than now (beyond clock skew) is as wrong as one too old; checked
@@ -331,10 +331,10 @@ impl Authorized {
                 .is_some_and(|age| (-AUTH_TIME_SKEW..=STEP_UP_MAX_AGE).contains(&age))
         });
         if strong && recent {
-            Ok(claims)
+            Ok(())
         } else {
             tracing::info!(sub = %claims.sub, strong, recent, "refused: step-up needed");
-            Err(Refused::StepUp(scheme))
+            Err(Refused::StepUp(*scheme))
         }
     }
 }
@@ -343,7 +343,8 @@ async fn messages(
     State(api): State<Arc<Api>>,
     authorized: Authorized,
 ) -> Result<Json<serde_json::Value>, Refused> {
-    let claims = authorized.with_scope(&api.messages_scope)?;
+    authorized.require_scope(&api.messages_scope)?;
+    let claims = authorized.0;
     Ok(Json(json!({
         "messages": [
             { "id": 1, "text": "Hello from the demo API" },
@@ -354,15 +355,17 @@ async fn messages(
 }
 
 async fn whoami(authorized: Authorized) -> Result<Json<serde_json::Value>, Refused> {
-    let claims = authorized.with_scope("openid")?;
+    authorized.require_scope("openid")?;
+    let claims = authorized.0;
     Ok(Json(
         json!({ "sub": claims.sub, "scp": claims.scp, "cid": claims.cid }),
     ))
 }
 
 async fn sensitive(authorized: Authorized) -> Result<Json<serde_json::Value>, Refused> {
-    let scheme = authorized.1;
-    let claims = Authorized(authorized.with_scope("openid")?, scheme).stepped_up(now())?;
+    authorized.require_scope("openid")?;
+    authorized.require_step_up(now())?;
+    let claims = authorized.0;
     Ok(Json(json!({
         "sub": claims.sub,
         "acr": claims.acr,
@@ -384,7 +387,9 @@ mod tests {
             acr: Some(STEP_UP_ACR.into()),
             auth_time,
         };
-        Authorized(claims, Scheme::Bearer).stepped_up(now).is_ok()
+        Authorized(claims, Scheme::Bearer)
+            .require_step_up(now)
+            .is_ok()
     }
 
     #[test]
