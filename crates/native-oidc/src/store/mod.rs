@@ -348,6 +348,11 @@ impl StoreOptions {
 /// sign-ins in progress of both are kept. What is written is read back before `other`'s copy is
 /// erased. An entry of `other` that cannot be parsed is set aside there, never erased. True when
 /// something moved.
+///
+/// The older session is erased, not revoked: the store has no client to revoke with when it opens,
+/// and the older copy may be an earlier generation of the newer one's own grant (the same sign-in,
+/// refreshed since in one place), whose revocation could end the session kept. It was the same
+/// user's, of this app; its refresh token lapses at the provider.
 pub(crate) fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool> {
     let mut moved = false;
     if let Some(theirs) = other.read(SESSION)? {
