@@ -351,8 +351,9 @@ impl StoreOptions {
 ///
 /// The older session is erased, not revoked: the store has no client to revoke with when it opens,
 /// and the older copy may be an earlier generation of the newer one's own grant (the same sign-in,
-/// refreshed since in one place), whose revocation could end the session kept. It was the same
-/// user's, of this app; its refresh token lapses at the provider.
+/// refreshed since in one place), whose revocation could end the session kept. Another account's
+/// session was moved to a slot of its own before (`crate::accounts::adopt_first_as_another`); its
+/// refresh token lapses at the provider.
 pub(crate) fn adopt(vault: &dyn Vault, other: &dyn Vault, _lock: &StoreLock) -> Result<bool> {
     let mut moved = false;
     if let Some(theirs) = other.read(SESSION)? {
