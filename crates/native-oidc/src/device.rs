@@ -3,10 +3,10 @@
 //! [`DeviceAuthorization::verification_uri`] and [`DeviceAuthorization::user_code`] (or a QR code of
 //! [`DeviceAuthorization::verification_uri_complete`]); the user signs in there on a phone or another
 //! computer while [`OidcClient::complete_device_sign_in`] polls the token endpoint at the interval
-//! the provider asked for (5 s longer after each `slow_down`, as `oauth2` does it; never shorter
-//! after an error; at least 1 s, and twice as long after each failed poll up to 10 s even when the
-//! provider asked for no wait; no longer than the code lives: an `interval` longer than that is
-//! refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
+//! the provider asked for, 5 s longer after each `slow_down` (at least 1 s; after each poll that got
+//! no answer, a 5xx or a 429, twice as long as after the one before, up to 10 s or the interval,
+//! and back to the interval once the provider answers; no longer than the code lives: an `interval`
+//! longer than that is refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
 //! (the code expired first; when the polls were failing then, that failure, as `network` or
 //! `protocol`).
 //! The answer is checked as a sign-in's is: the token type, and a valid ID token (with no nonce, as
@@ -159,53 +159,69 @@ fn check_interval(answer: &CoreDeviceAuthorizationResponse) -> Result<()> {
     Ok(())
 }
 
-/// The waits between polls. `oauth2` asks for the provider's interval, 5 s more after each
-/// `slow_down`, twice as long (up to the backoff cap) after an error; each wait is then
-/// - at least the longest asked for so far: after an error, `oauth2` would lower a wait `slow_down`
-///   raised to its backoff cap, while RFC 8628 §3.5 keeps it for every later poll;
+/// The waits between polls (RFC 8628 §3.5), worked out here from what `oauth2` asks for and whether
+/// the last poll failed: `oauth2` asks for its interval twice as long after a failed poll and keeps
+/// it doubled once the provider answers again (and twice 0 is 0). Each wait is
+/// - the provider's interval, 5 s longer for each `slow_down` (seen as `oauth2` asking for more after
+///   a poll that was answered), for every later poll;
+/// - after a poll that failed (no answer, a 5xx or 429, an answer too large to read), twice the
+///   wait after the failure before it (from twice the interval, at least 2 s), up to
+///   [`MAX_BACKOFF`] or the interval if longer; back to the interval once the provider answers;
 /// - at least [`MIN_POLL_WAIT`];
-/// - after a poll that failed, at least twice the wait after the failure before it (from 2 s, up to
-///   [`MAX_BACKOFF`]): `oauth2` doubles the provider's interval, which stays 0 when it is 0, and
-///   such a provider, down, would be polled every second until the code expires;
 /// - no longer than until the code expires (polling then ends with `expired_token`).
 struct PollWaits {
     expires_at: DateTime<Utc>,
-    longest_ms: AtomicU64,
+    /// What `oauth2` asked for last.
+    asked_ms: AtomicU64,
+    /// The provider's interval, with 5 s per `slow_down`.
+    interval_ms: AtomicU64,
     /// The wait after the last failed poll of the current run of failures (0: the last poll was
     /// answered).
     backoff_ms: AtomicU64,
 }
 
 impl PollWaits {
-    fn new(expires_at: DateTime<Utc>) -> Self {
+    fn new(expires_at: DateTime<Utc>, interval: Duration) -> Self {
         Self {
             expires_at,
-            longest_ms: AtomicU64::new(0),
+            asked_ms: AtomicU64::new(millis(interval)),
+            interval_ms: AtomicU64::new(millis(interval)),
             backoff_ms: AtomicU64::new(0),
         }
     }
 
     /// The wait before the next poll, when `oauth2` asks for `asked` and the last poll `failed`.
     fn next(&self, asked: Duration, failed: bool, now: DateTime<Utc>) -> Duration {
-        let millis = |wait: Duration| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        let longest = self.longest_ms.fetch_max(millis(asked), Ordering::Relaxed);
+        let asked = millis(asked);
+        let before = self.asked_ms.swap(asked, Ordering::Relaxed);
+        if !failed && asked > before {
+            // `slow_down`: what oauth2 added, kept from now on.
+            self.interval_ms
+                .fetch_add(asked - before, Ordering::Relaxed);
+        }
+        let interval = self.interval_ms.load(Ordering::Relaxed);
         let backoff = if failed {
-            let before = self.backoff_ms.load(Ordering::Relaxed);
-            let backoff =
-                (before.saturating_mul(2)).clamp(2 * millis(MIN_POLL_WAIT), millis(MAX_BACKOFF));
-            self.backoff_ms.store(backoff, Ordering::Relaxed);
-            backoff
+            let cap = millis(MAX_BACKOFF).max(interval);
+            let doubled = (self.backoff_ms.load(Ordering::Relaxed))
+                .max(interval)
+                .max(millis(MIN_POLL_WAIT))
+                .saturating_mul(2)
+                .min(cap);
+            self.backoff_ms.store(doubled, Ordering::Relaxed);
+            doubled
         } else {
             self.backoff_ms.store(0, Ordering::Relaxed);
             0
         };
         let left = time_left(self.expires_at, now);
-        asked
-            .max(Duration::from_millis(longest))
-            .max(Duration::from_millis(backoff))
+        Duration::from_millis(interval.max(backoff))
             .max(MIN_POLL_WAIT)
             .min(left + MIN_POLL_WAIT)
     }
+}
+
+fn millis(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// How long until `expires_at` (zero once past).
@@ -295,7 +311,7 @@ impl OidcClient {
         }
         let discovered = self.discovered().await?;
         let dpop_key = authorization.dpop_key.as_ref();
-        let waits = PollWaits::new(authorization.expires_at);
+        let waits = PollWaits::new(authorization.expires_at, authorization.interval);
         let polling = Polling {
             transport: self.transport(dpop_key, false),
             last_failure: Mutex::new(None),
@@ -355,8 +371,9 @@ mod tests {
         let now = Utc::now();
         let in_a_minute = now + chrono::Duration::seconds(60);
         let wait = |secs| {
-            PollWaits::new(in_a_minute)
-                .next(Duration::from_secs(secs), false, now)
+            let interval = Duration::from_secs(secs);
+            PollWaits::new(in_a_minute, interval)
+                .next(interval, false, now)
                 .as_secs()
         };
         assert_eq!(wait(0), 1);
@@ -364,33 +381,62 @@ mod tests {
         assert_eq!(wait(3600), 61);
         assert_eq!(wait(u64::MAX), 61);
         let expired = now - chrono::Duration::seconds(5);
-        let after_expiry = PollWaits::new(expired).next(Duration::from_secs(30), true, now);
+        let interval = Duration::from_secs(30);
+        let after_expiry = PollWaits::new(expired, interval).next(interval, true, now);
         assert_eq!(after_expiry.as_secs(), 1);
     }
 
-    #[test]
-    fn an_error_never_shortens_a_wait_slow_down_raised() {
+    /// The waits for what oauth2 asks for after each poll (`(asked, failed)`), in seconds.
+    fn waits(interval: u64, polls: &[(u64, bool)]) -> Vec<u64> {
         let now = Utc::now();
-        let waits = PollWaits::new(now + chrono::Duration::seconds(600));
-        let next = |secs, failed| waits.next(Duration::from_secs(secs), failed, now).as_secs();
-        assert_eq!(next(60, false), 60);
-        assert_eq!(next(65, false), 65); // slow_down
-        assert_eq!(next(60, true), 65); // an error: oauth2 asks min(2 × 65, cap 60)
-        assert_eq!(next(70, false), 70); // slow_down again
+        let waits = PollWaits::new(
+            now + chrono::Duration::seconds(600),
+            Duration::from_secs(interval),
+        );
+        polls
+            .iter()
+            .map(|&(asked, failed)| {
+                waits
+                    .next(Duration::from_secs(asked), failed, now)
+                    .as_secs()
+            })
+            .collect()
     }
 
     #[test]
-    fn failed_polls_back_off_even_when_the_provider_asks_for_no_wait() {
-        let now = Utc::now();
-        let waits = PollWaits::new(now + chrono::Duration::seconds(600));
-        // `interval: 0`: oauth2 asks for 0 s after an error too (twice 0).
-        let next = |failed| waits.next(Duration::ZERO, failed, now).as_secs();
-        assert_eq!(next(false), 1);
-        let failing: Vec<_> = (0..6).map(|_| next(true)).collect();
-        assert_eq!(failing, [2, 4, 8, 10, 10, 10]);
-        assert_eq!(next(false), 1, "answered again: back to the shortest wait");
-        assert_eq!(next(true), 2, "a new run of failures starts over");
-        // oauth2's own backoff (a provider's interval doubled) is kept when it is longer.
-        assert_eq!(waits.next(Duration::from_secs(20), true, now).as_secs(), 20);
+    fn slow_down_lengthens_every_later_wait_and_an_error_never_shortens_it() {
+        // oauth2, interval 60 (its backoff cap 60): slow_down → 65; an error → min(2 × 65, 60);
+        // slow_down again → 60 + 5.
+        let asked = [
+            (60, false),
+            (65, false),
+            (60, true),
+            (65, false),
+            (65, false),
+        ];
+        assert_eq!(waits(60, &asked), [60, 65, 65, 70, 70]);
+    }
+
+    #[test]
+    fn failed_polls_back_off_and_the_interval_comes_back_once_answered() {
+        // interval 0: oauth2 asks for twice 0 after an error.
+        let zero = [
+            (0, false),
+            (0, true),
+            (0, true),
+            (0, true),
+            (0, true),
+            (0, true),
+        ];
+        assert_eq!(waits(0, &zero), [1, 2, 4, 8, 10, 10]);
+        let again = [(0, true), (0, false), (0, true)];
+        assert_eq!(
+            waits(0, &again),
+            [2, 1, 2],
+            "a new run of failures starts over"
+        );
+        // interval 5: oauth2 asks for 10 after an error, and keeps asking for 10 once answered.
+        let five = [(5, false), (10, true), (10, true), (10, false), (15, false)];
+        assert_eq!(waits(5, &five), [5, 10, 10, 5, 10], "then slow_down: 5 + 5");
     }
 }

@@ -62,3 +62,46 @@ async fn a_code_that_expires_while_the_provider_is_down_says_so() {
         "{said}"
     );
 }
+
+/// A provider that asks for no wait between polls (`interval: 0`), then fails every poll with 503:
+/// the polls back off (2, 4, 8 s) instead of coming every second until the code expires.
+#[tokio::test]
+async fn failed_polls_back_off_even_when_the_provider_asks_for_no_wait() {
+    let mut fixture = Fixture::new(IdpOptions {
+        device_interval: Some(0),
+        device_expires_in: Some(8),
+        ..Default::default()
+    });
+    let device = fixture.auth.client().begin_device_sign_in().await.unwrap();
+    assert_eq!(device.interval, Duration::ZERO);
+    let port = url::Url::parse(fixture.idp.issuer())
+        .unwrap()
+        .port()
+        .unwrap();
+    fixture.idp.stop();
+    // In its place, a server that answers every request 503, counting them.
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let app = axum::Router::new().fallback({
+        let polls = polls.clone();
+        move || async move {
+            polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let error = fixture
+        .auth
+        .client()
+        .complete_device_sign_in(&device)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind().as_str(), "network", "{error}");
+    assert!(error.to_string().contains("503"), "{error}");
+    let polls = polls.load(std::sync::atomic::Ordering::SeqCst);
+    // At 0, 2 and 6 s, and perhaps as the code expires: not every second.
+    assert!((2..=4).contains(&polls), "{polls} polls in 8 s");
+}

@@ -113,7 +113,8 @@ export function loadConfig() {
     otpCode: process.env.IDP_OTP_CODE || '123456',
     // The Device Authorization Grant: how often a client polls (Okta: 5 s).
     device: {
-      interval: seconds('IDP_DEVICE_INTERVAL', 5),
+      // 0 (no wait asked) only for tests of a client's own floor: Okta asks for 5 s.
+      interval: seconds('IDP_DEVICE_INTERVAL', 5, { zero: true }),
       // Test option: the spacing enforced with `slow_down`, when not the interval announced.
       pollLimit: process.env.IDP_TEST_DEVICE_POLL_LIMIT ? seconds('IDP_TEST_DEVICE_POLL_LIMIT', 5) : undefined,
       // Test option: the `expires_in` announced, when not the codes' lifetime (IDP_DEVICE_CODE_TTL):
