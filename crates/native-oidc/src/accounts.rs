@@ -438,6 +438,22 @@ impl Accounts {
     }
 }
 
+/// The list of accounts in `vault` (blocking, under the list's lock): one that cannot be parsed is
+/// set aside (logged), and a new one starts, as [`Accounts`] does it.
+fn registry_in(vault: &dyn crate::store::Vault) -> Result<Registry> {
+    let Some(bytes) = vault.read(ACCOUNTS)? else {
+        return Ok(Registry::default());
+    };
+    match serde_json::from_slice::<Registry>(&bytes) {
+        Ok(registry) => Ok(registry),
+        Err(_) => {
+            let aside = vault.set_aside(ACCOUNTS)?;
+            tracing::warn!(%aside, "the list of accounts could not be read; a new one replaces it");
+            Ok(Registry::default())
+        }
+    }
+}
+
 /// When the first slot of `other` (a file store written while no keystore answered) holds another
 /// account than the first slot of `store` (the keystore), moves it into its own slot of `store`
 /// (the newer of two copies wins, read back before `other`'s is erased) and lists it there, so that
@@ -471,10 +487,7 @@ pub(crate) fn adopt_first_as_another(
     if existing.is_none_or(|existing| their_session.is_newer_than(&existing)) {
         write_verified(&target, SESSION, &theirs)?;
     }
-    let mut list = vault
-        .read(ACCOUNTS)?
-        .and_then(|bytes| serde_json::from_slice::<Registry>(&bytes).ok())
-        .unwrap_or_default();
+    let mut list = registry_in(vault.as_ref())?;
     if !list.accounts.contains(&id) {
         list.accounts.push(id);
         let bytes = serde_json::to_vec(&list)
@@ -505,10 +518,7 @@ pub(crate) fn adopt_slots(
         ));
     };
     let vault = store.vault().clone();
-    let mut ours = vault
-        .read(ACCOUNTS)?
-        .and_then(|bytes| serde_json::from_slice::<Registry>(&bytes).ok())
-        .unwrap_or_default();
+    let mut ours = registry_in(vault.as_ref())?;
     for id in &theirs.accounts {
         let slot = id.slot();
         let lock = store.for_slot(&slot).lock_blocking()?;
@@ -522,6 +532,9 @@ pub(crate) fn adopt_slots(
         }
     }
     ours.default = ours.default.or(theirs.default);
+    if ours.later.is_empty() {
+        ours.later = theirs.later;
+    }
     let bytes = serde_json::to_vec(&ours)
         .map_err(|e| Error::Storage(format!("cannot encode the list of accounts: {e}")))?;
     write_verified(vault.as_ref(), ACCOUNTS, &bytes)?;
@@ -565,6 +578,32 @@ mod tests {
         assert_ne!(
             id,
             AccountId::of(&issuer, &client, &SubjectIdentifier::new("alice".into()))
+        );
+    }
+
+    #[test]
+    fn moving_the_accounts_of_a_file_never_overwrites_a_list_that_cannot_be_read() {
+        use crate::store::{FileVault, SessionStore};
+        let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let keystore = FileVault::new(ours.path().join("session.json"));
+        let file = FileVault::new(theirs.path().join("session.json"));
+        let damaged = keystore.entry_path(ACCOUNTS);
+        std::fs::write(&damaged, b"{ damaged").unwrap();
+        let id: AccountId = serde_json::from_str("\"0123456789abcdef\"").unwrap();
+        let listed = serde_json::json!({ "accounts": [id], "from_v9": 1 });
+        std::fs::write(file.entry_path(ACCOUNTS), listed.to_string()).unwrap();
+
+        let store = SessionStore::new(std::sync::Arc::new(keystore));
+        let lock = store.with_own_lock(ACCOUNTS).lock_blocking().unwrap();
+        adopt_slots(&store, std::sync::Arc::new(file), &lock).unwrap();
+        let moved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&damaged).unwrap()).unwrap();
+        assert_eq!(moved["accounts"], serde_json::json!([id]));
+        assert_eq!(moved["from_v9"], 1, "with what a later version kept in it");
+        assert_eq!(
+            std::fs::read(damaged.with_extension("corrupt")).unwrap(),
+            b"{ damaged",
+            "set aside, not overwritten"
         );
     }
 

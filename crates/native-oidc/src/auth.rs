@@ -840,7 +840,11 @@ impl Auth {
             Some(stored) if stored.same_user(&memory) && self.belongs_here(&stored) => {
                 if memory.is_newer_than(&stored) {
                     tracing::info!("saving tokens that an earlier save could not keep");
+                    // With what a later version stored since (see `store::LaterFields`).
+                    let mut memory = memory;
+                    memory.later = stored.later;
                     self.save_durably(&memory, lock).await?;
+                    *guard = Some(memory.clone());
                     return Ok(Some(memory));
                 }
                 if !stored.same_tokens(&memory) {

@@ -273,7 +273,9 @@ impl SsoShare {
 
     /// Writes what the share holds (removes it when empty). Call under the share's lock.
     fn write(vault: &dyn Vault, shared: &Shared) -> Result<()> {
-        if shared.items.is_empty() && shared.retired.is_empty() && shared.later.is_empty() {
+        // Nothing this version knows of is left (a sign-out of all apps revoked it all): the share
+        // goes, with what a later version kept in it, as every sign-out erases every copy.
+        if shared.items.is_empty() && shared.retired.is_empty() {
             vault.remove(ITEM)?;
             return vault.remove_leftovers(ITEM);
         }
@@ -916,10 +918,15 @@ mod tests {
             "ours is ours"
         );
 
-        // Sign-out of all apps takes every sign-in this version knows, and leaves the share with
-        // what it does not know of, rather than erasing it.
-        assert_eq!(share.retire_all(&issuer).await.unwrap().len(), 2);
+        // Sign-out of all apps takes every sign-in; kept to be revoked, they keep the share as it
+        // is. Once revoked and forgotten, the share is erased, what a later version kept included.
+        let retired = share.retire_all(&issuer).await.unwrap();
+        assert_eq!(retired.len(), 2);
         assert_eq!(written()["to_revoke_v9"], json["to_revoke_v9"]);
+        for retired in &retired {
+            share.forget(&retired.device_secret).await.unwrap();
+        }
+        assert!(!path.exists(), "erased");
     }
 
     #[test]

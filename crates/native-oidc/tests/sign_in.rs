@@ -294,7 +294,7 @@ async fn userinfo_for_another_subject_ends_the_session() {
 #[tokio::test]
 async fn a_profile_arriving_after_a_switch_of_account_is_kept_in_its_own_account() {
     let idp = testkit::Idp::start_with(testkit::IdpOptions {
-        userinfo_delay_ms: Some(1500),
+        userinfo_delay_ms: Some(4000),
         ..Default::default()
     });
     let dir = tempfile::tempdir().unwrap();
@@ -327,6 +327,10 @@ async fn a_profile_arriving_after_a_switch_of_account_is_kept_in_its_own_account
     app.finish_sign_in(callback.as_str(), &mut pending)
         .await
         .unwrap();
+    assert!(
+        !profile.is_finished(),
+        "alice came in before demo's profile"
+    );
 
     let demo = profile.await.unwrap().expect("demo's profile loads");
     assert_eq!(demo.profile.unwrap()["email"], "demo@example.com");

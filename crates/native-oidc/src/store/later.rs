@@ -3,10 +3,16 @@
 //! store (or an app downgraded, then upgraded again) never drop what the other keeps there, such as a
 //! device secret still to be revoked.
 //!
-//! Each record this crate rewrites in place holds one, flattened: the session, the Native SSO share
-//! (and each sign-in and retired secret in it) and the list of accounts. A record read into a new one
-//! (a new sign-in replacing a session) starts with none: what a later version said of the old record
-//! is not true of the new one.
+//! The records that hold one, flattened, are those several programs rewrite in place: the session,
+//! the Native SSO share (and each sign-in and retired secret in it) and the list of accounts (not the
+//! sign-ins in progress, which live minutes, nor the signed-out mark). A record made anew (a new
+//! sign-in replacing a session, a sign-in retired) starts with none: what a later version said of the
+//! old one is not true of the new one. A record this version empties of everything it knows (a
+//! sign-out, a share whose secrets are all revoked) goes with what a later version kept in it: every
+//! sign-out erases every copy.
+//!
+//! So a later version may keep here only what stays true while this version changes the fields it
+//! knows: a refresh rotates the tokens and keeps these fields as they are.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
