@@ -374,10 +374,14 @@ impl Auth {
                 let store = self.store();
                 match store.lock().await {
                     Ok(lock) => {
-                        let replaced = store.load_locked(&lock).await.unwrap_or_else(|error| {
-                            tracing::warn!(%error, "the session this sign-in replaces cannot be read: a sign-in it kept for the SSO group, if any, is not carried over");
-                            None
-                        });
+                        // (The save that follows retries a vault that cannot be read now.)
+                        let replaced: Option<Session> = store
+                            .load_entry_to_replace(crate::store::SESSION, &lock)
+                            .await
+                            .unwrap_or_else(|error| {
+                                tracing::warn!(%error, "the session this sign-in replaces cannot be read: a sign-in it kept for the SSO group, if any, is not carried over");
+                                None
+                            });
                         let dropped = self.carry_unshared(&mut session, replaced.as_ref()).await;
                         self.save_durably_in(&store, &session, &lock)
                             .await
