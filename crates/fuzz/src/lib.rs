@@ -76,3 +76,40 @@ pub fn places(value: &Value, text: &str) -> usize {
         _ => 0,
     }
 }
+
+/// Panics when a field of the JSON object `input` (a stored record) is missing from `output` (the
+/// record parsed and serialised again), unless it is null or an empty list (written as absent):
+/// fields a later version wrote are kept. Only `input`'s own fields: a value inside may be written
+/// in its canonical form.
+pub fn assert_fields_kept(input: &Value, output: &Value) {
+    let Some(fields) = input.as_object() else {
+        return;
+    };
+    for (name, value) in fields {
+        let absent_allowed = value.is_null() || value.as_array().is_some_and(Vec::is_empty);
+        assert!(
+            absent_allowed || output.get(name).is_some(),
+            "the field {name:?} was dropped"
+        );
+    }
+}
+
+/// Every string inside the fields of the JSON object `input` that are not among `known`: what a later
+/// version may have stored there.
+pub fn later_strings(input: &Value, known: &[&str]) -> Vec<String> {
+    fn strings(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::String(s) => into.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, into)),
+            Value::Object(map) => map.values().for_each(|v| strings(v, into)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for (name, value) in input.as_object().into_iter().flatten() {
+        if !known.contains(&name.as_str()) {
+            strings(value, &mut found);
+        }
+    }
+    found
+}
