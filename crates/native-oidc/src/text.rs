@@ -48,9 +48,37 @@ pub fn printable(text: &str) -> String {
     Printable(text).to_string()
 }
 
+/// `value` with every string in it, and every key, as [`Printable`] shows it: claims and a profile
+/// made fit for a UI.
+pub fn printable_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(printable(text)),
+        Value::Array(items) => Value::Array(items.iter().map(printable_json).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| (printable(name), printable_json(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_string_and_key_of_a_json_value_is_made_printable() {
+        let hostile = serde_json::json!({
+            "name\u{202e}": ["a\u{1b}[2J", { "b": "c\u{9b}" }, 7, null, true],
+        });
+        assert_eq!(
+            printable_json(&hostile),
+            serde_json::json!({ "name\u{FFFD}": ["a\u{FFFD}[2J", { "b": "c\u{FFFD}" }, 7, null, true] })
+        );
+    }
 
     #[test]
     fn terminal_escape_sequences_lose_their_escape() {

@@ -402,10 +402,7 @@ impl<P: Platform> Controller<P> {
                 offline,
                 notice,
                 storage,
-                login_request: Some(LoginRequest {
-                    issuer: iss,
-                    login_hint,
-                }),
+                login_request: Some(LoginRequest::new(&iss, login_hint.as_deref())),
                 token_type,
                 sso_group,
             });
@@ -553,7 +550,12 @@ impl<P: Platform> Controller<P> {
     /// The accounts signed in on this device (no network; none when the app keeps one account).
     pub async fn accounts(&self) -> Result<Vec<Account>, AppError> {
         match self.auth.accounts() {
-            Some(accounts) => Ok(accounts.list().await?),
+            Some(accounts) => Ok(accounts
+                .list()
+                .await?
+                .into_iter()
+                .map(crate::view::shown_account)
+                .collect()),
             None => Ok(Vec::new()),
         }
     }

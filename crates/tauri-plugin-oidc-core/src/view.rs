@@ -1,6 +1,11 @@
-//! What the UI is told: the sign-in state, a profile and notices. Never a token.
+//! What the UI is told: the sign-in state, a profile and notices. Never a token. Text the provider
+//! (or a link) sent reaches the UI without control characters or bidi overrides
+//! ([`native_oidc::text::Printable`]): a name cannot read backwards or hide what follows it.
 
-use native_oidc::{SessionSummary, Storage, TokenType};
+use native_oidc::{
+    text::{printable, printable_json},
+    Account, SessionSummary, Storage, TokenType,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -16,6 +21,34 @@ pub struct LoginRequest {
     pub issuer: String,
     /// The account it suggested, if any.
     pub login_hint: Option<String>,
+}
+
+impl LoginRequest {
+    /// What a link asked for, fit to show.
+    pub fn new(issuer: &str, login_hint: Option<&str>) -> Self {
+        Self {
+            issuer: printable(issuer),
+            login_hint: login_hint.map(printable),
+        }
+    }
+}
+
+/// An account as the UI's switcher shows it: its texts fit to show.
+pub fn shown_account(mut account: Account) -> Account {
+    for text in [
+        &mut account.issuer,
+        &mut account.client_id,
+        &mut account.subject,
+    ] {
+        *text = printable(text);
+    }
+    for text in [&mut account.name, &mut account.email]
+        .into_iter()
+        .flatten()
+    {
+        *text = printable(text);
+    }
+    account
 }
 
 /// The signed-in user, as shown in the UI.
@@ -43,12 +76,20 @@ impl From<&SessionSummary> for Profile {
         }
         claims.remove("nonce");
         claims.remove("at_hash");
+        let claims = match printable_json(&serde_json::Value::Object(claims)) {
+            Value::Object(claims) => claims,
+            _ => Map::new(),
+        };
         Self {
-            name: summary.name.clone(),
-            email: summary.email.clone(),
-            subject: summary.subject.clone(),
-            issuer: summary.issuer.clone(),
-            scopes: summary.scopes.clone(),
+            name: summary.name.as_deref().map(printable),
+            email: summary.email.as_deref().map(printable),
+            subject: printable(&summary.subject),
+            issuer: printable(&summary.issuer),
+            scopes: summary
+                .scopes
+                .iter()
+                .map(|scope| printable(scope))
+                .collect(),
             claims,
         }
     }

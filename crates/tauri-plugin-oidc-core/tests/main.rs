@@ -1208,3 +1208,89 @@ async fn a_sign_out_never_erases_another_account_that_took_the_slot_meanwhile() 
         "alice's tokens stay valid"
     );
 }
+
+/// Every string and key in `value`, checked to hold no control character or bidi override.
+fn assert_fit_to_show(value: &serde_json::Value, what: &str) {
+    let unfit = |text: &str| text.chars().any(native_oidc::text::is_unprintable);
+    match value {
+        serde_json::Value::String(text) => assert!(!unfit(text), "{what}: {text:?}"),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| assert_fit_to_show(v, what)),
+        serde_json::Value::Object(fields) => {
+            for (name, value) in fields {
+                assert!(!unfit(name), "{what}: the key {name:?}");
+                assert_fit_to_show(value, what);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A user whose name and nickname (in the ID token and userinfo of the real dev/idp) hold escape
+/// sequences, C1 controls and bidi overrides, and an initiate-login link with such a hint: the UI
+/// is told none of them, in any state it is sent or in the list of accounts.
+#[tokio::test]
+async fn provider_text_reaches_the_ui_without_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let hostile = "Eve\u{1b}]52;c;Y3VybA==\u{7}\u{9b}2J\u{7f}\u{202e}resU\u{2066}";
+    std::fs::write(
+        &users,
+        serde_json::json!([{
+            "id": "user-hostile",
+            "username": "hostile",
+            "password": "hostile-password",
+            "claims": { "name": hostile, "nickname": hostile, "email": "eve@example.com" },
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let idp = Idp::start_with(IdpOptions {
+        users_file: Some(users),
+        ..Default::default()
+    });
+    let platform = TestPlatform::default();
+    let app = accounts_app(
+        &idp,
+        &dir.path().join("s.json"),
+        platform.clone(),
+        demo_api(idp.issuer()).await,
+    );
+    app.start().await;
+    app.sign_in(None).await.unwrap();
+    let eve = LoginAction::SignIn {
+        username: "hostile".into(),
+        password: "hostile-password".into(),
+    };
+    assert_eq!(
+        browser_returns(&app, &platform, &eve).await,
+        LinkOutcome::SignedIn
+    );
+    let link = format!(
+        "com.okta.example:/login?iss={}&login_hint={}",
+        Url::parse(idp.issuer())
+            .unwrap()
+            .origin()
+            .ascii_serialization(),
+        url::form_urlencoded::byte_serialize(hostile.as_bytes()).collect::<String>()
+    );
+    assert_eq!(app.handle_url(&link).await, LinkOutcome::SignInRequested);
+
+    let views = platform.0.views.lock().unwrap().clone();
+    let shown = |view: &AuthView| match view {
+        AuthView::SignedIn { profile, .. } => profile.name.clone(),
+        _ => None,
+    };
+    assert!(
+        views
+            .iter()
+            .filter_map(shown)
+            .any(|name| name.starts_with("Eve")),
+        "the name is shown: {views:?}"
+    );
+    for view in &views {
+        assert_fit_to_show(&serde_json::to_value(view).unwrap(), "a view");
+    }
+    let accounts = app.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_fit_to_show(&serde_json::to_value(&accounts).unwrap(), "the accounts");
+}
