@@ -186,7 +186,7 @@ $(TAURI_DRIVER):
 # `make fuzz` runs each target FUZZ_SECONDS; `fuzz-check`, in `make test`, FUZZ_CHECK_SECONDS.
 CARGO_FUZZ := $(TOOLS)/bin/cargo-fuzz
 FUZZ_DIR := $(ROOT)/crates/fuzz
-FUZZ_TARGETS := callback token_response device_authorization id_token jwks dpop_proof www_authenticate config session pending accounts keystore_head sso_share
+FUZZ_TARGETS := callback discovery token_response device_authorization userinfo id_token jwks dpop_proof www_authenticate config session pending accounts keystore_head sso_share
 FUZZ_SECONDS ?= 300
 FUZZ_CHECK_SECONDS ?= 8
 FUZZ_RUN = $(IN_ROOT) cargo fetch --locked --manifest-path $(FUZZ_DIR)/Cargo.toml && \

@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use tauri_plugin_oidc_core::{AppConfig, Build};
 use libfuzzer_sys::fuzz_target;
 use native_oidc::{is_https_or_loopback, ConfigSource};
+use tauri_plugin_oidc_core::{AppConfig, Build};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(text) = std::str::from_utf8(bytes) else {

@@ -48,9 +48,15 @@ fuzz_target!(|input: &[u8]| {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains("insufficient_user_authentication"));
-        assert!(named, "a step-up read from a challenge that does not ask for one");
+        assert!(
+            named,
+            "a step-up read from a challenge that does not ask for one"
+        );
         for acr in &step_up.acr_values {
-            assert!(!acr.is_empty() && !acr.contains(char::is_whitespace), "{acr:?}");
+            assert!(
+                !acr.is_empty() && !acr.contains(char::is_whitespace),
+                "{acr:?}"
+            );
         }
     }
     let url = url::Url::parse("https://api.example.com/api/messages").unwrap();

@@ -38,6 +38,35 @@ use crate::{
     session::{Session, TokenType},
 };
 
+/// A userinfo answer as the profile. Only an answer that is another user's (or not about this
+/// session's subject) is `invalid_userinfo`, which ends the session; a provider that is busy,
+/// unreachable or answers something unreadable is a `network` or `protocol` error, which keeps it.
+pub(crate) fn read_userinfo(
+    answer: std::result::Result<
+        UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>,
+        UserInfoError<HttpError>,
+    >,
+) -> Result<Map<String, Value>> {
+    let profile = answer.map_err(|e| match e {
+        UserInfoError::Request(http) => Error::from(http),
+        UserInfoError::ClaimsVerification(e) => Error::InvalidUserinfo(e.to_string()),
+        UserInfoError::Parse(e) => Error::protocol(format!(
+            "the userinfo answer is not valid JSON (at {})",
+            e.path()
+        )),
+        UserInfoError::Response(status, _, _)
+            if status.is_server_error() || status.as_u16() == 429 =>
+        {
+            Error::from(HttpError::Unavailable(status.as_u16()))
+        }
+        UserInfoError::Response(status, _, _) => {
+            Error::protocol(format!("userinfo answered HTTP {status}"))
+        }
+        other => Error::protocol(format!("userinfo: {other}")),
+    })?;
+    json_map(&profile)
+}
+
 /// What a token answer may carry beyond OpenID Connect's fields: Okta's Native SSO `device_secret`.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 pub(crate) struct NativeSsoFields {
@@ -588,30 +617,10 @@ impl OidcClient {
         else {
             return Ok(None); // the provider has no userinfo endpoint
         };
-        let profile: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
+        let answer = request
             .request_async(&self.transport(session.dpop_key.as_ref(), true))
-            .await
-            // Only an answer that is another user's (or not about this session's subject) is
-            // `invalid_userinfo`, which ends the session; a provider that is busy, unreachable or
-            // answers something unreadable is a `network` or `protocol` error, which keeps it.
-            .map_err(|e| match e {
-                UserInfoError::Request(http) => Error::from(http),
-                UserInfoError::ClaimsVerification(e) => Error::InvalidUserinfo(e.to_string()),
-                UserInfoError::Parse(e) => Error::protocol(format!(
-                    "the userinfo answer is not valid JSON (at {})",
-                    e.path()
-                )),
-                UserInfoError::Response(status, _, _)
-                    if status.is_server_error() || status.as_u16() == 429 =>
-                {
-                    Error::from(HttpError::Unavailable(status.as_u16()))
-                }
-                UserInfoError::Response(status, _, _) => {
-                    Error::protocol(format!("userinfo answered HTTP {status}"))
-                }
-                other => Error::protocol(format!("userinfo: {other}")),
-            })?;
-        Ok(Some(json_map(&profile)?))
+            .await;
+        read_userinfo(answer).map(Some)
     }
 
     /// Uses the refresh token and checks the answer: [`OidcClient::refresh_tokens`], then

@@ -84,16 +84,7 @@ impl Provider {
                 response.status()
             )));
         }
-        let body = response.into_body();
-        let metadata: Metadata = serde_json::from_slice(&body)
-            .map_err(|e| Error::protocol(format!("discovery document is not valid: {e}")))?;
-        if metadata.issuer() != issuer {
-            return Err(Error::IssuerMismatch {
-                expected: issuer.to_string(),
-                found: metadata.issuer().to_string(),
-            });
-        }
-        check_endpoints(&metadata)?;
+        let metadata = read_document(&response.into_body(), issuer)?;
         let keys = fetch_keys(&metadata, http).await?;
         Ok(Self {
             metadata,
@@ -150,6 +141,21 @@ impl Provider {
             algs
         }
     }
+}
+
+/// A discovery document for `issuer`, checked: it must name `issuer` itself (OpenID Connect Discovery
+/// §4.3), and every endpoint must be https or http on loopback ([`check_endpoints`]).
+pub(crate) fn read_document(body: &[u8], issuer: &IssuerUrl) -> Result<Metadata> {
+    let metadata: Metadata = serde_json::from_slice(body)
+        .map_err(|e| Error::protocol(format!("discovery document is not valid: {e}")))?;
+    if metadata.issuer() != issuer {
+        return Err(Error::IssuerMismatch {
+            expected: issuer.to_string(),
+            found: metadata.issuer().to_string(),
+        });
+    }
+    check_endpoints(&metadata)?;
+    Ok(metadata)
 }
 
 /// Every endpoint discovery names must be https, or http on loopback (the issuer's rule): tokens, codes
