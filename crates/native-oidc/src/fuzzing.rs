@@ -83,28 +83,12 @@ pub fn device_authorization(body: &[u8]) -> Result<(Url, Duration, Duration)> {
     ))
 }
 
-/// A discovery document as [`crate::Provider::discover`] reads and checks it for `issuer`: every
-/// endpoint it names (authorization, token, userinfo, keys, revocation, end session, PAR, device),
+/// A discovery document as [`crate::Provider::discover`] reads and checks it for `issuer`: accepted,
 /// or why it was refused.
-pub fn discovery(body: &[u8], issuer: &str) -> Result<Vec<Url>> {
+pub fn discovery(body: &[u8], issuer: &str) -> Result<()> {
     let issuer = openidconnect::IssuerUrl::new(issuer.to_string())
         .map_err(|e| Error::config(e.to_string()))?;
-    let metadata = crate::provider::read_document(body, &issuer)?;
-    let extra = metadata.additional_metadata();
-    Ok([
-        Some(metadata.authorization_endpoint().url()),
-        metadata.token_endpoint().map(|u| u.url()),
-        metadata.userinfo_endpoint().map(|u| u.url()),
-        Some(metadata.jwks_uri().url()),
-        extra.revocation_endpoint.as_ref().map(|u| u.url()),
-        extra.end_session_endpoint.as_ref().map(|u| u.url()),
-        extra.pushed_authorization_request_endpoint.as_ref(),
-        extra.device_authorization_endpoint.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .cloned()
-    .collect())
+    crate::provider::read_document(body, &issuer).map(drop)
 }
 
 /// A userinfo answer (JSON) as [`crate::OidcClient::userinfo`] reads it for the user

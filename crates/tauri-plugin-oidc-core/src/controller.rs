@@ -547,15 +547,21 @@ impl<P: Platform> Controller<P> {
         }
     }
 
-    /// The accounts signed in on this device (no network; none when the app keeps one account).
+    /// The accounts signed in on this device, to show (no network; none when the app keeps one
+    /// account): their texts without control characters or bidi overrides, so name one by its id.
     pub async fn accounts(&self) -> Result<Vec<Account>, AppError> {
+        Ok(self
+            .stored_accounts()
+            .await?
+            .into_iter()
+            .map(crate::view::shown_account)
+            .collect())
+    }
+
+    /// The accounts as stored.
+    async fn stored_accounts(&self) -> Result<Vec<Account>, AppError> {
         match self.auth.accounts() {
-            Some(accounts) => Ok(accounts
-                .list()
-                .await?
-                .into_iter()
-                .map(crate::view::shown_account)
-                .collect()),
+            Some(accounts) => Ok(accounts.list().await?),
             None => Ok(Vec::new()),
         }
     }
@@ -647,7 +653,7 @@ impl<P: Platform> Controller<P> {
     /// session in the browser, and the others with [`Controller::finish_revocation`].
     pub async fn sign_out_of_every_account(&self) -> (AuthView, Vec<SignOutTask>) {
         let mut others = Vec::new();
-        for account in self.accounts().await.unwrap_or_default() {
+        for account in self.stored_accounts().await.unwrap_or_default() {
             if self.is_current(&account).await {
                 continue;
             }

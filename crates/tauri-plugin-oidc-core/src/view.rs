@@ -34,7 +34,7 @@ impl LoginRequest {
 }
 
 /// An account as the UI's switcher shows it: its texts fit to show.
-pub fn shown_account(mut account: Account) -> Account {
+pub(crate) fn shown_account(mut account: Account) -> Account {
     for text in [
         &mut account.issuer,
         &mut account.client_id,
@@ -76,10 +76,11 @@ impl From<&SessionSummary> for Profile {
         }
         claims.remove("nonce");
         claims.remove("at_hash");
-        let claims = match printable_json(&serde_json::Value::Object(claims)) {
-            Value::Object(claims) => claims,
-            _ => Map::new(),
-        };
+        // (Two names that differ only in what is replaced become one: the last wins.)
+        let claims = claims
+            .iter()
+            .map(|(name, value)| (printable(name), printable_json(value)))
+            .collect();
         Self {
             name: summary.name.as_deref().map(printable),
             email: summary.email.as_deref().map(printable),

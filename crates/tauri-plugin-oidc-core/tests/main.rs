@@ -1225,9 +1225,10 @@ fn assert_fit_to_show(value: &serde_json::Value, what: &str) {
     }
 }
 
-/// A user whose name and nickname (in the ID token and userinfo of the real dev/idp) hold escape
-/// sequences, C1 controls and bidi overrides, and an initiate-login link with such a hint: the UI
-/// is told none of them, in any state it is sent or in the list of accounts.
+/// A user whose name, given name (shown only among the claims) and email (in the ID token and
+/// userinfo of the real dev/idp) hold escape sequences, C1 controls and bidi overrides, and an
+/// initiate-login link with such a hint: the UI is told none of them, in any state it is sent or in
+/// the list of accounts.
 #[tokio::test]
 async fn provider_text_reaches_the_ui_without_control_characters() {
     let dir = tempfile::tempdir().unwrap();
@@ -1239,7 +1240,11 @@ async fn provider_text_reaches_the_ui_without_control_characters() {
             "id": "user-hostile",
             "username": "hostile",
             "password": "hostile-password",
-            "claims": { "name": hostile, "nickname": hostile, "email": "eve@example.com" },
+            "claims": {
+                "name": hostile,
+                "given_name": hostile,
+                "email": format!("{hostile}@example.com"),
+            },
         }])
         .to_string(),
     )
@@ -1276,16 +1281,34 @@ async fn provider_text_reaches_the_ui_without_control_characters() {
     assert_eq!(app.handle_url(&link).await, LinkOutcome::SignInRequested);
 
     let views = platform.0.views.lock().unwrap().clone();
-    let shown = |view: &AuthView| match view {
-        AuthView::SignedIn { profile, .. } => profile.name.clone(),
+    let shown = |pick: &dyn Fn(&AuthView) -> Option<String>| {
+        views
+            .iter()
+            .filter_map(pick)
+            .any(|text| text.starts_with("Eve"))
+    };
+    let signed_in = |view: &AuthView| match view {
+        AuthView::SignedIn {
+            profile,
+            login_request,
+            ..
+        } => Some((profile.clone(), login_request.clone())),
         _ => None,
     };
     assert!(
-        views
-            .iter()
-            .filter_map(shown)
-            .any(|name| name.starts_with("Eve")),
+        shown(&|v| signed_in(v)?.0.name),
         "the name is shown: {views:?}"
+    );
+    assert!(shown(&|v| signed_in(v)?.0.email), "the email is shown");
+    assert!(
+        shown(&|v| signed_in(v)?.0.claims["given_name"]
+            .as_str()
+            .map(str::to_string)),
+        "the given name is among the claims"
+    );
+    assert!(
+        shown(&|v| signed_in(v)?.1?.login_hint),
+        "the link's hint is shown"
     );
     for view in &views {
         assert_fit_to_show(&serde_json::to_value(view).unwrap(), "a view");
