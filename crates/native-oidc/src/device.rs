@@ -6,9 +6,9 @@
 //! the provider asked for, 5 s longer after each `slow_down` (at least 1 s; after each poll that got
 //! no answer, a 5xx or a 429, twice as long as after the one before, up to 10 s or the interval,
 //! and back to the interval once the provider answers; no longer than the code lives: an `interval`
-//! longer than that is refused). The polling ends with a session, `access_denied` (the user refused) or `expired_token`
-//! (the code expired first; when the polls were failing then, that failure, as `network` or
-//! `protocol`).
+//! longer than that is refused). The polling ends with a session, `access_denied` (the user
+//! refused) or `expired_token` (the code expired first; when the polls were failing then, that
+//! failure, as `network` or `protocol`).
 //! The answer is checked as a sign-in's is: the token type, and a valid ID token (with no nonce, as
 //! this grant has none).
 
@@ -66,7 +66,7 @@ impl std::fmt::Debug for DeviceAuthorization {
 
 /// The shortest wait between polls, whatever the provider says (`interval: 0` would hammer it).
 const MIN_POLL_WAIT: Duration = Duration::from_secs(1);
-/// The longest wait after an error (`oauth2`'s default), unless the provider asked for longer.
+/// The longest wait after an error (as `oauth2`'s own backoff), unless the provider asked for longer.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// The transport of the polling, remembering its last failure: `oauth2` retries a poll that got no
@@ -202,7 +202,9 @@ impl PollWaits {
         let interval = self.interval_ms.load(Ordering::Relaxed);
         let backoff = if failed {
             let cap = millis(MAX_BACKOFF).max(interval);
-            let doubled = (self.backoff_ms.load(Ordering::Relaxed))
+            let doubled = self
+                .backoff_ms
+                .load(Ordering::Relaxed)
                 .max(interval)
                 .max(millis(MIN_POLL_WAIT))
                 .saturating_mul(2)
@@ -320,7 +322,6 @@ impl OidcClient {
             .client
             .exchange_device_access_token(&authorization.answer)
             .map_err(|e| Error::protocol(e.to_string()))?
-            .set_max_backoff_interval(authorization.interval.max(MAX_BACKOFF))
             .request_async(
                 &polling,
                 |asked| tokio::time::sleep(waits.next(asked, polling.failed(), Utc::now())),
@@ -405,14 +406,14 @@ mod tests {
 
     #[test]
     fn slow_down_lengthens_every_later_wait_and_an_error_never_shortens_it() {
-        // oauth2, interval 60 (its backoff cap 60): slow_down → 65; an error → min(2 × 65, 60);
-        // slow_down again → 60 + 5.
+        // oauth2, interval 60: slow_down → 65; an error → min(2 × 65, its backoff cap 10);
+        // slow_down again → 10 + 5.
         let asked = [
             (60, false),
             (65, false),
-            (60, true),
-            (65, false),
-            (65, false),
+            (10, true),
+            (15, false),
+            (15, false),
         ];
         assert_eq!(waits(60, &asked), [60, 65, 65, 70, 70]);
     }
