@@ -3,25 +3,42 @@
 
 use std::time::{Duration, Instant};
 
+use native_oidc::{DeviceAuthorization, Error};
 use testkit::IdpOptions;
 
 use crate::support::Fixture;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-#[tokio::test]
-async fn polling_that_starts_after_the_code_expired_ends_at_once_without_a_poll() {
+/// A provider whose device codes ask for polls `interval` s apart and live `expires_in` s, and a
+/// code from it.
+async fn code(interval: u64, expires_in: u64) -> (Fixture, DeviceAuthorization) {
     let fixture = Fixture::new(IdpOptions {
-        device_interval: Some(1),
-        device_expires_in: Some(2),
+        device_interval: Some(interval),
+        device_expires_in: Some(expires_in),
         ..Default::default()
     });
-    let client = fixture.auth.client();
-    let device = client.begin_device_sign_in().await.unwrap();
+    let device = fixture.auth.client().begin_device_sign_in().await.unwrap();
+    (fixture, device)
+}
+
+/// How polling for `device` ends, when it does not end signed in.
+async fn polling_fails(fixture: &Fixture, device: &DeviceAuthorization) -> Error {
+    fixture
+        .auth
+        .client()
+        .complete_device_sign_in(device)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn polling_that_starts_after_the_code_expired_ends_at_once_without_a_poll() {
+    let (fixture, device) = code(1, 2).await;
     // The app showed the code, and nobody came before it expired.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let started = Instant::now();
-    let error = client.complete_device_sign_in(&device).await.unwrap_err();
+    let error = polling_fails(&fixture, &device).await;
     assert_eq!(error.kind().as_str(), "expired_token", "{error}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -41,19 +58,9 @@ async fn polling_that_starts_after_the_code_expired_ends_at_once_without_a_poll(
 
 #[tokio::test]
 async fn a_code_that_expires_while_the_provider_is_down_says_so() {
-    let mut fixture = Fixture::new(IdpOptions {
-        device_interval: Some(1),
-        device_expires_in: Some(3),
-        ..Default::default()
-    });
-    let device = fixture.auth.client().begin_device_sign_in().await.unwrap();
+    let (mut fixture, device) = code(1, 3).await;
     fixture.idp.stop();
-    let error = fixture
-        .auth
-        .client()
-        .complete_device_sign_in(&device)
-        .await
-        .unwrap_err();
+    let error = polling_fails(&fixture, &device).await;
     assert_eq!(error.kind().as_str(), "network", "{error}");
     let said = error.to_string();
     assert!(
@@ -67,17 +74,9 @@ async fn a_code_that_expires_while_the_provider_is_down_says_so() {
 /// the polls back off (2, 4, 8 s) instead of coming every second until the code expires.
 #[tokio::test]
 async fn failed_polls_back_off_even_when_the_provider_asks_for_no_wait() {
-    let mut fixture = Fixture::new(IdpOptions {
-        device_interval: Some(0),
-        device_expires_in: Some(8),
-        ..Default::default()
-    });
-    let device = fixture.auth.client().begin_device_sign_in().await.unwrap();
+    let (mut fixture, device) = code(0, 8).await;
     assert_eq!(device.interval, Duration::ZERO);
-    let port = url::Url::parse(fixture.idp.issuer())
-        .unwrap()
-        .port()
-        .unwrap();
+    let port = fixture.idp.port();
     fixture.idp.stop();
     // In its place, a server that answers every request 503, counting them.
     let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -93,12 +92,7 @@ async fn failed_polls_back_off_even_when_the_provider_asks_for_no_wait() {
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let error = fixture
-        .auth
-        .client()
-        .complete_device_sign_in(&device)
-        .await
-        .unwrap_err();
+    let error = polling_fails(&fixture, &device).await;
     assert_eq!(error.kind().as_str(), "network", "{error}");
     assert!(error.to_string().contains("503"), "{error}");
     let polls = polls.load(std::sync::atomic::Ordering::SeqCst);

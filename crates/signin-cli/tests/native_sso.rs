@@ -700,10 +700,7 @@ fn kept_in(data: &std::path::Path, port: Option<u16>) -> IdpOptions {
 impl Apps {
     /// Stops the provider; its port, to start it again at the same address.
     fn stop_idp(&mut self) -> u16 {
-        let port = url::Url::parse(self.env.idp.issuer())
-            .unwrap()
-            .port()
-            .unwrap();
+        let port = self.env.idp.port();
         self.env.idp.stop();
         port
     }

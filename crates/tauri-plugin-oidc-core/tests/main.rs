@@ -318,10 +318,7 @@ async fn cancel_forged_and_foreign_links() {
     ));
     assert_eq!(platform.opened(), opened);
     // ... and while signed in, it only asks: the UI shows who asked, nothing is opened.
-    let org = Url::parse(idp.issuer())
-        .unwrap()
-        .origin()
-        .ascii_serialization();
+    let org = idp.origin();
     let ours = format!("com.okta.example:/login?iss={org}&login_hint=demo&target_link_uri=https%3A%2F%2Fevil.example.com");
     assert_eq!(app.handle_url(&ours).await, LinkOutcome::SignInRequested);
     assert_eq!(platform.opened(), opened, "no browser while signed in");
@@ -357,7 +354,7 @@ async fn initiate_login_links_cannot_hijack_a_sign_in() {
     .await;
     let link = format!(
         "com.okta.example:/login?iss={}&login_hint=demo&target_link_uri=https%3A%2F%2Fevil.example.com",
-        Url::parse(idp.issuer()).unwrap().origin().ascii_serialization()
+        idp.origin()
     );
 
     // Signed out: the first link starts a sign-in, with the hint and without target_link_uri.
@@ -1272,10 +1269,7 @@ async fn provider_text_reaches_the_ui_without_control_characters() {
     );
     let link = format!(
         "com.okta.example:/login?iss={}&login_hint={}",
-        Url::parse(idp.issuer())
-            .unwrap()
-            .origin()
-            .ascii_serialization(),
+        idp.origin(),
         url::form_urlencoded::byte_serialize(hostile.as_bytes()).collect::<String>()
     );
     assert_eq!(app.handle_url(&link).await, LinkOutcome::SignInRequested);

@@ -224,6 +224,12 @@ impl Idp {
         &self.issuer
     }
 
+    /// Its port (to start it again at the same address, or to put another server there).
+    pub fn port(&self) -> u16 {
+        let url = url::Url::parse(&self.issuer).expect("issuer is a URL");
+        url.port().expect("the issuer names its port")
+    }
+
     /// `http://127.0.0.1:<port>`
     pub fn origin(&self) -> String {
         let url = url::Url::parse(&self.issuer).expect("issuer is a URL");
