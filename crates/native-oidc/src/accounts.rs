@@ -441,17 +441,7 @@ impl Accounts {
 /// The list of accounts in `vault` (blocking, under the list's lock): one that cannot be parsed is
 /// set aside (logged), and a new one starts, as [`Accounts`] does it.
 fn registry_in(vault: &dyn crate::store::Vault) -> Result<Registry> {
-    let Some(bytes) = vault.read(ACCOUNTS)? else {
-        return Ok(Registry::default());
-    };
-    match serde_json::from_slice::<Registry>(&bytes) {
-        Ok(registry) => Ok(registry),
-        Err(_) => {
-            let aside = vault.set_aside(ACCOUNTS)?;
-            tracing::warn!(%aside, "the list of accounts could not be read; a new one replaces it");
-            Ok(Registry::default())
-        }
-    }
+    crate::store::read_to_replace(vault, ACCOUNTS).map(Option::unwrap_or_default)
 }
 
 /// When the first slot of `other` (a file store written while no keystore answered) holds another

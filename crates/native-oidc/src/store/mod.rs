@@ -554,42 +554,24 @@ impl SessionStore {
             .map_err(Error::Storage)
     }
 
-    /// Reads entry `name` under the lock: `Ok(Err(said))` when its value could not be parsed and was
-    /// set aside (kept for inspection; the next read starts clean), `said` telling where; `Err` when
-    /// the vault cannot be read.
+    /// Reads entry `name` under the lock ([`read_or_set_aside`]).
     async fn read_or_set_aside<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         name: &'static str,
         _lock: &StoreLock,
     ) -> Result<std::result::Result<Option<T>, String>> {
-        self.blocking(move |vault| match parse::<T>(vault, name)? {
-            Ok(value) => Ok(Ok(value)),
-            Err(error) => {
-                let aside = vault.set_aside(name)?;
-                Ok(Err(format!(
-                    "the stored {name} could not be read ({}); it was moved to {aside}",
-                    classify(&error)
-                )))
-            }
-        })
-        .await
+        self.blocking(move |vault| read_or_set_aside(vault, name))
+            .await
     }
 
-    /// Entry `name` read afresh under the lock by a writer about to replace it: a value that cannot
-    /// be parsed is set aside (logged) and the entry counts as empty; a vault that cannot be read is
-    /// the error (what it holds cannot be told).
+    /// Entry `name` read afresh under the lock by a writer about to replace it ([`read_to_replace`]).
     pub(crate) async fn load_entry_to_replace<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         name: &'static str,
-        lock: &StoreLock,
+        _lock: &StoreLock,
     ) -> Result<Option<T>> {
-        Ok(self
-            .read_or_set_aside(name, lock)
-            .await?
-            .unwrap_or_else(|said| {
-                tracing::warn!("{said}; what is written now replaces it");
-                None
-            }))
+        self.blocking(move |vault| read_to_replace(vault, name))
+            .await
     }
 
     /// Entry `name` as JSON, read like the session ([`SessionStore::load`]).
@@ -780,6 +762,38 @@ fn parse<T: serde::de::DeserializeOwned>(
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes).map(Some),
     })
+}
+
+/// Reads entry `name` of `vault` (blocking; call under its lock): `Ok(Err(said))` when its value
+/// could not be parsed and was set aside (kept for inspection; the next read starts clean), `said`
+/// telling where; `Err` when the vault cannot be read.
+fn read_or_set_aside<T: serde::de::DeserializeOwned>(
+    vault: &dyn Vault,
+    name: &str,
+) -> Result<std::result::Result<Option<T>, String>> {
+    match parse::<T>(vault, name)? {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => {
+            let aside = vault.set_aside(name)?;
+            Ok(Err(format!(
+                "the stored {name} could not be read ({}); it was moved to {aside}",
+                classify(&error)
+            )))
+        }
+    }
+}
+
+/// Entry `name` of `vault` read by a writer about to replace it (blocking; call under its lock): a
+/// value that cannot be parsed is set aside (logged) and the entry counts as empty; a vault that
+/// cannot be read is the error (what it holds cannot be told).
+pub(crate) fn read_to_replace<T: serde::de::DeserializeOwned>(
+    vault: &dyn Vault,
+    name: &str,
+) -> Result<Option<T>> {
+    Ok(read_or_set_aside(vault, name)?.unwrap_or_else(|said| {
+        tracing::warn!("{said}; what is written now replaces it");
+        None
+    }))
 }
 
 fn classify(error: &serde_json::Error) -> &'static str {
